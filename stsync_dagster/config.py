@@ -1,0 +1,120 @@
+"""`stsync.config.json`: endpoints, list parameters and natural keys per entity, validated on load."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from stsync_dagster.servicetitan.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = "stsync.config.json"
+SYNC_ENTITIES = ("items", "pos", "jobs")
+MASTER_KINDS = (
+    "vendors",
+    "warehouses",
+    "po_types",
+    "business_units",
+    "customers",
+    "locations",
+    "job_types",
+    "campaigns",
+    "technicians",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_path(value: str) -> str:
+    if not value.startswith("/") or "{tenant}" not in value:
+        raise ValueError("must start with '/' and contain '{tenant}'")
+    return value
+
+
+class EntityConfig(_Strict):
+    prod_list_path: str
+    int_create_path: str
+    int_list_path: str
+    export_path: str | None = None
+    list_params: dict[str, str] = Field(default_factory=dict)
+    list_data_key: Literal["data"] = "data"
+    next_page_key: Literal["hasMore"] = "hasMore"
+    since_param: Literal["modifiedOnOrAfter", "createdOnOrAfter"] = "modifiedOnOrAfter"
+    until_param: Literal["modifiedBefore", "createdBefore"] = "modifiedBefore"
+
+    _paths = field_validator("prod_list_path", "int_create_path", "int_list_path", "export_path")(
+        lambda v: v if v is None else _check_path(v)
+    )
+
+
+class RelatedConfig(_Strict):
+    appointments: str
+    appointment_assignments: str
+
+    _paths = field_validator("appointments", "appointment_assignments")(_check_path)
+
+
+class MasterConfig(_Strict):
+    path: str
+    list_params: dict[str, str] = Field(default_factory=dict)
+    natural_key: list[str] = Field(min_length=1)
+
+    _path = field_validator("path")(_check_path)
+
+
+class EntitiesConfig(_Strict):
+    items: EntityConfig
+    pos: EntityConfig
+    jobs: EntityConfig
+
+
+class MasterDataConfig(_Strict):
+    vendors: MasterConfig
+    warehouses: MasterConfig
+    po_types: MasterConfig
+    business_units: MasterConfig
+    customers: MasterConfig
+    locations: MasterConfig
+    job_types: MasterConfig
+    campaigns: MasterConfig
+    technicians: MasterConfig
+
+
+class SyncConfig(_Strict):
+    entities: EntitiesConfig
+    related: RelatedConfig
+    master_data: MasterDataConfig
+
+    def entity(self, name: str) -> EntityConfig:
+        return getattr(self.entities, name)
+
+    def master(self, kind: str) -> MasterConfig:
+        return getattr(self.master_data, kind)
+
+
+def config_path(environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get("STSYNC_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> SyncConfig:
+    """Load and validate the config file; errors name the file, the JSON path and the reason."""
+    file = Path(path) if path is not None else config_path()
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found (set STSYNC_CONFIG or run from the project folder)") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{file}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    try:
+        return SyncConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"$.{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{file}: {problems}") from None

@@ -1,0 +1,130 @@
+"""Assets: master data matched by natural keys, then items, jobs and purchase orders copied."""
+
+
+import dagster as dg
+from pydantic import Field
+
+from stsync_dagster.config import load_config
+from stsync_dagster.defs.metadata import master_metadata, sync_metadata
+from stsync_dagster.defs.partitions import daily
+from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
+from stsync_dagster.sync.engine import SyncOptions
+from stsync_dagster.sync.runner import run_entity, run_master
+from stsync_dagster.sync.window import window_for
+
+MASTER_GROUP = "master_data"
+SYNC_GROUP = "sync"
+
+
+class MasterRunConfig(dg.Config):
+    dry_run: bool = Field(default=False, description="Match and report, but write no crosswalk row.")
+
+
+class SyncRunConfig(dg.Config):
+    since: str = Field(
+        default="", description="ISO date (YYYY-MM-DD). When given, the window starts there instead of at the partition's start."
+    )
+    limit: int = Field(default=0, ge=0, description="Most records created in the run; 0 = no limit.")
+    dry_run: bool = Field(default=False, description="Build and validate every payload, report the plan, write nothing.")
+
+
+MASTER_DESCRIPTIONS = {
+    "vendors": "Inventory vendors, matched by name.",
+    "warehouses": "Warehouses (a PO's inventory location), matched by name.",
+    "po_types": "Purchase order types, matched by name.",
+    "business_units": "Business units, matched by name.",
+    "customers": "Customers, matched by name and address.",
+    "locations": "Service locations, matched by name and address.",
+    "job_types": "Job types, matched by name.",
+    "campaigns": "Marketing campaigns, matched by name.",
+    "technicians": "Technicians, matched by name.",
+}
+
+
+def _master_asset(kind: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=kind,
+        group_name=MASTER_GROUP,
+        kinds={"servicetitan"},
+        description=f"{MASTER_DESCRIPTIONS[kind]} Pairs Production and Integration records in the crosswalk; "
+        "never creates master data. A key matching several Integration records is reported, not guessed.",
+    )
+    def _asset(
+        context: dg.AssetExecutionContext,
+        config: MasterRunConfig,
+        production: ProductionResource,
+        integration: IntegrationResource,
+        crosswalk: CrosswalkResource,
+    ) -> dg.MaterializeResult:
+        with production.client() as prod, integration.client() as intc:
+            report = run_master(
+                kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=load_config(), dry_run=config.dry_run
+            )
+        context.log.info(report.summary())
+        return dg.MaterializeResult(metadata=master_metadata(report, config.dry_run))
+
+    return _asset
+
+
+master_assets = [_master_asset(kind) for kind in MASTER_DESCRIPTIONS]
+
+SYNC_DEPS = {
+    "items": ["vendors"],
+    "jobs": ["customers", "locations", "business_units", "job_types", "campaigns", "technicians"],
+    "pos": ["items", "jobs", "vendors", "po_types", "business_units", "warehouses", "technicians"],
+}
+SYNC_DESCRIPTIONS = {
+    "items": "Pricebook materials copied from Production to Integration, stamped with externalData.",
+    "jobs": "Jobs with their appointments and assigned technicians, every reference translated.",
+    "pos": "Purchase orders with their lines; missing line materials and jobs are copied first.",
+}
+
+
+def _sync_asset(entity: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=entity,
+        group_name=SYNC_GROUP,
+        kinds={"servicetitan"},
+        deps=SYNC_DEPS[entity],
+        partitions_def=daily,
+        pool=f"stsync_{entity}",
+        description=f"{SYNC_DESCRIPTIONS[entity]} Partitioned by the records' modifiedOn (UTC days).",
+    )
+    def _asset(
+        context: dg.AssetExecutionContext,
+        config: SyncRunConfig,
+        production: ProductionResource,
+        integration: IntegrationResource,
+        crosswalk: CrosswalkResource,
+    ) -> dg.MaterializeResult:
+        partition = context.partition_key if context.has_partition_key else None
+        try:
+            window = window_for(partition, config.since or None)
+        except ValueError as exc:
+            raise dg.Failure(description=f"run config: {exc}") from None
+        options = SyncOptions(run_id=context.run_id, partition=partition, dry_run=config.dry_run, limit=config.limit)
+
+        def progress(report) -> None:
+            context.log.info(f"{entity}: page {report.pages} done: " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+
+        with production.client() as prod, integration.client() as intc:
+            report = run_entity(
+                entity,
+                window,
+                prod=prod,
+                intc=intc,
+                crosswalk=crosswalk.get(),
+                config=load_config(),
+                options=options,
+                guid=integration.external_data_guid,
+                on_page=progress,
+            )
+        context.log.info(report.summary())
+        for issue in report.issues[:50]:
+            context.log.warning(f"{issue.kind} {issue.prod_id} {issue.outcome.value}: {issue.field}: {issue.reason}")
+        return dg.MaterializeResult(metadata=sync_metadata(report, str(window)))
+
+    return _asset
+
+
+sync_assets = [_sync_asset(entity) for entity in ("items", "jobs", "pos")]

@@ -1,0 +1,58 @@
+"""Materialization metadata: numeric counts the UI plots, and tables of what was not copied."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from stsync_dagster.sync.masterdata import MatchReport
+from stsync_dagster.sync.outcome import SyncReport
+
+MAX_ROWS = 200
+
+
+def _md_cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def issues_table(report: SyncReport) -> str:
+    rows = report.issues[:MAX_ROWS]
+    if not rows:
+        return "Nothing blocked, failed or deferred."
+    lines = ["| kind | Production id | outcome | field or reference | reason |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {i.kind} | {i.prod_id} | {i.outcome.value} | {_md_cell(i.field)} | {_md_cell(i.reason)} |" for i in rows
+    ]
+    if len(report.issues) > MAX_ROWS:
+        lines.append(f"\n…and {len(report.issues) - MAX_ROWS} more (see the run log).")
+    return "\n".join(lines)
+
+
+def sync_metadata(report: SyncReport, window: str) -> dict:
+    metadata: dict = {name: dg.MetadataValue.int(count) for name, count in report.counts.items()}
+    metadata.update(
+        pulled_in=dg.MetadataValue.int(report.pulled_in),
+        recovered=dg.MetadataValue.int(report.recovered),
+        requests=dg.MetadataValue.int(report.requests),
+        rate_limited=dg.MetadataValue.int(report.rate_limited),
+        seconds=dg.MetadataValue.float(report.seconds),
+        dry_run=dg.MetadataValue.bool(report.dry_run),
+        window=dg.MetadataValue.text(window),
+        issues=dg.MetadataValue.md(issues_table(report)),
+    )
+    if report.dry_run:
+        metadata["sample_payloads"] = dg.MetadataValue.json(report.sample_payloads)
+    return metadata
+
+
+def master_metadata(report: MatchReport, dry_run: bool) -> dict:
+    lines = ["| Production id | natural key | problem |", "|---|---|---|"]
+    lines += [f"| {pid} | {_md_cell(key)} | no Integration counterpart |" for pid, key in report.unmatched]
+    lines += [f"| {pid} | {_md_cell(key)} | matches {ids} |" for pid, key, ids in report.ambiguous]
+    return {
+        "matched": dg.MetadataValue.int(report.matched),
+        "unmatched": dg.MetadataValue.int(len(report.unmatched)),
+        "ambiguous": dg.MetadataValue.int(len(report.ambiguous)),
+        "requests": dg.MetadataValue.int(report.requests),
+        "dry_run": dg.MetadataValue.bool(dry_run),
+        "problems": dg.MetadataValue.md("\n".join(lines) if len(lines) > 2 else "Every record matched."),
+    }

@@ -1,0 +1,121 @@
+"""Configured resources: the two ServiceTitan clients and the crosswalk, fed by `dg.EnvVar`."""
+
+
+import os
+
+import dagster as dg
+import pydantic
+from pydantic import PrivateAttr
+
+from stsync_dagster.servicetitan import ConfigError, EnvironmentSettings, IntegrationClient, ProductionClient
+from stsync_dagster.servicetitan import settings as st_settings
+from stsync_dagster.sync.crosswalk import Crosswalk
+
+
+def _tuning(name: str, parser, default):
+    """Optional knobs are read when the code location loads; a bad value names its variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return parser(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} {exc} (got {raw[:60]!r})", variables=[name]) from None
+
+
+class _TenantResource(dg.ConfigurableResource):
+    """One ServiceTitan environment. Fields carry `dg.EnvVar`s so secrets never sit in run config."""
+
+    auth_url: str
+    api_base: str
+    client_id: str
+    client_secret: str
+    app_key: str
+    tenant_id: str
+    page_size: int = st_settings.DEFAULT_PAGE_SIZE
+    http_timeout: float = st_settings.DEFAULT_HTTP_TIMEOUT
+    rate_limit: float = st_settings.DEFAULT_RATE_LIMIT
+    max_retries: int = st_settings.DEFAULT_MAX_RETRIES
+
+    _env_name: str = "prod"
+
+    def environment(self) -> EnvironmentSettings:
+        fields = ("auth_url", "api_base", "client_id", "client_secret", "app_key", "tenant_id")
+        try:
+            return EnvironmentSettings(name=self._env_name, **{f: getattr(self, f) for f in fields})
+        except pydantic.ValidationError as exc:
+            names = [f"ST_{str(e['loc'][0]).upper()}_{self._env_name.upper()}" for e in exc.errors()]
+            reasons = "; ".join(f"{n} {e['msg']}" for n, e in zip(names, exc.errors()))
+            raise ConfigError(f"invalid configuration: {reasons}", variables=names) from None
+
+    def _tuning(self) -> dict:
+        return dict(
+            page_size=self.page_size, timeout=self.http_timeout, rate_limit=self.rate_limit, max_retries=self.max_retries
+        )
+
+
+class ProductionResource(_TenantResource):
+    """Reads Production. The client it gives has no write method at all."""
+
+    def client(self) -> ProductionClient:
+        return ProductionClient(self.environment(), **self._tuning())
+
+
+class IntegrationResource(_TenantResource):
+    """Reads and writes Integration; refuses to start when its target looks like Production."""
+
+    production: ProductionResource
+    external_data_guid: str = st_settings.DEFAULT_EXTERNAL_DATA_GUID
+    _env_name: str = "int"
+
+    def client(self) -> IntegrationClient:
+        return IntegrationClient(self.environment(), production=self.production.environment(), **self._tuning())
+
+
+class CrosswalkResource(dg.ConfigurableResource):
+    """The crosswalk: a SQLite file path or any SQLAlchemy URL (`STSYNC_DB`)."""
+
+    url: str = st_settings.DEFAULT_DB
+    _crosswalk: Crosswalk | None = PrivateAttr(default=None)
+
+    def get(self) -> Crosswalk:
+        if self._crosswalk is None:
+            self._crosswalk = Crosswalk(self.url)
+        return self._crosswalk
+
+    def teardown_after_execution(self, context) -> None:
+        if self._crosswalk is not None:
+            self._crosswalk.close()
+            self._crosswalk = None
+
+
+def _tenant_fields(env: str) -> dict:
+    suffix = env.upper()
+    return {
+        "auth_url": dg.EnvVar(f"ST_AUTH_URL_{suffix}"),
+        "api_base": dg.EnvVar(f"ST_API_BASE_{suffix}"),
+        "client_id": dg.EnvVar(f"ST_CLIENT_ID_{suffix}"),
+        "client_secret": dg.EnvVar(f"ST_CLIENT_SECRET_{suffix}"),
+        "app_key": dg.EnvVar(f"ST_APP_KEY_{suffix}"),
+        "tenant_id": dg.EnvVar(f"ST_TENANT_ID_{suffix}"),
+        "page_size": _tuning("ST_PAGE_SIZE", st_settings._parse_page_size, st_settings.DEFAULT_PAGE_SIZE),
+        "http_timeout": _tuning("ST_HTTP_TIMEOUT", st_settings._parse_positive, st_settings.DEFAULT_HTTP_TIMEOUT),
+        "rate_limit": _tuning("ST_RATE_LIMIT", st_settings._parse_positive, st_settings.DEFAULT_RATE_LIMIT),
+        "max_retries": _tuning("ST_MAX_RETRIES", st_settings._parse_retries, st_settings.DEFAULT_MAX_RETRIES),
+    }
+
+
+def build_resources() -> dict:
+    """The resources of the code location, read from the environment contract (and `.env` under dagster dev)."""
+    production = ProductionResource(**_tenant_fields("prod"))
+    return {
+        "production": production,
+        "integration": IntegrationResource(
+            **_tenant_fields("int"),
+            production=production,
+            external_data_guid=_tuning(
+                "ST_EXTERNAL_DATA_GUID", st_settings._parse_guid, st_settings.DEFAULT_EXTERNAL_DATA_GUID
+            ),
+        ),
+        "crosswalk": CrosswalkResource(url=os.environ.get("STSYNC_DB", "").strip() or st_settings.DEFAULT_DB),
+    }

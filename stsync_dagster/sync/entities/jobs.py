@@ -1,0 +1,108 @@
+"""Jobs, with their appointments and the technicians assigned to them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable
+
+from stsync_dagster.sync.entities.base import EntityHandler, PageContext
+from stsync_dagster.sync.models import (
+    AppointmentCreate,
+    JobCreate,
+    SourceAppointment,
+    SourceAssignment,
+    SourceJob,
+)
+from stsync_dagster.sync.outcome import Invalid
+from stsync_dagster.sync.references import Ref, RefMap
+from stsync_dagster.sync.stamps import external_data
+from stsync_dagster.sync.timefmt import rfc3339
+
+
+@dataclass(frozen=True)
+class Visit:
+    appointment: SourceAppointment
+    technician_ids: tuple[int, ...]
+
+
+def _opt(value) -> str | None:
+    return rfc3339(value) if value is not None else None
+
+
+class JobsHandler(EntityHandler):
+    kind = "jobs"
+    model = SourceJob
+
+    def prepare(self, jobs: list[SourceJob], ctx: PageContext) -> dict[int, list[Visit]]:
+        """Appointments of the page's jobs by ids (batched), then their technician assignments."""
+        related = self.config.related
+        wanted = {i for job in jobs for i in (job.firstAppointmentId, job.lastAppointmentId) if i}
+        appointments = [SourceAppointment.model_validate(a) for a in ctx.prod.get_by_ids(related.appointments, sorted(wanted))]
+        by_job: dict[int, dict[int, SourceAppointment]] = defaultdict(dict)
+        for appt in appointments:
+            by_job[appt.jobId][appt.id] = appt
+        # first/last only cover jobs with at most two appointments; ask for the rest job by job.
+        for job in jobs:
+            if job.appointmentCount > len(by_job[job.id]):
+                for page in ctx.prod.iter_pages(related.appointments, {"jobId": job.id}):
+                    for raw in page.records:
+                        appt = SourceAppointment.model_validate(raw)
+                        by_job[job.id][appt.id] = appt
+        appointment_ids = sorted(a for visits in by_job.values() for a in visits)
+        technicians: dict[int, list[int]] = defaultdict(list)
+        for raw in ctx.prod.get_by_ids(related.appointment_assignments, appointment_ids, id_param="appointmentIds"):
+            assignment = SourceAssignment.model_validate(raw)
+            if assignment.active:
+                technicians[assignment.appointmentId].append(assignment.technicianId)
+        return {
+            job.id: [
+                Visit(appt, tuple(sorted(set(technicians[appt.id]))))
+                for appt in sorted(by_job[job.id].values(), key=lambda a: (a.start, a.id))
+                if appt.active
+            ]
+            for job in jobs
+        }
+
+    def references(self, job: SourceJob, visits: dict[int, list[Visit]]) -> Iterable[Ref]:
+        yield Ref("customerId", "customers", job.customerId)
+        yield Ref("locationId", "locations", job.locationId)
+        yield Ref("businessUnitId", "business_units", job.businessUnitId)
+        yield Ref("jobTypeId", "job_types", job.jobTypeId)
+        yield Ref("campaignId", "campaigns", job.campaignId)
+        for i, visit in enumerate(visits.get(job.id, [])):
+            for tech in visit.technician_ids:
+                yield Ref(f"appointments[{i}].technicianIds", "technicians", tech)
+
+    def build(self, job: SourceJob, refs: RefMap, visits: dict[int, list[Visit]]) -> JobCreate:
+        job_visits = visits.get(job.id, [])
+        if not job_visits:
+            raise Invalid("appointments", "the Integration API requires at least one; the Production job has none")
+
+        def ref(field: str, kind: str, prod_id: int) -> int:
+            return refs.get(Ref(field, kind, prod_id))
+
+        appointments = [
+            AppointmentCreate(
+                start=rfc3339(v.appointment.start),
+                end=rfc3339(v.appointment.end),
+                arrivalWindowStart=_opt(v.appointment.arrivalWindowStart),
+                arrivalWindowEnd=_opt(v.appointment.arrivalWindowEnd),
+                technicianIds=[ref(f"appointments[{i}].technicianIds", "technicians", t) for t in v.technician_ids]
+                or None,
+            )
+            for i, v in enumerate(job_visits)
+        ]
+        # Tags and custom fields are tenant-specific type ids with no counterpart table: not copied.
+        return JobCreate(
+            customerId=ref("customerId", "customers", job.customerId),
+            locationId=ref("locationId", "locations", job.locationId),
+            businessUnitId=ref("businessUnitId", "business_units", job.businessUnitId),
+            jobTypeId=ref("jobTypeId", "job_types", job.jobTypeId),
+            campaignId=ref("campaignId", "campaigns", job.campaignId),
+            priority=job.priority,
+            appointments=appointments,
+            summary=job.summary,
+            customerPo=job.customerPo or None,
+            externalData=external_data(self.guid, job.id),
+        )

@@ -1,0 +1,107 @@
+"""Purchase orders: every reference translated, line materials pulled in first when they are missing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from stsync_dagster.sync.entities.base import EntityHandler, PageContext
+from stsync_dagster.sync.models import (
+    AddressCreate,
+    PurchaseOrderCreate,
+    PurchaseOrderItemCreate,
+    ShipToCreate,
+    SourcePurchaseOrder,
+)
+from stsync_dagster.sync.outcome import Invalid
+from stsync_dagster.sync.references import Ref, RefMap
+from stsync_dagster.sync.stamps import marked_prod_id, memo_with_marker
+from stsync_dagster.sync.timefmt import rfc3339
+
+# How far before a claim to look for the PO it may have created (clock skew between us and the API).
+_RECOVERY_SLACK = timedelta(minutes=10)
+
+
+class PurchaseOrdersHandler(EntityHandler):
+    kind = "pos"
+    model = SourcePurchaseOrder
+
+    def prepare(self, records: list[SourcePurchaseOrder], ctx: PageContext) -> None:
+        ctx.pull_items({line.skuId for po in records for line in po.items})
+
+    def references(self, po: SourcePurchaseOrder, extra=None) -> Iterable[Ref]:
+        yield Ref("vendorId", "vendors", po.vendorId)
+        yield Ref("typeId", "po_types", po.typeId)
+        if po.businessUnitId is not None:
+            yield Ref("businessUnitId", "business_units", po.businessUnitId)
+        if po.inventoryLocationId is not None:
+            yield Ref("inventoryLocationId", "warehouses", po.inventoryLocationId)
+        if po.jobId is not None:
+            yield Ref("jobId", "jobs", po.jobId)
+        if po.technicianId is not None:
+            yield Ref("technicianId", "technicians", po.technicianId)
+        for i, line in enumerate(po.items):
+            yield Ref(f"items[{i}].skuId", "items", line.skuId)
+
+    def build(self, po: SourcePurchaseOrder, refs: RefMap, extra=None) -> PurchaseOrderCreate:
+        for field in ("businessUnitId", "inventoryLocationId"):
+            if getattr(po, field) is None:
+                raise Invalid(field, "required by the Integration API, empty in Production")
+        address = po.shipTo
+        if address is None:
+            raise Invalid("shipTo", "required by the Integration API, empty in Production")
+        ship_description = (address.model_extra or {}).get("description") or ", ".join(
+            part for part in (address.street, address.city) if part
+        ) or "Ship to"
+        return PurchaseOrderCreate(
+            vendorId=refs.get(Ref("vendorId", "vendors", po.vendorId)),
+            typeId=refs.get(Ref("typeId", "po_types", po.typeId)),
+            businessUnitId=refs.get(Ref("businessUnitId", "business_units", po.businessUnitId)),
+            inventoryLocationId=refs.get(Ref("inventoryLocationId", "warehouses", po.inventoryLocationId)),
+            jobId=refs.get(Ref("jobId", "jobs", po.jobId)) if po.jobId is not None else None,
+            technicianId=refs.get(Ref("technicianId", "technicians", po.technicianId))
+            if po.technicianId is not None
+            else None,
+            shipTo=ShipToCreate(
+                description=ship_description,
+                address=AddressCreate(
+                    street=address.street or "",
+                    unit=address.unit or "",
+                    city=address.city or "",
+                    state=address.state or "",
+                    zip=address.zip or "",
+                    country=address.country or "",
+                ),
+            ),
+            impactsTechnicianPayroll=bool(po.impactsTechnicianPayroll),
+            date=rfc3339(po.date),
+            requiredOn=rfc3339(po.requiredOn or po.date),
+            tax=po.tax,
+            shipping=po.shipping,
+            vendorInvoiceNumber=po.vendorDocumentNumber or None,
+            memo=memo_with_marker(po.summary, po.id),
+            items=[
+                PurchaseOrderItemCreate(
+                    skuId=refs.get(Ref(f"items[{i}].skuId", "items", line.skuId)),
+                    description=line.description or line.skuCode or "",
+                    vendorPartNumber=line.vendorPartNumber or "",
+                    quantity=line.quantity,
+                    cost=line.cost,
+                )
+                for i, line in enumerate(po.items)
+            ],
+        )
+
+    def find_existing(self, intc, claims: dict[int, datetime | None]) -> dict[int, int]:
+        """POs have no externalData: list those created since the earliest claim and read their memo marker."""
+        since = min((t for t in claims.values() if t is not None), default=None)
+        params = dict(self.cfg.list_params)
+        if since is not None:
+            params["createdOnOrAfter"] = rfc3339(since - _RECOVERY_SLACK)
+        found: dict[int, int] = {}
+        for page in intc.iter_pages(self.cfg.int_list_path, params):
+            for record in page.records:
+                prod_id = marked_prod_id(record.get("summary"))
+                if prod_id in claims:
+                    found.setdefault(prod_id, int(record["id"]))
+        return found

@@ -1,0 +1,90 @@
+"""Master data (vendors, customers, …) is matched between the tenants by natural keys, never created."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from stsync_dagster.config import MasterConfig
+
+log = logging.getLogger("stsync.masterdata")
+
+
+@dataclass
+class MatchReport:
+    kind: str
+    matched: int = 0
+    unmatched: list[tuple[int, str]] = field(default_factory=list)  # (prod id, key) with no counterpart
+    ambiguous: list[tuple[int, str, list[int]]] = field(default_factory=list)  # (prod id, key, int ids)
+    changed: dict[str, int] = field(default_factory=dict)  # crosswalk rows inserted / updated / unchanged
+    pairs: dict[int, int] = field(default_factory=dict, repr=False)  # Production id → Integration id
+    requests: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.kind}: matched {self.matched}, no counterpart {len(self.unmatched)}, "
+            f"ambiguous {len(self.ambiguous)}"
+        )
+
+
+def _value(record: dict, dotted: str):
+    value = record
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def natural_key(record: dict, fields: list[str]) -> str | None:
+    """Casefolded, whitespace-collapsed values of the key fields; None when the first field is empty."""
+    parts = []
+    for name in fields:
+        value = _value(record, name)
+        text = " ".join(unicodedata.normalize("NFKC", str(value)).casefold().split()) if value is not None else ""
+        parts.append(text)
+    return " | ".join(parts) if parts and parts[0] else None
+
+
+def _read_all(client, cfg: MasterConfig) -> list[dict]:
+    return [record for page in client.iter_pages(cfg.path, dict(cfg.list_params)) for record in page.records]
+
+
+def match_master(kind: str, cfg: MasterConfig, prod, intc, crosswalk, *, write: bool = True) -> MatchReport:
+    """Pair every Production record of `kind` with the one Integration record of the same natural key."""
+    report = MatchReport(kind)
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for record in _read_all(intc, cfg):
+        key = natural_key(record, cfg.natural_key)
+        if key is not None:
+            by_key[key].append(int(record["id"]))
+    pairs: dict[int, int] = {}
+    issues: dict[int, tuple[str, str, str]] = {}
+    for record in _read_all(prod, cfg):
+        prod_id = int(record["id"])
+        key = natural_key(record, cfg.natural_key)
+        candidates = by_key.get(key, []) if key is not None else []
+        shown = key or "(empty key)"
+        if len(candidates) == 1:
+            pairs[prod_id] = candidates[0]
+        elif not candidates:
+            report.unmatched.append((prod_id, shown))
+            issues[prod_id] = ("blocked", f"no Integration {kind} with key '{shown}'", ",".join(cfg.natural_key))
+        else:
+            report.ambiguous.append((prod_id, shown, sorted(candidates)))
+            issues[prod_id] = (
+                "blocked",
+                f"key '{shown}' matches {len(candidates)} Integration {kind}: {sorted(candidates)}",
+                ",".join(cfg.natural_key),
+            )
+    report.matched = len(pairs)
+    report.pairs = pairs
+    if write:
+        report.changed = crosswalk.record(kind, pairs, source="masterdata")
+        crosswalk.clear_issues(kind, list(pairs))
+        if issues:
+            crosswalk.set_issues(kind, issues, None)
+    for prod_id, key, ids in report.ambiguous:
+        log.warning("%s %s: natural key '%s' matches several Integration records %s: not guessed", kind, prod_id, key, ids)
+    return report

@@ -1,0 +1,72 @@
+"""References from a Production record to other records, and their translation into Integration ids."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable
+
+from stsync_dagster.sync.outcome import Blocked
+
+
+@dataclass(frozen=True)
+class Ref:
+    field: str  # where the reference sits in the Production record, e.g. "items[2].skuId"
+    kind: str  # crosswalk kind of the referenced record, e.g. "vendors"
+    prod_id: int
+
+
+class RefMap:
+    """Production → Integration ids for the references of one page, loaded with one query per kind."""
+
+    # A dry run plans records without creating them; references to them resolve to this placeholder.
+    PLANNED = 0
+
+    def __init__(
+        self,
+        ids: dict[str, dict[int, int]],
+        reasons: dict[str, dict[int, str]] | None = None,
+        planned: dict[str, set[int]] | None = None,
+    ):
+        self._ids = ids
+        self._reasons = reasons or {}
+        self._planned = planned or {}
+
+    @classmethod
+    def load(
+        cls,
+        crosswalk,
+        refs: Iterable[Ref],
+        planned: dict[str, set[int]] | None = None,
+        overlay: dict[str, dict[int, int]] | None = None,
+    ) -> "RefMap":
+        """`overlay`: pairs known to the run but not written (a dry run's master-data matches)."""
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for ref in refs:
+            wanted[ref.kind].add(ref.prod_id)
+        ids = {kind: crosswalk.int_ids(kind, sorted(prod_ids)) for kind, prod_ids in wanted.items()}
+        for kind, pairs in (overlay or {}).items():
+            if kind in ids:
+                ids[kind] = {**{p: pairs[p] for p in wanted[kind] if p in pairs}, **ids[kind]}
+        reasons: dict[str, dict[int, str]] = {}
+        for kind, prod_ids in wanted.items():
+            missing = prod_ids - ids[kind].keys()
+            if missing:
+                reasons[kind] = {
+                    issue.prod_id: issue.reason for issue in crosswalk.issues(kind=kind) if issue.prod_id in missing
+                }
+        return cls(ids, reasons, planned)
+
+    def get(self, ref: Ref) -> int:
+        int_id = self._ids.get(ref.kind, {}).get(ref.prod_id)
+        if int_id is None and ref.prod_id in self._planned.get(ref.kind, ()):
+            return self.PLANNED
+        if int_id is None:
+            why = self._reasons.get(ref.kind, {}).get(ref.prod_id)
+            singular = ref.kind.rstrip("s").replace("_", " ")
+            reason = f"{singular} {ref.prod_id} has no Integration counterpart"
+            raise Blocked(ref.field, f"{reason} ({why})" if why else reason)
+        return int_id
+
+    def has(self, kind: str, prod_id: int) -> bool:
+        return prod_id in self._ids.get(kind, {})

@@ -1,0 +1,47 @@
+"""Runs one sync asset's work: the engine for items, POs or jobs, and the master-data matching.
+
+Shared by the Dagster assets and the command line, which materializes those assets.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from stsync_dagster.config import MASTER_KINDS, SyncConfig
+from stsync_dagster.sync.engine import SyncEngine, SyncOptions
+from stsync_dagster.sync.masterdata import MatchReport, match_master
+from stsync_dagster.sync.outcome import SyncReport
+from stsync_dagster.sync.window import Window
+
+log = logging.getLogger("stsync.sync")
+
+
+def run_master(kind: str, *, prod, intc, crosswalk, config: SyncConfig, dry_run: bool) -> MatchReport:
+    before = prod.stats.snapshot()["requests"] + intc.stats.snapshot()["requests"]
+    report = match_master(kind, config.master(kind), prod, intc, crosswalk, write=not dry_run)
+    report.requests = prod.stats.snapshot()["requests"] + intc.stats.snapshot()["requests"] - before
+    return report
+
+
+def run_entity(
+    entity: str,
+    window: Window,
+    *,
+    prod,
+    intc,
+    crosswalk,
+    config: SyncConfig,
+    options: SyncOptions,
+    guid: str,
+    on_page: Callable[[SyncReport], None] | None = None,
+) -> SyncReport:
+    overlay = None
+    if options.dry_run:
+        # A dry run writes no crosswalk row, so the master-data pairs it needs are matched in memory.
+        overlay = {
+            kind: match_master(kind, config.master(kind), prod, intc, crosswalk, write=False).pairs
+            for kind in MASTER_KINDS
+        }
+    with SyncEngine(prod, intc, crosswalk, config, options, guid, overlay=overlay) as engine:
+        return engine.sync(entity, window, on_page=on_page)

@@ -1,0 +1,44 @@
+"""Marks that let STSync recognise, in Integration, the records it created from Production ones.
+
+Materials and jobs carry an externalData stamp under STSync's application guid (key `stsync.prodId`,
+value the Production id). Purchase orders have no externalData, so their memo ends with a marker.
+"""
+
+from __future__ import annotations
+
+import re
+
+from stsync_dagster.sync.models import ExternalDataCreate, ExternalDataPair
+
+STAMP_KEY = "stsync.prodId"
+_MEMO_MARKER = re.compile(r"\[stsync prod-po (\d+)\]")
+
+
+def external_data(guid: str, prod_id: int) -> ExternalDataCreate:
+    return ExternalDataCreate(applicationGuid=guid, externalData=[ExternalDataPair(key=STAMP_KEY, value=str(prod_id))])
+
+
+def stamped_prod_id(record: dict, guid: str) -> int | None:
+    """The Production id stamped on an Integration record read with `externalDataApplicationGuid=guid`."""
+    data = record.get("externalData")
+    if isinstance(data, dict):  # some read shapes wrap the list with its guid
+        if data.get("applicationGuid") not in (None, guid):
+            return None
+        data = data.get("externalData")
+    for pair in data or []:
+        if isinstance(pair, dict) and pair.get("key") == STAMP_KEY:
+            try:
+                return int(pair.get("value"))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def memo_with_marker(memo: str | None, prod_id: int) -> str:
+    marker = f"[stsync prod-po {prod_id}]"
+    return f"{memo.rstrip()}\n{marker}" if memo and memo.strip() else marker
+
+
+def marked_prod_id(summary: str | None) -> int | None:
+    match = _MEMO_MARKER.search(summary or "")
+    return int(match.group(1)) if match else None

@@ -1,0 +1,39 @@
+"""The slice of Production a run reads: records modified in [start, end)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from stsync_dagster.sync.timefmt import parse_day, rfc3339, start_of_day
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime | None
+    end: datetime | None
+
+    def params(self, since_param: str, until_param: str) -> dict[str, str]:
+        params = {}
+        if self.start is not None:
+            params[since_param] = rfc3339(self.start)
+        if self.end is not None:
+            params[until_param] = rfc3339(self.end)
+        return params
+
+    def __str__(self) -> str:
+        start = rfc3339(self.start) if self.start else "the beginning"
+        end = rfc3339(self.end) if self.end else "now"
+        return f"[{start}, {end})"
+
+
+def window_for(partition_key: str | None, since: str | None) -> Window:
+    """A daily partition covers its UTC day; `since` moves the start earlier (or later) to that date.
+
+    Without a partition the window is open-ended: from `since` (or the beginning) until now.
+    """
+    start = start_of_day(parse_day(since, "since")) if since else None
+    if partition_key is None:
+        return Window(start, None)
+    day: date = parse_day(partition_key, "partition key")
+    return Window(start or start_of_day(day), start_of_day(day + timedelta(days=1)))
