@@ -1,0 +1,224 @@
+"""The `stsync` command: verify, sync, demo. `sync` materializes the same Dagster assets as the UI."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from stsync_dagster.config import SYNC_ENTITIES, load_config
+from stsync_dagster.servicetitan import ConfigError, IntegrationClient, ProductionClient, ServiceTitanError, load_settings
+from stsync_dagster.sync.timefmt import parse_day
+
+COUNT_COLUMNS = ("created", "skipped", "blocked", "failed", "deferred", "pulled_in", "requests", "rate_limited", "seconds")
+EXIT_FAILED_RECORDS = 1
+EXIT_CONFIG = 2
+
+
+def _load_env() -> None:
+    """Like the original tool: a `.env` in the working folder fills in what the environment lacks."""
+    if Path(".env").is_file():
+        try:
+            load_dotenv(".env", override=False)
+        except Exception as exc:  # python-dotenv only warns on bad lines; anything else is fatal
+            raise ConfigError(f".env: cannot be read ({type(exc).__name__})") from None
+
+
+# ---- verify -----------------------------------------------------------------------------------------
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    ok = True
+
+    def say(good: bool, what: str, detail: str = "") -> None:
+        nonlocal ok
+        ok &= good
+        print(f"  [{'ok' if good else 'FAIL'}] {what}{': ' + detail if detail else ''}")
+
+    print("stsync verify")
+    try:
+        settings = load_settings(dotenv_path=".env")
+        say(True, "environment variables", "all present and well-formed")
+    except ConfigError as exc:
+        say(False, "environment variables", str(exc))
+        return EXIT_CONFIG
+    try:
+        config = load_config(settings.config_path)
+        say(True, "config file", settings.config_path)
+    except ConfigError as exc:
+        say(False, "config file", str(exc))
+        config = None
+    probe = config.master("business_units").path if config else "/settings/v2/tenant/{tenant}/business-units"
+    clients = []
+    try:
+        clients.append(("Production", ProductionClient.from_settings(settings)))
+        clients.append(("Integration", IntegrationClient.from_settings(settings)))
+    except ConfigError as exc:
+        say(False, "Integration target", str(exc))
+    for label, client in clients:
+        with client:
+            try:
+                page = next(iter(client.iter_pages(probe, {"pageSize": 1})), None)
+                say(True, f"{label}: token and one API call", f"{len(page.records) if page else 0} record(s) read")
+            except (ServiceTitanError, ConfigError) as exc:
+                say(False, f"{label}: token and one API call", str(exc))
+    print("all checks passed" if ok else "some checks failed")
+    return 0 if ok else EXIT_CONFIG
+
+
+# ---- sync -------------------------------------------------------------------------------------------
+
+
+def _materialize(entities: list[str], *, since: str | None, limit: int, dry_run: bool, verbose: bool):
+    import dagster as dg
+
+    from stsync_dagster.defs.assets import master_assets, sync_assets
+    from stsync_dagster.defs.resources import build_resources
+
+    selected = [a for a in sync_assets if a.key.path[-1] in entities]
+    sync_config = {"since": since or "", "limit": limit, "dry_run": dry_run}
+    run_config = {
+        "ops": {
+            **{a.key.path[-1]: {"config": {"dry_run": dry_run}} for a in master_assets},
+            **{a.key.path[-1]: {"config": sync_config} for a in selected},
+        },
+        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
+    }
+    partition = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    return dg.materialize(
+        [*master_assets, *selected],
+        resources=build_resources(),
+        run_config=run_config,
+        partition_key=partition,
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def _metadata_value(entry):
+    return getattr(entry, "value", entry)
+
+
+def print_report(result, entities: list[str], stream=sys.stdout) -> int:
+    """A table of counts per asset, then what was not copied. Returns the number of failed records."""
+    failed = 0
+    header = f"{'asset':<8}" + "".join(f"{c:>13}" for c in COUNT_COLUMNS)
+    print(header, file=stream)
+    tables = []
+    for entity in entities:
+        events = result.asset_materializations_for_node(entity)
+        if not events:
+            print(f"{entity:<8}  (not materialized: see the errors above)", file=stream)
+            failed += 1
+            continue
+        meta = {k: _metadata_value(v) for k, v in events[-1].metadata.items()}
+        failed += int(meta.get("failed", 0))
+        cells = "".join(f"{meta.get(c, 0):>13}" for c in COUNT_COLUMNS)
+        print(f"{entity:<8}{cells}", file=stream)
+        if meta.get("issues") and not str(meta["issues"]).startswith("Nothing"):
+            tables.append((entity, meta["issues"]))
+    for entity, table in tables:
+        print(f"\nNot copied by {entity}:", file=stream)
+        print(table, file=stream)
+    return failed
+
+
+def history_start() -> str:
+    """Without --since the command line copies everything since the first daily partition."""
+    from stsync_dagster.defs.partitions import start_date
+
+    return start_date()
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    entities = list(SYNC_ENTITIES) if args.entity == "all" else [args.entity]
+    if args.since:
+        parse_day(args.since, "--since")
+    settings = load_settings(dotenv_path=".env")  # fail before anything runs, naming the variable
+    load_config(settings.config_path)
+    since = args.since or history_start()
+    result = _materialize(entities, since=since, limit=args.limit, dry_run=args.dry_run, verbose=args.verbose)
+    failed = print_report(result, entities)
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                print(f"\nstep {event.step_key} failed: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+        return EXIT_FAILED_RECORDS
+    return EXIT_FAILED_RECORDS if failed else 0
+
+
+# ---- demo -------------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from stsync_dagster.simulator import Simulator
+
+    workdir = Path(tempfile.mkdtemp(prefix="stsync-demo-"))
+    with Simulator(seed=args.seed, scale=args.scale).start() as sim:
+        os.environ.update(sim.env())
+        os.environ["STSYNC_DB"] = str(workdir / "crosswalk.sqlite3")
+        os.environ.setdefault("STSYNC_CONFIG", str(Path(__file__).resolve().parent.parent / "stsync.config.json"))
+        print(f"Simulator serving Production and Integration at {sim.url} (seed {args.seed}, scale {args.scale})")
+        print(f"Crosswalk: {os.environ['STSYNC_DB']}\n")
+        since = args.since or min(
+            r["modifiedOn"][:10] for kind in ("materials", "purchase-orders", "jobs") for r in sim.records("prod", kind)
+        )
+        print(f"stsync sync all --since {since}")
+        result = _materialize(list(SYNC_ENTITIES), since=since, limit=0, dry_run=False, verbose=args.verbose)
+        print_report(result, list(SYNC_ENTITIES))
+        print("\nIntegration now holds:")
+        for kind in ("materials", "purchase-orders", "jobs"):
+            print(f"  {kind:<16} {len(sim.records('int', kind)):>6}   (Production: {len(sim.records('prod', kind))})")
+        print("\nRunning the same sync again (it must create nothing):")
+        again = _materialize(list(SYNC_ENTITIES), since=since, limit=0, dry_run=False, verbose=False)
+        print_report(again, list(SYNC_ENTITIES))
+    return 0 if result.success else EXIT_FAILED_RECORDS
+
+
+# ---- entry ------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stsync", description="Copy ServiceTitan data from Production to Integration.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("verify", help="check env, config, auth to both environments, one API call each")
+    sync = sub.add_parser("sync", help="materialize the sync assets in process and print a summary")
+    sync.add_argument("entity", choices=[*SYNC_ENTITIES, "all"])
+    sync.add_argument("--since", help="YYYY-MM-DD: copy records modified since that day (default: STSYNC_START_DATE, i.e. everything)")
+    sync.add_argument("--limit", type=int, default=0, help="most records to create (0 = no limit)")
+    sync.add_argument("--dry-run", action="store_true", help="build and validate every payload, write nothing")
+    sync.add_argument("--verbose", action="store_true", help="log every page and every record not copied")
+    demo = sub.add_parser("demo", help="start the simulator, sync everything into it, print the report")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--scale", type=float, default=1.0)
+    demo.add_argument("--since", help="YYYY-MM-DD (default: the start of the simulator's data)")
+    demo.add_argument("--verbose", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "sync" and args.limit < 0:
+        print("stsync: --limit must be 0 or more", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        _load_env()
+        return {"verify": cmd_verify, "sync": cmd_sync, "demo": cmd_demo}[args.command](args)
+    except (ConfigError, ValueError) as exc:
+        print(f"stsync: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())
