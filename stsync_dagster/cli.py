@@ -13,7 +13,14 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from stsync_dagster.config import SYNC_ENTITIES, load_config
-from stsync_dagster.servicetitan import ConfigError, IntegrationClient, ProductionClient, ServiceTitanError, load_settings
+from stsync_dagster.servicetitan import (
+    ConfigError,
+    IntegrationClient,
+    ProductionClient,
+    ServiceTitanError,
+    check_integration_target,
+    load_settings,
+)
 from stsync_dagster.sync.timefmt import parse_day
 
 COUNT_COLUMNS = ("created", "skipped", "blocked", "failed", "deferred", "pulled_in", "requests", "rate_limited", "seconds")
@@ -75,33 +82,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 # ---- sync -------------------------------------------------------------------------------------------
 
 
-def _materialize(entities: list[str], *, since: str | None, limit: int, dry_run: bool, verbose: bool):
-    import dagster as dg
-
-    from stsync_dagster.defs.assets import master_assets, sync_assets
-    from stsync_dagster.defs.resources import build_resources
-
-    selected = [a for a in sync_assets if a.key.path[-1] in entities]
-    sync_config = {"since": since or "", "limit": limit, "dry_run": dry_run}
-    run_config = {
-        "ops": {
-            **{a.key.path[-1]: {"config": {"dry_run": dry_run}} for a in master_assets},
-            **{a.key.path[-1]: {"config": sync_config} for a in selected},
-        },
-        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
-    }
-    partition = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    return dg.materialize(
-        [*master_assets, *selected],
-        resources=build_resources(),
-        run_config=run_config,
-        partition_key=partition,
-        instance=instance,
-        raise_on_error=False,
-    )
-
-
 def _metadata_value(entry):
     return getattr(entry, "value", entry)
 
@@ -130,11 +110,10 @@ def print_report(result, entities: list[str], stream=sys.stdout) -> int:
     return failed
 
 
-def history_start() -> str:
-    """Without --since the command line copies everything since the first daily partition."""
-    from stsync_dagster.defs.partitions import start_date
+def materialize_sync(*args, **kwargs):
+    from stsync_dagster.defs.materialize import materialize_sync as run  # Dagster loads only when needed
 
-    return start_date()
+    return run(*args, **kwargs)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -142,9 +121,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.since:
         parse_day(args.since, "--since")
     settings = load_settings(dotenv_path=".env")  # fail before anything runs, naming the variable
+    check_integration_target(settings.int, settings.prod)
     load_config(settings.config_path)
-    since = args.since or history_start()
-    result = _materialize(entities, since=since, limit=args.limit, dry_run=args.dry_run, verbose=args.verbose)
+    result = materialize_sync(entities, since=args.since, limit=args.limit, dry_run=args.dry_run, verbose=args.verbose)
     failed = print_report(result, entities)
     if not result.success:
         for event in result.all_events:
@@ -171,13 +150,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             r["modifiedOn"][:10] for kind in ("materials", "purchase-orders", "jobs") for r in sim.records("prod", kind)
         )
         print(f"stsync sync all --since {since}")
-        result = _materialize(list(SYNC_ENTITIES), since=since, limit=0, dry_run=False, verbose=args.verbose)
+        result = materialize_sync(list(SYNC_ENTITIES), since=since, limit=0, dry_run=False, verbose=args.verbose)
         print_report(result, list(SYNC_ENTITIES))
         print("\nIntegration now holds:")
         for kind in ("materials", "purchase-orders", "jobs"):
             print(f"  {kind:<16} {len(sim.records('int', kind)):>6}   (Production: {len(sim.records('prod', kind))})")
         print("\nRunning the same sync again (it must create nothing):")
-        again = _materialize(list(SYNC_ENTITIES), since=since, limit=0, dry_run=False, verbose=False)
+        again = materialize_sync(list(SYNC_ENTITIES), since=since, limit=0, dry_run=False, verbose=False)
         print_report(again, list(SYNC_ENTITIES))
     return 0 if result.success else EXIT_FAILED_RECORDS
 

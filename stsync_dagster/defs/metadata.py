@@ -30,7 +30,8 @@ def issues_table(report: SyncReport) -> str:
 def sync_metadata(report: SyncReport, window: str) -> dict:
     metadata: dict = {name: dg.MetadataValue.int(count) for name, count in report.counts.items()}
     metadata.update(
-        pulled_in=dg.MetadataValue.int(report.pulled_in),
+        pulled_in=dg.MetadataValue.int(sum(report.pulled_in.values())),
+        **{f"pulled_in_{kind}": dg.MetadataValue.int(n) for kind, n in report.pulled_in.items()},
         recovered=dg.MetadataValue.int(report.recovered),
         requests=dg.MetadataValue.int(report.requests),
         rate_limited=dg.MetadataValue.int(report.rate_limited),

@@ -364,7 +364,7 @@ class Crosswalk:
                 query = select(id_map.c.prod_id, id_map.c.int_id).where(
                     id_map.c.kind == kind, id_map.c.state == CONFIRMED, id_map.c.prod_id.in_(chunk)
                 )
-                found.update(conn.execute(query).tuples().all())
+                found.update(conn.execute(query).all())
             return found
 
         return self._run(work, write=False)
@@ -383,7 +383,7 @@ class Crosswalk:
                     .where(id_map.c.kind == kind, id_map.c.state == CONFIRMED, id_map.c.int_id.in_(chunk))
                     .order_by(id_map.c.prod_id)
                 )
-                for int_id, prod_id in conn.execute(query).tuples():
+                for int_id, prod_id in conn.execute(query):
                     found.setdefault(int_id, prod_id)
             return found
 
@@ -413,7 +413,7 @@ class Crosswalk:
         query = select(id_map.c.kind, id_map.c.state, func.count()).group_by(id_map.c.kind, id_map.c.state)
         if kind is not None:
             query = query.where(id_map.c.kind == kind)
-        return self._run(lambda conn: {(k, s): n for k, s, n in conn.execute(query).tuples()}, write=False)
+        return self._run(lambda conn: {(k, s): n for k, s, n in conn.execute(query)}, write=False)
 
     # -- claims -----------------------------------------------------------------------------------------------
 

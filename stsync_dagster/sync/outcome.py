@@ -51,7 +51,7 @@ class SyncReport:
     counts: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
     issues: list[RecordIssue] = field(default_factory=list)
     created_ids: dict[int, int] = field(default_factory=dict)
-    pulled_in: int = 0
+    pulled_in: dict[str, int] = field(default_factory=dict)  # created because a record here referenced them
     recovered: int = 0
     pages: int = 0
     requests: int = 0
@@ -82,11 +82,11 @@ class SyncReport:
     def merge(self, other: "SyncReport") -> None:
         """Fold a sub-run (materials pulled in for PO lines) into this report's request figures and issues."""
         with self._lock:
-            self.pulled_in += other.count(Outcome.CREATED)
+            self.pulled_in[other.kind] = self.pulled_in.get(other.kind, 0) + other.count(Outcome.CREATED)
             self.recovered += other.recovered
             self.issues.extend(other.issues)
 
     def summary(self) -> str:
         parts = ", ".join(f"{k} {v}" for k, v in self.counts.items())
-        extra = f", pulled in {self.pulled_in}" if self.pulled_in else ""
+        extra = "".join(f", pulled in {n} {kind}" for kind, n in self.pulled_in.items() if n)
         return f"{self.kind}{' (dry run)' if self.dry_run else ''}: {parts}{extra}"

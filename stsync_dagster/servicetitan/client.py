@@ -1,0 +1,77 @@
+"""The two clients: Production can only read; Integration can also create and patch."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .errors import AmbiguousWriteError, ServiceTitanError
+from .reading import Reader
+from .settings import (
+    DEFAULT_HTTP_TIMEOUT,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_RATE_LIMIT,
+    EnvironmentSettings,
+    Settings,
+    check_integration_target,
+)
+
+
+class ProductionClient(Reader):
+    """Read-only client for Production. It has no write method, and its transport refuses non-GET calls."""
+
+    def __init__(self, env: EnvironmentSettings, *, page_size: int = DEFAULT_PAGE_SIZE,
+                 timeout: float = DEFAULT_HTTP_TIMEOUT, rate_limit: float = DEFAULT_RATE_LIMIT,
+                 max_retries: int = DEFAULT_MAX_RETRIES) -> None:
+        super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
+                         max_retries=max_retries, _read_only=True)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ProductionClient":
+        return cls(settings.prod, page_size=settings.page_size, timeout=settings.http_timeout,
+                   rate_limit=settings.rate_limit, max_retries=settings.max_retries)
+
+
+class IntegrationClient(Reader):
+    """Reads and writes Integration. Refuses (ConfigError) a target that looks like Production."""
+
+    def __init__(self, env: EnvironmentSettings, *, production: EnvironmentSettings,
+                 page_size: int = DEFAULT_PAGE_SIZE, timeout: float = DEFAULT_HTTP_TIMEOUT,
+                 rate_limit: float = DEFAULT_RATE_LIMIT, max_retries: int = DEFAULT_MAX_RETRIES) -> None:
+        check_integration_target(env, production)  # before anything can be sent
+        super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
+                         max_retries=max_retries, _read_only=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "IntegrationClient":
+        return cls(settings.int, production=settings.prod, page_size=settings.page_size,
+                   timeout=settings.http_timeout, rate_limit=settings.rate_limit,
+                   max_retries=settings.max_retries)
+
+    def create(self, path: str, payload: Mapping[str, Any]) -> dict:
+        """POST a new record; returns the answer (the full record, or just {"id": n} for some kinds).
+
+        Raises AmbiguousWriteError when the request went out but no usable answer came back: look the
+        record up before creating it again.
+        """
+        body = self._transport.request("POST", path, json=payload)
+        return self._as_record("POST", path, body)
+
+    def patch(self, path: str, id: int | str, payload: Mapping[str, Any]) -> dict:
+        """PATCH one record; returns the answer ({} when the server answers with no body)."""
+        target = f"{path.rstrip('/')}/{id}"
+        body = self._transport.request("PATCH", target, json=payload)
+        return self._as_record("PATCH", target, body)
+
+    def _as_record(self, method: str, path: str, body: Any) -> dict:
+        if body is None:
+            if method == "POST":
+                raise AmbiguousWriteError(f"POST {self._transport.resolve(path)}: success without a body; "
+                                          "the new id is unknown", method=method, path=path)
+            return {}
+        if isinstance(body, dict):
+            return body
+        if isinstance(body, int) and not isinstance(body, bool):
+            return {"id": body}
+        raise ServiceTitanError(f"{method} {self._transport.resolve(path)}: unexpected answer "
+                                f"{type(body).__name__}", method=method, path=path)

@@ -1,0 +1,103 @@
+"""Typed errors of the ServiceTitan client.
+
+Messages are built by the client from method, path, status and the server's title: never from headers,
+tokens, client secrets or app keys (and any text taken from a server body is passed through `redact`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_SNIPPET_LIMIT = 200
+
+
+class ConfigError(Exception):
+    """The environment or `.env` file is incomplete or malformed, or targets the wrong environment."""
+
+    def __init__(self, message: str, *, variables: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.variables: list[str] = list(variables or [])
+
+
+class ServiceTitanError(Exception):
+    """Base of every error the client raises about an API call."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.status = status
+        self.title = title
+
+
+class AuthenticationError(ServiceTitanError):
+    """Credentials refused (token endpoint), or 401/403 even after renewing the token once."""
+
+
+class RateLimitExhausted(ServiceTitanError):
+    """Still answered 429 after every allowed retry."""
+
+
+class ValidationError(ServiceTitanError):
+    """400 or 422: the request was refused; `errors` maps field names to the server's messages."""
+
+    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.errors: dict[str, list[str]] = dict(errors or {})
+
+
+class NotFoundError(ServiceTitanError):
+    """404."""
+
+
+class ConflictError(ServiceTitanError):
+    """409."""
+
+
+class ServerError(ServiceTitanError):
+    """5xx answers (after retries for reads)."""
+
+
+class TransportError(ServiceTitanError):
+    """The network failed (refused, timed out, dropped) and retries, if allowed, ran out."""
+
+    def __init__(self, message: str, *, cause: BaseException | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.cause = cause
+
+
+class AmbiguousWriteError(ServiceTitanError):
+    """A write may or may not have been applied: sent, but no usable answer came back.
+
+    Never retried by the client: the caller must look the record up before creating it again.
+    """
+
+    def __init__(self, message: str, *, cause: BaseException | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.cause = cause
+
+
+def redact(text: str, secrets: "list[str] | tuple[str, ...]") -> str:
+    """Replace every occurrence of a secret value in `text`."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def snippet(text: str, limit: int = _SNIPPET_LIMIT) -> str:
+    """A short single-line excerpt of a body (HTML tags dropped)."""
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S | re.I)
+    text = re.sub(r"<[^>]*>", " ", text)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = " ".join(text.split())
+    return text[:limit] + ("…" if len(text) > limit else "")

@@ -1,0 +1,270 @@
+"""Settings from the environment contract: os.environ over a `.env` file, the environment winning."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+from .errors import ConfigError
+
+DEFAULT_PAGE_SIZE = 500
+MAX_PAGE_SIZE = 5000
+DEFAULT_HTTP_TIMEOUT = 30.0
+DEFAULT_RATE_LIMIT = 50.0
+DEFAULT_MAX_RETRIES = 6
+DEFAULT_EXTERNAL_DATA_GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
+DEFAULT_DB = "stsync.sqlite3"
+DEFAULT_CONFIG_PATH = "./stsync.config.json"
+
+PRODUCTION_HOSTS = frozenset({"api.servicetitan.io", "auth.servicetitan.io"})
+ENVIRONMENT_LABELS = {"prod": "Production", "int": "Integration"}
+
+_PER_ENV = ("AUTH_URL", "API_BASE", "CLIENT_ID", "CLIENT_SECRET", "APP_KEY", "TENANT_ID")
+_SECRET_SUFFIXES = ("CLIENT_SECRET", "APP_KEY")
+_INT64_MAX = 2**63 - 1
+
+
+def _normalize_url(value: str) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query or fragment")
+    return value.rstrip("/")
+
+
+def _parse_tenant(value: str | int) -> int:
+    try:
+        tenant = int(str(value).strip())
+    except ValueError:
+        raise ValueError("must be a whole number (the tenant id)") from None
+    if not 0 < tenant <= _INT64_MAX:
+        raise ValueError("must be a positive 64-bit integer")
+    return tenant
+
+
+def _parse_page_size(value: str | int) -> int:
+    try:
+        size = int(str(value).strip())
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise ValueError(f"must be between 1 and {MAX_PAGE_SIZE}")
+    return size
+
+
+def _parse_positive(value: str | float) -> float:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not number > 0 or number == float("inf"):
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def _parse_retries(value: str | int) -> int:
+    try:
+        retries = int(str(value).strip())
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+    if not 0 <= retries <= 100:
+        raise ValueError("must be between 0 and 100")
+    return retries
+
+
+def _parse_guid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise ValueError("must be a GUID such as 5f0c1a52-57c3-4b9e-9a51-5757c0de0001") from None
+
+
+class EnvironmentSettings(BaseModel):
+    """Where and how to reach one ServiceTitan environment (one tenant)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # "prod" or "int": also the suffix of its variables
+    auth_url: str
+    api_base: str  # without the domain, e.g. https://api.servicetitan.io
+    client_id: str
+    client_secret: SecretStr
+    app_key: SecretStr
+    tenant_id: int
+
+    @field_validator("auth_url", "api_base")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _normalize_url(value)
+
+    @field_validator("tenant_id", mode="before")
+    @classmethod
+    def _tenant(cls, value: str | int) -> int:
+        return _parse_tenant(value)
+
+    @property
+    def label(self) -> str:
+        return ENVIRONMENT_LABELS.get(self.name, self.name)
+
+    def var(self, suffix: str) -> str:
+        """The environment variable that configures `suffix` here, e.g. var("CLIENT_ID") -> ST_CLIENT_ID_PROD."""
+        return f"ST_{suffix}_{self.name.upper()}"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    prod: EnvironmentSettings
+    int: EnvironmentSettings
+    page_size: int = DEFAULT_PAGE_SIZE
+    http_timeout: float = DEFAULT_HTTP_TIMEOUT
+    rate_limit: float = DEFAULT_RATE_LIMIT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    external_data_guid: str = DEFAULT_EXTERNAL_DATA_GUID
+    db: str = DEFAULT_DB
+    config_path: str = DEFAULT_CONFIG_PATH
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+    bad = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
+    if bad:
+        lines = ", ".join(str(n) for n in bad)
+        raise ConfigError(f"{path}: cannot parse line(s) {lines} (expected NAME=value)")
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | os.PathLike | None = ".env") -> Settings:
+    """Read the environment contract. `environ` defaults to os.environ; a missing `.env` file is fine.
+
+    Raises ConfigError naming every missing variable at once, or every malformed one (with the file
+    it came from), never echoing a secret value.
+    """
+    env = dict(os.environ if environ is None else environ)
+    file_values: dict[str, str] = {}
+    dotenv_file: Path | None = None
+    if dotenv_path is not None:
+        candidate = Path(dotenv_path)
+        if candidate.exists():
+            dotenv_file = candidate.resolve()
+            file_values = _read_dotenv(dotenv_file)
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        if value is None or not value.strip():
+            value = file_values.get(name)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def origin(name: str) -> str:
+        in_env = (env.get(name) or "").strip()
+        return "the environment" if in_env or dotenv_file is None else f"the file {dotenv_file}"
+
+    required = [f"ST_{suffix}_{e}" for e in ("PROD", "INT") for suffix in _PER_ENV]
+    missing = [name for name in required if get(name) is None]
+    if missing:
+        where = f"the environment or {dotenv_file}" if dotenv_file else "the environment or a .env file"
+        raise ConfigError(
+            f"missing configuration: {', '.join(missing)} (set them in {where})", variables=missing
+        )
+
+    problems: list[str] = []
+    bad_vars: list[str] = []
+
+    def parsed(name: str, parser, default=None):
+        raw = get(name)
+        if raw is None:
+            return default
+        try:
+            return parser(raw)
+        except ValueError as exc:
+            shown = "" if name.endswith(_SECRET_SUFFIXES) else f" (got {raw[:60]!r})"
+            problems.append(f"{name} {exc}{shown}, from {origin(name)}")
+            bad_vars.append(name)
+            return default
+
+    envs: dict[str, dict] = {}
+    for e in ("prod", "int"):
+        suffix = e.upper()
+        envs[e] = {
+            "name": e,
+            "auth_url": parsed(f"ST_AUTH_URL_{suffix}", _normalize_url),
+            "api_base": parsed(f"ST_API_BASE_{suffix}", _normalize_url),
+            "client_id": get(f"ST_CLIENT_ID_{suffix}"),
+            "client_secret": SecretStr(get(f"ST_CLIENT_SECRET_{suffix}") or ""),
+            "app_key": SecretStr(get(f"ST_APP_KEY_{suffix}") or ""),
+            "tenant_id": parsed(f"ST_TENANT_ID_{suffix}", _parse_tenant),
+        }
+    page_size = parsed("ST_PAGE_SIZE", _parse_page_size, DEFAULT_PAGE_SIZE)
+    http_timeout = parsed("ST_HTTP_TIMEOUT", _parse_positive, DEFAULT_HTTP_TIMEOUT)
+    rate_limit = parsed("ST_RATE_LIMIT", _parse_positive, DEFAULT_RATE_LIMIT)
+    max_retries = parsed("ST_MAX_RETRIES", _parse_retries, DEFAULT_MAX_RETRIES)
+    guid = parsed("ST_EXTERNAL_DATA_GUID", _parse_guid, DEFAULT_EXTERNAL_DATA_GUID)
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems), variables=bad_vars)
+
+    return Settings(
+        prod=EnvironmentSettings(**envs["prod"]),
+        int=EnvironmentSettings(**envs["int"]),
+        page_size=page_size,
+        http_timeout=http_timeout,
+        rate_limit=rate_limit,
+        max_retries=max_retries,
+        external_data_guid=guid,
+        db=get("STSYNC_DB") or DEFAULT_DB,
+        config_path=get("STSYNC_CONFIG") or DEFAULT_CONFIG_PATH,
+    )
+
+
+def _comparable(url: str) -> tuple[str, str, int | None, str]:
+    parts = urlsplit(url.strip())
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path.rstrip("/").lower())
+
+
+def check_integration_target(int_settings: EnvironmentSettings, prod_settings: EnvironmentSettings) -> None:
+    """Refuse (ConfigError) an Integration configuration that would reach Production (DESIGN promise 1).
+
+    Bases are compared whole (scheme, host, port, path), since one simulator serves both environments
+    from one host under /prod and /int.
+    """
+    reasons: list[str] = []
+    variables: list[str] = []
+    checks = (("API_BASE", int_settings.api_base, prod_settings.api_base),
+              ("AUTH_URL", int_settings.auth_url, prod_settings.auth_url))
+    for suffix, int_url, prod_url in checks:
+        name = int_settings.var(suffix)
+        host = (urlsplit(int_url).hostname or "").lower()
+        if _comparable(int_url) == _comparable(prod_url):
+            reasons.append(f"{name} is the Production one ({prod_settings.var(suffix)})")
+            variables.append(name)
+        elif host in PRODUCTION_HOSTS:
+            reasons.append(f"{name} points at the Production host {host}")
+            variables.append(name)
+    if int_settings.client_id.strip() == prod_settings.client_id.strip():
+        name = int_settings.var("CLIENT_ID")
+        reasons.append(f"{name} is the Production client id ({prod_settings.var('CLIENT_ID')})")
+        variables.append(name)
+    if reasons:
+        raise ConfigError(
+            "refusing to write: the Integration target looks like Production: " + "; ".join(reasons),
+            variables=variables,
+        )

@@ -1,0 +1,36 @@
+"""Sliding one-second window per (app key, tenant), like the API's 60 calls/second per app per tenant."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+
+
+class RateLimiter:
+    def __init__(self, per_second: int | None = 60) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[tuple, deque[float]] = {}
+        self.per_second = per_second
+
+    def set_limit(self, per_second: int | None) -> None:
+        if per_second is not None and per_second < 1:
+            raise ValueError("rate limit must be at least 1 per second (or None for no limit)")
+        self.per_second = per_second
+
+    def acquire(self, key: tuple) -> int | None:
+        """None if the request may proceed (and is counted), else the seconds to wait (an integer ≥ 1).
+        Refused requests are not counted in the window."""
+        limit = self.per_second
+        if not limit:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            window = self._windows.setdefault(key, deque())
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+            if len(window) >= limit:
+                return max(1, math.ceil(window[0] + 1.0 - now))
+            window.append(now)
+            return None

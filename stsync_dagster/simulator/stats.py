@@ -1,0 +1,41 @@
+"""Request counters per environment, for tests and the /_sim control plane."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import Counter
+
+
+class Stats:
+    COUNTERS = ("requests", "rate_limited", "injected_errors", "dropped_posts", "tokens_issued", "token_requests")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts = Counter({name: 0 for name in self.COUNTERS})
+            self._by_route: Counter = Counter()
+            self._status: Counter = Counter()
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+    def request(self, route: str) -> None:
+        with self._lock:
+            self._counts["requests"] += 1
+            self._by_route[route] += 1
+
+    def status(self, code: int) -> None:
+        with self._lock:
+            self._status[str(code)] += 1
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            out = {name: self._counts[name] for name in self.COUNTERS}
+            out["by_route"] = dict(self._by_route)
+            out["status"] = dict(self._status)
+            return copy.deepcopy(out)

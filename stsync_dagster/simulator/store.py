@@ -1,0 +1,111 @@
+"""One tenant's state: records by kind, externalData by application guid, new ids. Thread-safe."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+from collections.abc import Iterable
+
+from .clock import SimClock
+
+# Fields kept in the store but not part of a kind's list/get shape (the jobs export adds `active`).
+HIDDEN_IN_LISTS = {"jobs": ("active",)}
+
+
+def order_key(kind: str, record_id: int) -> bytes:
+    """A stable order that is neither by id nor by date, so clients cannot come to depend on one."""
+    return hashlib.blake2b(f"{kind}:{record_id}".encode(), digest_size=8).digest()
+
+
+class Tenant:
+    def __init__(self, env: str, tenant_id: int, records: dict[str, list[dict]], new_id_start: int,
+                 clock: SimClock) -> None:
+        self.env, self.tenant_id, self.clock = env, tenant_id, clock
+        self.lock = threading.RLock()
+        self._records: dict[str, dict[int, dict]] = {}
+        self._external: dict[str, dict[int, dict[str, list[dict]]]] = {}
+        self._next_id = new_id_start
+        for kind, kind_records in records.items():
+            bucket = self._records.setdefault(kind, {})
+            external = self._external.setdefault(kind, {})
+            for record in kind_records:
+                record = dict(record)
+                stamps = record.pop("_external", None)
+                bucket[record["id"]] = record
+                if stamps:
+                    external[record["id"]] = stamps
+        numbers = [int(r["number"]) for r in self._records.get("purchase-orders", {}).values()
+                   if str(r["number"]).isdigit()]
+        self._next_po_number = max(numbers, default=1999) + 1
+
+    # -- reads (callers hold no references to internal dicts beyond the lock) ---------------------
+    def get(self, kind: str, record_id: int) -> dict | None:
+        return self._records.get(kind, {}).get(record_id)
+
+    def exists(self, kind: str, record_id: object) -> bool:
+        return isinstance(record_id, int) and record_id in self._records.get(kind, {})
+
+    def all(self, kind: str) -> Iterable[dict]:
+        return list(self._records.get(kind, {}).values())
+
+    def external(self, kind: str, record_id: int) -> dict[str, list[dict]]:
+        return self._external.get(kind, {}).get(record_id, {})
+
+    def render(self, kind: str, record: dict, guid: str | None, export: bool = False) -> dict:
+        """The API shape: a copy, with externalData of `guid` only (an empty list otherwise)."""
+        out = copy.deepcopy(record)
+        if not export:
+            for field in HIDDEN_IN_LISTS.get(kind, ()):
+                out.pop(field, None)
+        stamps = self.external(kind, record["id"]).get(guid) if guid else None
+        out["externalData"] = copy.deepcopy(stamps) if stamps else []
+        return out
+
+    def snapshot(self, kind: str) -> list[dict]:
+        """Every field, externalData of every guid as {guid: [{key, value}]}: for tests."""
+        with self.lock:
+            out = []
+            for record in self._records.get(kind, {}).values():
+                full = copy.deepcopy(record)
+                full["externalData"] = copy.deepcopy(self.external(kind, record["id"]))
+                out.append(full)
+            return out
+
+    # -- writes --------------------------------------------------------------------------------
+    def new_id(self) -> int:
+        with self.lock:
+            self._next_id += 1 + (self._next_id * 7919) % 13  # sparse, like a busy database
+            return self._next_id
+
+    def new_po_number(self) -> str:
+        with self.lock:
+            number = self._next_po_number
+            self._next_po_number += 1
+            return str(number)
+
+    def insert(self, kind: str, record: dict) -> dict:
+        with self.lock:
+            self._records.setdefault(kind, {})[record["id"]] = record
+            return record
+
+    def touch(self, record: dict) -> None:
+        record["modifiedOn"] = self.clock.stamp()
+
+    def set_external(self, kind: str, record_id: int, guid: str, pairs: list[dict], merge: bool = False) -> None:
+        with self.lock:
+            by_guid = self._external.setdefault(kind, {}).setdefault(record_id, {})
+            if not merge:
+                kept = [{"key": p["key"], "value": p["value"]} for p in pairs if p.get("value") is not None]
+            else:
+                current = {p["key"]: p["value"] for p in by_guid.get(guid, [])}
+                for pair in pairs:
+                    if pair.get("value") is None:
+                        current.pop(pair["key"], None)
+                    else:
+                        current[pair["key"]] = pair["value"]
+                kept = [{"key": k, "value": v} for k, v in current.items()]
+            if kept:
+                by_guid[guid] = kept
+            else:
+                by_guid.pop(guid, None)

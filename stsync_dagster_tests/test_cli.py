@@ -1,0 +1,96 @@
+"""The `stsync` command as a user runs it: a subprocess, the simulator on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+STSYNC = Path(sys.executable).parent / "stsync"
+
+
+def run(args, env, cwd, timeout=300):
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_"))}
+    return subprocess.run(
+        [str(STSYNC), *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def cli_env(simulator, tmp_path):
+    return {
+        **simulator.env(),
+        "STSYNC_DB": str(tmp_path / "crosswalk.sqlite3"),
+        "STSYNC_CONFIG": str(REPO / "stsync.config.json"),
+    }
+
+
+def test_verify_passes_against_the_simulator(cli_env, tmp_path):
+    done = run(["verify"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all checks passed" in done.stdout
+    assert "Production: token and one API call" in done.stdout
+
+
+def test_verify_names_a_missing_variable(cli_env, tmp_path):
+    env = dict(cli_env)
+    del env["ST_CLIENT_SECRET_INT"]
+    done = run(["verify"], env, tmp_path)
+    assert done.returncode != 0
+    assert "ST_CLIENT_SECRET_INT" in done.stdout
+
+
+def test_verify_reports_bad_credentials_without_the_secret(cli_env, tmp_path):
+    env = {**cli_env, "ST_CLIENT_SECRET_PROD": "wrong-secret-value-123"}
+    done = run(["verify"], env, tmp_path)
+    assert done.returncode != 0
+    out = done.stdout + done.stderr
+    assert "[FAIL] Production" in out
+    assert "ST_CLIENT_ID_PROD" in out or "credentials" in out.lower() or "invalid_client" in out
+    assert "wrong-secret-value-123" not in out
+    assert "[ok] Integration" in out
+
+
+def test_verify_reports_an_unreachable_host(cli_env, tmp_path):
+    env = {**cli_env, "ST_AUTH_URL_INT": "http://127.0.0.1:9/int/connect/token", "ST_API_BASE_INT": "http://127.0.0.1:9/int"}
+    done = run(["verify"], env, tmp_path, timeout=600)
+    assert done.returncode != 0
+    out = done.stdout + done.stderr
+    assert "[FAIL] Integration" in out
+    assert "127.0.0.1:9" in out
+
+
+def test_verify_reads_a_dotenv_file(cli_env, tmp_path):
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in cli_env.items()))
+    done = run(["verify"], {}, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_sync_prints_a_summary_and_honours_limit_and_dry_run(cli_env, tmp_path, simulator):
+    dry = run(["sync", "items", "--dry-run"], cli_env, tmp_path)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "created" in dry.stdout.splitlines()[0]
+    assert simulator.records("int", "materials") == []
+    done = run(["sync", "items", "--limit", "5"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("items"))
+    assert row.split()[1] == "5"
+    assert len(simulator.records("int", "materials")) == 5
+
+
+def test_sync_refuses_a_bad_since(cli_env, tmp_path):
+    done = run(["sync", "items", "--since", "2026-13-40"], cli_env, tmp_path)
+    assert done.returncode == 2
+    assert "--since must be an ISO date" in done.stderr
+
+
+def test_sync_refuses_an_integration_target_that_is_production(cli_env, tmp_path, simulator):
+    env = {**cli_env, "ST_API_BASE_INT": cli_env["ST_API_BASE_PROD"], "ST_AUTH_URL_INT": cli_env["ST_AUTH_URL_PROD"]}
+    done = run(["sync", "items"], env, tmp_path)
+    assert done.returncode != 0
+    assert "ST_API_BASE_INT" in done.stdout + done.stderr
+    assert simulator.stats("prod")["by_route"].get("POST materials", 0) == 0

@@ -1,0 +1,150 @@
+"""A full copy on the simulator: everything copyable arrives once, references translated, nothing leaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stsync_dagster.simulator import Simulator
+from stsync_dagster.simulator.data import DELIBERATE_GAPS
+from stsync_dagster.sync.crosswalk import Crosswalk
+from stsync_dagster_tests.sync_helpers import KIND_OF, counts, duplicates, sync
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def copied(tmp_path_factory):
+    """One simulator, one full `sync all --since <start of its data>`, shared by the tests of this module."""
+    with Simulator(seed=11, scale=0.3).start() as sim:
+        db = tmp_path_factory.mktemp("copy") / "crosswalk.sqlite3"
+        env = {**sim.env(), "STSYNC_DB": str(db), "STSYNC_CONFIG": str(REPO / "stsync.config.json")}
+        start = min(r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k))
+        env["STSYNC_START_DATE"] = start
+        first = sync(env, since=start)
+        yield sim, env, first, db
+
+
+def _by_id(records):
+    return {r["id"]: r for r in records}
+
+
+def test_every_copyable_record_arrives_exactly_once(copied):
+    sim, _, report, _ = copied
+    for entity, kind in KIND_OF.items():
+        prod = sim.records("prod", kind)
+        created = sim.records("int", kind)
+        c = counts(report[entity])
+        assert c["failed"] == 0, report[entity]["issues"]
+        assert c["deferred"] == 0
+        # Every Production record of the window ends as created (here or pulled in) or blocked.
+        assert c["created"] + c["blocked"] + c["skipped"] == len(prod), (entity, c)
+    materials = sim.records("int", "materials")
+    assert not duplicates(materials, lambda r: r["code"])
+    assert len(materials) == counts(report["items"])["created"] + report["pos"].get("pulled_in_items", 0)
+    assert len(sim.records("int", "purchase-orders")) == counts(report["pos"])["created"]
+
+
+def test_blocked_records_name_the_missing_master_data(copied):
+    sim, _, report, _ = copied
+    assert counts(report["jobs"])["blocked"] > 0
+    assert counts(report["pos"])["blocked"] > 0
+    issues = report["jobs"]["issues"] + report["pos"]["issues"] + report["items"]["issues"]
+    gap_vendor = DELIBERATE_GAPS["missing"]["vendors"][0].casefold()
+    assert gap_vendor in issues.casefold()  # the reason names the vendor that has no counterpart
+    assert "customerId" in issues and "jobTypeId" in issues
+    assert "campaignId" in issues and "matches 2 Integration campaigns" in issues
+
+
+def test_references_point_at_the_counterparts(copied):
+    sim, env, _, db = copied
+    prod = {k: _by_id(sim.records("prod", k)) for k in (
+        "materials", "vendors", "customers", "locations", "job-types", "campaigns", "business-units",
+        "purchase-orders", "jobs", "purchase-order-types", "warehouses")}
+    integ = {k: _by_id(sim.records("int", k)) for k in prod}
+    with Crosswalk(str(db)) as cw:
+        job_pairs = cw.int_ids("jobs", list(prod["jobs"]))
+        po_pairs = cw.int_ids("pos", list(prod["purchase-orders"]))
+    assert job_pairs and po_pairs
+    for prod_id, int_id in job_pairs.items():
+        pj, ij = prod["jobs"][prod_id], integ["jobs"][int_id]
+        assert integ["customers"][ij["customerId"]]["name"] == prod["customers"][pj["customerId"]]["name"]
+        assert integ["locations"][ij["locationId"]]["name"] == prod["locations"][pj["locationId"]]["name"]
+        assert integ["job-types"][ij["jobTypeId"]]["name"] == prod["job-types"][pj["jobTypeId"]]["name"]
+        assert integ["campaigns"][ij["campaignId"]]["name"] == prod["campaigns"][pj["campaignId"]]["name"]
+        assert (
+            integ["business-units"][ij["businessUnitId"]]["name"]
+            == prod["business-units"][pj["businessUnitId"]]["name"]
+        )
+        assert ij["priority"] == pj["priority"] and ij.get("summary") == pj.get("summary")
+    for prod_id, int_id in po_pairs.items():
+        pp, ip = prod["purchase-orders"][prod_id], integ["purchase-orders"][int_id]
+        assert integ["vendors"][ip["vendorId"]]["name"] == prod["vendors"][pp["vendorId"]]["name"]
+        assert (
+            integ["purchase-order-types"][ip["typeId"]]["name"]
+            == prod["purchase-order-types"][pp["typeId"]]["name"]
+        )
+        assert [integ["materials"][line["skuId"]]["code"] for line in ip["items"]] == [
+            prod["materials"][line["skuId"]]["code"] for line in pp["items"]
+        ]
+        assert [(l["quantity"], l["cost"]) for l in ip["items"]] == [(l["quantity"], l["cost"]) for l in pp["items"]]
+        assert f"[stsync prod-po {prod_id}]" in ip["summary"]
+
+
+def test_material_fields_are_copied(copied):
+    sim, _, _, db = copied
+    prod = _by_id(sim.records("prod", "materials"))
+    integ = {r["code"]: r for r in sim.records("int", "materials")}
+    vendors_p = _by_id(sim.records("prod", "vendors"))
+    vendors_i = _by_id(sim.records("int", "vendors"))
+    compared = 0
+    for material in prod.values():
+        copy = integ.get(material["code"])
+        if copy is None:
+            continue
+        compared += 1
+        for field in ("displayName", "description", "cost", "price", "unitOfMeasure", "active"):
+            assert copy.get(field) == material.get(field), (material["id"], field)
+        if material.get("primaryVendor"):
+            assert (
+                vendors_i[copy["primaryVendor"]["vendorId"]]["name"]
+                == vendors_p[material["primaryVendor"]["vendorId"]]["name"]
+            )
+    assert compared > 50
+
+
+def test_no_production_id_reaches_integration(copied):
+    sim, _, _, _ = copied
+    prod_ids = {r["id"] for kind in ("materials", "purchase-orders", "jobs", "appointments", "vendors", "customers",
+                                     "locations", "job-types", "campaigns", "business-units", "technicians",
+                                     "warehouses", "purchase-order-types") for r in sim.records("prod", kind)}
+
+    def ints(value):
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int):
+            yield value
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from ints(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from ints(v)
+
+    for kind in ("materials", "purchase-orders", "jobs", "appointments", "appointment-assignments"):
+        for record in sim.records("int", kind):
+            leaked = {i for i in ints({k: v for k, v in record.items() if k != "externalData"}) if i in prod_ids}
+            assert not leaked, (kind, record["id"], leaked)
+
+
+def test_a_second_run_creates_nothing(copied):
+    sim, env, first, _ = copied
+    before = {k: len(sim.records("int", k)) for k in KIND_OF.values()}
+    again = sync(env, since=env["STSYNC_START_DATE"])
+    assert {k: len(sim.records("int", k)) for k in KIND_OF.values()} == before
+    for entity in KIND_OF:
+        c = counts(again[entity])
+        assert c["created"] == 0
+        assert c["skipped"] == counts(first[entity])["created"] + counts(first[entity])["skipped"]
+        assert c["blocked"] == counts(first[entity])["blocked"]
