@@ -67,7 +67,7 @@ class TokenProvider:
             "client_id": env.client_id,
             "client_secret": env.client_secret.get_secret_value(),
         }
-        where = f"{env.label} token endpoint"
+        where = f"{env.label} token endpoint {env.auth_url}"
         try:
             resp = self._http.post(env.auth_url, data=data, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
@@ -104,7 +104,7 @@ class TokenProvider:
         self._token = token
         self._renew_at = started + expires_in - _margin(expires_in)
         self.tokens_fetched += 1
-        log.info("fetched a %s token valid for %.0f s", env.label, expires_in)
+        log.info("fetched a token for %s, valid for %.0f s", env.label, expires_in)
 
     def _clean(self, text: str) -> str:
         return redact(text, self.secrets())

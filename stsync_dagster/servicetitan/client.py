@@ -15,6 +15,7 @@ from .settings import (
     Settings,
     check_integration_target,
 )
+from .transport import DEFAULT_BACKOFF
 
 
 class ProductionClient(Reader):
@@ -22,9 +23,9 @@ class ProductionClient(Reader):
 
     def __init__(self, env: EnvironmentSettings, *, page_size: int = DEFAULT_PAGE_SIZE,
                  timeout: float = DEFAULT_HTTP_TIMEOUT, rate_limit: float = DEFAULT_RATE_LIMIT,
-                 max_retries: int = DEFAULT_MAX_RETRIES) -> None:
+                 max_retries: int = DEFAULT_MAX_RETRIES, retry_backoff: float = DEFAULT_BACKOFF) -> None:
         super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
-                         max_retries=max_retries, _read_only=True)
+                         max_retries=max_retries, retry_backoff=retry_backoff, _read_only=True)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ProductionClient":
@@ -37,10 +38,11 @@ class IntegrationClient(Reader):
 
     def __init__(self, env: EnvironmentSettings, *, production: EnvironmentSettings,
                  page_size: int = DEFAULT_PAGE_SIZE, timeout: float = DEFAULT_HTTP_TIMEOUT,
-                 rate_limit: float = DEFAULT_RATE_LIMIT, max_retries: int = DEFAULT_MAX_RETRIES) -> None:
+                 rate_limit: float = DEFAULT_RATE_LIMIT, max_retries: int = DEFAULT_MAX_RETRIES,
+                 retry_backoff: float = DEFAULT_BACKOFF) -> None:
         check_integration_target(env, production)  # before anything can be sent
         super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
-                         max_retries=max_retries, _read_only=False)
+                         max_retries=max_retries, retry_backoff=retry_backoff, _read_only=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "IntegrationClient":

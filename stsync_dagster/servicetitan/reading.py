@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .errors import ServiceTitanError
 from .settings import DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT
 from .settings import MAX_PAGE_SIZE, EnvironmentSettings
-from .transport import RequestStats, Transport
+from .transport import DEFAULT_BACKOFF, RequestStats, Transport
 
 log = logging.getLogger("stsync.servicetitan.reading")
 
@@ -57,6 +57,7 @@ class Reader:
         timeout: float = DEFAULT_HTTP_TIMEOUT,
         rate_limit: float = DEFAULT_RATE_LIMIT,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_backoff: float = DEFAULT_BACKOFF,
         _read_only: bool = True,
     ) -> None:
         if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
@@ -64,7 +65,7 @@ class Reader:
         self.env = env
         self.page_size = int(page_size)
         self._transport = Transport(env, timeout=timeout, rate_limit=rate_limit, max_retries=max_retries,
-                                    read_only=_read_only)
+                                    retry_backoff=retry_backoff, read_only=_read_only)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_base={self.env.api_base!r}, tenant={self.env.tenant_id})"

@@ -39,6 +39,8 @@ def _normalize_url(value: str) -> str:
         raise ValueError("must be an http:// or https:// URL with a host")
     if parts.query or parts.fragment:
         raise ValueError("must not carry a query or fragment")
+    if parts.username or parts.password:
+        raise ValueError("must not carry credentials")  # URLs appear in messages; secrets must not
     return value.rstrip("/")
 
 

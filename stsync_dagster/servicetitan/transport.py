@@ -14,7 +14,6 @@ import email.utils
 import logging
 import re
 import threading
-import time
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -45,7 +44,8 @@ RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 READ_RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
-DEFAULT_MAX_WAIT = 30.0
+DEFAULT_MAX_WAIT = 30.0  # cap on any single wait between attempts
+DEFAULT_BACKOFF = 0.5  # first wait without a server hint; doubles per attempt, plus up to as much jitter
 _TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?) second", re.I)
 
 
@@ -147,6 +147,7 @@ class Transport:
         rate_limit: float = 50.0,
         max_retries: int = 6,
         max_wait: float = DEFAULT_MAX_WAIT,
+        retry_backoff: float = DEFAULT_BACKOFF,
         read_only: bool = False,
         pacer: Pacer | None = None,
     ) -> None:
@@ -167,7 +168,8 @@ class Transport:
         self.tokens = TokenProvider(env, self._http)
         self.pacer = pacer or shared_pacer(env.api_base, env.tenant_id, self._app_key, rate_limit)
         self.stats = RequestStats()
-        self._backoff = wait_exponential(multiplier=0.5, max=self.max_wait) + wait_random(0, 0.5)
+        self._backoff = (wait_exponential(multiplier=retry_backoff, max=self.max_wait)
+                         + wait_random(0, retry_backoff))
 
     def __repr__(self) -> str:
         return f"Transport({self.env.label}, api_base={self.env.api_base!r}, tenant={self.env.tenant_id})"
@@ -201,7 +203,7 @@ class Transport:
         except RetryError as err:
             last = err.last_attempt.exception()
             assert isinstance(last, _Retry)
-            raise last.final from None
+            raise last.final from getattr(last.final, "cause", None)
 
     # -- one attempt -------------------------------------------------------------------------------
 
@@ -227,9 +229,9 @@ class Transport:
             return self.tokens.token()
         except TransportError as exc:
             # No API request was sent: safe to retry whatever the method.
-            raise _Retry(f"token request failed ({exc})",
-                         TransportError(f"{method} {rel}: could not get a {self.env.label} token: {exc}",
-                                        method=method, path=rel, status=exc.status, cause=exc.cause)) from None
+            final = TransportError(f"{method} {rel}: could not get a token for {self.env.label}: {exc}",
+                                   method=method, path=rel, status=exc.status, cause=exc.cause)
+            raise _Retry(f"token request failed ({exc})", final) from exc
 
     def _send(self, method: str, rel: str, token: str, params: Any, body: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}", "ST-App-Key": self._app_key}
@@ -240,18 +242,18 @@ class Transport:
                                       headers=headers)
         except httpx.HTTPError as exc:
             self.stats._add("errors")
-            what = f"{type(exc).__name__}: {self._clean(str(exc)) or 'no detail'}"
+            what = f"{type(exc).__name__} from {self.env.api_base}: {self._clean(str(exc)) or 'no detail'}"
             if isinstance(exc, NEVER_SENT):
                 raise _Retry(what, TransportError(f"{method} {rel}: {what}", method=method, path=rel,
-                                                  cause=exc)) from None
+                                                  cause=exc)) from exc
             if method in WRITE_METHODS:
                 raise AmbiguousWriteError(
                     f"{method} {rel}: sent, but no answer ({what}); the write may have been applied",
-                    method=method, path=rel, cause=exc) from None
+                    method=method, path=rel, cause=exc) from exc
             if isinstance(exc, READ_RETRYABLE):
                 raise _Retry(what, TransportError(f"{method} {rel}: {what}", method=method, path=rel,
-                                                  cause=exc)) from None
-            raise TransportError(f"{method} {rel}: {what}", method=method, path=rel, cause=exc) from None
+                                                  cause=exc)) from exc
+            raise TransportError(f"{method} {rel}: {what}", method=method, path=rel, cause=exc) from exc
         self.stats._status(resp.status_code)
         return resp
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import time
 from datetime import date, datetime, timedelta, timezone
 
 
@@ -48,7 +47,3 @@ class SimClock:
 
     def stamp(self) -> str:
         return iso(self.now())
-
-
-def monotonic() -> float:
-    return time.monotonic()

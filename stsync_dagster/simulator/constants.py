@@ -41,8 +41,8 @@ KINDS = (
     "campaigns",
     "technicians",
 )
-# Served too, though not in the shared contract: material `categories` reference them.
-EXTRA_KINDS = ("categories",)
+# Also kept (not in the shared contract): material `categories` and campaign categories reference them.
+EXTRA_KINDS = ("categories", "campaign-categories")
 ALL_KINDS = KINDS + EXTRA_KINDS
 
 DEFAULT_UNTIL = datetime(2026, 10, 31, 23, 59, 59, tzinfo=timezone.utc)

@@ -30,10 +30,6 @@ def validation(errors: dict[str, list[str]], title: str = VALIDATION_TITLE) -> A
     return ApiError(400, title, errors)
 
 
-def not_found(what: str, record_id: object) -> ApiError:
-    return ApiError(404, f"{what} with id {record_id} was not found.", {"id": [f"{what} {record_id} not found"]})
-
-
 def problem_body(status: int, title: str, errors: dict[str, list[str]] | None = None) -> dict:
     return {
         "type": TYPES.get(status, TYPES[500]),

@@ -15,9 +15,10 @@ class RateLimiter:
         self.per_second = per_second
 
     def set_limit(self, per_second: int | None) -> None:
-        if per_second is not None and per_second < 1:
-            raise ValueError("rate limit must be at least 1 per second (or None for no limit)")
-        self.per_second = per_second
+        """Requests per second per key; None or 0 switches the limit off."""
+        if per_second is not None and per_second < 0:
+            raise ValueError("rate limit must not be negative (None or 0: no limit)")
+        self.per_second = per_second or None
 
     def acquire(self, key: tuple) -> int | None:
         """None if the request may proceed (and is counted), else the seconds to wait (an integer ≥ 1).

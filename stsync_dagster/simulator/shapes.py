@@ -119,7 +119,8 @@ def missing_required(payload: object, shape: Shape, prefix: str = "") -> dict[st
     """ApiErrorResponse-style errors for every required field absent or null, nested objects included."""
     errors: dict[str, list[str]] = {}
     if not isinstance(payload, dict):
-        return {prefix or "$": [f"The {prefix or 'request'} field must be a JSON object."]}
+        where = prefix.rstrip(".")
+        return {where or "$": [f"The {where or 'request body'} field must be a JSON object."]}
     for name in shape.required:
         if payload.get(name) is None:
             errors[f"{prefix}{name}"] = [f"The {name} field is required."]

@@ -122,19 +122,26 @@ MATERIAL_TEMPLATES = (
     (0, "CU-TEE", "Copper Tee {v}", ('1/2"', '3/4"', '1"'), "ea", (1.2, 8.0)),
     (1, "PVC-P", "Sch 40 PVC Pipe {v} × 10'", ('1-1/2"', '2"', '3"', '4"'), "ea", (6.0, 38.0)),
     (1, "PVC-PT", "PVC P-Trap {v}", ('1-1/4"', '1-1/2"', '2"'), "ea", (3.5, 12.0)),
-    (2, "REF", "Refrigerant {v}", ("R-410A 25 lb", "R-32 20 lb", "R-454B 20 lb", "R-22 30 lb (reclaimed)"), "cyl", (95.0, 690.0)),
-    (3, "FLT", "Pleated Air Filter {v}", ("16x25x1 MERV 8", "20x20x1 MERV 11", "16x25x4 MERV 13", "20x25x5 MERV 16"), "ea", (4.0, 48.0)),
-    (4, "BRK", "Circuit Breaker {v}", ("15A 1-Pole", "20A 1-Pole", "30A 2-Pole", "50A 2-Pole GFCI"), "ea", (6.0, 119.0)),
-    (5, "WIRE", "THHN Wire {v}", ("12 AWG Black 500'", "10 AWG Red 500'", "14 AWG White 500'", "8 AWG Green 500'"), "spool", (45.0, 310.0)),
-    (6, "TSTAT", "Thermostat {v}", ("Programmable 5-2", "Wi-Fi Smart", "Non-programmable", "Commercial 7-day"), "ea", (22.0, 260.0)),
+    (2, "REF", "Refrigerant {v}", ("R-410A 25 lb", "R-32 20 lb", "R-454B 20 lb", "R-22 30 lb (reclaimed)"), "cyl",
+     (95.0, 690.0)),
+    (3, "FLT", "Pleated Air Filter {v}", ("16x25x1 MERV 8", "20x20x1 MERV 11", "16x25x4 MERV 13", "20x25x5 MERV 16"),
+     "ea", (4.0, 48.0)),
+    (4, "BRK", "Circuit Breaker {v}", ("15A 1-Pole", "20A 1-Pole", "30A 2-Pole", "50A 2-Pole GFCI"), "ea",
+     (6.0, 119.0)),
+    (5, "WIRE", "THHN Wire {v}", ("12 AWG Black 500'", "10 AWG Red 500'", "14 AWG White 500'", "8 AWG Green 500'"),
+     "spool", (45.0, 310.0)),
+    (6, "TSTAT", "Thermostat {v}", ("Programmable 5-2", "Wi-Fi Smart", "Non-programmable", "Commercial 7-day"), "ea",
+     (22.0, 260.0)),
     (6, "CAP", "Run Capacitor {v}", ("35/5 µF 440V", "45/5 µF 440V", "55/5 µF 370V", "10 µF 370V"), "ea", (7.0, 32.0)),
     (6, "CONT", "Contactor {v}", ("1-Pole 30A 24V", "2-Pole 40A 24V", "3-Pole 50A 120V"), "ea", (11.0, 75.0)),
     (7, "WH-ANODE", "Anode Rod {v}", ("Magnesium 44\"", "Aluminum/Zinc 44\"", "Powered Titanium"), "ea", (18.0, 140.0)),
     (7, "WH-TP", "T&P Relief Valve {v}", ('3/4" 150 psi', '3/4" 125 psi'), "ea", (14.0, 36.0)),
     (7, "WH-ELEM", "Heating Element {v}", ("4500W 240V", "5500W 240V", "3500W 240V Low-Watt"), "ea", (12.0, 44.0)),
-    (None, "MISC", "{v}", ("Duct Tape (UL 181) 2\"", "Pipe Dope 8 oz", "Teflon Tape ½\"", "Wire Nuts – Assorted 100pk", "Zip Ties 11\" (bag of 100)"), None, (2.0, 19.0)),
+    (None, "MISC", "{v}", ("Duct Tape (UL 181) 2\"", "Pipe Dope 8 oz", "Teflon Tape ½\"", "Wire Nuts – Assorted 100pk",
+                           "Zip Ties 11\" (bag of 100)"), None, (2.0, 19.0)),
 )
-BRANDS = ("Mueller", "NIBCO", "Charlotte", "Honeywell", "Emerson", "Siemens", "Square D", "Southwire", "Rheem", "Generic")
+BRANDS = ("Mueller", "NIBCO", "Charlotte", "Honeywell", "Emerson", "Siemens", "Square D", "Southwire", "Rheem",
+          "Generic")
 ACCOUNTS = ("Materials – COGS", "Inventory Asset", None, "5000 · Job Materials")
 
 AWKWARD_SNIPPETS = (

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Self, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -38,9 +38,11 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    literal_column,
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -95,6 +97,10 @@ def _in(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+# A literal, not a bound parameter, so that every planner (PostgreSQL's generic plans too) sees the partial index match.
+_PENDING_ROW = text("state = 'pending'")
+_IS_PENDING = literal_column("'pending'")
+
 metadata = MetaData()
 
 id_map = Table(
@@ -113,9 +119,19 @@ id_map = Table(
     PrimaryKeyConstraint("kind", "prod_id", name="pk_id_map"),
     CheckConstraint(_in("state", STATES), name="ck_id_map_state"),
     CheckConstraint(_in("source", SOURCES), name="ck_id_map_source"),
-    CheckConstraint("state = 'pending' OR int_id IS NOT NULL", name="ck_id_map_confirmed_int_id"),
+    CheckConstraint(
+        "(state = 'pending' AND int_id IS NULL) OR (state = 'confirmed' AND int_id IS NOT NULL)",
+        name="ck_id_map_int_id_iff_confirmed",
+    ),
     Index("ix_id_map_kind_int_id", "kind", "int_id"),
     Index("ix_id_map_kind_state", "kind", "state"),
+    # Pending rows are few among millions of confirmed ones; only partial indexes let both planners see that
+    # (statistics hold averages per (kind, state), which make every pending query look like a full scan).
+    Index(
+        "ix_id_map_pending_claimed_at", "kind", "claimed_at", sqlite_where=_PENDING_ROW, postgresql_where=_PENDING_ROW
+    ),
+    # (run_id) alone, not (kind, run_id): SQLite then still walks the primary key; its entries end in kind anyway.
+    Index("ix_id_map_pending_run", "run_id", sqlite_where=_PENDING_ROW, postgresql_where=_PENDING_ROW),
     sqlite_with_rowid=False,
 )
 
@@ -287,7 +303,7 @@ class Crosswalk:
     def __repr__(self) -> str:
         return f"Crosswalk({make_url(self.url).render_as_string(hide_password=True)!r})"
 
-    def __enter__(self) -> Crosswalk:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc) -> None:
@@ -370,7 +386,7 @@ class Crosswalk:
         return self._run(work, write=False)
 
     def find_by_int_id(self, kind: str, int_ids: Iterable[int]) -> dict[int, int]:
-        """Integration id → Production id (confirmed). Should two Production ids share one, the lowest wins."""
+        """Integration id → Production id. Should two Production ids share one, the lowest wins."""
         ids = _ids(int_ids)
         if not ids:
             return {}
@@ -378,13 +394,12 @@ class Crosswalk:
         def work(conn: Connection) -> dict[int, int]:
             found: dict[int, int] = {}
             for chunk in _chunks(ids):
-                query = (
-                    select(id_map.c.int_id, id_map.c.prod_id)
-                    .where(id_map.c.kind == kind, id_map.c.state == CONFIRMED, id_map.c.int_id.in_(chunk))
-                    .order_by(id_map.c.prod_id)
+                # Only confirmed rows have an int_id (a CHECK constraint says so): the index alone answers this.
+                query = select(id_map.c.int_id, id_map.c.prod_id).where(
+                    id_map.c.kind == kind, id_map.c.int_id.in_(chunk)
                 )
                 for int_id, prod_id in conn.execute(query):
-                    found.setdefault(int_id, prod_id)
+                    found[int_id] = min(prod_id, found.get(int_id, prod_id))
             return found
 
         return self._run(work, write=False)
@@ -394,19 +409,19 @@ class Crosswalk:
         _aware(older_than, "older_than")
         query = (
             select(*_ENTRY_COLUMNS)
-            .where(id_map.c.kind == kind, id_map.c.state == PENDING, id_map.c.claimed_at < older_than)
+            .where(id_map.c.kind == kind, id_map.c.state == _IS_PENDING, id_map.c.claimed_at < older_than)
             .order_by(id_map.c.claimed_at, id_map.c.prod_id)
             .limit(limit)
         )
         return self._run(lambda conn: [_entry(row) for row in conn.execute(query)], write=False)
 
     def pending_of_run(self, kind: str, run_id: str) -> list[Entry]:
-        query = (
-            select(*_ENTRY_COLUMNS)
-            .where(id_map.c.kind == kind, id_map.c.state == PENDING, id_map.c.run_id == run_id)
-            .order_by(id_map.c.prod_id)
-        )
-        return self._run(lambda conn: [_entry(row) for row in conn.execute(query)], write=False)
+        """This run's pending rows, by Production id."""
+        query = select(*_ENTRY_COLUMNS).where(
+            id_map.c.kind == kind, id_map.c.state == _IS_PENDING, id_map.c.run_id == run_id
+        )  # sorted here, not in SQL: an ORDER BY prod_id would tempt SQLite into walking the primary key instead
+        entries = self._run(lambda conn: [_entry(row) for row in conn.execute(query)], write=False)
+        return sorted(entries, key=lambda entry: entry.prod_id)
 
     def counts(self, kind: str | None = None) -> dict[tuple[str, str], int]:
         """Number of rows per (kind, state)."""
@@ -502,19 +517,23 @@ class Crosswalk:
     def take_over(
         self,
         kind: str,
-        prod_ids: Iterable[int],
+        claims: Iterable[int | Entry],
         run_id: str,
         claimed_before: datetime,
         partition: str | None = None,
     ) -> set[int]:
-        """Re-assign pending claims made before `claimed_before` to this run; return the ids taken.
+        """Re-assign pending claims made before `claimed_before` to this run; return the Production ids taken.
 
-        The claim time is reset to now, so of concurrent callers passing the same past `claimed_before` only
-        one gets each id.
+        The claim time is reset to now. Of concurrent callers only one gets each id, provided that either
+        `claimed_before` is in the past (e.g. now - the stale age) or `claims` are the `Entry`s the caller judged
+        stale: an Entry is taken only while its row still carries that Entry's run_id and claimed_at, so a claim
+        that someone else took over (or that was confirmed) in the meantime is left alone whatever the cutoff.
         """
         _aware(claimed_before, "claimed_before")
-        ids = _ids(prod_ids)
-        if not ids:
+        claims = list(claims)
+        expected = {c.prod_id: c for c in claims if isinstance(c, Entry)}
+        plain = _ids(c for c in claims if not isinstance(c, Entry))
+        if not plain and not expected:
             return set()
 
         def work(conn: Connection) -> set[int]:
@@ -522,29 +541,30 @@ class Crosswalk:
             values: dict = {"run_id": run_id, "claimed_at": now, "updated_at": now}
             if partition is not None:
                 values["partition"] = partition
-            taken: set[int] = set()
-            for chunk in _chunks(ids):
-                statement = (
-                    update(id_map)
-                    .where(
-                        id_map.c.kind == kind,
-                        id_map.c.prod_id.in_(chunk),
-                        id_map.c.state == PENDING,
-                        id_map.c.claimed_at < claimed_before,
+            stale = update(id_map).where(
+                id_map.c.kind == kind, id_map.c.state == PENDING, id_map.c.claimed_at < claimed_before
+            )
+            statements = [stale.where(id_map.c.prod_id.in_(chunk)) for chunk in _chunks(plain)]
+            entries = [expected[prod_id] for prod_id in sorted(expected)]
+            for start in range(0, len(entries), CHUNK):
+                chunk = entries[start : start + CHUNK]
+                unchanged = [(e.prod_id, e.run_id, e.claimed_at) for e in chunk]
+                statements.append(
+                    stale.where(
+                        id_map.c.prod_id.in_([e.prod_id for e in chunk]),  # a key search for PostgreSQL
+                        tuple_(id_map.c.prod_id, id_map.c.run_id, id_map.c.claimed_at).in_(unchanged),
                     )
-                    .values(**values)
-                    .returning(id_map.c.prod_id)
                 )
-                taken.update(conn.execute(statement).scalars())
+            taken: set[int] = set()
+            for statement in statements:
+                taken.update(conn.execute(statement.values(**values).returning(id_map.c.prod_id)).scalars())
             return taken
 
         return self._run(work, write=True)
 
     # -- confirmed mappings from elsewhere --------------------------------------------------------------------
 
-    def record(
-        self, kind: str, pairs: Mapping[int, int], source: str, run_id: str | None = None
-    ) -> RecordCounts:
+    def record(self, kind: str, pairs: Mapping[int, int], source: str, run_id: str | None = None) -> RecordCounts:
         """Upsert confirmed mappings found outside a create (master data, reconcile, recovery).
 
         A row already confirmed with the same Integration id is left alone; a pending row, or one mapped to
@@ -600,9 +620,7 @@ class Crosswalk:
 
     # -- blocked and failed records ---------------------------------------------------------------------------
 
-    def set_issues(
-        self, kind: str, issues: Mapping[int, tuple[str, str, str | None]], run_id: str | None
-    ) -> None:
+    def set_issues(self, kind: str, issues: Mapping[int, tuple[str, str, str | None]], run_id: str | None) -> None:
         """Upsert (status, reason, detail) per Production id; `first_seen` is kept, `last_seen` moves on."""
         if not issues:
             return

@@ -20,6 +20,9 @@ from stsync_dagster.sync.stamps import external_data
 from stsync_dagster.sync.timefmt import rfc3339
 
 
+_ANY = {"active": "Any"}  # a canceled job's appointments are inactive, and hidden by default
+
+
 @dataclass(frozen=True)
 class Visit:
     appointment: SourceAppointment
@@ -38,14 +41,14 @@ class JobsHandler(EntityHandler):
         """Appointments of the page's jobs by ids (batched), then their technician assignments."""
         related = self.config.related
         wanted = {i for job in jobs for i in (job.firstAppointmentId, job.lastAppointmentId) if i}
-        appointments = [SourceAppointment.model_validate(a) for a in ctx.prod.get_by_ids(related.appointments, sorted(wanted))]
+        appointments = [SourceAppointment.model_validate(a) for a in ctx.prod.get_by_ids(related.appointments, sorted(wanted), params=_ANY)]
         by_job: dict[int, dict[int, SourceAppointment]] = defaultdict(dict)
         for appt in appointments:
             by_job[appt.jobId][appt.id] = appt
         # first/last only cover jobs with at most two appointments; ask for the rest job by job.
         for job in jobs:
             if job.appointmentCount > len(by_job[job.id]):
-                for page in ctx.prod.iter_pages(related.appointments, {"jobId": job.id}):
+                for page in ctx.prod.iter_pages(related.appointments, {"jobId": job.id, **_ANY}):
                     for raw in page.records:
                         appt = SourceAppointment.model_validate(raw)
                         by_job[job.id][appt.id] = appt
@@ -55,14 +58,13 @@ class JobsHandler(EntityHandler):
             assignment = SourceAssignment.model_validate(raw)
             if assignment.active:
                 technicians[assignment.appointmentId].append(assignment.technicianId)
-        return {
-            job.id: [
-                Visit(appt, tuple(sorted(set(technicians[appt.id]))))
-                for appt in sorted(by_job[job.id].values(), key=lambda a: (a.start, a.id))
-                if appt.active
-            ]
-            for job in jobs
-        }
+        visits = {}
+        for job in jobs:
+            appts = sorted(by_job[job.id].values(), key=lambda a: (a.start, a.id))
+            # A canceled job's appointments are all inactive; they still give the visit its times.
+            kept = [a for a in appts if a.active] or appts
+            visits[job.id] = [Visit(a, tuple(sorted(set(technicians[a.id])))) for a in kept]
+        return visits
 
     def references(self, job: SourceJob, visits: dict[int, list[Visit]]) -> Iterable[Ref]:
         yield Ref("customerId", "customers", job.customerId)

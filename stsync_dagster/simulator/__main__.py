@@ -1,0 +1,70 @@
+"""python -m stsync_dagster.simulator --port PORT [--seed N] [--scale X] [...] [--print-env]"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from .clock import parse_instant
+from .constants import DEFAULT_UNTIL
+from .faults import Faults
+from .server import Simulator
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m stsync_dagster.simulator",
+                                     description="Serve a simulated ServiceTitan (Production under /prod, "
+                                                 "Integration under /int) on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--materials", type=int, help="number of Production materials (overrides --scale)")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument("--html-error-fraction", type=float, default=0.5)
+    parser.add_argument("--drop-post-rate", type=float, default=0.0)
+    parser.add_argument("--slow-rate", type=float, default=0.0)
+    parser.add_argument("--slow-seconds", type=float, default=0.0)
+    parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--until", type=parse_instant, default=DEFAULT_UNTIL,
+                        help="end of the data's four-month window (default 2026-10-31T23:59:59Z)")
+    parser.add_argument("--export-batch-size", type=int, default=500)
+    parser.add_argument("--token-lifetime", type=float, default=900)
+    parser.add_argument("--rate-limit", type=int, default=60, help="requests/second per app per tenant; 0: none")
+    parser.add_argument("--print-env", action="store_true", help="print the ST_* block, then keep serving")
+    parser.add_argument("--print-env-only", action="store_true", help="print the ST_* block and exit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sim = Simulator(
+        seed=args.seed, scale=args.scale,
+        counts={"materials": args.materials} if args.materials is not None else None,
+        token_lifetime=args.token_lifetime, rate_limit=args.rate_limit or None, until=args.until,
+        export_batch_size=args.export_batch_size,
+        faults=Faults(latency_ms=args.latency_ms, error_rate=args.error_rate,
+                      html_error_fraction=args.html_error_fraction, drop_post_rate=args.drop_post_rate,
+                      slow_rate=args.slow_rate, slow_seconds=args.slow_seconds, seed=args.fault_seed),
+    )
+    sim.start(args.port)  # binds first, so with --port 0 the printed env names the real port
+    if args.print_env or args.print_env_only:
+        print("\n".join(f"{key}={value}" for key, value in sim.env().items()), flush=True)
+    if args.print_env_only:
+        sim.stop()
+        return 0
+    print(f"ServiceTitan simulator serving on {sim.url} (prod: {sim.url}/prod, int: {sim.url}/int); "
+          "Ctrl+C stops it.", file=sys.stderr, flush=True)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    while not stopping.wait(0.5):
+        pass
+    sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

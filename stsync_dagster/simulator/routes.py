@@ -1,0 +1,119 @@
+"""The API surface: which (method, path) does what, for one environment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from . import writes_crm, writes_inventory, writes_jpm, writes_pricebook
+from .query import export_records, list_records
+from .state import SimState
+from .store import Tenant
+from .validate import not_found
+
+# A handler runs under the tenant's lock: (tenant, request, parsed JSON body or None, state) -> Response.
+Handler = Callable[[Tenant, Request, object, SimState], Response]
+
+
+def _guid(request: Request) -> str | None:
+    return request.query_params.get("externalDataApplicationGuid") or None
+
+
+def listing(kind: str) -> Handler:
+    def handler(tenant, request, _body, _state):
+        return JSONResponse(list_records(tenant, kind, request.query_params))
+    return handler
+
+
+def by_id(kind: str) -> Handler:
+    def handler(tenant, request, _body, _state):
+        record = tenant.get(kind, request.path_params["id"])
+        if record is None:
+            raise not_found(kind, request.path_params["id"])
+        return JSONResponse(tenant.render(kind, record, _guid(request)))
+    return handler
+
+
+def export(kind: str) -> Handler:
+    def handler(tenant, request, _body, state):
+        return JSONResponse(export_records(tenant, kind, request.query_params, state.export_batch_size))
+    return handler
+
+
+def full_record(kind: str, write, status: int = 200, with_id: bool = False) -> Handler:
+    """Answer with the written record, rendered with the externalData of the guid the request stamped."""
+    def handler(tenant, request, body, _state):
+        record, guid = write(tenant, request.path_params["id"], body) if with_id else write(tenant, body)
+        return JSONResponse(tenant.render(kind, record, guid), status_code=status)
+    return handler
+
+
+def id_only(write, with_id: bool = False) -> Handler:
+    def handler(tenant, request, body, _state):
+        return JSONResponse(write(tenant, request.path_params["id"], body) if with_id else write(tenant, body))
+    return handler
+
+
+def plain(write) -> Handler:
+    def handler(tenant, _request, body, _state):
+        return JSONResponse(write(tenant, body))
+    return handler
+
+
+ID = "{id:int}"
+# (method, domain, resource path) -> handler. Route keys in stats read "METHOD resource", e.g. "GET materials/{id}".
+API: tuple[tuple[str, str, str, Handler], ...] = (
+    ("GET", "pricebook", "materials", listing("materials")),
+    ("GET", "pricebook", f"materials/{ID}", by_id("materials")),
+    ("POST", "pricebook", "materials", full_record("materials", writes_pricebook.create_material, status=201)),
+    ("PATCH", "pricebook", f"materials/{ID}", full_record("materials", writes_pricebook.update_material,
+                                                          with_id=True)),
+    ("GET", "pricebook", "export/materials", export("materials")),
+    ("GET", "pricebook", "categories", listing("categories")),
+    ("GET", "inventory", "purchase-orders", listing("purchase-orders")),
+    ("GET", "inventory", f"purchase-orders/{ID}", by_id("purchase-orders")),
+    ("POST", "inventory", "purchase-orders", id_only(writes_inventory.create_purchase_order)),
+    ("PATCH", "inventory", f"purchase-orders/{ID}", id_only(writes_inventory.update_purchase_order, with_id=True)),
+    ("GET", "inventory", "export/purchase-orders", export("purchase-orders")),
+    ("GET", "inventory", "vendors", listing("vendors")),
+    ("GET", "inventory", f"vendors/{ID}", by_id("vendors")),
+    ("POST", "inventory", "vendors", id_only(writes_inventory.create_vendor)),
+    ("GET", "inventory", "warehouses", listing("warehouses")),
+    ("GET", "inventory", "purchase-order-types", listing("purchase-order-types")),
+    ("GET", "jpm", "jobs", listing("jobs")),
+    ("GET", "jpm", f"jobs/{ID}", by_id("jobs")),
+    ("POST", "jpm", "jobs", full_record("jobs", writes_jpm.create_job)),
+    ("PATCH", "jpm", f"jobs/{ID}", full_record("jobs", writes_jpm.update_job, with_id=True)),
+    ("GET", "jpm", "export/jobs", export("jobs")),
+    ("GET", "jpm", "job-types", listing("job-types")),
+    ("GET", "jpm", f"job-types/{ID}", by_id("job-types")),
+    ("GET", "jpm", "appointments", listing("appointments")),
+    ("GET", "jpm", f"appointments/{ID}", by_id("appointments")),
+    ("POST", "jpm", "appointments", plain(writes_jpm.add_appointment)),
+    ("GET", "jpm", "export/appointments", export("appointments")),
+    ("GET", "dispatch", "appointment-assignments", listing("appointment-assignments")),
+    ("GET", "dispatch", "export/appointment-assignments", export("appointment-assignments")),
+    ("GET", "crm", "customers", listing("customers")),
+    ("GET", "crm", f"customers/{ID}", by_id("customers")),
+    ("POST", "crm", "customers", full_record("customers", writes_crm.create_customer)),
+    ("GET", "crm", "export/customers", export("customers")),
+    ("GET", "crm", "locations", listing("locations")),
+    ("GET", "crm", f"locations/{ID}", by_id("locations")),
+    ("POST", "crm", "locations", full_record("locations", writes_crm.create_location)),
+    ("GET", "crm", "export/locations", export("locations")),
+    ("GET", "marketing", "campaigns", listing("campaigns")),
+    ("GET", "marketing", f"campaigns/{ID}", by_id("campaigns")),
+    ("POST", "marketing", "campaigns", plain(writes_crm.create_campaign)),
+    ("GET", "settings", "business-units", listing("business-units")),
+    ("GET", "settings", f"business-units/{ID}", by_id("business-units")),
+    ("GET", "settings", "export/business-units", export("business-units")),
+    ("GET", "settings", "technicians", listing("technicians")),
+    ("GET", "settings", f"technicians/{ID}", by_id("technicians")),
+    ("GET", "settings", "export/technicians", export("technicians")),
+)
+
+
+def route_key(method: str, resource: str) -> str:
+    return f"{method} {resource.replace(ID, '{id}')}"

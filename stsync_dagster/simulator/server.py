@@ -1,0 +1,177 @@
+"""Simulator: the data, the app and a uvicorn server in a background thread on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from datetime import datetime
+
+import uvicorn
+
+from .app import build_app
+from .auth import TokenIssuer
+from .clock import SimClock
+from .constants import (
+    ALL_KINDS,
+    APP_KEY,
+    DEFAULT_EXTERNAL_DATA_GUID,
+    DEFAULT_UNTIL,
+    ENVS,
+    INT_CLIENT_ID,
+    INT_CLIENT_SECRET,
+    INT_NEW_ID_START,
+    INT_TENANT_ID,
+    PROD_CLIENT_ID,
+    PROD_CLIENT_SECRET,
+    PROD_NEW_ID_START,
+    PROD_TENANT_ID,
+)
+from .data import generate
+from .faults import FaultDice, Faults
+from .ratelimit import RateLimiter
+from .state import SimState
+from .stats import Stats
+from .store import Tenant
+
+HOST = "127.0.0.1"
+
+
+class Simulator:
+    def __init__(self, seed: int = 7, scale: float = 1.0, counts: Mapping[str, int] | None = None,
+                 token_lifetime: float = 900, rate_limit: int | None = 60, faults: Faults | None = None, *,
+                 until: datetime = DEFAULT_UNTIL, export_batch_size: int = 500) -> None:
+        data = generate(seed, scale, counts, until)
+        clock = SimClock(until)
+        self.seed, self.scale, self.until = seed, scale, until
+        self.state = SimState(
+            tenants={
+                "prod": Tenant("prod", PROD_TENANT_ID, data["prod"], PROD_NEW_ID_START, clock),
+                "int": Tenant("int", INT_TENANT_ID, data["int"], INT_NEW_ID_START, clock),
+            },
+            tokens=TokenIssuer(token_lifetime),
+            limiter=RateLimiter(rate_limit),
+            dice=FaultDice(faults),
+            stats={env: Stats() for env in ENVS},
+            export_batch_size=export_batch_size,
+        )
+        self.state.tokens.set_lifetime(token_lifetime)
+        self.state.limiter.set_limit(rate_limit)
+        self.app = build_app(self.state)
+        self.port: int | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self, port: int = 0, timeout: float = 15.0) -> Simulator:
+        if self._thread is not None:
+            raise RuntimeError("simulator already started")
+        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets whose proto says TCP (with proto 0,
+        # Nagle's algorithm meets delayed ACKs and every answer takes 40 ms).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((HOST, port))
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off", loop="asyncio",
+                                proxy_headers=False, server_header=False, timeout_graceful_shutdown=2)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                                  name=f"stsync-simulator:{sock.getsockname()[1]}")
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                thread.join(5)
+                sock.close()
+                raise RuntimeError("simulator failed to start")
+            time.sleep(0.005)
+        self.port, self._server, self._thread, self._socket = sock.getsockname()[1], server, thread, sock
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        if self._thread.is_alive():  # in-flight slow answers past the grace period
+            self._server.force_exit = True
+            self._thread.join(timeout)
+        self._socket.close()
+        self._server = self._thread = None
+
+    def __enter__(self) -> Simulator:
+        if self._thread is None:
+            self.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("simulator not started")
+        return f"http://{HOST}:{self.port}"
+
+    # -- environment --------------------------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        """The complete ST_* block pointing at this simulator (STSYNC_DB is not included)."""
+        url = self.url
+        limit = self.state.limiter.per_second
+        return {
+            "ST_AUTH_URL_PROD": f"{url}/prod/connect/token",
+            "ST_AUTH_URL_INT": f"{url}/int/connect/token",
+            "ST_API_BASE_PROD": f"{url}/prod",
+            "ST_API_BASE_INT": f"{url}/int",
+            "ST_CLIENT_ID_PROD": PROD_CLIENT_ID,
+            "ST_CLIENT_SECRET_PROD": PROD_CLIENT_SECRET,
+            "ST_CLIENT_ID_INT": INT_CLIENT_ID,
+            "ST_CLIENT_SECRET_INT": INT_CLIENT_SECRET,
+            "ST_APP_KEY_PROD": APP_KEY,
+            "ST_APP_KEY_INT": APP_KEY,
+            "ST_TENANT_ID_PROD": str(PROD_TENANT_ID),
+            "ST_TENANT_ID_INT": str(INT_TENANT_ID),
+            "ST_PAGE_SIZE": "100",
+            "ST_HTTP_TIMEOUT": "10",
+            # pace the client a sixth under the server's limit, as the real defaults do (50 vs 60)
+            "ST_RATE_LIMIT": str(max(1, limit * 5 // 6) if limit else 50),
+            "ST_MAX_RETRIES": "6",
+            "ST_EXTERNAL_DATA_GUID": DEFAULT_EXTERNAL_DATA_GUID,
+        }
+
+    # -- run-time knobs -----------------------------------------------------------------------
+    @property
+    def faults(self) -> Faults:
+        return self.state.dice.faults
+
+    def set_faults(self, **fields) -> Faults:
+        return self.state.dice.update(**fields)
+
+    def set_token_lifetime(self, seconds: float) -> None:
+        self.state.tokens.set_lifetime(seconds)
+
+    def set_rate_limit(self, per_second: int | None) -> None:
+        self.state.limiter.set_limit(per_second)
+
+    def set_export_batch_size(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("export batch size must be at least 1")
+        self.state.export_batch_size = size
+
+    # -- inspection ---------------------------------------------------------------------------
+    def records(self, env: str, kind: str) -> list[dict]:
+        if env not in ENVS:
+            raise ValueError(f"env must be one of {ENVS}, got {env!r}")
+        if kind not in ALL_KINDS:
+            raise ValueError(f"unknown kind {kind!r}; kinds: {ALL_KINDS}")
+        return self.state.tenants[env].snapshot(kind)
+
+    def stats(self, env: str) -> dict:
+        if env not in ENVS:
+            raise ValueError(f"env must be one of {ENVS}, got {env!r}")
+        return self.state.stats[env].snapshot()
+
+    def reset_stats(self) -> None:
+        for stats in self.state.stats.values():
+            stats.reset()

@@ -1,0 +1,222 @@
+"""Production's transactional specs (jobs with appointments and assignments, materials, purchase orders)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from . import vocab
+from .clock import iso
+from .constants import FOREIGN_EXTERNAL_DATA_GUID
+from .gaps import DELIBERATE_GAPS, MERGED_CUSTOMER
+from .specs_base import Ref
+from .specs_master import MasterSpecs
+
+MASTER_KINDS = (
+    "categories", "vendors", "warehouses", "purchase-order-types", "business-units", "job-types",
+    "campaign-categories", "campaigns", "technicians", "customers", "locations",
+)
+TRANSACTIONAL_KINDS = ("jobs", "appointments", "appointment-assignments", "materials", "purchase-orders")
+
+
+class Specs(MasterSpecs):
+    def build(self) -> dict[str, list[dict]]:
+        for step in (self.categories, self.vendors, self.warehouses, self.po_types, self.business_units,
+                     self.job_types, self.campaigns, self.technicians, self.customers, self.jobs,
+                     self.materials, self.purchase_orders):
+            step()
+        for kind in MASTER_KINDS + TRANSACTIONAL_KINDS:
+            self.specs.setdefault(kind, [])
+        return self.specs
+
+    def jobs(self) -> None:
+        gaps = DELIBERATE_GAPS
+        customers, locations = self.keys("customers"), self.locations_of()
+        units, campaigns = self.keys("business-units"), self.keys("campaigns")
+        job_types = self.active_keys("job-types")
+        technicians = self.active_keys("technicians")
+        forced = {
+            0: {"customer": self.key_of("customers", gaps["missing"]["customers"][0])},
+            1: {"jobType": self.key_of("job-types", gaps["missing"]["job-types"][0])},
+            2: {"campaign": self.key_of("campaigns", gaps["duplicated"]["campaigns"][0])},
+            3: {"technician": self.key_of("technicians", gaps["missing"]["technicians"][0])},
+            4: {"customer": self.key_of("customers", MERGED_CUSTOMER)},
+        }
+        for i in range(self.sizes["jobs"]):
+            force = forced.get(i, {})
+            customer = force.get("customer") or self.rng.choice(customers)
+            stamps = self.stamps(midnight=i == 5)
+            created = datetime.fromisoformat(stamps["createdOn"])
+            status = self.rng.choices(("Scheduled", "Dispatched", "InProgress", "Hold", "Completed", "Canceled"),
+                                      (30, 8, 7, 5, 40, 10))[0]
+            job = self.add("jobs", {
+                "jobNumber": str(52_000 + i), "projectId": None, "customerId": customer,
+                "locationId": self.rng.choice(locations[customer]), "jobStatus": status,
+                "completedOn": iso(self.moment(created, self.until)) if status == "Completed" else None,
+                "businessUnitId": self.rng.choice(units),
+                "jobTypeId": force.get("jobType") or self.rng.choice(job_types),
+                "priority": self.rng.choices(("Low", "Normal", "High", "Urgent"), (15, 60, 20, 5))[0],
+                "campaignId": force.get("campaign") or self.rng.choice(campaigns),
+                "appointmentCount": 0, "firstAppointmentId": None, "lastAppointmentId": None,
+                "recallForId": None, "warrantyId": None, "jobGeneratedLeadSource": None,
+                "noCharge": self.rng.random() < 0.05, "notificationsEnabled": True, **stamps,
+                "createdById": self.user(), "tagTypeIds": [], "leadCallId": None, "partnerLeadCallId": None,
+                "bookingId": None, "soldById": None,
+                "customerPo": f"PO-{self.rng.randint(1000, 9999)}" if self.rng.random() < 0.2 else "",
+                "invoiceId": ("invoices", i), "membershipId": None,
+                "total": self.money(0, 4500) if status == "Completed" else None, "createdFromEstimateId": None,
+                "estimateIds": [],
+                "summary": self.job_summary(),
+                "customFields": [], "active": self.rng.random() > 0.03,
+            })
+            if i % 25 == 7:
+                job["_external"] = {FOREIGN_EXTERNAL_DATA_GUID: [{"key": "crmId", "value": f"CRM-{i}"}]}
+            self.appointments(job, created, status, technicians, force.get("technician"))
+
+    def job_summary(self) -> str | None:
+        roll = self.rng.random()
+        if roll < 0.1:
+            return None
+        if roll < 0.13:
+            return vocab.LONG_TEXT_UNIT * 25
+        return self.awkward(0.3) or self.rng.choice(
+            ("No cooling upstairs", "Annual maintenance", "Water heater leaking", "Breaker keeps tripping",
+             "<p>Replace capacitor &amp; contactor</p>", "Kitchen sink backed up"))
+
+    def appointments(self, job: dict, created: datetime, status: str, technicians: list[Ref],
+                     forced_technician: Ref | None) -> None:
+        count = 1 if self.rng.random() < 0.7 else 2
+        appointment_status = {"Completed": "Done", "Canceled": "Canceled", "InProgress": "Working",
+                              "Dispatched": "Dispatched", "Hold": "Hold"}.get(status, "Scheduled")
+        keys = []
+        for k in range(count):
+            start = (created + timedelta(days=self.rng.randint(0, 10) + 7 * k)).replace(
+                hour=self.rng.choice((13, 15, 17, 19)), minute=0, second=0, microsecond=0)
+            has_window = self.rng.random() < 0.8
+            appointment = self.add("appointments", {
+                "jobId": job["key"], "appointmentNumber": f"{job['jobNumber']}-{k + 1}", "start": iso(start),
+                "end": iso(start + timedelta(hours=2)),
+                "arrivalWindowStart": iso(start) if has_window else None,
+                "arrivalWindowEnd": iso(start + timedelta(hours=4)) if has_window else None,
+                "status": appointment_status, "specialInstructions": self.awkward(0.15),
+                "createdOn": job["createdOn"], "modifiedOn": job["modifiedOn"], "customerId": job["customerId"],
+                "unused": False, "createdById": job["createdById"], "isConfirmed": self.rng.random() < 0.5,
+                "active": job["active"],
+            })
+            keys.append(appointment["key"])
+            crew = self.rng.sample(technicians, min(len(technicians), 1 if self.rng.random() < 0.6 else 2))
+            if forced_technician is not None and k == 0:
+                crew = [forced_technician]
+            for technician in crew:
+                name = next(s["name"] for s in self.specs["technicians"] if s["key"] == technician)
+                self.add("appointment-assignments", {
+                    "technicianId": technician, "technicianName": name, "assignedById": job["createdById"],
+                    "assignedOn": job["createdOn"],
+                    "status": {"Done": "Done", "Working": "Working", "Dispatched": "Dispatched"}.get(
+                        appointment_status, "Scheduled"),
+                    "isPaused": False, "jobId": job["key"], "appointmentId": appointment["key"],
+                    "createdOn": job["createdOn"], "modifiedOn": job["modifiedOn"], "active": job["active"],
+                })
+        job.update(appointmentCount=count, firstAppointmentId=keys[0], lastAppointmentId=keys[-1])
+
+    def materials(self) -> None:
+        gap_vendor = self.key_of("vendors", DELIBERATE_GAPS["missing"]["vendors"][0])
+        vendors = self.active_keys("vendors")
+        vendor_names = {s["key"]: s["name"] for s in self.specs["vendors"]}
+        categories = self.keys("categories")
+        codes: set[str] = set()
+        for i in range(self.sizes["materials"]):
+            cat_index, prefix, pattern, variants, uom, (low, high) = self.rng.choice(vocab.MATERIAL_TEMPLATES)
+            v_index = self.rng.randrange(len(variants))
+            brand = self.rng.choice(vocab.BRANDS)
+            code = f"{prefix}-{v_index + 1:02d}-{brand[:3].upper()}"
+            n = 2
+            while code.casefold() in codes:
+                code = f"{prefix}-{v_index + 1:02d}-{brand[:3].upper()}-{n}"
+                n += 1
+            codes.add(code.casefold())
+            name = pattern.format(v=variants[v_index])
+            cost = self.money(low, high)
+            price = round(cost * self.rng.uniform(1.4, 2.6), 2)
+            vendor = gap_vendor if i == 0 else (self.rng.choice(vendors) if self.rng.random() < 0.85 else None)
+
+            def sku_vendor(vendor_key: Ref, brand: str = brand, cost: float = cost) -> dict:
+                return {"id": ("sku-vendors", len(self.specs.get("materials", [])), vendor_key),
+                        "vendorName": vendor_names[vendor_key], "vendorId": vendor_key, "memo": self.awkward(0.1),
+                        "vendorPart": f"{brand[:2].upper()}{self.rng.randint(10000, 99999)}", "cost": cost,
+                        "active": True, "primarySubAccount": None, "otherSubAccounts": None}
+
+            others = []
+            if self.rng.random() < 0.15:
+                others = [sku_vendor(v) for v in self.rng.sample(vendors, 1) if v != vendor]
+            description = f"{brand} {name}"
+            roll = self.rng.random()
+            if roll < 0.03:
+                description += " — " + vocab.LONG_TEXT_UNIT * 30
+            elif roll < 0.12:
+                description += " · " + self.rng.choice(vocab.AWKWARD_SNIPPETS)
+            material = self.add("materials", {
+                "code": code, "displayName": None if self.rng.random() < 0.15 else name, "description": description,
+                "cost": cost, "active": self.rng.random() > 0.1, "price": price,
+                "memberPrice": round(price * 0.9, 2), "addOnPrice": round(price * 0.95, 2),
+                "addOnMemberPrice": round(price * 0.85, 2), "hours": 0.0, "bonus": 0.0, "commissionBonus": 0.0,
+                "paysCommission": self.rng.random() < 0.3, "deductAsJobCost": False,
+                "unitOfMeasure": uom if self.rng.random() < 0.9 else None, "isInventory": self.rng.random() < 0.6,
+                "account": self.rng.choice(vocab.ACCOUNTS), "costOfSaleAccount": None, "assetAccount": None,
+                "taxable": self.rng.choice((True, True, False, None)),
+                "primaryVendor": sku_vendor(vendor) if vendor else None,
+                "otherVendors": others if others or self.rng.random() < 0.5 else None,
+                "categories": [categories[cat_index % len(categories)]] if cat_index is not None else [],
+                "assets": [], **self.stamps(midnight=i == 5), "source": None, "externalId": None,
+                "isConfigurableMaterial": False, "chargeableByDefault": True,
+                "variationsOrConfigurableMaterials": [], "businessUnitId": None, "createdById": self.user(),
+                "displayInAmount": False, "generalLedgerAccountId": None, "isOtherDirectCost": False,
+                "costTypeId": None, "defaultAssetUrl": None, "budgetCostCode": None, "budgetCostType": None,
+            })
+            if i % 40 == 5:
+                material["_external"] = {FOREIGN_EXTERNAL_DATA_GUID: [{"key": "erpSku", "value": f"ERP-{i:05d}"}]}
+
+    def purchase_orders(self) -> None:
+        gap_vendor = self.key_of("vendors", DELIBERATE_GAPS["missing"]["vendors"][0])
+        vendors, types = self.active_keys("vendors"), self.keys("purchase-order-types")
+        units, warehouses = self.keys("business-units"), self.keys("warehouses")
+        technicians, jobs = self.active_keys("technicians"), self.keys("jobs")
+        materials = [s for s in self.specs["materials"] if s["active"]]
+        line = 0
+        for i in range(self.sizes["purchase-orders"]):
+            stamps = self.stamps(midnight=i == 5)
+            created = datetime.fromisoformat(stamps["createdOn"])
+            status = self.rng.choices(("Pending", "Sent", "Received", "PartiallyReceived", "Exported", "Canceled"),
+                                      (30, 30, 25, 5, 5, 5))[0]
+            items = []
+            for material in self.rng.sample(materials, min(len(materials), self.rng.randint(1, 5))):
+                line += 1
+                quantity = float(self.rng.choice((1, 2, 3, 5, 10, 25, 0.5, 12.5)))
+                cost = material["cost"]
+                received = quantity if status in ("Received", "Exported") else 0.0
+                vendor_part = (material["primaryVendor"] or {}).get("vendorPart") or ""
+                items.append({
+                    "id": ("po-items", line), "skuId": material["key"], "description": material["description"][:500],
+                    "createdOn": stamps["createdOn"], "modifiedOn": stamps["modifiedOn"],
+                    "skuName": material["displayName"] or material["code"], "skuCode": material["code"],
+                    "skuType": "Material", "vendorPartNumber": vendor_part, "quantity": quantity,
+                    "quantityReceived": received, "cost": cost, "total": round(quantity * cost, 2),
+                    "serialNumbers": [], "status": "Received" if received else "Pending", "chargeable": False,
+                    "budgetCodeId": None,
+                })
+            tax, shipping = self.money(0, 40), self.rng.choice((0.0, 0.0, 15.0, 49.99))
+            self.add("purchase-orders", {
+                "number": str(2000 + i), "invoiceId": None,
+                "jobId": self.rng.choice(jobs) if jobs and self.rng.random() < 0.4 else None, "projectId": None,
+                "status": status, "typeId": self.rng.choice(types),
+                "vendorId": gap_vendor if i == 0 else self.rng.choice(vendors),
+                "technicianId": self.rng.choice(technicians) if self.rng.random() < 0.3 else None,
+                "shipTo": self.address(), "businessUnitId": self.rng.choice(units),
+                "inventoryLocationId": self.rng.choice(warehouses), "batchId": None, "budgetCodeId": None,
+                "vendorDocumentNumber": f"INV-{self.rng.randint(100000, 999999)}" if self.rng.random() < 0.4 else "",
+                "date": iso(created), "requiredOn": iso(created + timedelta(days=self.rng.randint(1, 14))),
+                "sentOn": stamps["modifiedOn"] if status != "Pending" else None,
+                "receivedOn": stamps["modifiedOn"] if status in ("Received", "Exported") else None,
+                **stamps, "total": round(sum(x["total"] for x in items) + tax + shipping, 2), "tax": tax,
+                "shipping": shipping, "summary": self.awkward(0.2) or self.rng.choice(("", "Restock", "For job")),
+                "items": items, "customFields": [],
+            })

@@ -1,0 +1,21 @@
+"""Everything a running simulator knows: both tenants, tokens, rate limiter, fault dice, counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .auth import TokenIssuer
+from .faults import FaultDice
+from .ratelimit import RateLimiter
+from .stats import Stats
+from .store import Tenant
+
+
+@dataclass
+class SimState:
+    tenants: dict[str, Tenant]
+    tokens: TokenIssuer
+    limiter: RateLimiter
+    dice: FaultDice
+    stats: dict[str, Stats]
+    export_batch_size: int = 500

@@ -1,0 +1,125 @@
+"""POST / PATCH materials: 201 (create) or 200 (update) with the full record."""
+
+from __future__ import annotations
+
+from .problems import ApiError
+from .shapes import MATERIAL_CREATE, MATERIAL_UPDATE
+from .store import Tenant
+from .validate import API_USER_ID, Errors, external_data, not_found, require
+
+KIND = "materials"
+NUMBERS = ("cost", "price", "memberPrice", "addOnPrice", "addOnMemberPrice", "hours", "bonus", "commissionBonus")
+FLAGS = ("active", "paysCommission", "deductAsJobCost", "isInventory", "isConfigurableMaterial",
+         "chargeableByDefault", "isOtherDirectCost")
+TEXTS = ("displayName", "unitOfMeasure", "account", "costOfSaleAccount", "assetAccount", "intacctGlGroupAccount",
+         "budgetCostCode", "budgetCostType")
+DEFAULT_FLAGS = {"active": True, "chargeableByDefault": True}
+
+
+def _sku_vendor(errors: Errors, tenant: Tenant, body: dict, field: str) -> dict | None:
+    vendor_id = errors.integer(body, "vendorId", f"{field}.vendorId")
+    vendor = errors.ref("vendors", f"{field}.vendorId", vendor_id)
+    return {
+        "id": tenant.new_id(), "vendorName": vendor["name"] if vendor else "", "vendorId": vendor_id,
+        "memo": errors.text(body, "memo", field=f"{field}.memo"),
+        "vendorPart": errors.text(body, "vendorPart", field=f"{field}.vendorPart"),
+        "cost": errors.number(body, "cost", 0.0, f"{field}.cost"),
+        "active": errors.boolean(body, "active", True, f"{field}.active"),
+        "primarySubAccount": body.get("primarySubAccount"), "otherSubAccounts": body.get("otherSubAccounts"),
+    }
+
+
+def _code_taken(tenant: Tenant, code: str, except_id: int | None = None) -> bool:
+    wanted = code.strip().casefold()
+    return any(r["code"].strip().casefold() == wanted and r["id"] != except_id for r in tenant.all(KIND))
+
+
+def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:
+    """Copy the writable fields present in body onto record (validated)."""
+    if "code" in body:
+        record["code"] = errors.text(body, "code", record.get("code"))
+    if "description" in body:
+        record["description"] = errors.text(body, "description", record.get("description"))
+    for name in NUMBERS:
+        if name in body:
+            record[name] = errors.number(body, name, record.get(name, 0.0))
+    for name in FLAGS:
+        if name in body:
+            record[name] = errors.boolean(body, name, record.get(name, DEFAULT_FLAGS.get(name, False)))
+    for name in TEXTS:
+        if name in body:
+            record[name] = errors.text(body, name)
+    if "taxable" in body:
+        record["taxable"] = errors.boolean(body, "taxable")
+    if "costTypeId" in body:
+        record["costTypeId"] = errors.integer(body, "costTypeId")
+    if "primaryVendor" in body:
+        value = body["primaryVendor"]
+        record["primaryVendor"] = _sku_vendor(errors, tenant, value, "primaryVendor") if value else None
+    if "otherVendors" in body:
+        others = body["otherVendors"]
+        record["otherVendors"] = None if others is None else [
+            _sku_vendor(errors, tenant, v, f"otherVendors[{i}]") for i, v in enumerate(others)]
+    if "categories" in body:
+        categories = errors.id_list(body, "categories")
+        for i, category in enumerate(categories):
+            errors.ref("categories", f"categories[{i}]", category)
+        record["categories"] = categories
+    if "assets" in body:
+        record["assets"] = [{"alias": a.get("alias"), "fileName": None, "isDefault": bool(a.get("isDefault")),
+                             "type": a.get("type"), "url": a.get("url")} for a in body.get("assets") or []]
+    if "variationMaterials" in body:
+        record["variationsOrConfigurableMaterials"] = errors.id_list(body, "variationMaterials")
+
+
+def create_material(tenant: Tenant, body: object) -> tuple[dict, str | None]:
+    body = require(body, MATERIAL_CREATE)
+    errors = Errors(tenant)
+    now = tenant.clock.stamp()
+    record = {
+        "id": None, "code": "", "displayName": None, "description": "", "cost": 0.0, "active": True, "price": 0.0,
+        "memberPrice": 0.0, "addOnPrice": 0.0, "addOnMemberPrice": 0.0, "hours": 0.0, "bonus": 0.0,
+        "commissionBonus": 0.0, "paysCommission": False, "deductAsJobCost": False, "unitOfMeasure": None,
+        "isInventory": False, "account": None, "costOfSaleAccount": None, "assetAccount": None, "taxable": None,
+        "primaryVendor": None, "otherVendors": None, "categories": [], "assets": [], "modifiedOn": now,
+        "source": None, "externalId": None, "isConfigurableMaterial": False, "chargeableByDefault": True,
+        "variationsOrConfigurableMaterials": [], "businessUnitId": None, "createdById": API_USER_ID,
+        "createdOn": now, "displayInAmount": False, "generalLedgerAccountId": None, "isOtherDirectCost": False,
+        "costTypeId": None, "defaultAssetUrl": None, "budgetCostCode": None, "budgetCostType": None,
+    }
+    _apply(errors, tenant, body, record)
+    stamp = external_data(errors, body)
+    errors.raise_if_any()
+    if _code_taken(tenant, record["code"]):
+        raise _duplicate(record["code"])
+    record["id"] = tenant.new_id()
+    tenant.insert(KIND, record)
+    if stamp:
+        tenant.set_external(KIND, record["id"], stamp[0], stamp[1])
+    return record, stamp[0] if stamp else None
+
+
+def update_material(tenant: Tenant, material_id: int, body: object) -> tuple[dict, str | None]:
+    body = require(body, MATERIAL_UPDATE)
+    record = tenant.get(KIND, material_id)
+    if record is None:
+        raise not_found(KIND, material_id)
+    errors = Errors(tenant)
+    changed = dict(record)
+    _apply(errors, tenant, body, changed)
+    stamp = external_data(errors, body, update=True)
+    errors.raise_if_any()
+    if _code_taken(tenant, changed["code"], except_id=material_id):
+        raise _duplicate(changed["code"])
+    record.update(changed)
+    tenant.touch(record)
+    if stamp:
+        tenant.set_external(KIND, material_id, stamp[0], stamp[1], merge=stamp[2])
+    return record, stamp[0] if stamp else None
+
+
+def _duplicate(code: str) -> ApiError:
+    # 409 Conflict (the API's documented status for conflicts): codes are unique per tenant, compared
+    # case-insensitively and ignoring surrounding spaces.
+    return ApiError(409, f"A material with code '{code}' already exists.",
+                    {"code": [f"The code '{code}' is already used by another material."]})
