@@ -31,7 +31,8 @@ def unavailable() -> str | None:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
         shown = make_url(url).render_as_string(hide_password=True)
-        return f"PostgreSQL not reachable at {shown} (set {URL_VAR} to another server): {exc}".strip()
+        why = " ".join(str(exc).split())
+        return f"PostgreSQL not reachable at {shown} (set {URL_VAR} to another server): {why}"
     return None
 
 

@@ -290,3 +290,18 @@ def test_concurrent_creates_share_one_pacer(make_simulator):
                                     range(80)))
     assert len({r["id"] for r in created}) == 80
     assert sim.stats("int")["rate_limited"] == 0
+
+
+def test_retry_after_from_the_header_else_the_title():
+    import email.utils
+
+    import httpx
+
+    from stsync_dagster.servicetitan.transport import retry_after_seconds
+
+    title = "Rate limit is exceeded. Try again in 7 seconds."
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "3"}), title) == 3
+    assert retry_after_seconds(httpx.Response(429), title) == 7
+    assert retry_after_seconds(httpx.Response(429), "Too Many Requests") is None
+    later = email.utils.formatdate(time.time() + 20, usegmt=True)
+    assert 15 < retry_after_seconds(httpx.Response(429, headers={"Retry-After": later}), None) <= 20

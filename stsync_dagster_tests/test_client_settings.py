@@ -97,6 +97,14 @@ def test_malformed_variable_is_named(name, value):
     assert_no_secret(info.value)
 
 
+def test_url_with_credentials_is_refused_without_echoing_them():
+    url = f"https://user:{SECRETS[0]}@api-integration.servicetitan.io"
+    with pytest.raises(ConfigError) as info:
+        load_settings(full_env(ST_API_BASE_INT=url), dotenv_path=None)
+    assert info.value.variables == ["ST_API_BASE_INT"]
+    assert_no_secret(info.value)
+
+
 def test_all_malformed_variables_reported_together():
     with pytest.raises(ConfigError) as info:
         load_settings(full_env(ST_PAGE_SIZE="0", ST_RATE_LIMIT="fast"), dotenv_path=None)

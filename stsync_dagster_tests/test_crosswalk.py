@@ -147,8 +147,18 @@ def test_a_relative_path_or_the_default_lands_in_the_working_directory(tmp_path,
 
 
 def test_an_unsupported_database_is_refused_by_name():
-    with pytest.raises(ValueError, match="STSYNC_DB.*mysql"):
-        Crosswalk("mysql://user:secret@db/stsync")
+    with pytest.raises(ValueError, match="STSYNC_DB.*mysql") as refused:
+        Crosswalk("mysql://user:s3cr3t-pw@db/stsync")
+    assert "s3cr3t-pw" not in str(refused.value)
+
+
+def test_the_database_password_is_never_shown():
+    crosswalk = Crosswalk("postgresql://stsync:s3cr3t-pw@127.0.0.1:1/stsync")  # connects on first use only
+    try:
+        assert crosswalk.url == "postgresql+psycopg://stsync:***@127.0.0.1:1/stsync"
+        assert "s3cr3t-pw" not in repr(crosswalk)
+    finally:
+        crosswalk.close()
 
 
 def test_postgresql_urls_use_psycopg_3():

@@ -577,6 +577,7 @@ def test_purchase_order_create_answers_only_the_id(intg):
     assert po["status"] == "Pending" and po["number"] and po["number"] != "X-1"
     assert po["total"] == 21.5 and po["items"][0]["skuCode"] == "PO-SKU-1" and po["items"][0]["total"] == 20
     assert po["shipTo"]["city"] == "Austin" and po["date"] == "2026-11-02T10:00:00.000Z"
+    assert "externalData" not in po  # purchase orders have no externalData: STSync marks them in memo
 
 
 def test_purchase_order_requires_nested_fields(intg):

@@ -54,7 +54,7 @@ def test_blocked_records_name_the_missing_master_data(copied):
     gap_vendor = DELIBERATE_GAPS["missing"]["vendors"][0].casefold()
     assert gap_vendor in issues.casefold()  # the reason names the vendor that has no counterpart
     assert "customerId" in issues and "jobTypeId" in issues
-    assert "campaignId" in issues and "matches 2 Integration campaigns" in issues
+    assert "campaignId" in issues and "matches 2 Integration records" in issues
 
 
 def test_references_point_at_the_counterparts(copied):

@@ -121,7 +121,7 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
             )
         context.log.info(report.summary())
         for issue in report.issues[:50]:
-            context.log.warning(f"{issue.kind} {issue.prod_id} {issue.outcome.value}: {issue.field}: {issue.reason}")
+            context.log.info(f"{issue.kind} {issue.prod_id} {issue.outcome.value}: {issue.field}: {issue.reason}")
         return dg.MaterializeResult(metadata=sync_metadata(report, str(window)))
 
     return _asset

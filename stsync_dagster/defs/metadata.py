@@ -39,6 +39,7 @@ def sync_metadata(report: SyncReport, window: str) -> dict:
         dry_run=dg.MetadataValue.bool(report.dry_run),
         window=dg.MetadataValue.text(window),
         issues=dg.MetadataValue.md(issues_table(report)),
+        issue_groups=dg.MetadataValue.json(report.grouped_issues()),
     )
     if report.dry_run:
         metadata["sample_payloads"] = dg.MetadataValue.json(report.sample_payloads)

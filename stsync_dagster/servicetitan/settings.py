@@ -198,7 +198,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
         try:
             return parser(raw)
         except ValueError as exc:
-            shown = "" if name.endswith(_SECRET_SUFFIXES) else f" (got {raw[:60]!r})"
+            secret = name.endswith(_SECRET_SUFFIXES) or "@" in raw  # "@": a URL with user:password
+            shown = "" if secret else f" (got {raw[:60]!r})"
             problems.append(f"{name} {exc}{shown}, from {origin(name)}")
             bad_vars.append(name)
             return default

@@ -11,6 +11,9 @@ from .clock import SimClock
 
 # Fields kept in the store but not part of a kind's list/get shape (the jobs export adds `active`).
 HIDDEN_IN_LISTS = {"jobs": ("active",)}
+# Kinds whose read shape has externalData (purchase orders, appointments... have none).
+EXTERNAL_DATA_KINDS = ("materials", "jobs", "vendors", "warehouses", "customers", "locations", "job-types",
+                       "business-units")
 
 
 def order_key(kind: str, record_id: int) -> bytes:
@@ -58,6 +61,8 @@ class Tenant:
         if not export:
             for field in HIDDEN_IN_LISTS.get(kind, ()):
                 out.pop(field, None)
+        if kind not in EXTERNAL_DATA_KINDS:
+            return out
         stamps = self.external(kind, record["id"]).get(guid) if guid else None
         out["externalData"] = copy.deepcopy(stamps) if stamps else []
         return out

@@ -97,7 +97,7 @@ def _in(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-# A literal, not a bound parameter, so that every planner (PostgreSQL's generic plans too) sees the partial index match.
+# A literal, not a bound parameter: every planner (PostgreSQL's generic plans too) then sees the partial indexes fit.
 _PENDING_ROW = text("state = 'pending'")
 _IS_PENDING = literal_column("'pending'")
 
@@ -270,12 +270,12 @@ class Crosswalk:
     """Production id ↔ Integration id per kind, with claims, sync issues and cursors. Thread-safe."""
 
     def __init__(self, url_or_path: str = DEFAULT_DB, *, busy_timeout_s: float = BUSY_TIMEOUT_S):
-        self.url = database_url(url_or_path)
-        url = make_url(self.url)
+        url = make_url(database_url(url_or_path))
+        self.url = url.render_as_string(hide_password=True)  # for display: a password never leaves the engine
         backend = url.get_backend_name()
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(
-                f"{ENV_VAR}: unsupported database {backend!r} in {url.render_as_string(hide_password=True)};"
+                f"{ENV_VAR}: unsupported database {backend!r} in {self.url};"
                 " use a file path, a sqlite:// URL or a postgresql:// URL"
             )
         self.dialect = backend
@@ -301,7 +301,7 @@ class Crosswalk:
         return cls(environ.get(ENV_VAR) or DEFAULT_DB)
 
     def __repr__(self) -> str:
-        return f"Crosswalk({make_url(self.url).render_as_string(hide_password=True)!r})"
+        return f"Crosswalk({self.url!r})"
 
     def __enter__(self) -> Self:
         return self
@@ -471,7 +471,8 @@ class Crosswalk:
 
         Any pending claim is confirmed, not only the caller's: the caller holds the Integration id, which beats
         a claim (another run may have taken the claim over while this one's create was still in flight). An id
-        missing from the result had no pending row and a different mapping, or none: the caller reports it.
+        missing from the result was released, never claimed, or is confirmed to another Integration id: the
+        caller reports it (a confirmed mapping is never overwritten here).
         """
         wanted = {int(prod_id): int(int_id) for prod_id, int_id in pairs.items()}
         if not wanted:

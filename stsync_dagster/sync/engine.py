@@ -109,6 +109,7 @@ class SyncEngine:
         self.budget = Budget(options.limit)
         self._claim_is_live = claim_is_live or self._fresh_claim
         self._planned: dict[str, set[int]] = {name: set() for name in HANDLERS}
+        self._pulled: dict[str, set[int]] = {name: set() for name in HANDLERS}
         self._overlay = overlay or {}
         self._pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="stsync-create")
 
@@ -203,9 +204,10 @@ class SyncEngine:
         if not prod_ids:
             return
         mapped = self.crosswalk.lookup(kind, sorted(prod_ids))
-        missing = sorted(i for i in prod_ids if i not in mapped and i not in self._planned[kind])
+        missing = sorted(i for i in prod_ids if i not in mapped and i not in self._pulled[kind])
         if not missing:
             return
+        self._pulled[kind].update(missing)  # tried once per run: a blocked one stays blocked until the next
         handler = self.handlers[kind]
         log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(missing), kind)
         raws = self.prod.get_by_ids(handler.cfg.prod_list_path, missing, params=dict(handler.cfg.list_params))

@@ -70,12 +70,12 @@ def match_master(kind: str, cfg: MasterConfig, prod, intc, crosswalk, *, write: 
             pairs[prod_id] = candidates[0]
         elif not candidates:
             report.unmatched.append((prod_id, shown))
-            issues[prod_id] = ("blocked", f"no Integration {kind} with key '{shown}'", ",".join(cfg.natural_key))
+            issues[prod_id] = ("blocked", f"{kind}: no Integration record with key '{shown}'", ",".join(cfg.natural_key))
         else:
             report.ambiguous.append((prod_id, shown, sorted(candidates)))
             issues[prod_id] = (
                 "blocked",
-                f"key '{shown}' matches {len(candidates)} Integration {kind}: {sorted(candidates)}",
+                f"{kind}: key '{shown}' matches {len(candidates)} Integration records {sorted(candidates)}: not guessed",
                 ",".join(cfg.natural_key),
             )
     report.matched = len(pairs)

@@ -26,6 +26,13 @@ class RecordIssue:
     reason: str
 
 
+def root_cause(reason: str) -> str:
+    """The innermost explanation of a chained reason: "item 1 … (vendor 2 … (no Integration vendor …))"."""
+    while reason.endswith(")") and " (" in reason:
+        reason = reason[reason.index(" (") + 2 : -1]
+    return reason
+
+
 class Blocked(Exception):
     """A reference of the record has no Integration counterpart (yet)."""
 
@@ -72,6 +79,23 @@ class SyncReport:
             with self._lock:
                 self.created_ids[prod_id] = int_id
 
+    def grouped_issues(self, examples: int = 5) -> list[dict]:
+        """Records not copied, grouped by their root cause (the most common first)."""
+        groups: dict[tuple, list[RecordIssue]] = {}
+        for issue in self.issues:
+            groups.setdefault((issue.kind, issue.outcome.value, root_cause(issue.reason)), []).append(issue)
+        return [
+            {
+                "kind": kind,
+                "outcome": outcome,
+                "reason": reason,
+                "fields": sorted({i.field for i in issues}),
+                "count": len(issues),
+                "examples": [i.prod_id for i in issues[:examples]],
+            }
+            for (kind, outcome, reason), issues in sorted(groups.items(), key=lambda item: -len(item[1]))
+        ]
+
     @property
     def total(self) -> int:
         return sum(self.counts.values())
@@ -80,11 +104,11 @@ class SyncReport:
         return self.counts[outcome.value]
 
     def merge(self, other: "SyncReport") -> None:
-        """Fold a sub-run (materials pulled in for PO lines) into this report's request figures and issues."""
+        """Fold in a sub-run (materials and jobs pulled in for POs). Its records that were not copied are
+        not repeated here: the records that referenced them are blocked with a reason that names them."""
         with self._lock:
             self.pulled_in[other.kind] = self.pulled_in.get(other.kind, 0) + other.count(Outcome.CREATED)
             self.recovered += other.recovered
-            self.issues.extend(other.issues)
 
     def summary(self) -> str:
         parts = ", ".join(f"{k} {v}" for k, v in self.counts.items())
