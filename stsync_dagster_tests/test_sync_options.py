@@ -149,3 +149,28 @@ def test_the_asset_graph_has_the_real_dependencies():
     assert deps["items"] == {"vendors"}
     assert {"items", "jobs", "vendors", "po_types", "business_units", "warehouses"} <= deps["pos"]
     assert {"customers", "locations", "job_types", "campaigns", "business_units", "technicians"} <= deps["jobs"]
+
+
+def test_blocked_records_are_copied_once_their_master_data_exists(env):
+    from stsync_dagster.servicetitan import load_settings, IntegrationClient
+    from stsync_dagster.simulator.data import DELIBERATE_GAPS
+
+    sim, env = env
+    first = sync(env, entities=["items"])
+    gap = DELIBERATE_GAPS["missing"]["vendors"][0]
+    assert first["items"]["blocked"] > 0 and gap.casefold() in first["items"]["issues"].casefold()
+    created_before = len(sim.records("int", "materials"))
+    # Someone adds the missing vendor to Integration; the next run matches it and copies what waited.
+    settings = load_settings(environ=env, dotenv_path=None)
+    prod_vendor = next(v for v in sim.records("prod", "vendors") if v["name"] == gap)
+    address = {k: prod_vendor["address"].get(k) or "" for k in ("street", "unit", "city", "state", "zip", "country")}
+    with IntegrationClient.from_settings(settings) as intc:
+        intc.create(
+            "/inventory/v2/tenant/{tenant}/vendors",
+            {"name": gap, "active": True, "isTruckReplenishment": False, "taxRate": 0,
+             "restrictedMobileCreation": False, "address": address},
+        )
+    second = sync(env, entities=["items"])
+    assert second["items"]["created"] == first["items"]["blocked"]
+    assert second["items"]["blocked"] == 0
+    assert len(sim.records("int", "materials")) == created_before + first["items"]["blocked"]
