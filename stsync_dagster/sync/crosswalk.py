@@ -135,6 +135,19 @@ id_map = Table(
     sqlite_with_rowid=False,
 )
 
+# One row per process syncing (a Dagster run may span several step processes): tells live claims from dead ones.
+sync_run = Table(
+    "sync_run",
+    metadata,
+    Column("run_id", String(64), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", BigInteger, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    PrimaryKeyConstraint("run_id", "host", "pid", name="pk_sync_run"),
+)
+
 sync_issue = Table(
     "sync_issue",
     metadata,

@@ -97,7 +97,7 @@ class SyncEngine:
         config: SyncConfig,
         options: SyncOptions,
         guid: str,
-        claim_is_live: Callable[[object], bool] | None = None,
+        claim_is_live: Callable[[str | None], bool | None] | None = None,
         overlay: dict[str, dict[int, int]] | None = None,
     ):
         self.prod = prod
@@ -107,7 +107,7 @@ class SyncEngine:
         self.options = options
         self.handlers = {name: cls(config, guid) for name, cls in HANDLERS.items()}
         self.budget = Budget(options.limit)
-        self._claim_is_live = claim_is_live or self._fresh_claim
+        self._run_is_live = claim_is_live or (lambda run_id: None)
         self._planned: dict[str, set[int]] = {name: set() for name in HANDLERS}
         self._pulled: dict[str, set[int]] = {name: set() for name in HANDLERS}
         self._overlay = overlay or {}
@@ -240,17 +240,26 @@ class SyncEngine:
             elif entry.run_id != self.options.run_id and self._claim_is_live(entry):
                 self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", f"being created by run {entry.run_id}", record_issue=False)
             else:
-                stale.append(record)
+                stale.append((record, entry))
         if stale:
+            # Entries, not ids: a claim is taken only if it is still the one judged stale here, so two runs
+            # recovering the same record cannot both take it.
             cutoff = datetime.now(timezone.utc) + timedelta(seconds=1)
-            taken = self.crosswalk.take_over(kind, [r.id for r in stale], self.options.run_id, claimed_before=cutoff)
-            for record in stale:
+            taken = self.crosswalk.take_over(
+                kind, [entry for _, entry in stale], self.options.run_id, claimed_before=cutoff, partition=self.options.partition
+            )
+            for record, _ in stale:
                 if record.id in taken:
                     ctx.taken_over.add(record.id)
                     todo.append(record)
                 else:
                     self._issue(report, Outcome.DEFERRED, record.id, "(claim)", "claimed by another run meanwhile", record_issue=False)
         return todo
+
+    def _claim_is_live(self, entry) -> bool:
+        """A claim of a registered run is live while that run is; of an unknown run, while it is fresh."""
+        live = self._run_is_live(entry.run_id)
+        return self._fresh_claim(entry) if live is None else live
 
     def _fresh_claim(self, entry) -> bool:
         claimed_at = entry.claimed_at

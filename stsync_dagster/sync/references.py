@@ -52,9 +52,7 @@ class RefMap:
         for kind, prod_ids in wanted.items():
             missing = prod_ids - ids[kind].keys()
             if missing:
-                reasons[kind] = {
-                    issue.prod_id: issue.reason for issue in crosswalk.issues(kind=kind) if issue.prod_id in missing
-                }
+                reasons[kind] = {issue.prod_id: issue.reason for issue in crosswalk.issues(kind=kind, prod_ids=missing)}
         return cls(ids, reasons, planned)
 
     def get(self, ref: Ref) -> int:

@@ -12,6 +12,7 @@ from stsync_dagster.config import MASTER_KINDS, SyncConfig
 from stsync_dagster.sync.engine import SyncEngine, SyncOptions
 from stsync_dagster.sync.masterdata import MatchReport, match_master
 from stsync_dagster.sync.outcome import SyncReport
+from stsync_dagster.sync.runs import RunRegistry
 from stsync_dagster.sync.window import Window
 
 log = logging.getLogger("stsync.sync")
@@ -43,5 +44,9 @@ def run_entity(
             kind: match_master(kind, config.master(kind), prod, intc, crosswalk, write=False).pairs
             for kind in MASTER_KINDS
         }
-    with SyncEngine(prod, intc, crosswalk, config, options, guid, overlay=overlay) as engine:
-        return engine.sync(entity, window, on_page=on_page)
+    if options.dry_run:  # writes nothing, so claims nothing and needs no registration
+        with SyncEngine(prod, intc, crosswalk, config, options, guid, overlay=overlay) as engine:
+            return engine.sync(entity, window, on_page=on_page)
+    with RunRegistry(crosswalk, options.run_id) as registry:
+        with SyncEngine(prod, intc, crosswalk, config, options, guid, claim_is_live=registry.is_live) as engine:
+            return engine.sync(entity, window, on_page=on_page)
