@@ -30,6 +30,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument("--until", type=parse_instant, default=DEFAULT_UNTIL,
                         help="end of the data's four-month window (default 2026-10-31T23:59:59Z)")
+    parser.add_argument("--invalid-fraction", type=float, default=0.0,
+                        help="fraction of Production materials, POs and jobs served with one invalid field "
+                             "(listed at GET /_sim/corruptions)")
+    parser.add_argument("--invalid-seed", type=int, help="seed of the choice of invalid records (default: --seed)")
     parser.add_argument("--export-batch-size", type=int, default=500)
     parser.add_argument("--token-lifetime", type=float, default=900)
     parser.add_argument("--rate-limit", type=int, default=60, help="requests/second per app per tenant; 0: none")
@@ -44,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed, scale=args.scale,
         counts={"materials": args.materials} if args.materials is not None else None,
         token_lifetime=args.token_lifetime, rate_limit=args.rate_limit or None, until=args.until,
-        export_batch_size=args.export_batch_size,
+        export_batch_size=args.export_batch_size, invalid_fraction=args.invalid_fraction,
+        invalid_seed=args.invalid_seed,
         faults=Faults(latency_ms=args.latency_ms, error_rate=args.error_rate,
                       html_error_fraction=args.html_error_fraction, drop_post_rate=args.drop_post_rate,
                       slow_rate=args.slow_rate, slow_seconds=args.slow_seconds, seed=args.fault_seed),

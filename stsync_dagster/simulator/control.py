@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .additions import add_records
 from .constants import ALL_KINDS, ENVS
 from .state import SimState
 
@@ -60,12 +61,22 @@ def control_routes(state: SimState) -> list[Route]:
         env, kind = request.path_params["env"], request.path_params["kind"]
         if env not in ENVS or kind not in ALL_KINDS:
             return _error(404, f"unknown env or kind: {env!r} {kind!r}")
+        if request.method == "POST":  # body: a list of whole records, as Simulator.add_records takes
+            try:
+                return JSONResponse(add_records(state.tenants[env], kind, await _json(request)))
+            except (ValueError, TypeError) as error:
+                return _error(400, str(error))
         return JSONResponse(state.tenants[env].snapshot(kind))
+
+    async def corruptions(_request: Request):
+        return JSONResponse([{"kind": kind, "id": record_id, "field": fld}
+                             for (kind, record_id), fld in sorted(state.corruptions.items())])
 
     return [
         Route("/_sim/stats/{env}", stats, methods=["GET"]),
         Route("/_sim/reset-stats", reset_stats, methods=["POST"]),
         Route("/_sim/faults", faults, methods=["GET", "POST"]),
         Route("/_sim/config", config, methods=["GET", "POST"]),
-        Route("/_sim/records/{env}/{kind}", records, methods=["GET"]),
+        Route("/_sim/records/{env}/{kind}", records, methods=["GET", "POST"]),
+        Route("/_sim/corruptions", corruptions, methods=["GET"]),
     ]

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import uvicorn
 
+from .additions import add_records
 from .app import build_app
 from .auth import TokenIssuer
 from .clock import SimClock
@@ -28,6 +29,7 @@ from .constants import (
     PROD_NEW_ID_START,
     PROD_TENANT_ID,
 )
+from .corrupt import corrupt
 from .data import generate
 from .faults import FaultDice, Faults
 from .ratelimit import RateLimiter
@@ -41,8 +43,11 @@ HOST = "127.0.0.1"
 class Simulator:
     def __init__(self, seed: int = 7, scale: float = 1.0, counts: Mapping[str, int] | None = None,
                  token_lifetime: float = 900, rate_limit: int | None = 60, faults: Faults | None = None, *,
-                 until: datetime = DEFAULT_UNTIL, export_batch_size: int = 500) -> None:
+                 until: datetime = DEFAULT_UNTIL, export_batch_size: int = 500, invalid_fraction: float = 0.0,
+                 invalid_seed: int | None = None) -> None:
         data = generate(seed, scale, counts, until)
+        # Before the tenants copy the records: Production only, Integration is never corrupted.
+        corruptions = corrupt(data["prod"], invalid_fraction, seed if invalid_seed is None else invalid_seed)
         clock = SimClock(until)
         self.seed, self.scale, self.until = seed, scale, until
         self.state = SimState(
@@ -55,6 +60,7 @@ class Simulator:
             dice=FaultDice(faults),
             stats={env: Stats() for env in ENVS},
             export_batch_size=export_batch_size,
+            corruptions=corruptions,
         )
         self.state.tokens.set_lifetime(token_lifetime)
         self.state.limiter.set_limit(rate_limit)
@@ -161,11 +167,25 @@ class Simulator:
 
     # -- inspection ---------------------------------------------------------------------------
     def records(self, env: str, kind: str) -> list[dict]:
+        self._check(env, kind)
+        return self.state.tenants[env].snapshot(kind)
+
+    @staticmethod
+    def _check(env: str, kind: str) -> None:
         if env not in ENVS:
             raise ValueError(f"env must be one of {ENVS}, got {env!r}")
         if kind not in ALL_KINDS:
             raise ValueError(f"unknown kind {kind!r}; kinds: {ALL_KINDS}")
-        return self.state.tenants[env].snapshot(kind)
+
+    @property
+    def corruptions(self) -> dict[tuple[str, int], str]:
+        """{(kind, production id): the field made invalid} for invalid_fraction > 0 (see corrupt.py)."""
+        return dict(self.state.corruptions)
+
+    def add_records(self, env: str, kind: str, records: list[dict]) -> list[dict]:
+        """Insert whole records into a tenant's store, bypassing the API's checks (a test hook; additions.py)."""
+        self._check(env, kind)
+        return add_records(self.state.tenants[env], kind, records)
 
     def stats(self, env: str) -> dict:
         if env not in ENVS:

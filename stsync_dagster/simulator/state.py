@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .auth import TokenIssuer
 from .faults import FaultDice
@@ -19,3 +19,4 @@ class SimState:
     dice: FaultDice
     stats: dict[str, Stats]
     export_batch_size: int = 500
+    corruptions: dict[tuple[str, int], str] = field(default_factory=dict)  # (kind, prod id) -> field

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterable
 
 from .clock import SimClock
+from .corrupt import OMIT_KEY
 
 # Fields kept in the store but not part of a kind's list/get shape (the jobs export adds `active`).
 HIDDEN_IN_LISTS = {"jobs": ("active",)}
@@ -28,6 +29,8 @@ class Tenant:
         self.lock = threading.RLock()
         self._records: dict[str, dict[int, dict]] = {}
         self._external: dict[str, dict[int, dict[str, list[dict]]]] = {}
+        # Fields kept (for ordering and date filters) but left out of every answer: see corrupt.py.
+        self._omitted: dict[str, dict[int, tuple[str, ...]]] = {}
         self._next_id = new_id_start
         for kind, kind_records in records.items():
             bucket = self._records.setdefault(kind, {})
@@ -35,9 +38,12 @@ class Tenant:
             for record in kind_records:
                 record = dict(record)
                 stamps = record.pop("_external", None)
+                omitted = record.pop(OMIT_KEY, None)
                 bucket[record["id"]] = record
                 if stamps:
                     external[record["id"]] = stamps
+                if omitted:
+                    self._omitted.setdefault(kind, {})[record["id"]] = tuple(omitted)
         numbers = [int(r["number"]) for r in self._records.get("purchase-orders", {}).values()
                    if str(r["number"]).isdigit()]
         self._next_po_number = max(numbers, default=1999) + 1
@@ -57,7 +63,7 @@ class Tenant:
 
     def render(self, kind: str, record: dict, guid: str | None, export: bool = False) -> dict:
         """The API shape: a copy, with externalData of `guid` only (an empty list otherwise)."""
-        out = copy.deepcopy(record)
+        out = self._visible(kind, record)
         if not export:
             for field in HIDDEN_IN_LISTS.get(kind, ()):
                 out.pop(field, None)
@@ -68,14 +74,21 @@ class Tenant:
         return out
 
     def snapshot(self, kind: str) -> list[dict]:
-        """Every field, externalData of every guid as {guid: [{key, value}]}: for tests."""
+        """Every field (but those left out of every answer), externalData of every guid as {guid: [{key, value}]}:
+        for tests."""
         with self.lock:
             out = []
             for record in self._records.get(kind, {}).values():
-                full = copy.deepcopy(record)
+                full = self._visible(kind, record)
                 full["externalData"] = copy.deepcopy(self.external(kind, record["id"]))
                 out.append(full)
             return out
+
+    def _visible(self, kind: str, record: dict) -> dict:
+        out = copy.deepcopy(record)
+        for field in self._omitted.get(kind, {}).get(record["id"], ()):
+            out.pop(field, None)
+        return out
 
     # -- writes --------------------------------------------------------------------------------
     def new_id(self) -> int:
@@ -88,6 +101,21 @@ class Tenant:
             number = self._next_po_number
             self._next_po_number += 1
             return str(number)
+
+    def id_taken(self, record_id: int) -> bool:
+        with self.lock:
+            return any(record_id in bucket for bucket in self._records.values())
+
+    def add(self, kind: str, record: dict, external: dict[str, list[dict]]) -> None:
+        """A whole record from a test (Simulator.add_records); new ids and PO numbers continue above its own."""
+        with self.lock:
+            self._next_id = max(self._next_id, record["id"])
+            number = str(record.get("number", "")) if kind == "purchase-orders" else ""
+            if number.isdigit():
+                self._next_po_number = max(self._next_po_number, int(number) + 1)
+            self.insert(kind, record)
+            for guid, pairs in external.items():
+                self.set_external(kind, record["id"], guid, pairs)
 
     def insert(self, kind: str, record: dict) -> dict:
         with self.lock:

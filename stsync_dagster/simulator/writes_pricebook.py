@@ -31,7 +31,7 @@ def _sku_vendor(errors: Errors, tenant: Tenant, body: dict, field: str) -> dict 
 
 def _code_taken(tenant: Tenant, code: str, except_id: int | None = None) -> bool:
     wanted = code.strip().casefold()
-    return any(r["code"].strip().casefold() == wanted and r["id"] != except_id for r in tenant.all(KIND))
+    return any((r.get("code") or "").strip().casefold() == wanted and r["id"] != except_id for r in tenant.all(KIND))
 
 
 def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:

@@ -12,6 +12,7 @@ Backends: SQLite (a file path, or a sqlite:// URL) and PostgreSQL (psycopg 3).
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -259,6 +260,19 @@ def _sqlite_file(database: str | None) -> Path | None:
     return Path(database)
 
 
+def _set_wal(cursor, busy_timeout_s: float) -> None:
+    """Switching to WAL needs a moment alone with the file and may answer "locked" without waiting."""
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -266,7 +280,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _set_wal(cursor, busy_timeout_s)
         # FULL, not NORMAL: a claim must be on disk before the create it guards is sent.
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
