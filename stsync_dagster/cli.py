@@ -29,7 +29,9 @@ EXIT_CONFIG = 2
 
 
 def _load_env() -> None:
-    """Like the original tool: a `.env` in the working folder fills in what the environment lacks."""
+    """Like the original tool: a `.env` in the working folder fills in what the environment lacks.
+
+    Called once load_settings has checked the file (its errors name the file and line)."""
     if Path(".env").is_file():
         try:
             load_dotenv(".env", override=False)
@@ -130,6 +132,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings = load_settings(dotenv_path=".env")  # fail before anything runs, naming the variable
     check_integration_target(settings.int, settings.prod)
     load_config(settings.config_path)
+    _load_env()  # the Dagster resources read os.environ
     result = materialize_sync(entities, since=args.since, limit=args.limit, dry_run=args.dry_run, verbose=args.verbose)
     failed = print_report(result, entities, verbose=args.verbose)
     if not result.success:
@@ -138,6 +141,29 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 print(f"\nstep {event.step_key} failed: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
         return EXIT_FAILED_RECORDS
     return EXIT_FAILED_RECORDS if failed else 0
+
+
+# ---- reconcile --------------------------------------------------------------------------------------
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from stsync_dagster.sync.crosswalk import Crosswalk
+    from stsync_dagster.sync.entities import HANDLERS
+    from stsync_dagster.sync.reconcile import reconcile
+
+    settings = load_settings(dotenv_path=".env")
+    config = load_config(settings.config_path)
+    entities = list(SYNC_ENTITIES) if args.entity == "all" else [args.entity]
+    print(f"Reconciling the crosswalk {settings.db} with the marks in Integration")
+    duplicates = 0
+    with IntegrationClient.from_settings(settings) as intc, Crosswalk(settings.db) as crosswalk:
+        for entity in entities:
+            report = reconcile(HANDLERS[entity](config, settings.external_data_guid), intc, crosswalk)
+            duplicates += len(report.duplicates)
+            print(f"  {report.summary()}")
+            for prod_id, int_ids in report.duplicates.items():
+                print(f"    Production {prod_id} → Integration {int_ids}: duplicates made outside this crosswalk")
+    return EXIT_FAILED_RECORDS if duplicates else 0
 
 
 # ---- demo -------------------------------------------------------------------------------------------
@@ -185,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--limit", type=int, default=0, help="most records to create (0 = no limit)")
     sync.add_argument("--dry-run", action="store_true", help="build and validate every payload, write nothing")
     sync.add_argument("--verbose", action="store_true", help="log every page and every record not copied")
+    reconcile = sub.add_parser("reconcile", help="rebuild or repair the crosswalk from the marks in Integration")
+    reconcile.add_argument("entity", nargs="?", default="all", choices=[*SYNC_ENTITIES, "all"])
     demo = sub.add_parser("demo", help="start the simulator, sync everything into it, print the report")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--scale", type=float, default=1.0)
@@ -203,8 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         print("stsync: --limit must be 0 or more", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        _load_env()
-        return {"verify": cmd_verify, "sync": cmd_sync, "demo": cmd_demo}[args.command](args)
+        return {"verify": cmd_verify, "sync": cmd_sync, "reconcile": cmd_reconcile, "demo": cmd_demo}[args.command](args)
     except (ConfigError, ValueError) as exc:
         print(f"stsync: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -47,3 +47,33 @@ def duplicates(records: list[dict], key) -> dict:
     return {k: n for k, n in seen.items() if k is not None and n > 1}
 
 
+
+
+def stamp_duplicates(sim, guid: str) -> dict[str, dict]:
+    """Production ids marked on more than one Integration record, per kind: must always be empty."""
+    from stsync_dagster.sync.stamps import marked_prod_id, stamped_prod_id
+
+    found = {}
+    for kind in ("materials", "jobs"):
+        found[kind] = duplicates(sim.records("int", kind), lambda r: stamped_prod_id(_stamp_view(r, guid), guid))
+    found["purchase-orders"] = duplicates(sim.records("int", "purchase-orders"), lambda r: marked_prod_id(r.get("summary")))
+    return {k: v for k, v in found.items() if v}
+
+
+def _stamp_view(record: dict, guid: str) -> dict:
+    """sim.records() shows every guid's externalData; keep ours, in the shape the API answers with."""
+    data = record.get("externalData")
+    if isinstance(data, dict):
+        return {"externalData": data.get(guid, [])}
+    if isinstance(data, list) and data and isinstance(data[0], dict) and "applicationGuid" in data[0]:
+        return {"externalData": [p for d in data if d.get("applicationGuid") == guid for p in d.get("externalData", [])]}
+    return record
+
+
+def copied_ids(sim, guid: str) -> dict[str, set[int]]:
+    """Production ids that have a copy in Integration, per kind."""
+    from stsync_dagster.sync.stamps import marked_prod_id, stamped_prod_id
+
+    out = {k: {stamped_prod_id(_stamp_view(r, guid), guid) for r in sim.records("int", k)} for k in ("materials", "jobs")}
+    out["purchase-orders"] = {marked_prod_id(r.get("summary")) for r in sim.records("int", "purchase-orders")}
+    return {k: v - {None} for k, v in out.items()}

@@ -12,7 +12,14 @@ import pytest
 
 from stsync_dagster.simulator import DELIBERATE_GAPS, Simulator
 from stsync_dagster.simulator.gaps import MERGED_CUSTOMER
-from stsync_dagster_tests.test_simulator import GUID, OTHER_GUID, Api, _job_payload, _read_env_block, is_problem
+from stsync_dagster_tests.test_simulator import (
+    GUID,
+    OTHER_GUID,
+    Api,
+    _job_payload,
+    _read_env_block,
+    is_problem,
+)
 
 FUZZ_KINDS = ("materials", "purchase-orders", "jobs")
 FRACTION = 0.2

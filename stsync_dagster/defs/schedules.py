@@ -11,7 +11,6 @@ from stsync_dagster.defs.partitions import daily
 daily_sync_job = dg.define_asset_job(
     name="daily_sync",
     selection=dg.AssetSelection.groups("master_data", "sync"),
-    partitions_def=daily,
     description="Match master data, then copy yesterday's materials, jobs and purchase orders.",
 )
 

@@ -61,7 +61,11 @@ class Budget:
 
 
 def _field_of(err: dict) -> str:
-    return ".".join(str(part) for part in err.get("loc", ())) or "(record)"
+    """A pydantic error location as the API spells fields: items[0].quantity."""
+    path = ""
+    for part in err.get("loc", ()):
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(record)"
 
 
 def _api_reason(exc: st.ServiceTitanError) -> tuple[str, str]:

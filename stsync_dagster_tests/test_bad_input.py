@@ -1,0 +1,111 @@
+"""Bad input gets a clear error and loses nothing; secrets never show."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster.simulator import APP_KEY, INT_CLIENT_SECRET, PROD_CLIENT_SECRET, Simulator
+from stsync_dagster_tests.sync_helpers import KIND_OF, copied_ids, counts, sync
+
+REPO = Path(__file__).resolve().parents[1]
+STSYNC = Path(sys.executable).parent / "stsync"
+ENTITY_OF = {v: k for k, v in KIND_OF.items()}
+
+
+def _env(sim, tmp_path) -> dict[str, str]:
+    start = min(r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k) if "modifiedOn" in r)
+    return {
+        **sim.env(),
+        "STSYNC_DB": str(tmp_path / "crosswalk.sqlite3"),
+        "STSYNC_CONFIG": str(REPO / "stsync.config.json"),
+        "STSYNC_START_DATE": start,
+    }
+
+
+def _issue_rows(markdown: str) -> dict[int, tuple[str, str, str]]:
+    rows = {}
+    for line in markdown.splitlines()[2:]:
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) == 5 and cells[1].isdigit():
+            rows[int(cells[1])] = (cells[2], cells[3], cells[4])
+    return rows
+
+
+def test_invalid_production_records_are_failed_with_their_field_and_the_rest_is_copied(tmp_path):
+    with Simulator(seed=31, scale=0.2, invalid_fraction=0.08).start() as sim, Simulator(seed=31, scale=0.2).start() as clean:
+        corrupted = sim.corruptions
+        assert len(corrupted) >= 9
+        report = sync(_env(sim, tmp_path / "fuzz"))
+        sync(_env(clean, tmp_path / "clean"))
+        for (kind, prod_id), field in corrupted.items():
+            rows = _issue_rows(report[ENTITY_OF[kind]]["issues"])
+            assert prod_id in rows, (kind, prod_id, field)
+            outcome, reported_field, reason = rows[prod_id]
+            assert outcome == "failed" and reported_field == field, (kind, prod_id, field, rows[prod_id])
+            assert reason
+        # Everything else arrives as in a clean run.
+        bad = {kind: {pid for (k, pid) in corrupted if k == kind} for kind in KIND_OF.values()}
+        got, want = copied_ids(sim, GUID), copied_ids(clean, GUID)
+        for kind in KIND_OF.values():
+            assert got[kind] == want[kind] - bad[kind], kind
+        assert sum(counts(r)["failed"] for r in report.values()) == len(corrupted)
+
+
+def test_a_malformed_config_file_stops_before_any_request(tmp_path):
+    with Simulator(seed=32, scale=0.05).start() as sim:
+        bad = tmp_path / "broken.json"
+        config = (REPO / "stsync.config.json").read_text()
+        bad.write_text(config.replace('"natural_key": ["name"]', '"natural_key": "name"', 1))
+        env = {**_env(sim, tmp_path), "STSYNC_CONFIG": str(bad)}
+        done = _run(["sync", "all"], env, tmp_path)
+        assert done.returncode == 2
+        assert str(bad) in done.stderr and "master_data.vendors.natural_key" in done.stderr
+        assert sim.stats("prod")["requests"] == 0 and sim.stats("int")["requests"] == 0
+
+
+def test_a_malformed_dotenv_stops_before_any_request(tmp_path):
+    with Simulator(seed=33, scale=0.05).start() as sim:
+        env = _env(sim, tmp_path)
+        lines = [f"{k}={v}" for k, v in env.items() if k != "ST_TENANT_ID_INT"] + ["ST_TENANT_ID_INT=twenty"]
+        (tmp_path / ".env").write_text("\n".join(lines) + "\n")
+        done = _run(["sync", "all"], {}, tmp_path)
+        assert done.returncode == 2
+        assert "ST_TENANT_ID_INT" in done.stderr and ".env" in done.stderr
+        assert sim.stats("prod")["requests"] == 0 and sim.stats("int")["requests"] == 0
+
+
+def _run(args, env, cwd, dagster_home=None):
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_", "DAGSTER_HOME"))}
+    if dagster_home:
+        base["DAGSTER_HOME"] = str(dagster_home)
+    return subprocess.run([str(STSYNC), *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_secrets_never_appear_in_output_logs_or_metadata(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with Simulator(seed=34, scale=0.1, token_lifetime=3).start() as sim:
+        sim.set_faults(error_rate=0.05, drop_post_rate=0.05)
+        env = _env(sim, tmp_path)
+        outputs = []
+        for args in (["verify"], ["sync", "all", "--verbose"], ["sync", "all", "--dry-run", "--verbose"], ["reconcile"]):
+            done = _run(args, env, tmp_path, dagster_home=home)
+            outputs += [done.stdout, done.stderr]
+        bad_secret = {**env, "ST_CLIENT_SECRET_PROD": "wrong-" + PROD_CLIENT_SECRET}
+        done = _run(["sync", "items"], bad_secret, tmp_path, dagster_home=home)
+        outputs += [done.stdout, done.stderr]
+        assert sim.stats("int")["tokens_issued"] > 2  # tokens were renewed along the way: more chances to leak
+    stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+    text = "\n".join(outputs)
+    assert "created" in text  # the outputs searched are the real ones
+    for secret in (PROD_CLIENT_SECRET, INT_CLIENT_SECRET, APP_KEY):
+        assert secret not in text, secret
+        assert secret.encode() not in stored, secret
+    # Access tokens are JWTs: none may be printed or stored either.
+    assert "eyJhbGciOi" not in text and b"eyJhbGciOi" not in stored
+    assert len(stored) > 10_000  # the event logs were really written there

@@ -1,0 +1,128 @@
+"""Exactly once, whatever fails: a faulty API, SIGKILLs, overlapping runs, a lost crosswalk."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster_tests.sync_helpers import KIND_OF, copied_ids, counts, stamp_duplicates, sync
+
+REPO = Path(__file__).resolve().parents[1]
+STSYNC = Path(sys.executable).parent / "stsync"
+
+
+def _env(sim, tmp_path, **extra) -> dict[str, str]:
+    start = min(r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k))
+    return {
+        **sim.env(),
+        "STSYNC_DB": str(tmp_path / "crosswalk.sqlite3"),
+        "STSYNC_CONFIG": str(REPO / "stsync.config.json"),
+        "STSYNC_START_DATE": start,
+        "STSYNC_PACER_DIR": str(tmp_path / "pacer"),
+        **extra,
+    }
+
+
+def _copyable(sim, tmp_path) -> dict[str, set[int]]:
+    """What a clean run copies: learnt from a fault-free run on a twin simulator (same seed)."""
+    from stsync_dagster.simulator import Simulator
+
+    with Simulator(seed=sim.seed, scale=sim.scale).start() as twin:
+        sync(_env(twin, tmp_path / "twin"))
+        return copied_ids(twin, GUID)
+
+
+def _spawn(args, env, cwd):
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_"))}
+    return subprocess.Popen(
+        [str(STSYNC), *args], env={**base, **env}, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_a_faulty_api_makes_no_duplicate_and_one_rerun_finishes_the_copy(make_simulator, tmp_path):
+    sim = make_simulator(seed=21, scale=0.2, token_lifetime=15)
+    expected = _copyable(sim, tmp_path)
+    sim.set_faults(error_rate=0.05, html_error_fraction=0.5, drop_post_rate=0.05, slow_rate=0.01, slow_seconds=3)
+    # The client paces above the server's limit, so 429s happen too.
+    env = _env(sim, tmp_path, ST_RATE_LIMIT="75", ST_HTTP_TIMEOUT="2")
+    first = sync(env)
+    stats = sim.stats("int")
+    assert stats["dropped_posts"] > 0 and stats["injected_errors"] > 0
+    assert sim.stats("prod")["rate_limited"] + stats["rate_limited"] > 0
+    assert sum(r["recovered"] for r in first.values()) > 0  # dropped answers found by their stamps
+    assert not stamp_duplicates(sim, GUID)
+    runs = 1
+    if copied_ids(sim, GUID) != expected:
+        second = sync(env)
+        runs += 1
+        assert all(counts(r)["failed"] == 0 for r in second.values()), {k: v["issues"] for k, v in second.items()}
+    assert not stamp_duplicates(sim, GUID)
+    assert copied_ids(sim, GUID) == expected
+    assert runs <= 2
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(make_simulator, tmp_path):
+    sim = make_simulator(seed=22, scale=0.2)
+    expected = _copyable(sim, tmp_path)
+    sim.set_faults(latency_ms=15)
+    env = _env(sim, tmp_path)
+    rng = random.Random(2026)
+    killed = 0
+    for _ in range(10):
+        proc = _spawn(["sync", "all"], env, tmp_path)
+        time.sleep(rng.uniform(1.0, 5.0))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.communicate(timeout=60)
+        assert not stamp_duplicates(sim, GUID)
+    assert killed >= 8
+    final = _spawn(["sync", "all"], env, tmp_path)
+    out, err = final.communicate(timeout=300)
+    assert final.returncode == 0, out + err
+    assert not stamp_duplicates(sim, GUID)
+    assert copied_ids(sim, GUID) == expected
+
+
+def test_two_syncs_started_at_once_make_no_duplicate(make_simulator, tmp_path):
+    sim = make_simulator(seed=23, scale=0.2)
+    expected = _copyable(sim, tmp_path)
+    env = _env(sim, tmp_path)
+    days = sorted({r["modifiedOn"][:10] for r in sim.records("prod", "materials")})
+    overlapping = [["sync", "all"], ["sync", "all", "--since", days[len(days) // 3]]]
+    procs = [_spawn(args, env, tmp_path) for args in overlapping]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, out + err
+    assert not stamp_duplicates(sim, GUID)
+    final = _spawn(["sync", "all"], env, tmp_path)
+    out, err = final.communicate(timeout=300)
+    assert final.returncode == 0, out + err
+    assert not stamp_duplicates(sim, GUID)
+    assert copied_ids(sim, GUID) == expected
+
+
+def test_a_lost_crosswalk_is_rebuilt_by_reconcile_and_the_next_sync_creates_nothing(make_simulator, tmp_path):
+    sim = make_simulator(seed=24, scale=0.15)
+    env = _env(sim, tmp_path)
+    sync(env)
+    before = {k: len(sim.records("int", k)) for k in KIND_OF.values()}
+    for suffix in ("", "-wal", "-shm"):
+        Path(env["STSYNC_DB"] + suffix).unlink(missing_ok=True)
+    done = _spawn(["reconcile"], env, tmp_path)
+    out, err = done.communicate(timeout=120)
+    assert done.returncode == 0, out + err
+    assert f"{before['materials']} added" in out and f"{before['jobs']} added" in out
+    assert f"{before['purchase-orders']} added" in out
+    again = sync(env)
+    assert all(counts(r)["created"] == 0 for r in again.values())
+    assert {k: len(sim.records("int", k)) for k in KIND_OF.values()} == before
+    assert not stamp_duplicates(sim, GUID)
