@@ -102,7 +102,13 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
             window = window_for(partition, config.since or None)
         except ValueError as exc:
             raise dg.Failure(description=f"run config: {exc}") from None
-        options = SyncOptions(run_id=context.run.run_id, partition=partition, dry_run=config.dry_run, limit=config.limit)
+        options = SyncOptions(
+            run_id=context.run.run_id,
+            partition=partition,
+            dry_run=config.dry_run,
+            limit=config.limit,
+            concurrency=integration.concurrency,
+        )
 
         def progress(report) -> None:
             context.log.info(f"{entity}: page {report.pages} done: " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))

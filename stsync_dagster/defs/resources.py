@@ -12,6 +12,16 @@ from stsync_dagster.servicetitan import settings as st_settings
 from stsync_dagster.sync.crosswalk import Crosswalk
 
 
+DEFAULT_CONCURRENCY = 8
+
+
+def _parse_concurrency(value: str) -> int:
+    number = st_settings._parse_retries(value)
+    if not 1 <= number <= 64:
+        raise ValueError("must be between 1 and 64")
+    return number
+
+
 def _tuning(name: str, parser, default):
     """Optional knobs are read when the code location loads; a bad value names its variable."""
     raw = os.environ.get(name, "").strip()
@@ -66,6 +76,7 @@ class IntegrationResource(_TenantResource):
 
     production: ProductionResource
     external_data_guid: str = st_settings.DEFAULT_EXTERNAL_DATA_GUID
+    concurrency: int = DEFAULT_CONCURRENCY  # creates in flight at once (all paced by the one per-tenant pacer)
     _env_name: str = "int"
 
     def client(self) -> IntegrationClient:
@@ -116,6 +127,7 @@ def build_resources() -> dict:
             external_data_guid=_tuning(
                 "ST_EXTERNAL_DATA_GUID", st_settings._parse_guid, st_settings.DEFAULT_EXTERNAL_DATA_GUID
             ),
+            concurrency=_tuning("ST_CONCURRENCY", _parse_concurrency, DEFAULT_CONCURRENCY),
         ),
         "crosswalk": CrosswalkResource(url=os.environ.get("STSYNC_DB", "").strip() or st_settings.DEFAULT_DB),
     }

@@ -141,7 +141,7 @@ class Simulator:
             "ST_PAGE_SIZE": "100",
             "ST_HTTP_TIMEOUT": "10",
             # pace the client a sixth under the server's limit, as the real defaults do (50 vs 60)
-            "ST_RATE_LIMIT": str(max(1, limit * 5 // 6) if limit else 50),
+            "ST_RATE_LIMIT": str(max(1, limit * 11 // 12) if limit else 55),
             "ST_MAX_RETRIES": "6",
             "ST_EXTERNAL_DATA_GUID": DEFAULT_EXTERNAL_DATA_GUID,
         }

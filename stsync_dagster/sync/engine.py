@@ -23,6 +23,7 @@ from stsync_dagster.servicetitan import errors as st
 from stsync_dagster.sync.entities import HANDLERS, EntityHandler, PageContext
 from stsync_dagster.sync.models import payload
 from stsync_dagster.sync.outcome import Blocked, Invalid, Outcome, SyncReport
+from stsync_dagster.sync.prefetch import prefetch
 from stsync_dagster.sync.references import RefMap
 from stsync_dagster.sync.window import Window
 
@@ -35,7 +36,8 @@ class SyncOptions:
     partition: str | None = None
     dry_run: bool = False
     limit: int = 0  # most records created in the run (pulled-in ones included); 0 = no limit
-    concurrency: int = 8
+    concurrency: int = 8  # creates in flight at once; the per-tenant pacer keeps them under the rate limit
+    batch_size: int = 250  # records claimed, created and confirmed together
     stale_after: timedelta = timedelta(minutes=2)  # a pending claim older than this is taken over
     sample_size: int = 5
 
@@ -137,11 +139,13 @@ class SyncEngine:
         cfg = handler.cfg
         params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
         log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
-        for page in self.prod.iter_pages(cfg.prod_list_path, params):
+        for page in prefetch(self.prod.iter_pages(cfg.prod_list_path, params)):
             report.pages += 1
-            self._process(ctx, page.records)
-            if on_page is not None:
-                on_page(report)
+            # A page can hold 5000 records: claims, creates and progress go by smaller batches.
+            for start in range(0, len(page.records), self.options.batch_size):
+                self._process(ctx, page.records[start : start + self.options.batch_size])
+                if on_page is not None:
+                    on_page(report)
         after = self._request_counts()
         report.requests = after[0] - before[0]
         report.rate_limited = after[1] - before[1]

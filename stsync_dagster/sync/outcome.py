@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
+CREATED_SAMPLE = 200
+
+
 class Outcome(str, Enum):
     CREATED = "created"
     SKIPPED = "skipped"
@@ -77,7 +80,8 @@ class SyncReport:
         self.add(Outcome.CREATED, prod_id)
         if int_id is not None:
             with self._lock:
-                self.created_ids[prod_id] = int_id
+                if len(self.created_ids) < CREATED_SAMPLE:  # kept for read-back checks; memory stays flat
+                    self.created_ids[prod_id] = int_id
 
     def grouped_issues(self, examples: int = 5) -> list[dict]:
         """Records not copied, grouped by their root cause (the most common first)."""
