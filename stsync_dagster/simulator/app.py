@@ -95,16 +95,20 @@ def _api_endpoint(state: SimState, env: str, method: str, key: str, handler: Han
 
     async def endpoint(request: Request) -> Response:
         stats.request(key)
-        latency = dice.latency()
-        if latency:
-            await asyncio.sleep(latency)
+        stats.enter()
         try:
-            response = await process(request)
-        except ApiError as error:
-            response = problem_response(error)
-        except Exception:  # a simulator bug: answer like the API would, and say so in the log
-            log.exception("simulator error on %s %s", request.method, request.url.path)
-            response = JSONResponse(problem_body(500, "An unexpected error occurred."), status_code=500)
+            latency = dice.latency()
+            if latency:
+                await asyncio.sleep(latency)
+            try:
+                response = await process(request)
+            except ApiError as error:
+                response = problem_response(error)
+            except Exception:  # a simulator bug: answer like the API would, and say so in the log
+                log.exception("simulator error on %s %s", request.method, request.url.path)
+                response = JSONResponse(problem_body(500, "An unexpected error occurred."), status_code=500)
+        finally:
+            stats.leave()
         stats.status(response.status_code)
         slow = dice.slow_delay()
         if slow:  # the answer (already committed) is held back, e.g. past the client's timeout

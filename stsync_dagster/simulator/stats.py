@@ -19,6 +19,8 @@ class Stats:
             self._counts = Counter({name: 0 for name in self.COUNTERS})
             self._by_route: Counter = Counter()
             self._status: Counter = Counter()
+            self._in_flight = 0
+            self._max_in_flight = 0
 
     def add(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -29,6 +31,16 @@ class Stats:
             self._counts["requests"] += 1
             self._by_route[route] += 1
 
+    def enter(self) -> None:
+        """A request is being served: tracks the most served at once (are clients really concurrent?)."""
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
     def status(self, code: int) -> None:
         with self._lock:
             self._status[str(code)] += 1
@@ -38,4 +50,5 @@ class Stats:
             out = {name: self._counts[name] for name in self.COUNTERS}
             out["by_route"] = dict(self._by_route)
             out["status"] = dict(self._status)
+            out["max_in_flight"] = self._max_in_flight
             return copy.deepcopy(out)
