@@ -5,13 +5,16 @@ import dagster as dg
 from pydantic import Field
 
 from stsync_dagster.config import load_config
-from stsync_dagster.defs.metadata import master_metadata, sync_metadata
+from stsync_dagster.defs.metadata import check_details, master_metadata, sync_metadata
 from stsync_dagster.defs.partitions import daily
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
+from stsync_dagster.sync.checks import blocked_too_long, crosswalk_integrity, read_back
 from stsync_dagster.sync.engine import SyncOptions
+from stsync_dagster.sync.entities import HANDLERS
 from stsync_dagster.sync.runner import run_entity, run_master
 from stsync_dagster.sync.window import window_for
 
+OWNERS = ["team:stsync"]
 MASTER_GROUP = "master_data"
 SYNC_GROUP = "sync"
 
@@ -46,6 +49,7 @@ def _master_asset(kind: str) -> dg.AssetsDefinition:
         name=kind,
         group_name=MASTER_GROUP,
         kinds={"servicetitan"},
+        owners=OWNERS,
         description=f"{MASTER_DESCRIPTIONS[kind]} Pairs Production and Integration records in the crosswalk; "
         "never creates master data. A key matching several Integration records is reported, not guessed.",
     )
@@ -80,15 +84,26 @@ SYNC_DESCRIPTIONS = {
 }
 
 
+CHECK_DESCRIPTIONS = {
+    "read_back_fidelity": "A sample of the records created in the run, read back from Integration, equals what was sent.",
+    "crosswalk_integrity": "A random sample of the crosswalk's Integration ids still exists in Integration.",
+    "blocked_too_long": "Warns about records blocked for more than STSYNC_BLOCKED_WARN_DAYS days (default 7).",
+}
+
+
 def _sync_asset(entity: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=entity,
         group_name=SYNC_GROUP,
         kinds={"servicetitan"},
+        owners=OWNERS,
         deps=SYNC_DEPS[entity],
         partitions_def=daily,
         pool=f"stsync_{entity}",
         description=f"{SYNC_DESCRIPTIONS[entity]} Partitioned by the records' modifiedOn (UTC days).",
+        check_specs=[
+            dg.AssetCheckSpec(name, asset=entity, description=text) for name, text in CHECK_DESCRIPTIONS.items()
+        ],
     )
     def _asset(
         context: dg.AssetExecutionContext,
@@ -113,6 +128,7 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
         def progress(report) -> None:
             context.log.info(f"{entity}: page {report.pages} done: " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
 
+        config_file = load_config()
         with production.client() as prod, integration.client() as intc:
             report = run_entity(
                 entity,
@@ -120,15 +136,36 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
                 prod=prod,
                 intc=intc,
                 crosswalk=crosswalk.get(),
-                config=load_config(),
+                config=config_file,
                 options=options,
                 guid=integration.external_data_guid,
                 on_page=progress,
             )
-        context.log.info(report.summary())
-        for issue in report.issues[:50]:
-            context.log.info(f"{issue.kind} {issue.prod_id} {issue.outcome.value}: {issue.field}: {issue.reason}")
-        return dg.MaterializeResult(metadata=sync_metadata(report, str(window)))
+            context.log.info(report.summary())
+            for issue in report.issues[:50]:
+                context.log.info(f"{issue.kind} {issue.prod_id} {issue.outcome.value}: {issue.field}: {issue.reason}")
+            handler = HANDLERS[entity](config_file, integration.external_data_guid)
+            checks = {
+                "read_back_fidelity": read_back(handler, intc, report),
+                "crosswalk_integrity": crosswalk_integrity(handler, intc, crosswalk.get()),
+                "blocked_too_long": blocked_too_long(entity, crosswalk.get(), crosswalk.blocked_warn_days),
+            }
+        return dg.MaterializeResult(
+            metadata=sync_metadata(report, str(window), secrets=integration.secrets()),
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=name,
+                    passed=outcome.passed,
+                    severity=dg.AssetCheckSeverity.WARN if name == "blocked_too_long" else dg.AssetCheckSeverity.ERROR,
+                    description=outcome.description,
+                    metadata={
+                        "checked": dg.MetadataValue.int(outcome.checked),
+                        "details": dg.MetadataValue.md(check_details(outcome.details)),
+                    },
+                )
+                for name, outcome in checks.items()
+            ],
+        )
 
     return _asset
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
 from stsync_dagster.sync.masterdata import MatchReport
-from stsync_dagster.sync.outcome import SyncReport
+from stsync_dagster.sync.outcome import Outcome, SyncReport
 
 MAX_ROWS = 200
 
@@ -27,7 +29,25 @@ def issues_table(report: SyncReport) -> str:
     return "\n".join(lines)
 
 
-def sync_metadata(report: SyncReport, window: str) -> dict:
+def check_details(lines: list[str]) -> str:
+    if not lines:
+        return "No problem found."
+    shown = [f"- {_md_cell(line)}" for line in lines[:MAX_ROWS]]
+    if len(lines) > MAX_ROWS:
+        shown.append(f"- …and {len(lines) - MAX_ROWS} more")
+    return "\n".join(shown)
+
+
+def redacted(value, secrets: list[str]):
+    """A copy of `value` (JSON-like) with any secret value replaced, wherever it hides."""
+    text = json.dumps(value, ensure_ascii=False)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(json.dumps(secret)[1:-1], "***")
+    return json.loads(text)
+
+
+def sync_metadata(report: SyncReport, window: str, secrets: list[str] = ()) -> dict:
     metadata: dict = {name: dg.MetadataValue.int(count) for name, count in report.counts.items()}
     metadata.update(
         pulled_in=dg.MetadataValue.int(sum(report.pulled_in.values())),
@@ -42,7 +62,12 @@ def sync_metadata(report: SyncReport, window: str) -> dict:
         issue_groups=dg.MetadataValue.json(report.grouped_issues()),
     )
     if report.dry_run:
-        metadata["sample_payloads"] = dg.MetadataValue.json(report.sample_payloads)
+        metadata["plan"] = dg.MetadataValue.md(
+            f"A dry run: {report.count(Outcome.CREATED)} would be created, {report.count(Outcome.SKIPPED)} skipped "
+            f"(already in Integration), {report.count(Outcome.BLOCKED)} blocked, {report.count(Outcome.FAILED)} "
+            "failed; nothing was written. The issues table lists the records that would not be copied."
+        )
+        metadata["sample_payloads"] = dg.MetadataValue.json(redacted(report.sample_payloads, list(secrets)))
     return metadata
 
 

@@ -13,6 +13,7 @@ from stsync_dagster.sync.crosswalk import Crosswalk
 
 
 DEFAULT_CONCURRENCY = 8
+DEFAULT_BLOCKED_WARN_DAYS = 7.0
 
 
 def _parse_concurrency(value: str) -> int:
@@ -82,11 +83,16 @@ class IntegrationResource(_TenantResource):
     def client(self) -> IntegrationClient:
         return IntegrationClient(self.environment(), production=self.production.environment(), **self._tuning())
 
+    def secrets(self) -> list[str]:
+        """Values that must never reach metadata or logs, of both environments."""
+        return [self.client_secret, self.app_key, self.production.client_secret, self.production.app_key]
+
 
 class CrosswalkResource(dg.ConfigurableResource):
     """The crosswalk: a SQLite file path or any SQLAlchemy URL (`STSYNC_DB`)."""
 
     url: str = st_settings.DEFAULT_DB
+    blocked_warn_days: float = DEFAULT_BLOCKED_WARN_DAYS  # the blocked_too_long check warns past this age
     _crosswalk: Crosswalk | None = PrivateAttr(default=None)
 
     def get(self) -> Crosswalk:
@@ -129,5 +135,10 @@ def build_resources() -> dict:
             ),
             concurrency=_tuning("ST_CONCURRENCY", _parse_concurrency, DEFAULT_CONCURRENCY),
         ),
-        "crosswalk": CrosswalkResource(url=os.environ.get("STSYNC_DB", "").strip() or st_settings.DEFAULT_DB),
+        "crosswalk": CrosswalkResource(
+            url=os.environ.get("STSYNC_DB", "").strip() or st_settings.DEFAULT_DB,
+            blocked_warn_days=_tuning(
+                "STSYNC_BLOCKED_WARN_DAYS", st_settings._parse_positive, DEFAULT_BLOCKED_WARN_DAYS
+            ),
+        ),
     }

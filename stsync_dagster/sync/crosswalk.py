@@ -450,6 +450,16 @@ class Crosswalk:
         entries = self._run(lambda conn: [_entry(row) for row in conn.execute(query)], write=False)
         return sorted(entries, key=lambda entry: entry.prod_id)
 
+    def sample(self, kind: str, size: int) -> dict[int, int]:
+        """Up to `size` confirmed mappings of `kind`, chosen at random (for integrity checks)."""
+        query = (
+            select(id_map.c.prod_id, id_map.c.int_id)
+            .where(id_map.c.kind == kind, id_map.c.state == CONFIRMED)
+            .order_by(func.random())
+            .limit(size)
+        )
+        return self._run(lambda conn: dict(conn.execute(query).all()), write=False)
+
     def counts(self, kind: str | None = None) -> dict[tuple[str, str], int]:
         """Number of rows per (kind, state)."""
         query = select(id_map.c.kind, id_map.c.state, func.count()).group_by(id_map.c.kind, id_map.c.state)

@@ -322,8 +322,9 @@ class SyncEngine:
         if confirmed:
             self.crosswalk.confirm(kind, confirmed, self.options.run_id)
             self.crosswalk.clear_issues(kind, list(confirmed))
+            bodies = {plan.prod_id: plan.body for plan in plans}
             for prod_id, int_id in confirmed.items():
-                report.created(prod_id, int_id)
+                report.created(prod_id, int_id, bodies.get(prod_id))
 
     def _create(self, handler: EntityHandler, plan: _Plan) -> tuple[str, object]:
         try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass, field
 from enum import Enum
 
 
-CREATED_SAMPLE = 200
+CREATED_SAMPLE = 50
 
 
 class Outcome(str, Enum):
@@ -60,7 +61,9 @@ class SyncReport:
     dry_run: bool = False
     counts: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
     issues: list[RecordIssue] = field(default_factory=list)
-    created_ids: dict[int, int] = field(default_factory=dict)
+    # A uniform sample of what was created: (Production id, Integration id, the body sent), for read-back checks.
+    created_sample: list[tuple[int, int, dict]] = field(default_factory=list)
+    _sampler: random.Random = field(default_factory=lambda: random.Random(0), repr=False, compare=False)
     pulled_in: dict[str, int] = field(default_factory=dict)  # created because a record here referenced them
     recovered: int = 0
     pages: int = 0
@@ -76,12 +79,18 @@ class SyncReport:
             if outcome not in (Outcome.CREATED, Outcome.SKIPPED):
                 self.issues.append(RecordIssue(kind or self.kind, prod_id, outcome, field, reason))
 
-    def created(self, prod_id: int, int_id: int | None) -> None:
+    def created(self, prod_id: int, int_id: int | None, body: dict | None = None) -> None:
         self.add(Outcome.CREATED, prod_id)
-        if int_id is not None:
-            with self._lock:
-                if len(self.created_ids) < CREATED_SAMPLE:  # kept for read-back checks; memory stays flat
-                    self.created_ids[prod_id] = int_id
+        if int_id is None or body is None:
+            return
+        with self._lock:  # reservoir sampling: memory stays flat however many records are created
+            seen = self.counts[Outcome.CREATED.value]
+            if len(self.created_sample) < CREATED_SAMPLE:
+                self.created_sample.append((prod_id, int_id, body))
+            else:
+                slot = self._sampler.randrange(seen)
+                if slot < CREATED_SAMPLE:
+                    self.created_sample[slot] = (prod_id, int_id, body)
 
     def grouped_issues(self, examples: int = 5) -> list[dict]:
         """Records not copied, grouped by their root cause (the most common first)."""

@@ -1,0 +1,113 @@
+"""Checks after a sync: what was sent reads back the same, the crosswalk points at real records, and
+nothing has been blocked for too long. Plain Python; the assets turn the results into asset checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from stsync_dagster.sync.entities import EntityHandler
+from stsync_dagster.sync.outcome import SyncReport
+from stsync_dagster.sync.stamps import marked_prod_id, stamped_prod_id
+from stsync_dagster.sync.timefmt import utc
+
+# Fields a create sends under one name and a read answers under another.
+RENAMED = {"pos": {"memo": "summary", "vendorInvoiceNumber": "vendorDocumentNumber"}}
+# Fields not in the read shape at all: appointments are their own resource; a PO reads back its ship-to
+# address without the description; the stamp is compared on its own below.
+NOT_READ_BACK = {"items": {"externalData"}, "jobs": {"externalData", "appointments"}, "pos": {"shipTo", "impactsTechnicianPayroll"}}
+
+
+@dataclass
+class CheckOutcome:
+    passed: bool
+    description: str
+    details: list[str] = field(default_factory=list)
+    checked: int = 0
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _compare(path: str, sent, got, diffs: list[str]) -> None:
+    if isinstance(sent, dict):
+        got = got if isinstance(got, dict) else {}
+        for key, value in sent.items():
+            _compare(f"{path}.{key}" if path else key, value, got.get(key), diffs)
+    elif isinstance(sent, list):
+        if not isinstance(got, list) or len(got) != len(sent):
+            diffs.append(f"{path}: sent {len(sent)} entries, read back {len(got) if isinstance(got, list) else got!r}")
+            return
+        for i, (a, b) in enumerate(zip(sent, got)):
+            _compare(f"{path}[{i}]", a, b, diffs)
+    elif isinstance(sent, (int, float)) and not isinstance(sent, bool):
+        if not isinstance(got, (int, float)) or isinstance(got, bool) or abs(sent - got) > 1e-6:
+            diffs.append(f"{path}: sent {sent!r}, read back {got!r}")
+    elif isinstance(sent, str) and isinstance(got, str) and _instant(sent) and _instant(got):
+        if _instant(sent) != _instant(got):
+            diffs.append(f"{path}: sent {sent!r}, read back {got!r}")
+    elif sent != got:
+        diffs.append(f"{path}: sent {sent!r}, read back {got!r}")
+
+
+def differences(entity: str, prod_id: int, sent: dict, got: dict, guid: str) -> list[str]:
+    """Field-by-field differences between a create request and the record Integration holds."""
+    diffs: list[str] = []
+    for key, value in sent.items():
+        if key not in NOT_READ_BACK[entity]:
+            _compare(RENAMED.get(entity, {}).get(key, key), value, got.get(RENAMED.get(entity, {}).get(key, key)), diffs)
+    if entity == "pos":
+        _compare("shipTo", sent["shipTo"]["address"], got.get("shipTo"), diffs)
+        mark = marked_prod_id(got.get("summary"))
+    else:
+        mark = stamped_prod_id(got, guid)
+    if mark != prod_id:
+        diffs.append(f"mark: Production id {prod_id} expected, found {mark!r}")
+    return diffs
+
+
+def _read(handler: EntityHandler, intc, int_ids: list[int]) -> dict[int, dict]:
+    params = {**handler.cfg.list_params}
+    if handler.kind != "pos":
+        params["externalDataApplicationGuid"] = handler.guid
+    return {int(r["id"]): r for r in intc.get_by_ids(handler.cfg.int_list_path, int_ids, params=params)}
+
+
+def read_back(handler: EntityHandler, intc, report: SyncReport) -> CheckOutcome:
+    sample = report.created_sample
+    if not sample:
+        return CheckOutcome(True, "nothing created in this run: nothing to read back")
+    got = _read(handler, intc, [int_id for _, int_id, _ in sample])
+    details = []
+    for prod_id, int_id, body in sample:
+        record = got.get(int_id)
+        if record is None:
+            details.append(f"{handler.kind} {prod_id} → {int_id}: not found in Integration")
+            continue
+        details += [f"{handler.kind} {prod_id} → {int_id}: {d}" for d in differences(handler.kind, prod_id, body, record, handler.guid)]
+    passed = not details
+    text = f"{len(sample)} created records read back" + (" identical to what was sent" if passed else f": {len(details)} differences")
+    return CheckOutcome(passed, text, details, len(sample))
+
+
+def crosswalk_integrity(handler: EntityHandler, intc, crosswalk, size: int = 50) -> CheckOutcome:
+    pairs = crosswalk.sample(handler.kind, size)
+    if not pairs:
+        return CheckOutcome(True, "the crosswalk maps nothing yet")
+    found = _read(handler, intc, list(pairs.values()))
+    missing = [f"{handler.kind} {prod_id} → {int_id}: not in Integration" for prod_id, int_id in pairs.items() if int_id not in found]
+    passed = not missing
+    text = f"{len(pairs)} mapped Integration ids sampled" + (", all exist" if passed else f", {len(missing)} missing")
+    return CheckOutcome(passed, text, missing, len(pairs))
+
+
+def blocked_too_long(kind: str, crosswalk, days: float) -> CheckOutcome:
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    waiting = crosswalk.issues(kind=kind, status="blocked", first_seen_before=cutoff)
+    details = [f"{kind} {i.prod_id} blocked since {i.first_seen:%Y-%m-%d}: {i.reason}" for i in waiting]
+    text = f"{len(waiting)} records blocked for more than {days:g} days" if waiting else f"nothing blocked for more than {days:g} days"
+    return CheckOutcome(not waiting, text, details, len(waiting))
