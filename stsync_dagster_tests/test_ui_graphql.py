@@ -1,0 +1,342 @@
+"""The path users take, for real: `dagster dev` in a subprocess against the simulator, driven over GraphQL.
+
+The test starts the simulator in process, `dagster dev` as a subprocess (its own DAGSTER_HOME, a free port,
+the simulator's ST_* variables), launches `vendors` + `items` for one partition through the `launchRun`
+mutation, waits for the run, and reads the counts back from the run's event log.
+
+`DagsterDev` is reused by `stsync_dagster_tests.screenshots`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WORKSPACE = REPO_ROOT / "workspace.yaml"
+CONFIG = REPO_ROOT / "stsync.config.json"
+ASSET_JOB = "__ASSET_JOB"  # the implicit job of every asset: what the UI's "Materialize" launches
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+COUNTS = ("created", "skipped", "blocked", "failed", "deferred")
+
+# A minimal instance: the defaults of `dagster dev` (SQLite storage under DAGSTER_HOME, the queued run
+# coordinator dequeued by the daemon), without telemetry.
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+WORKSPACE_QUERY = """
+query Workspace {
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on RepositoryLocation { name repositories { name } }
+          ... on PythonError { message stack }
+        }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+LAUNCH_RUN = """
+mutation LaunchRun($executionParams: ExecutionParams!) {
+  launchRun(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on RunConfigValidationInvalid { errors { message path } }
+    ... on PythonError { message stack }
+    ... on Error { message }
+  }
+}
+"""
+
+RUN_STATUS = """
+query RunStatus($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { runId status }
+    ... on Error { message }
+  }
+}
+"""
+
+RUN_EVENTS = """
+query RunEvents($runId: ID!, $cursor: String) {
+  logsForRun(runId: $runId, afterCursor: $cursor, limit: 1000) {
+    __typename
+    ... on EventConnection {
+      cursor
+      hasMore
+      events {
+        __typename
+        ... on MessageEvent { message level }
+        ... on StepEvent { stepKey }
+        ... on MaterializationEvent {
+          assetKey { path }
+          partition
+          metadataEntries {
+            __typename
+            label
+            ... on IntMetadataEntry { intValue intRepr }
+            ... on FloatMetadataEntry { floatValue }
+            ... on BoolMetadataEntry { boolValue }
+            ... on TextMetadataEntry { text }
+            ... on MarkdownMetadataEntry { mdStr }
+            ... on JsonMetadataEntry { jsonString }
+          }
+        }
+        ... on ExecutionStepFailureEvent { error { message } }
+        ... on RunFailureEvent { error { message } }
+      }
+    }
+    ... on Error { message }
+  }
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def data_days(sim, kinds: Iterable[str] = ("materials",)) -> tuple[str, str]:
+    """The first and last UTC day on which the simulator's Production records of these kinds were modified."""
+    days = [r["modifiedOn"][:10] for kind in kinds for r in sim.records("prod", kind)]
+    return min(days), max(days)
+
+
+def stsync_env(sim, tmp: Path, start_date: str) -> dict[str, str]:
+    """What a `dagster dev` pointed at this simulator needs, beyond the inherited environment."""
+    return {
+        **sim.env(),
+        "STSYNC_DB": str(tmp / "stsync.sqlite3"),
+        "STSYNC_CONFIG": str(CONFIG),
+        "STSYNC_START_DATE": start_date,
+        "STSYNC_PACER_DIR": str(tmp / "pacer"),  # not shared with other STSync processes on the machine
+    }
+
+
+def metadata_value(entry: dict):
+    for key in ("intValue", "floatValue", "boolValue", "text", "mdStr"):
+        if key in entry:
+            return entry[key]
+    if "jsonString" in entry:
+        return json.loads(entry["jsonString"])
+    return None
+
+
+class DagsterDev:
+    """`dagster dev` as a subprocess, with its own DAGSTER_HOME and port, and a small GraphQL client for it.
+
+    It runs in `home` (not the repository), so a developer's `.env` there, which `dagster dev` would load over
+    the given environment, cannot point the test elsewhere. The code location is the repository's
+    `workspace.yaml`.
+    """
+
+    def __init__(self, env: dict[str, str], home: Path, port: int | None = None):
+        self.home = home
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env, "DAGSTER_HOME": str(home)}
+        self.env.pop("DAGSTER_CLI_API_GRPC_HOST", None)
+        self.log_path = home / "dagster-dev.log"
+        self.process: subprocess.Popen | None = None
+        self.location: str | None = None
+        self.repository: str | None = None
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+    # -- process ------------------------------------------------------------------------------------------
+
+    def start(self, timeout: float = 120) -> DagsterDev:
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "dagster.yaml").write_text(DAGSTER_YAML)
+        dagster = Path(sys.executable).with_name("dagster")
+        command = [str(dagster), "dev", "-w", str(WORKSPACE), "-h", "127.0.0.1", "-p", str(self.port)]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        try:
+            self._wait_until_loaded(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_loaded(self, timeout: float) -> None:
+        """Until the webserver answers and the code location has loaded (or failed to: then raise)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dagster dev exited with {self.process.returncode}\n{self.log_tail()}")
+            try:
+                if self.http.get("/server_info").status_code == 200 and self._location_loaded():
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dagster dev not ready after {timeout:.0f} s\n{self.log_tail()}")
+            time.sleep(0.5)
+
+    def _location_loaded(self) -> bool:
+        workspace = self.graphql(WORKSPACE_QUERY)["workspaceOrError"]
+        if workspace["__typename"] != "Workspace":
+            raise RuntimeError(f"workspace: {workspace}")
+        for entry in workspace["locationEntries"]:
+            if entry["loadStatus"] != "LOADED" or entry["locationOrLoadError"] is None:
+                return False
+            location = entry["locationOrLoadError"]
+            if location["__typename"] == "PythonError":
+                raise RuntimeError(f"code location {entry['name']} failed to load: {location['message']}")
+            self.location, self.repository = location["name"], location["repositories"][0]["name"]
+        return self.location is not None
+
+    def stop(self, timeout: float = 30) -> None:
+        """SIGTERM to the whole process group (webserver, daemon, code servers, run workers), then SIGKILL."""
+        self.http.close()
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        except ProcessLookupError:
+            pass
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def __enter__(self) -> DagsterDev:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+    # -- GraphQL ------------------------------------------------------------------------------------------
+
+    def graphql(self, query: str, **variables) -> dict:
+        answer = self.http.post("/graphql", json={"query": query, "variables": variables})
+        answer.raise_for_status()
+        body = answer.json()
+        if body.get("errors"):
+            raise RuntimeError(f"GraphQL errors: {body['errors']}")
+        return body["data"]
+
+    def launch_assets(self, assets: Iterable[str], partition: str, run_config: dict) -> str:
+        """Materialize these assets for one partition, as the UI's "Materialize" button does; the run id."""
+        params = {
+            "selector": {
+                "repositoryLocationName": self.location,
+                "repositoryName": self.repository,
+                "pipelineName": ASSET_JOB,
+                "assetSelection": [{"path": [name]} for name in assets],
+            },
+            "runConfigData": run_config,
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
+        }
+        result = self.graphql(LAUNCH_RUN, executionParams=params)["launchRun"]
+        if result["__typename"] != "LaunchRunSuccess":
+            raise RuntimeError(f"launchRun answered {result}")
+        return result["run"]["runId"]
+
+    def wait_for_run(self, run_id: str, timeout: float = 90) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.graphql(RUN_STATUS, runId=run_id)["runOrError"]
+            if run["__typename"] != "Run":
+                raise RuntimeError(f"run {run_id}: {run}")
+            if run["status"] in FINISHED:
+                return run["status"]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"run {run_id} still {run['status']} after {timeout:.0f} s\n{self.log_tail()}")
+            time.sleep(0.5)
+
+    def run_events(self, run_id: str) -> list[dict]:
+        """Every event of the run's event log, page by page."""
+        events, cursor = [], None
+        while True:
+            page = self.graphql(RUN_EVENTS, runId=run_id, cursor=cursor)["logsForRun"]
+            if page["__typename"] != "EventConnection":
+                raise RuntimeError(f"run {run_id} events: {page}")
+            events += page["events"]
+            cursor = page["cursor"]
+            if not page["hasMore"]:
+                return events
+
+    def materializations(self, run_id: str) -> dict[str, dict]:
+        """The metadata of each asset materialized by the run, read from its event log: {asset: {label: value}}."""
+        return {
+            "/".join(e["assetKey"]["path"]): {m["label"]: metadata_value(m) for m in e["metadataEntries"]}
+            for e in self.run_events(run_id)
+            if e["__typename"] == "MaterializationEvent"
+        }
+
+
+def failure_messages(events: list[dict]) -> list[str]:
+    return [e["error"]["message"] for e in events if e.get("error")]
+
+
+def test_materialize_items_through_graphql(make_simulator, tmp_path):
+    sim = make_simulator(seed=7, scale=0.2)
+    first_day, last_day = data_days(sim)
+    env = stsync_env(sim, tmp_path, first_day)
+    prod_materials = sim.records("prod", "materials")
+    assert sim.records("int", "materials") == []
+
+    with DagsterDev(env, tmp_path / "dagster_home") as dagster:
+        run_id = dagster.launch_assets(
+            ["vendors", "items"],
+            partition=last_day,
+            run_config={"ops": {"items": {"config": {"since": first_day, "limit": 0, "dry_run": False}}}},
+        )
+        status = dagster.wait_for_run(run_id)
+        events = dagster.run_events(run_id)
+        assert status == "SUCCESS", (failure_messages(events), dagster.log_tail())
+        found = dagster.materializations(run_id)
+
+    assert set(found) == {"vendors", "items"}
+    items = found["items"]
+    for label in (*COUNTS, "requests"):
+        assert isinstance(items[label], int) and not isinstance(items[label], bool), (label, items[label])
+    assert isinstance(items["seconds"], float)
+    assert items["dry_run"] is False
+    # What the UI shows is what happened in Integration.
+    assert items["created"] == len(sim.records("int", "materials")) > 0
+    assert sum(items[c] for c in COUNTS) == len(prod_materials)
+    assert items["skipped"] == 0
+    assert items["requests"] > 0
+    assert found["vendors"]["matched"] > 0
+    # Progress lines in the run log, page by page.
+    assert any("items: page" in (e.get("message") or "") for e in events)
+
+
+@pytest.mark.parametrize("query", [WORKSPACE_QUERY, LAUNCH_RUN, RUN_STATUS, RUN_EVENTS])
+def test_queries_match_the_installed_schema(query):
+    """The documents above validate against dagster-graphql's schema, so a Dagster upgrade fails here first."""
+    from dagster_graphql.schema import create_schema
+    from graphql import parse, validate
+
+    schema = create_schema().graphql_schema
+    assert validate(schema, parse(query)) == []
