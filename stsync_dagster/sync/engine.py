@@ -180,8 +180,13 @@ class SyncEngine:
         if not todo:
             return
 
-        extra = handler.prepare(todo, PageContext(self.prod, lambda ids: self._pull(ctx, "items", ids)))
-        extra = self._pull_jobs_for(ctx, todo, extra)
+        try:
+            extra = handler.prepare(todo, PageContext(self.prod, lambda ids: self._pull(ctx, "items", ids)))
+            extra = self._pull_jobs_for(ctx, todo, extra)
+        except st.ServiceTitanError as exc:  # retries ran out: these records fail, the run goes on
+            for record in todo:
+                self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading what the record needs: {exc}")
+            return
         refs = RefMap.load(
             self.crosswalk,
             (ref for record in todo for ref in handler.references(record, extra)),
@@ -233,7 +238,12 @@ class SyncEngine:
         if not pending:
             return []
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
-        found = handler.find_existing(self.intc, {pid: entry.claimed_at for pid, (_, entry) in pending.items()})
+        try:
+            found = handler.find_existing(self.intc, {pid: entry.claimed_at for pid, (_, entry) in pending.items()})
+        except st.ServiceTitanError as exc:  # cannot tell whether they exist: leave them for the next run
+            for prod_id in pending:
+                self._issue(report, Outcome.FAILED, prod_id, "(request)", f"looking up a pending claim: {exc}")
+            return []
         if found and not self.options.dry_run:
             self.crosswalk.record(kind, found, source="recovered")
             self.crosswalk.clear_issues(kind, list(found))
@@ -341,7 +351,14 @@ class SyncEngine:
     def _settle_ambiguous(self, ctx: _Context, plans: list[_Plan]) -> dict[int, int]:
         """Found in Integration: it was created. Not found: create it once more, still under our claim."""
         handler, report = ctx.handler, ctx.report
-        found = handler.find_existing(self.intc, {p.prod_id: datetime.now(timezone.utc) - timedelta(minutes=5) for p in plans})
+        try:
+            found = handler.find_existing(
+                self.intc, {p.prod_id: datetime.now(timezone.utc) - timedelta(minutes=5) for p in plans}
+            )
+        except st.ServiceTitanError as exc:  # still claimed by this run: the next run looks them up first
+            for plan in plans:
+                self._issue(report, Outcome.FAILED, plan.prod_id, "(request)", f"answer lost, lookup failed: {exc}")
+            return {}
         report.recovered += len(found)
         settled = dict(found)
         for plan in plans:
