@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 from dotenv import load_dotenv

@@ -77,3 +77,22 @@ def copied_ids(sim, guid: str) -> dict[str, set[int]]:
     out = {k: {stamped_prod_id(_stamp_view(r, guid), guid) for r in sim.records("int", k)} for k in ("materials", "jobs")}
     out["purchase-orders"] = {marked_prod_id(r.get("summary")) for r in sim.records("int", "purchase-orders")}
     return {k: v - {None} for k, v in out.items()}
+
+
+def sync_env(sim, folder, **extra) -> dict[str, str]:
+    """The environment of a sync against `sim`: its ST_* block, a crosswalk in `folder`, the repo's config,
+    and partitions starting on the first day of its data (so `stsync sync` without --since takes it all)."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    start = min(
+        r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k) if r.get("modifiedOn")
+    )
+    return {
+        **sim.env(),
+        "STSYNC_DB": str(Path(folder) / "crosswalk.sqlite3"),
+        "STSYNC_CONFIG": str(repo / "stsync.config.json"),
+        "STSYNC_START_DATE": start,
+        "STSYNC_PACER_DIR": str(Path(folder) / "pacer"),
+        **extra,
+    }

@@ -10,21 +10,11 @@ from pathlib import Path
 
 from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster.simulator import APP_KEY, INT_CLIENT_SECRET, PROD_CLIENT_SECRET, Simulator
-from stsync_dagster_tests.sync_helpers import KIND_OF, copied_ids, counts, sync
+from stsync_dagster_tests.sync_helpers import KIND_OF, copied_ids, counts, sync, sync_env
 
 REPO = Path(__file__).resolve().parents[1]
 STSYNC = Path(sys.executable).parent / "stsync"
 ENTITY_OF = {v: k for k, v in KIND_OF.items()}
-
-
-def _env(sim, tmp_path) -> dict[str, str]:
-    start = min(r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k) if "modifiedOn" in r)
-    return {
-        **sim.env(),
-        "STSYNC_DB": str(tmp_path / "crosswalk.sqlite3"),
-        "STSYNC_CONFIG": str(REPO / "stsync.config.json"),
-        "STSYNC_START_DATE": start,
-    }
 
 
 def _issue_rows(markdown: str) -> dict[int, tuple[str, str, str]]:
@@ -40,8 +30,8 @@ def test_invalid_production_records_are_failed_with_their_field_and_the_rest_is_
     with Simulator(seed=31, scale=0.2, invalid_fraction=0.08).start() as sim, Simulator(seed=31, scale=0.2).start() as clean:
         corrupted = sim.corruptions
         assert len(corrupted) >= 9
-        report = sync(_env(sim, tmp_path / "fuzz"))
-        sync(_env(clean, tmp_path / "clean"))
+        report = sync(sync_env(sim, tmp_path / "fuzz"))
+        sync(sync_env(clean, tmp_path / "clean"))
         for (kind, prod_id), field in corrupted.items():
             rows = _issue_rows(report[ENTITY_OF[kind]]["issues"])
             assert prod_id in rows, (kind, prod_id, field)
@@ -61,7 +51,7 @@ def test_a_malformed_config_file_stops_before_any_request(tmp_path):
         bad = tmp_path / "broken.json"
         config = (REPO / "stsync.config.json").read_text()
         bad.write_text(config.replace('"natural_key": ["name"]', '"natural_key": "name"', 1))
-        env = {**_env(sim, tmp_path), "STSYNC_CONFIG": str(bad)}
+        env = {**sync_env(sim, tmp_path), "STSYNC_CONFIG": str(bad)}
         done = _run(["sync", "all"], env, tmp_path)
         assert done.returncode == 2
         assert str(bad) in done.stderr and "master_data.vendors.natural_key" in done.stderr
@@ -70,7 +60,7 @@ def test_a_malformed_config_file_stops_before_any_request(tmp_path):
 
 def test_a_malformed_dotenv_stops_before_any_request(tmp_path):
     with Simulator(seed=33, scale=0.05).start() as sim:
-        env = _env(sim, tmp_path)
+        env = sync_env(sim, tmp_path)
         lines = [f"{k}={v}" for k, v in env.items() if k != "ST_TENANT_ID_INT"] + ["ST_TENANT_ID_INT=twenty"]
         (tmp_path / ".env").write_text("\n".join(lines) + "\n")
         done = _run(["sync", "all"], {}, tmp_path)
@@ -91,7 +81,7 @@ def test_secrets_never_appear_in_output_logs_or_metadata(tmp_path):
     home.mkdir()
     with Simulator(seed=34, scale=0.1, token_lifetime=3).start() as sim:
         sim.set_faults(error_rate=0.05, drop_post_rate=0.05)
-        env = _env(sim, tmp_path)
+        env = sync_env(sim, tmp_path)
         outputs = []
         for args in (["verify"], ["sync", "all", "--verbose"], ["sync", "all", "--dry-run", "--verbose"], ["reconcile"]):
             done = _run(args, env, tmp_path, dagster_home=home)

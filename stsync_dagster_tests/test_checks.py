@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
 import pytest
 
@@ -16,21 +14,12 @@ from stsync_dagster.sync.checks import crosswalk_integrity, read_back
 from stsync_dagster.sync.crosswalk import Crosswalk
 from stsync_dagster.sync.entities import HANDLERS
 from stsync_dagster.sync.outcome import SyncReport
-from stsync_dagster_tests.sync_helpers import KIND_OF, pointed_at
-
-REPO = Path(__file__).resolve().parents[1]
-
+from stsync_dagster_tests.sync_helpers import pointed_at, sync_env
 
 @pytest.fixture
 def env(make_simulator, tmp_path):
     sim = make_simulator(seed=51, scale=0.1)
-    start = min(r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k))
-    return sim, {
-        **sim.env(),
-        "STSYNC_DB": str(tmp_path / "cw.sqlite3"),
-        "STSYNC_CONFIG": str(REPO / "stsync.config.json"),
-        "STSYNC_START_DATE": start,
-    }
+    return sim, sync_env(sim, tmp_path)
 
 
 def _materialize(env, **extra_env):

@@ -10,25 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
-from stsync_dagster_tests.sync_helpers import KIND_OF, copied_ids, counts, stamp_duplicates, sync
+from stsync_dagster_tests.sync_helpers import KIND_OF, copied_ids, counts, stamp_duplicates, sync, sync_env
 
-REPO = Path(__file__).resolve().parents[1]
 STSYNC = Path(sys.executable).parent / "stsync"
-
-
-def _env(sim, tmp_path, **extra) -> dict[str, str]:
-    start = min(r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k))
-    return {
-        **sim.env(),
-        "STSYNC_DB": str(tmp_path / "crosswalk.sqlite3"),
-        "STSYNC_CONFIG": str(REPO / "stsync.config.json"),
-        "STSYNC_START_DATE": start,
-        "STSYNC_PACER_DIR": str(tmp_path / "pacer"),
-        **extra,
-    }
 
 
 def _copyable(sim, tmp_path) -> dict[str, set[int]]:
@@ -36,7 +22,7 @@ def _copyable(sim, tmp_path) -> dict[str, set[int]]:
     from stsync_dagster.simulator import Simulator
 
     with Simulator(seed=sim.seed, scale=sim.scale).start() as twin:
-        sync(_env(twin, tmp_path / "twin"))
+        sync(sync_env(twin, tmp_path / "twin"))
         return copied_ids(twin, GUID)
 
 
@@ -52,7 +38,7 @@ def test_a_faulty_api_makes_no_duplicate_and_one_rerun_finishes_the_copy(make_si
     expected = _copyable(sim, tmp_path)
     sim.set_faults(error_rate=0.05, html_error_fraction=0.5, drop_post_rate=0.05, slow_rate=0.01, slow_seconds=3)
     # The client paces above the server's limit, so 429s happen too.
-    env = _env(sim, tmp_path, ST_RATE_LIMIT="75", ST_HTTP_TIMEOUT="2")
+    env = sync_env(sim, tmp_path, ST_RATE_LIMIT="75", ST_HTTP_TIMEOUT="2")
     first = sync(env)
     stats = sim.stats("int")
     assert stats["dropped_posts"] > 0 and stats["injected_errors"] > 0
@@ -73,7 +59,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(make_sim
     sim = make_simulator(seed=22, scale=0.2)
     expected = _copyable(sim, tmp_path)
     sim.set_faults(latency_ms=15)
-    env = _env(sim, tmp_path)
+    env = sync_env(sim, tmp_path)
     rng = random.Random(2026)
     killed = 0
     for _ in range(10):
@@ -95,7 +81,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(make_sim
 def test_two_syncs_started_at_once_make_no_duplicate(make_simulator, tmp_path):
     sim = make_simulator(seed=23, scale=0.2)
     expected = _copyable(sim, tmp_path)
-    env = _env(sim, tmp_path)
+    env = sync_env(sim, tmp_path)
     days = sorted({r["modifiedOn"][:10] for r in sim.records("prod", "materials")})
     overlapping = [["sync", "all"], ["sync", "all", "--since", days[len(days) // 3]]]
     procs = [_spawn(args, env, tmp_path) for args in overlapping]
@@ -112,7 +98,7 @@ def test_two_syncs_started_at_once_make_no_duplicate(make_simulator, tmp_path):
 
 def test_a_lost_crosswalk_is_rebuilt_by_reconcile_and_the_next_sync_creates_nothing(make_simulator, tmp_path):
     sim = make_simulator(seed=24, scale=0.15)
-    env = _env(sim, tmp_path)
+    env = sync_env(sim, tmp_path)
     sync(env)
     before = {k: len(sim.records("int", k)) for k in KIND_OF.values()}
     for suffix in ("", "-wal", "-shm"):

@@ -9,7 +9,7 @@ import pytest
 from stsync_dagster.simulator import Simulator
 from stsync_dagster.simulator.data import DELIBERATE_GAPS
 from stsync_dagster.sync.crosswalk import Crosswalk
-from stsync_dagster_tests.sync_helpers import KIND_OF, counts, duplicates, sync
+from stsync_dagster_tests.sync_helpers import KIND_OF, counts, duplicates, sync, sync_env
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -18,12 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 def copied(tmp_path_factory):
     """One simulator, one full `sync all --since <start of its data>`, shared by the tests of this module."""
     with Simulator(seed=11, scale=0.3).start() as sim:
-        db = tmp_path_factory.mktemp("copy") / "crosswalk.sqlite3"
-        env = {**sim.env(), "STSYNC_DB": str(db), "STSYNC_CONFIG": str(REPO / "stsync.config.json")}
-        start = min(r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k))
-        env["STSYNC_START_DATE"] = start
-        first = sync(env, since=start)
-        yield sim, env, first, db
+        env = sync_env(sim, tmp_path_factory.mktemp("copy"))
+        first = sync(env, since=env["STSYNC_START_DATE"])
+        yield sim, env, first, env["STSYNC_DB"]
 
 
 def _by_id(records):
@@ -34,7 +31,6 @@ def test_every_copyable_record_arrives_exactly_once(copied):
     sim, _, report, _ = copied
     for entity, kind in KIND_OF.items():
         prod = sim.records("prod", kind)
-        created = sim.records("int", kind)
         c = counts(report[entity])
         assert c["failed"] == 0, report[entity]["issues"]
         assert c["deferred"] == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +12,7 @@ from stsync_dagster.defs.assets import master_assets, sync_assets
 from stsync_dagster.defs.resources import build_resources
 from stsync_dagster.defs.schedules import daily_sync_schedule
 from stsync_dagster.sync.crosswalk import Crosswalk
-from stsync_dagster_tests.sync_helpers import KIND_OF, counts, pointed_at, sync
+from stsync_dagster_tests.sync_helpers import KIND_OF, counts, pointed_at, sync, sync_env
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,14 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def env(make_simulator, tmp_path):
     sim = make_simulator(seed=5, scale=0.15)
-    start = min(r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k))
-    env = {
-        **sim.env(),
-        "STSYNC_DB": str(tmp_path / "crosswalk.sqlite3"),
-        "STSYNC_CONFIG": str(REPO / "stsync.config.json"),
-        "STSYNC_START_DATE": start,
-    }
-    return sim, env
+    return sim, sync_env(sim, tmp_path)
 
 
 def _crosswalk_rows(db: str) -> int:
