@@ -100,6 +100,9 @@ query RunEvents($runId: ID!, $cursor: String) {
             ... on JsonMetadataEntry { jsonString }
           }
         }
+        ... on AssetCheckEvaluationEvent {
+          evaluation { checkName assetKey { path } success severity description }
+        }
         ... on ExecutionStepFailureEvent { error { message } }
         ... on RunFailureEvent { error { message } }
       }
@@ -294,6 +297,11 @@ class DagsterDev:
         }
 
 
+def check_evaluations(events: list[dict]) -> list[dict]:
+    """The asset check evaluations of a run: [{checkName, assetKey, success, severity, description}]."""
+    return [e["evaluation"] for e in events if e["__typename"] == "AssetCheckEvaluationEvent"]
+
+
 def failure_messages(events: list[dict]) -> list[str]:
     return [e["error"]["message"] for e in events if e.get("error")]
 
@@ -330,6 +338,9 @@ def test_materialize_items_through_graphql(make_simulator, tmp_path):
     assert found["vendors"]["matched"] > 0
     # Progress lines in the run log, page by page.
     assert any("items: page" in (e.get("message") or "") for e in events)
+    # The asset checks that ran with the materialization (if any are defined) all passed.
+    failed_checks = [c for c in check_evaluations(events) if not c["success"]]
+    assert failed_checks == []
 
 
 @pytest.mark.parametrize("query", [WORKSPACE_QUERY, LAUNCH_RUN, RUN_STATUS, RUN_EVENTS])
