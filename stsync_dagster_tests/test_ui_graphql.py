@@ -113,6 +113,25 @@ query RunEvents($runId: ID!, $cursor: String) {
 """
 
 
+# `dagster dev` maps SIGTERM to its SIGINT handler; a process started in the background by a non-interactive
+# shell inherits SIGINT ignored, and would then ignore both. Reset them, then exec `dagster dev`.
+EXEC_WITH_DEFAULT_SIGNALS = (
+    "import os, signal, sys; "
+    "signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send a signal to a process group; False when no process is left in it."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -158,7 +177,6 @@ class DagsterDev:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env, "DAGSTER_HOME": str(home)}
-        self.env.pop("DAGSTER_CLI_API_GRPC_HOST", None)
         self.log_path = home / "dagster-dev.log"
         self.process: subprocess.Popen | None = None
         self.location: str | None = None
@@ -174,7 +192,12 @@ class DagsterDev:
         command = [str(dagster), "dev", "-w", str(WORKSPACE), "-h", "127.0.0.1", "-p", str(self.port)]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                [sys.executable, "-c", EXEC_WITH_DEFAULT_SIGNALS, *command],
+                cwd=self.home,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stop() can end every process it started
             )
         try:
             self._wait_until_loaded(timeout)
@@ -212,18 +235,27 @@ class DagsterDev:
         return self.location is not None
 
     def stop(self, timeout: float = 30) -> None:
-        """SIGTERM to the whole process group (webserver, daemon, code servers, run workers), then SIGKILL."""
+        """Stop `dagster dev` as Ctrl+C does, then end whatever is left of its process group."""
         self.http.close()
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-        except ProcessLookupError:
-            pass
+        if self.process.poll() is None:
+            self.process.terminate()  # dagster dev asks its webserver and daemon to shut down, and waits
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            if not _signal_group(self.process.pid, sig):
+                break
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                self.process.poll()  # reap the leader as soon as it exits, so the group can empty
+                if not _signal_group(self.process.pid, 0):
+                    break
+                time.sleep(0.1)
+        if self.process.poll() is None:
+            self.process.wait(5)
 
     def log_tail(self, lines: int = 60) -> str:
         try:
