@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
 import pydantic
 
@@ -404,8 +404,3 @@ class SyncEngine:
             total += snap.get("requests", 0)
             limited += snap.get("rate_limited", 0)
         return total, limited
-
-
-def sync_entities(engine: SyncEngine, entities: Iterable[str], window: Window) -> Iterator[SyncReport]:
-    for entity in entities:
-        yield engine.sync(entity, window)
