@@ -450,6 +450,35 @@ class Crosswalk:
         entries = self._run(lambda conn: [_entry(row) for row in conn.execute(query)], write=False)
         return sorted(entries, key=lambda entry: entry.prod_id)
 
+    # -- the processes that sync (see runs.py) ----------------------------------------------------------------
+
+    def register_process(self, run_id: str, host: str, pid: int) -> None:
+        now = _now()
+        key = (sync_run.c.run_id == run_id) & (sync_run.c.host == host) & (sync_run.c.pid == pid)
+
+        def work(conn: Connection) -> None:
+            conn.execute(delete(sync_run).where(key))
+            conn.execute(
+                sync_run.insert().values(
+                    run_id=run_id, host=host, pid=pid, started_at=now, heartbeat_at=now, finished_at=None
+                )
+            )
+
+        self._run(work, write=True)
+
+    def mark_process(self, run_id: str, host: str, pid: int, *, finished: bool = False) -> None:
+        """A heartbeat, or the end of the process's work."""
+        key = (sync_run.c.run_id == run_id) & (sync_run.c.host == host) & (sync_run.c.pid == pid)
+        values = {"finished_at": _now()} if finished else {"heartbeat_at": _now()}
+        self._run(lambda conn: conn.execute(update(sync_run).where(key).values(**values)), write=True)
+
+    def processes(self, run_id: str) -> list[tuple[str, int, datetime, datetime | None]]:
+        """(host, pid, last heartbeat, finished at) of every process registered for the run."""
+        query = select(sync_run.c.host, sync_run.c.pid, sync_run.c.heartbeat_at, sync_run.c.finished_at).where(
+            sync_run.c.run_id == run_id
+        )
+        return self._run(lambda conn: [tuple(row) for row in conn.execute(query)], write=False)
+
     def sample(self, kind: str, size: int) -> dict[int, int]:
         """Up to `size` confirmed mappings of `kind`, chosen at random (for integrity checks)."""
         query = (

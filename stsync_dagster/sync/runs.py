@@ -14,9 +14,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, select, update
-
-from stsync_dagster.sync.crosswalk import Crosswalk, sync_run
+from stsync_dagster.sync.crosswalk import Crosswalk
 
 HOST = socket.gethostname()[:255]
 _CACHE_SECONDS = 2.0
@@ -51,34 +49,19 @@ class RunRegistry:
         self.finish()
 
     def start(self) -> None:
-        now = datetime.now(UTC)
-
-        def work(conn) -> None:
-            key = and_(sync_run.c.run_id == self.run_id, sync_run.c.host == HOST, sync_run.c.pid == self.pid)
-            conn.execute(delete(sync_run).where(key))
-            conn.execute(
-                sync_run.insert().values(
-                    run_id=self.run_id, host=HOST, pid=self.pid, started_at=now, heartbeat_at=now, finished_at=None
-                )
-            )
-
-        self.crosswalk._run(work, write=True)
+        self.crosswalk.register_process(self.run_id, HOST, self.pid)
         self._thread = threading.Thread(target=self._beat, name="stsync-heartbeat", daemon=True)
         self._thread.start()
 
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat_every):
-            self._set(heartbeat_at=datetime.now(UTC))
-
-    def _set(self, **values) -> None:
-        key = and_(sync_run.c.run_id == self.run_id, sync_run.c.host == HOST, sync_run.c.pid == self.pid)
-        self.crosswalk._run(lambda conn: conn.execute(update(sync_run).where(key).values(**values)), write=True)
+            self.crosswalk.mark_process(self.run_id, HOST, self.pid)
 
     def finish(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._set(finished_at=datetime.now(UTC))
+        self.crosswalk.mark_process(self.run_id, HOST, self.pid, finished=True)
 
     def is_live(self, run_id: str | None) -> bool | None:
         """Whether claims of `run_id` may still be in flight; None when the run never registered here."""
@@ -89,10 +72,7 @@ class RunRegistry:
         cached = self._cache.get(run_id)
         if cached is not None and time.monotonic() - cached[0] < _CACHE_SECONDS:
             return cached[1]
-        query = select(sync_run.c.host, sync_run.c.pid, sync_run.c.heartbeat_at, sync_run.c.finished_at).where(
-            sync_run.c.run_id == run_id
-        )
-        rows = self.crosswalk._run(lambda conn: conn.execute(query).all(), write=False)
+        rows = self.crosswalk.processes(run_id)
         cutoff = datetime.now(UTC) - self.dead_after
         live = (
             any(finished is None and beat >= cutoff and (host != HOST or _pid_alive(pid)) for host, pid, beat, finished in rows)
