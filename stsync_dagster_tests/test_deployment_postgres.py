@@ -178,11 +178,15 @@ def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
     return body["data"]
 
 
-def _wait_for_webserver(port: int, procs: list[subprocess.Popen], logs: dict[str, Path]) -> None:
+def _check_alive(procs: dict[str, subprocess.Popen], logs: dict[str, Path]) -> None:
+    for name, proc in procs.items():
+        assert proc.poll() is None, f"{name} exited with {proc.returncode}:\n{_tail(logs[name])}"
+
+
+def _wait_for_webserver(port: int, procs: dict[str, subprocess.Popen], logs: dict[str, Path]) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
-        for (name, log), proc in zip(logs.items(), procs):
-            assert proc.poll() is None, f"{name} exited with {proc.returncode}:\n{_tail(log)}"
+        _check_alive(procs, logs)
         try:
             if httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2).status_code == 200:
                 return
@@ -226,6 +230,30 @@ def _blocked_messages(instance: dg.DagsterInstance, run_ids: list[str]) -> Count
     return waits
 
 
+def _failure_messages(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """What went wrong in a run: its failure events, with the end of each error's stack."""
+    messages = []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or not (event.is_failure or event.event_type == dg.DagsterEventType.ENGINE_EVENT):
+            continue
+        error = getattr(event.event_specific_data, "error", None)
+        if event.is_failure or error is not None:
+            detail = error.to_string() if error is not None else ""
+            messages.append(f"{entry.step_key or 'run'}: {event.message}\n{detail[-2000:]}")
+    return messages
+
+
+def _timeline(intervals: dict[str, list[tuple[float, float, str]]], runs: dict[str, tuple]) -> str:
+    """Runs and steps, in seconds from the first step: for the assertion messages and `pytest -s`."""
+    origin = min(begin for spans in intervals.values() for begin, _, _ in spans)
+    lines = [f"run {run_id[:8]}: {begin - origin:6.1f} .. {end - origin:6.1f}" for run_id, (begin, end) in runs.items()]
+    for step, spans in sorted(intervals.items()):
+        shown = ", ".join(f"{run[:8]} {begin - origin:.1f}..{end - origin:.1f}" for begin, end, run in sorted(spans))
+        lines.append(f"  {step}: {shown}")
+    return "\n".join(lines)
+
+
 def _integration_copies(sim, kind: str) -> dict[int, int]:
     """Production id -> Integration id of the records STSync created in Integration (by their stamp)."""
     copies: dict[int, int] = {}
@@ -259,6 +287,9 @@ def test_documented_deployment_runs_a_backfill_on_postgres(make_simulator, tmp_p
     assert documented["concurrency"]["pools"]["default_limit"] == 1
 
     sim = make_simulator(seed=7, scale=0.2)
+    # Every API call takes 0.4 s: a run's steps then last long enough for the next run to start meanwhile (the
+    # queue launches one run beyond the pools' limits), so that the pools have something to keep apart.
+    sim.set_faults(latency_ms=400)
     days = _days_with_data(sim)
     start_date = min(r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k))
     assert days[-1] < dt.datetime.now(dt.UTC).date().isoformat(), "the simulator's days must be in the past"
@@ -296,15 +327,23 @@ def test_documented_deployment_runs_a_backfill_on_postgres(make_simulator, tmp_p
             "webserver": [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
             "daemon": [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
         }
-        procs: list[subprocess.Popen] = []
+        procs: dict[str, subprocess.Popen] = {}
+
+        def start(name: str) -> None:
+            with open(logs[name], "wb") as log:
+                procs[name] = subprocess.Popen(
+                    commands[name], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+
         try:
-            for name, command in commands.items():
-                with open(logs[name], "wb") as log:
-                    procs.append(
-                        subprocess.Popen(
-                            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                        )
-                    )
+            # As the README says: the pools' limits set once, explicitly (this also creates Dagster's tables).
+            for pool in POOLS.values():
+                done = subprocess.run(
+                    [str(BIN / "dagster"), "instance", "concurrency", "set", pool, "1"],
+                    cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+                )  # fmt: skip
+                assert done.returncode == 0, done.stdout + done.stderr
+            start("webserver")
             _wait_for_webserver(port, procs, logs)
 
             selection = [{"path": [name]} for name in (*MASTER_ASSETS, *SYNC_ASSETS)]
@@ -312,6 +351,9 @@ def test_documented_deployment_runs_a_backfill_on_postgres(make_simulator, tmp_p
             launched = _graphql(port, LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
             assert launched["__typename"] == "LaunchBackfillSuccess", launched
             backfill_id = launched["backfillId"]
+            # The daemon only now: its backfill loop looks at storage when it starts, then every 30 s; started
+            # first, it would most likely wait out a whole period before seeing the backfill.
+            start("daemon")
 
             with pointed_at(pg_env), dg.DagsterInstance.from_config(str(home)) as instance:
                 deadline = time.monotonic() + BACKFILL_TIMEOUT_S
@@ -319,8 +361,7 @@ def test_documented_deployment_runs_a_backfill_on_postgres(make_simulator, tmp_p
                     backfill = instance.get_backfill(backfill_id)
                     if backfill.status.value not in ("REQUESTED", "CANCELING", "FAILING"):  # still in progress
                         break
-                    for (name, log), proc in zip(logs.items(), procs):
-                        assert proc.poll() is None, f"{name} exited with {proc.returncode}:\n{_tail(log)}"
+                    _check_alive(procs, logs)
                     assert time.monotonic() < deadline, (
                         f"backfill {backfill_id} not done after {BACKFILL_TIMEOUT_S}s:\n{_tail(logs['daemon'])}"
                     )
@@ -328,46 +369,54 @@ def test_documented_deployment_runs_a_backfill_on_postgres(make_simulator, tmp_p
                 runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
                 run_ids = [run.run_id for run in runs]
                 failures = {
-                    run.run_id: [
-                        e.dagster_event.message
-                        for e in instance.all_logs(run.run_id)
-                        if e.dagster_event and e.dagster_event.is_failure
-                    ]
+                    run.run_id: _failure_messages(instance, run.run_id)
                     for run in runs
                     if run.status != dg.DagsterRunStatus.SUCCESS
                 }
                 enqueued = {
-                    e.run_id for run_id in run_ids for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_ENQUEUED)
+                    entry.run_id
+                    for run_id in run_ids
+                    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_ENQUEUED)
                 }
                 intervals = _step_intervals(instance, run_ids)
                 waits = _blocked_messages(instance, run_ids)
-                limits = {pool: instance.event_log_storage.get_concurrency_info(pool).slot_count for pool in POOLS.values()}
+                spans_of_runs = {
+                    record.dagster_run.run_id: (record.start_time, record.end_time)
+                    for record in instance.get_run_records(filters=dg.RunsFilter(run_ids=run_ids))
+                }
+                limits = {
+                    pool: (info.slot_count, info.limit, info.using_default_limit)
+                    for pool in POOLS.values()
+                    for info in [instance.event_log_storage.get_concurrency_info(pool)]
+                }
                 materialized = {
                     entity: set(instance.get_materialized_partitions(dg.AssetKey(entity))) for entity in SYNC_ASSETS
                 }
-                masters = [a for a in MASTER_ASSETS if instance.get_latest_materialization_event(dg.AssetKey(a)) is None]
+                masters = [m for m in MASTER_ASSETS if not instance.get_latest_materialization_event(dg.AssetKey(m))]
         finally:
-            _stop(procs)
+            _stop(list(procs.values()))
         rows = _crosswalk_rows(database)
 
     # The backfill and every run it made succeeded, each through the queue.
-    assert backfill.status.value == "COMPLETED_SUCCESS", (backfill.status, failures)
-    assert not failures, failures
+    report = "\n\n".join(f"run {run_id}:\n" + "\n".join(messages) for run_id, messages in failures.items())
+    assert backfill.status.value == "COMPLETED_SUCCESS", f"backfill {backfill.status.value}\n{report}"
+    assert not failures, report
     assert enqueued == set(run_ids)
     assert not masters, f"master data not materialized: {masters}"
     assert materialized == {entity: set(days) for entity in SYNC_ASSETS}
 
-    # Pools: a limit of 1 each, and no two executions of one sync asset ever overlapped, across all runs.
-    assert limits == {pool: 1 for pool in POOLS.values()}
+    # Pools: a limit of 1 each, and no two executions of one sync asset ever overlapped, across all runs...
+    assert limits == {pool: (1, 1, False) for pool in POOLS.values()}  # slots, limit, not from default_limit
+    timeline = _timeline(intervals, spans_of_runs)
+    print(f"{timeline}\nsteps told to wait for their pool: {dict(waits)}")  # timing-dependent, often none
     for entity in SYNC_ASSETS:
         spans = sorted(intervals.get(entity, []))
-        assert len(spans) == DAYS, (entity, spans)
+        assert len(spans) == DAYS, f"{entity}: {len(spans)} executions\n{timeline}"
         for (_, end, run_a), (begin, _, run_b) in zip(spans, spans[1:]):
-            assert begin >= end, f"{entity}: run {run_b} started at {begin} while run {run_a} ran until {end}"
-    print(f"pool waits: {dict(waits)}")
-    t0 = min(b for v in intervals.values() for b, _, _ in v)
-    for k, v in sorted(intervals.items()):
-        print("DEBUG", k, [(round(b - t0, 1), round(e - t0, 1), r[:6]) for b, e, r in sorted(v)])  # how often a step actually queued for its pool (timing-dependent)
+            assert begin >= end, f"{entity}: run {run_b} started while run {run_a} ran\n{timeline}"
+    # ...while the sync runs themselves did overlap in time: the limits had something to keep apart.
+    sync_runs = sorted(spans_of_runs[run_id] for run_id in {r for e in SYNC_ASSETS for _, _, r in intervals[e]})
+    assert any(later[0] < earlier[1] for earlier, later in zip(sync_runs, sync_runs[1:])), timeline
 
     # Nothing created twice in Integration.
     assert not stamp_duplicates(sim, GUID)
