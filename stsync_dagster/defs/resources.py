@@ -17,7 +17,7 @@ DEFAULT_BLOCKED_WARN_DAYS = 7.0
 
 
 def _parse_concurrency(value: str) -> int:
-    number = st_settings._parse_retries(value)
+    number = st_settings.parse_retries(value)
     if not 1 <= number <= 64:
         raise ValueError("must be between 1 and 64")
     return number
@@ -115,10 +115,10 @@ def _tenant_fields(env: str) -> dict:
         "client_secret": dg.EnvVar(f"ST_CLIENT_SECRET_{suffix}"),
         "app_key": dg.EnvVar(f"ST_APP_KEY_{suffix}"),
         "tenant_id": dg.EnvVar(f"ST_TENANT_ID_{suffix}"),
-        "page_size": _tuning("ST_PAGE_SIZE", st_settings._parse_page_size, st_settings.DEFAULT_PAGE_SIZE),
-        "http_timeout": _tuning("ST_HTTP_TIMEOUT", st_settings._parse_positive, st_settings.DEFAULT_HTTP_TIMEOUT),
-        "rate_limit": _tuning("ST_RATE_LIMIT", st_settings._parse_positive, st_settings.DEFAULT_RATE_LIMIT),
-        "max_retries": _tuning("ST_MAX_RETRIES", st_settings._parse_retries, st_settings.DEFAULT_MAX_RETRIES),
+        "page_size": _tuning("ST_PAGE_SIZE", st_settings.parse_page_size, st_settings.DEFAULT_PAGE_SIZE),
+        "http_timeout": _tuning("ST_HTTP_TIMEOUT", st_settings.parse_positive, st_settings.DEFAULT_HTTP_TIMEOUT),
+        "rate_limit": _tuning("ST_RATE_LIMIT", st_settings.parse_positive, st_settings.DEFAULT_RATE_LIMIT),
+        "max_retries": _tuning("ST_MAX_RETRIES", st_settings.parse_retries, st_settings.DEFAULT_MAX_RETRIES),
     }
 
 
@@ -131,14 +131,14 @@ def build_resources() -> dict:
             **_tenant_fields("int"),
             production=production,
             external_data_guid=_tuning(
-                "ST_EXTERNAL_DATA_GUID", st_settings._parse_guid, st_settings.DEFAULT_EXTERNAL_DATA_GUID
+                "ST_EXTERNAL_DATA_GUID", st_settings.parse_guid, st_settings.DEFAULT_EXTERNAL_DATA_GUID
             ),
             concurrency=_tuning("ST_CONCURRENCY", _parse_concurrency, DEFAULT_CONCURRENCY),
         ),
         "crosswalk": CrosswalkResource(
             url=os.environ.get("STSYNC_DB", "").strip() or st_settings.DEFAULT_DB,
             blocked_warn_days=_tuning(
-                "STSYNC_BLOCKED_WARN_DAYS", st_settings._parse_positive, DEFAULT_BLOCKED_WARN_DAYS
+                "STSYNC_BLOCKED_WARN_DAYS", st_settings.parse_positive, DEFAULT_BLOCKED_WARN_DAYS
             ),
         ),
     }

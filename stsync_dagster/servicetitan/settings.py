@@ -44,7 +44,7 @@ def _normalize_url(value: str) -> str:
     return value.rstrip("/")
 
 
-def _parse_tenant(value: str | int) -> int:
+def parse_tenant(value: str | int) -> int:
     try:
         tenant = int(str(value).strip())
     except ValueError:
@@ -54,7 +54,7 @@ def _parse_tenant(value: str | int) -> int:
     return tenant
 
 
-def _parse_page_size(value: str | int) -> int:
+def parse_page_size(value: str | int) -> int:
     try:
         size = int(str(value).strip())
     except ValueError:
@@ -64,7 +64,7 @@ def _parse_page_size(value: str | int) -> int:
     return size
 
 
-def _parse_positive(value: str | float) -> float:
+def parse_positive(value: str | float) -> float:
     try:
         number = float(str(value).strip())
     except ValueError:
@@ -74,7 +74,7 @@ def _parse_positive(value: str | float) -> float:
     return number
 
 
-def _parse_retries(value: str | int) -> int:
+def parse_retries(value: str | int) -> int:
     try:
         retries = int(str(value).strip())
     except ValueError:
@@ -84,7 +84,7 @@ def _parse_retries(value: str | int) -> int:
     return retries
 
 
-def _parse_guid(value: str) -> str:
+def parse_guid(value: str) -> str:
     try:
         return str(uuid.UUID(value.strip()))
     except ValueError:
@@ -112,7 +112,7 @@ class EnvironmentSettings(BaseModel):
     @field_validator("tenant_id", mode="before")
     @classmethod
     def _tenant(cls, value: str | int) -> int:
-        return _parse_tenant(value)
+        return parse_tenant(value)
 
     @property
     def label(self) -> str:
@@ -214,13 +214,13 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
             "client_id": get(f"ST_CLIENT_ID_{suffix}"),
             "client_secret": SecretStr(get(f"ST_CLIENT_SECRET_{suffix}") or ""),
             "app_key": SecretStr(get(f"ST_APP_KEY_{suffix}") or ""),
-            "tenant_id": parsed(f"ST_TENANT_ID_{suffix}", _parse_tenant),
+            "tenant_id": parsed(f"ST_TENANT_ID_{suffix}", parse_tenant),
         }
-    page_size = parsed("ST_PAGE_SIZE", _parse_page_size, DEFAULT_PAGE_SIZE)
-    http_timeout = parsed("ST_HTTP_TIMEOUT", _parse_positive, DEFAULT_HTTP_TIMEOUT)
-    rate_limit = parsed("ST_RATE_LIMIT", _parse_positive, DEFAULT_RATE_LIMIT)
-    max_retries = parsed("ST_MAX_RETRIES", _parse_retries, DEFAULT_MAX_RETRIES)
-    guid = parsed("ST_EXTERNAL_DATA_GUID", _parse_guid, DEFAULT_EXTERNAL_DATA_GUID)
+    page_size = parsed("ST_PAGE_SIZE", parse_page_size, DEFAULT_PAGE_SIZE)
+    http_timeout = parsed("ST_HTTP_TIMEOUT", parse_positive, DEFAULT_HTTP_TIMEOUT)
+    rate_limit = parsed("ST_RATE_LIMIT", parse_positive, DEFAULT_RATE_LIMIT)
+    max_retries = parsed("ST_MAX_RETRIES", parse_retries, DEFAULT_MAX_RETRIES)
+    guid = parsed("ST_EXTERNAL_DATA_GUID", parse_guid, DEFAULT_EXTERNAL_DATA_GUID)
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems), variables=bad_vars)
 
