@@ -57,9 +57,6 @@ class Budget:
             self._left -= granted
             return granted
 
-    @property
-    def exhausted(self) -> bool:
-        return self._left == 0
 
 
 def _field_of(err: dict) -> str:

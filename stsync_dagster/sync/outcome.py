@@ -109,10 +109,6 @@ class SyncReport:
             for (kind, outcome, reason), issues in sorted(groups.items(), key=lambda item: -len(item[1]))
         ]
 
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
     def count(self, outcome: Outcome) -> int:
         return self.counts[outcome.value]
 

@@ -65,6 +65,3 @@ class RefMap:
             reason = f"{singular} {ref.prod_id} has no Integration counterpart"
             raise Blocked(ref.field, f"{reason} ({why})" if why else reason)
         return int_id
-
-    def has(self, kind: str, prod_id: int) -> bool:
-        return prod_id in self._ids.get(kind, {})
