@@ -136,14 +136,18 @@ def test_database_url_turns_paths_into_sqlite_urls_and_leaves_urls_alone(tmp_pat
         database_url("  ")
 
 
-def test_a_relative_path_or_the_default_lands_in_the_working_directory(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    with Crosswalk.from_env({}) as crosswalk:
-        crosswalk.claim(KIND, [1], "r")
-    assert (tmp_path / "stsync.sqlite3").is_file()
+def test_the_default_is_one_place_per_user_and_a_relative_path_is_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        monkeypatch.chdir(tmp_path / folder)
+        with Crosswalk.from_env({}) as crosswalk:
+            assert crosswalk.claim(KIND, [1], "r") == ({1} if folder == "a" else set())
+    assert (tmp_path / "data" / "stsync" / "crosswalk.sqlite3").is_file()
+    assert not (tmp_path / "a" / "stsync.sqlite3").exists()
     with Crosswalk.from_env({"STSYNC_DB": "nested/dirs/xw.db"}) as crosswalk:
         assert crosswalk.claim(KIND, [1], "r") == {1}
-    assert (tmp_path / "nested" / "dirs" / "xw.db").is_file()
+    assert (tmp_path / "b" / "nested" / "dirs" / "xw.db").is_file()
 
 
 def test_an_unsupported_database_is_refused_by_name():
@@ -221,7 +225,6 @@ def test_sqlite_queries_search_indexes_instead_of_scanning(tmp_path):
         crosswalk.int_ids(KIND, [1, 300])
         crosswalk.find_by_int_id(KIND, [1001])
         crosswalk.stale_claims(KIND, cutoff)
-        crosswalk.pending_of_run(KIND, "run-a")
         crosswalk.take_over(KIND, [300], "run-b", cutoff)
         crosswalk.take_over(KIND, list(crosswalk.lookup(KIND, [302]).values()), "run-b", cutoff)
         crosswalk.confirm(KIND, {300: 1300}, "run-a")
@@ -230,7 +233,6 @@ def test_sqlite_queries_search_indexes_instead_of_scanning(tmp_path):
         crosswalk.set_issues(KIND, {5: ("blocked", "r", None)}, "run-a")
         crosswalk.issues(kind=KIND, prod_ids=[5])
         crosswalk.clear_issues(KIND, [5])
-        crosswalk.cursor_get("x")
         event.remove(crosswalk.engine, "before_cursor_execute", capture)
 
         checked = 0
@@ -258,7 +260,7 @@ def test_schema_is_created_once_and_reused(db_url):
         first.ensure_schema()
         assert first.claim(KIND, [1, 2], "r1") == {1, 2}
         tables = set(inspect(first.engine).get_table_names())
-        assert {"id_map", "sync_issue", "sync_cursor"} <= tables
+        assert {"id_map", "sync_issue", "sync_run", "alembic_version"} <= tables and "sync_cursor" not in tables
         columns = {c["name"] for c in inspect(first.engine).get_columns("id_map")}
         assert {
             "kind",
@@ -315,7 +317,7 @@ def test_claim_then_confirm(cw):
     # ...but a confirmed mapping is never overwritten by a confirm; the same pair again is fine.
     assert cw.confirm(KIND, {1: 999, 2: 102}, "run-c") == {2}
     assert cw.int_ids(KIND, [1, 2, 4]) == {1: 101, 2: 102, 4: 104}
-    assert cw.pending_of_run(KIND, "run-a") == [cw.lookup(KIND, [3])[3]]
+    assert [e for e in cw.lookup(KIND, [1, 2, 3, 4]).values() if e.state == PENDING and e.run_id == "run-a"] == [cw.lookup(KIND, [3])[3]]
     assert cw.counts() == {(KIND, CONFIRMED): 3, (KIND, PENDING): 1, ("vendors", PENDING): 1}
     assert cw.counts(KIND) == {(KIND, CONFIRMED): 3, (KIND, PENDING): 1}
 
@@ -369,10 +371,10 @@ def test_take_over_reassigns_only_stale_pending_claims(cw):
     assert cw.take_over(KIND, [1, 2, 4, 5, 6], "rescuer", cutoff) == {1, 2}  # 4 confirmed, 5 fresh, 6 absent
     assert cw.take_over(KIND, [1, 2, 3], "second-rescuer", cutoff) == {3}  # 1 and 2 are no longer stale
     assert [e.prod_id for e in cw.stale_claims(KIND, cutoff)] == []
-    assert [e.prod_id for e in cw.pending_of_run(KIND, "rescuer")] == [1, 2]
+    assert [p for p, e in cw.lookup(KIND, range(1, 7)).items() if e.state == PENDING and e.run_id == "rescuer"] == [1, 2]
     taken = cw.lookup(KIND, [1])[1]
     assert taken.claimed_at > cutoff and taken.run_id == "rescuer" and taken.state == PENDING
-    assert cw.pending_of_run(KIND, "crashed-run") == []
+    assert [e for e in cw.lookup(KIND, range(1, 7)).values() if e.run_id == "crashed-run" and e.state == PENDING] == []
 
 
 @pytest.mark.parametrize("given", ["ids with a past cutoff", "entries with a future cutoff"])
@@ -405,7 +407,7 @@ def test_take_over_of_entries_takes_only_claims_still_as_seen(cw):
     assert cw.take_over(KIND, list(seen.values()), "rescuer-1", future) == {1, 2}
     # A second rescuer acting on the same stale view gets nothing, whatever the cutoff...
     assert cw.take_over(KIND, [seen[1], seen[2], seen[3]], "rescuer-2", future) == set()
-    assert {e.run_id for e in cw.pending_of_run(KIND, "rescuer-1")} == {"rescuer-1"}
+    assert {e.run_id for e in cw.lookup(KIND, [1, 2]).values()} == {"rescuer-1"}
     # ...whereas bare ids are judged by the cutoff alone: a future one takes any pending claim.
     assert cw.take_over(KIND, [1], "rescuer-3", future) == {1}
     # Entries and ids mix; an Entry of a claim that is gone is ignored.
@@ -504,12 +506,3 @@ def test_issues_round_trip(cw):
     assert [(i.kind, i.prod_id) for i in cw.issues()] == [(KIND, 1)]
 
 
-def test_cursor_round_trip(cw):
-    assert cw.cursor_get("materials.export") is None
-    cw.cursor_set("materials.export", "token-1")
-    cw.cursor_set("jobs.export", "j")
-    cw.cursor_set("materials.export", "token-2")
-    assert cw.cursor_get("materials.export") == "token-2"
-    assert cw.cursor_get("jobs.export") == "j"
-    with cw.engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM sync_cursor")).scalar() == 2

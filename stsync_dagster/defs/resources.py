@@ -89,7 +89,7 @@ class IntegrationResource(_TenantResource):
 
 
 class CrosswalkResource(dg.ConfigurableResource):
-    """The crosswalk: a SQLite file path or any SQLAlchemy URL (`STSYNC_DB`)."""
+    """The crosswalk: a SQLite file path or any SQLAlchemy URL (`STSYNC_DB`; empty: the per-user default)."""
 
     url: str = st_settings.DEFAULT_DB
     blocked_warn_days: float = DEFAULT_BLOCKED_WARN_DAYS  # the blocked_too_long check warns past this age
@@ -97,7 +97,7 @@ class CrosswalkResource(dg.ConfigurableResource):
 
     def get(self) -> Crosswalk:
         if self._crosswalk is None:
-            self._crosswalk = Crosswalk(self.url)
+            self._crosswalk = Crosswalk(self.url or None)
         return self._crosswalk
 
     def teardown_after_execution(self, context) -> None:
@@ -136,7 +136,7 @@ def build_resources() -> dict:
             concurrency=_tuning("ST_CONCURRENCY", _parse_concurrency, DEFAULT_CONCURRENCY),
         ),
         "crosswalk": CrosswalkResource(
-            url=os.environ.get("STSYNC_DB", "").strip() or st_settings.DEFAULT_DB,
+            url=os.environ.get("STSYNC_DB", "").strip(),
             blocked_warn_days=_tuning(
                 "STSYNC_BLOCKED_WARN_DAYS", st_settings.parse_positive, DEFAULT_BLOCKED_WARN_DAYS
             ),

@@ -21,7 +21,17 @@ DEFAULT_HTTP_TIMEOUT = 30.0
 DEFAULT_RATE_LIMIT = 55.0  # ServiceTitan allows 60 per second per app per tenant
 DEFAULT_MAX_RETRIES = 6
 DEFAULT_EXTERNAL_DATA_GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
-DEFAULT_DB = "stsync.sqlite3"
+DEFAULT_DB = ""  # empty: default_db(), a fixed place per user, whatever the working folder
+# The original script's default, relative to the working folder: only ever warned about, never opened silently.
+ORIGINAL_DB = "stsync.sqlite3"
+
+
+def default_db(environ: Mapping[str, str] | None = None) -> str:
+    """The crosswalk when STSYNC_DB is not set: $XDG_DATA_HOME/stsync/crosswalk.sqlite3, else under
+    ~/.local/share. Fixed per user, so a sync started from another folder finds the same crosswalk."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
+    return str(Path(base) / "stsync" / "crosswalk.sqlite3")
 DEFAULT_CONFIG_PATH = "./stsync.config.json"
 
 PRODUCTION_HOSTS = frozenset({"api.servicetitan.io", "auth.servicetitan.io"})
@@ -232,7 +242,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
         rate_limit=rate_limit,
         max_retries=max_retries,
         external_data_guid=guid,
-        db=get("STSYNC_DB") or DEFAULT_DB,
+        db=get("STSYNC_DB") or default_db(),
         config_path=get("STSYNC_CONFIG") or DEFAULT_CONFIG_PATH,
     )
 

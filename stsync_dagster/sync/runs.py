@@ -1,33 +1,25 @@
-"""Which sync runs are alive: their claims must be left alone; a dead run's claims are recovered at once.
+"""Which sync runs are alive: their claims must be left alone; a dead run's claims are recovered.
 
-Every process that syncs registers (run id, host, pid) in the crosswalk database and beats a heartbeat.
-A claim is live while some process of its run is registered, not finished, beating, and (on this host)
-still running. A SIGKILLed process is seen dead immediately on the same host, within `dead_after`
-seconds from another one.
+Every process that syncs registers (run id, host, pid) in the crosswalk database and beats a heartbeat written
+with the database's clock. A run is live while one of its processes has beaten within `dead_after` and not
+finished: a fresh heartbeat is live whatever its PID (containers on one host name have their own PID
+namespaces), and hosts with skewed clocks agree because they compare the database's times.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from stsync_dagster.sync.crosswalk import Crosswalk
 
 HOST = socket.gethostname()[:255]
 _CACHE_SECONDS = 2.0
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+log = logging.getLogger("stsync.runs")
 
 
 class RunRegistry:
@@ -40,6 +32,7 @@ class RunRegistry:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cache: dict[str, tuple[float, bool | None]] = {}
+        self.failed_beats = 0
 
     def __enter__(self) -> "RunRegistry":
         self.start()
@@ -54,8 +47,16 @@ class RunRegistry:
         self._thread.start()
 
     def _beat(self) -> None:
-        while not self._stop.wait(self.heartbeat_every):
-            self.crosswalk.mark_process(self.run_id, HOST, self.pid)
+        wait = self.heartbeat_every
+        while not self._stop.wait(wait):
+            try:
+                self.crosswalk.mark_process(self.run_id, HOST, self.pid)
+            except Exception as exc:  # noqa: BLE001 - a beat that failed is retried soon, never the end of beating
+                self.failed_beats += 1
+                wait = min(1.0, self.heartbeat_every)
+                log.warning("heartbeat of run %s failed (%s); retrying in %.0f s", self.run_id, exc, wait)
+            else:
+                wait = self.heartbeat_every
 
     def finish(self) -> None:
         self._stop.set()
@@ -72,12 +73,6 @@ class RunRegistry:
         cached = self._cache.get(run_id)
         if cached is not None and time.monotonic() - cached[0] < _CACHE_SECONDS:
             return cached[1]
-        rows = self.crosswalk.processes(run_id)
-        cutoff = datetime.now(UTC) - self.dead_after
-        live = (
-            any(finished is None and beat >= cutoff and (host != HOST or _pid_alive(pid)) for host, pid, beat, finished in rows)
-            if rows
-            else None
-        )
+        live = self.crosswalk.run_is_live(run_id, self.dead_after)
         self._cache[run_id] = (time.monotonic(), live)
         return live

@@ -1,0 +1,148 @@
+"""Confirmed mappings: Production id → Integration id per kind, read and recorded in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.engine import Connection
+
+from stsync_dagster.sync.crosswalk.database import (
+    Database,
+    Entry,
+    chunks,
+    distinct_ids,
+)
+from stsync_dagster.sync.crosswalk.schema import (
+    CONFIRMED,
+    SOURCES,
+    id_map,
+)
+
+
+@dataclass(frozen=True)
+class RecordCounts:
+    """What `Crosswalk.record` did: counts, and the ids behind the two that changed something."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    inserted_ids: frozenset[int] = frozenset()
+    updated_ids: frozenset[int] = frozenset()
+
+
+class Mappings(Database):
+    def lookup(self, kind: str, prod_ids: Iterable[int]) -> dict[int, Entry]:
+        """Every row (pending or confirmed) for these Production ids; ids without a row are absent."""
+        ids = distinct_ids(prod_ids)
+        if not ids:
+            return {}
+        return self._run(lambda conn: self._select_entries(conn, kind, ids), write=False)
+
+    def int_ids(self, kind: str, prod_ids: Iterable[int]) -> dict[int, int]:
+        """Production id → Integration id, confirmed mappings only."""
+        ids = distinct_ids(prod_ids)
+        if not ids:
+            return {}
+
+        def work(conn: Connection) -> dict[int, int]:
+            found: dict[int, int] = {}
+            for chunk in chunks(ids):
+                query = select(id_map.c.prod_id, id_map.c.int_id).where(
+                    id_map.c.kind == kind, id_map.c.state == CONFIRMED, id_map.c.prod_id.in_(chunk)
+                )
+                found.update(conn.execute(query).all())
+            return found
+
+        return self._run(work, write=False)
+
+    def find_by_int_id(self, kind: str, int_ids: Iterable[int]) -> dict[int, int]:
+        """Integration id → Production id. Should two Production ids share one, the lowest wins."""
+        ids = distinct_ids(int_ids)
+        if not ids:
+            return {}
+
+        def work(conn: Connection) -> dict[int, int]:
+            found: dict[int, int] = {}
+            for chunk in chunks(ids):
+                # Only confirmed rows have an int_id (a CHECK constraint says so): the index alone answers this.
+                query = select(id_map.c.int_id, id_map.c.prod_id).where(
+                    id_map.c.kind == kind, id_map.c.int_id.in_(chunk)
+                )
+                for int_id, prod_id in conn.execute(query):
+                    found[int_id] = min(prod_id, found.get(int_id, prod_id))
+            return found
+
+        return self._run(work, write=False)
+
+    def sample(self, kind: str, size: int) -> dict[int, int]:
+        """Up to `size` confirmed mappings of `kind`, chosen at random (for integrity checks)."""
+        query = (
+            select(id_map.c.prod_id, id_map.c.int_id)
+            .where(id_map.c.kind == kind, id_map.c.state == CONFIRMED)
+            .order_by(func.random())
+            .limit(size)
+        )
+        return self._run(lambda conn: dict(conn.execute(query).all()), write=False)
+
+    def counts(self, kind: str | None = None) -> dict[tuple[str, str], int]:
+        """Number of rows per (kind, state)."""
+        query = select(id_map.c.kind, id_map.c.state, func.count()).group_by(id_map.c.kind, id_map.c.state)
+        if kind is not None:
+            query = query.where(id_map.c.kind == kind)
+        return self._run(lambda conn: {(k, s): n for k, s, n in conn.execute(query)}, write=False)
+
+    def record(self, kind: str, pairs: Mapping[int, int], source: str, run_id: str | None = None) -> RecordCounts:
+        """Upsert confirmed mappings found outside a create (master data, reconcile, recovery).
+
+        A row already confirmed with the same Integration id is left alone; a pending row, or one mapped to
+        another Integration id, is overwritten.
+        """
+        if source not in SOURCES:
+            raise ValueError(f"source {source!r} is not one of {SOURCES}")
+        wanted = {int(prod_id): int(int_id) for prod_id, int_id in pairs.items()}
+        if not wanted:
+            return RecordCounts(0, 0, 0)
+
+        def work(conn: Connection) -> RecordCounts:
+            existed = set(self._select_entries(conn, kind, sorted(wanted)))
+            now = self._now(conn)
+            rows = [
+                {
+                    "kind": kind,
+                    "prod_id": prod_id,
+                    "int_id": int_id,
+                    "created_at": now,
+                    "state": CONFIRMED,
+                    "run_id": run_id,
+                    "updated_at": now,
+                    "source": source,
+                }
+                for prod_id, int_id in sorted(wanted.items())
+            ]
+            insert = self._insert(id_map)
+            excluded = insert.excluded
+            statement = insert.on_conflict_do_update(
+                index_elements=["kind", "prod_id"],
+                set_={
+                    "int_id": excluded.int_id,
+                    "state": excluded.state,
+                    "created_at": excluded.created_at,
+                    "updated_at": excluded.updated_at,
+                    "run_id": excluded.run_id,
+                    "source": excluded.source,
+                },
+                where=or_(id_map.c.state != CONFIRMED, id_map.c.int_id != excluded.int_id),
+            ).returning(id_map.c.prod_id)
+            written = set(conn.execute(statement, rows).scalars())
+            inserted, updated = written - existed, written & existed
+            return RecordCounts(
+                inserted=len(inserted),
+                updated=len(updated),
+                unchanged=len(wanted) - len(written),
+                inserted_ids=frozenset(inserted),
+                updated_ids=frozenset(updated),
+            )
+
+        return self._run(work, write=True)

@@ -1,0 +1,135 @@
+"""The crosswalk's tables as the code uses them (the head revision of migrations/), and their column types.
+
+`id_map` keeps the original script's columns (kind, prod_id, int_id, created_at) and adds what exactly-once
+creates need: a pending state carrying the claiming run, and how a confirmed mapping was found (`source`:
+created by a sync, adopted from what Integration already held, and by which `rule`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    literal_column,
+    text,
+)
+
+PENDING = "pending"
+CONFIRMED = "confirmed"
+STATES = (PENDING, CONFIRMED)
+# sync: created by a sync; adopted: Integration already held it (see `rule`); legacy: the original script's row.
+SOURCES = ("sync", "masterdata", "reconcile", "recovered", "adopted", "legacy")
+BLOCKED = "blocked"
+FAILED = "failed"
+ISSUE_STATUSES = (BLOCKED, FAILED)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive, as sortable text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the crosswalk needs timezone-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def in_list(column: str, values: Iterable[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# A literal, not a bound parameter: every planner (PostgreSQL's generic plans too) then sees the partial indexes fit.
+PENDING_ROW = text("state = 'pending'")
+IS_PENDING = literal_column("'pending'")
+
+metadata = MetaData()
+
+
+def id_map_table(meta: MetaData, sources: Iterable[str]) -> Table:
+    """id_map with the given allowed sources (migrations build the table of their own revision with it)."""
+    return Table(
+        "id_map",
+        meta,
+        Column("kind", String(64), nullable=False),
+        Column("prod_id", BigInteger, nullable=False),
+        Column("int_id", BigInteger),  # NULL while pending
+        Column("created_at", UTCDateTime()),  # when the mapping was confirmed
+        Column("state", String(16), nullable=False),
+        Column("run_id", String(64)),
+        Column("partition", String(64)),
+        Column("claimed_at", UTCDateTime()),
+        Column("updated_at", UTCDateTime(), nullable=False),
+        Column("source", String(16), nullable=False),
+        Column("rule", String(32)),  # for adopted rows: stamp, same-id, natural-key
+        PrimaryKeyConstraint("kind", "prod_id", name="pk_id_map"),
+        CheckConstraint(in_list("state", STATES), name="ck_id_map_state"),
+        CheckConstraint(in_list("source", sources), name="ck_id_map_source"),
+        CheckConstraint(
+            "(state = 'pending' AND int_id IS NULL) OR (state = 'confirmed' AND int_id IS NOT NULL)",
+            name="ck_id_map_int_id_iff_confirmed",
+        ),
+        Index("ix_id_map_kind_int_id", "kind", "int_id"),
+        Index("ix_id_map_kind_state", "kind", "state"),
+        # Pending rows are few among millions of confirmed ones; only partial indexes let both planners see that.
+        Index(
+            "ix_id_map_pending_claimed_at", "kind", "claimed_at", sqlite_where=PENDING_ROW, postgresql_where=PENDING_ROW
+        ),
+        # (run_id) alone, not (kind, run_id): SQLite then still walks the primary key; its entries end in kind anyway.
+        Index("ix_id_map_pending_run", "run_id", sqlite_where=PENDING_ROW, postgresql_where=PENDING_ROW),
+        sqlite_with_rowid=False,
+    )
+
+
+id_map = id_map_table(metadata, SOURCES)
+
+# One row per process syncing (a Dagster run may span several step processes): tells live claims from dead ones.
+# Heartbeats are written with the database's clock, so hosts with skewed clocks agree on what is fresh.
+sync_run = Table(
+    "sync_run",
+    metadata,
+    Column("run_id", String(64), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", BigInteger, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    PrimaryKeyConstraint("run_id", "host", "pid", name="pk_sync_run"),
+)
+
+sync_issue = Table(
+    "sync_issue",
+    metadata,
+    Column("kind", String(64), nullable=False),
+    Column("prod_id", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text),
+    Column("first_seen", UTCDateTime(), nullable=False),
+    Column("last_seen", UTCDateTime(), nullable=False),
+    Column("run_id", String(64)),
+    PrimaryKeyConstraint("kind", "prod_id", name="pk_sync_issue"),
+    CheckConstraint(in_list("status", ISSUE_STATUSES), name="ck_sync_issue_status"),
+    Index("ix_sync_issue_status_first_seen", "status", "first_seen"),
+)
