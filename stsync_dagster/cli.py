@@ -22,7 +22,7 @@ from stsync_dagster.servicetitan import (
 )
 from stsync_dagster.sync.timefmt import parse_day
 
-COUNT_COLUMNS = ("created", "skipped", "blocked", "failed", "deferred", "pulled_in", "requests", "rate_limited", "seconds")
+COUNT_COLUMNS = ("created", "adopted", "skipped", "blocked", "failed", "deferred", "pulled_in", "requests", "rate_limited", "seconds")
 EXIT_FAILED_RECORDS = 1
 EXIT_CONFIG = 2
 

@@ -44,6 +44,9 @@ class EntityConfig(_Strict):
     list_params: dict[str, str] = Field(default_factory=dict)
     list_data_key: Literal["data"] = "data"
     next_page_key: Literal["hasMore"] = "hasMore"
+    # Fields that identify a record in a tenant refreshed from Production or made by hand: adoption's match.
+    # A reference field (customerId, vendorId) is compared after translation into Integration's id.
+    natural_key: list[str] = Field(min_length=1)
     since_param: Literal["modifiedOnOrAfter", "createdOnOrAfter"] = "modifiedOnOrAfter"
     until_param: Literal["modifiedBefore", "createdBefore"] = "modifiedBefore"
 

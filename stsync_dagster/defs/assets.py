@@ -1,6 +1,8 @@
 """Assets: master data matched by natural keys, then items, jobs and purchase orders copied."""
 
 
+from datetime import timedelta
+
 import dagster as dg
 from pydantic import Field
 
@@ -123,6 +125,7 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
             dry_run=config.dry_run,
             limit=config.limit,
             concurrency=integration.concurrency,
+            server_timeout=timedelta(seconds=integration.server_timeout),
         )
 
         def progress(report) -> None:

@@ -63,7 +63,8 @@ def sync_metadata(report: SyncReport, window: str, secrets: list[str] = ()) -> d
     )
     if report.dry_run:
         metadata["plan"] = dg.MetadataValue.md(
-            f"A dry run: {report.count(Outcome.CREATED)} would be created, {report.count(Outcome.SKIPPED)} skipped "
+            f"A dry run: {report.count(Outcome.CREATED)} would be created, {report.count(Outcome.ADOPTED)} adopted "
+            f"(Integration already holds them), {report.count(Outcome.SKIPPED)} skipped "
             f"(already in Integration), {report.count(Outcome.BLOCKED)} blocked, {report.count(Outcome.FAILED)} "
             "failed; nothing was written. The issues table lists the records that would not be copied."
         )

@@ -14,6 +14,9 @@ from stsync_dagster.sync.crosswalk import Crosswalk
 
 DEFAULT_CONCURRENCY = 8
 DEFAULT_BLOCKED_WARN_DAYS = 7.0
+# ServiceTitan keeps working on a request up to ~100 s after a client gave up: a create whose answer was lost is
+# looked up again, and only then sent again, once this much time has passed since it was sent.
+DEFAULT_SERVER_TIMEOUT = 120.0
 
 
 def _parse_concurrency(value: str) -> int:
@@ -78,6 +81,7 @@ class IntegrationResource(_TenantResource):
     production: ProductionResource
     external_data_guid: str = st_settings.DEFAULT_EXTERNAL_DATA_GUID
     concurrency: int = DEFAULT_CONCURRENCY  # creates in flight at once (all paced by the one per-tenant pacer)
+    server_timeout: float = DEFAULT_SERVER_TIMEOUT  # seconds a create may still commit after its answer was lost
     _env_name: str = "int"
 
     def client(self) -> IntegrationClient:
@@ -134,6 +138,7 @@ def build_resources() -> dict:
                 "ST_EXTERNAL_DATA_GUID", st_settings.parse_guid, st_settings.DEFAULT_EXTERNAL_DATA_GUID
             ),
             concurrency=_tuning("ST_CONCURRENCY", _parse_concurrency, DEFAULT_CONCURRENCY),
+            server_timeout=_tuning("ST_SERVER_TIMEOUT", st_settings.parse_positive, DEFAULT_SERVER_TIMEOUT),
         ),
         "crosswalk": CrosswalkResource(
             url=os.environ.get("STSYNC_DB", "").strip(),

@@ -71,10 +71,7 @@ def differences(entity: str, prod_id: int, sent: dict, got: dict, guid: str) -> 
 
 
 def _read(handler: EntityHandler, intc, int_ids: list[int]) -> dict[int, dict]:
-    params = {**handler.cfg.list_params}
-    if handler.kind != "pos":
-        params["externalDataApplicationGuid"] = handler.guid
-    return {int(r["id"]): r for r in intc.get_by_ids(handler.cfg.int_list_path, int_ids, params=params)}
+    return {int(r["id"]): r for r in intc.get_by_ids(handler.cfg.int_list_path, int_ids, params=handler.index_params())}
 
 
 def read_back(handler: EntityHandler, intc, report: SyncReport) -> CheckOutcome:
@@ -94,15 +91,53 @@ def read_back(handler: EntityHandler, intc, report: SyncReport) -> CheckOutcome:
     return CheckOutcome(passed, text, details, len(sample))
 
 
-def crosswalk_integrity(handler: EntityHandler, intc, crosswalk, size: int = 50) -> CheckOutcome:
-    pairs = crosswalk.sample(handler.kind, size)
+@dataclass
+class MappingProblems:
+    kind: str
+    checked: int = 0
+    wrong: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.wrong)} of {self.checked} sampled mappings point at records Integration no longer holds, "
+            "or that now hold another record (was Integration refreshed?)"
+        )
+
+
+def mapping_problems(handler: EntityHandler, intc, crosswalk, size: int = 50) -> MappingProblems:
+    """A random sample of confirmed mappings read back: gone, or marked as another record's copy, or a record
+    STSync created that no longer carries its mark."""
+    kind = handler.kind
+    problems = MappingProblems(kind)
+    pairs = crosswalk.sample(kind, size)
     if not pairs:
-        return CheckOutcome(True, "the crosswalk maps nothing yet")
+        return problems
+    sources = {p: e.source for p, e in crosswalk.lookup(kind, pairs).items()}
     found = _read(handler, intc, list(pairs.values()))
-    missing = [f"{handler.kind} {prod_id} → {int_id}: not in Integration" for prod_id, int_id in pairs.items() if int_id not in found]
-    passed = not missing
-    text = f"{len(pairs)} mapped Integration ids sampled" + (", all exist" if passed else f", {len(missing)} missing")
-    return CheckOutcome(passed, text, missing, len(pairs))
+    problems.checked = len(pairs)
+    for prod_id, int_id in sorted(pairs.items()):
+        record = found.get(int_id)
+        mark = handler.mark_of(record) if record is not None else None
+        if record is None:
+            problems.wrong.append(f"{kind} {prod_id} → {int_id}: not in Integration")
+        elif mark not in (None, prod_id):
+            problems.wrong.append(f"{kind} {prod_id} → {int_id}: Integration {int_id} is the copy of {mark}")
+        elif mark is None and sources.get(prod_id) in ("sync", "recovered"):
+            problems.wrong.append(f"{kind} {prod_id} → {int_id}: created by STSync, but no longer carries its mark")
+    return problems
+
+
+def crosswalk_integrity(handler: EntityHandler, intc, crosswalk, size: int = 50) -> CheckOutcome:
+    problems = mapping_problems(handler, intc, crosswalk, size)
+    if not problems.checked:
+        return CheckOutcome(True, "the crosswalk maps nothing yet")
+    if not problems.wrong:
+        return CheckOutcome(True, f"{problems.checked} mapped Integration ids sampled, all hold their record", [], problems.checked)
+    text = (
+        f"{problems.summary()}. Run `stsync sync {handler.kind}` (it forgets the stale mappings and adopts the "
+        f"records again) or `stsync reconcile {handler.kind}`."
+    )
+    return CheckOutcome(False, text, problems.wrong, problems.checked)
 
 
 def blocked_too_long(kind: str, crosswalk, days: float) -> CheckOutcome:

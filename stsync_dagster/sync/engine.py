@@ -1,9 +1,13 @@
 """The sync engine: pages of Production records → translated create requests → Integration, exactly once.
 
-For each page: validate, look the ids up in the crosswalk (one query), resolve claims left pending by
-crashed or lost writes (one Integration lookup per batch), fetch what the page needs (appointments,
-materials of PO lines), translate references (one crosswalk query per referenced kind), then claim,
-create concurrently, and confirm. Plain Python: the Dagster assets and the CLI both call it.
+Integration is the truth and the crosswalk its index: nothing is created unless STSync has shown that
+Integration does not hold it. Before a kind's pages: a sample of its mappings is checked against Integration
+(a refresh is detected, and stale mappings forgotten), and claims left pending by crashed runs or lost answers
+are swept. For each page: validate, look the ids up in the crosswalk (one query), resolve pending claims (after
+the server timeout, by mark), fetch what the page needs (appointments, materials of PO lines), translate
+references, adopt what Integration already holds (its index, read once per kind in pages of 5,000: by mark,
+same id, natural key), then claim, create concurrently, and confirm. A create whose answer was lost is looked
+up again only once ServiceTitan can no longer be working on it. Plain Python: the assets and the CLI call it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import pydantic
 
 from stsync_dagster.config import SyncConfig
 from stsync_dagster.servicetitan import errors as st
+from stsync_dagster.sync.adoption import Ambiguous, IntegrationIndex, Match
+from stsync_dagster.sync.checks import mapping_problems
 from stsync_dagster.sync.entities import HANDLERS, EntityHandler, PageContext
 from stsync_dagster.sync.models import payload
 from stsync_dagster.sync.outcome import Blocked, Invalid, Outcome, SyncReport
@@ -38,7 +44,9 @@ class SyncOptions:
     limit: int = 0  # most records created in the run (pulled-in ones included); 0 = no limit
     concurrency: int = 8  # creates in flight at once; the per-tenant pacer keeps them under the rate limit
     batch_size: int = 250  # records claimed, created and confirmed together
-    stale_after: timedelta = timedelta(minutes=2)  # a pending claim older than this is taken over
+    # ServiceTitan may still commit a create this long after the client gave up on it (its own timeout is ~100 s):
+    # a claim younger than this is never looked up and created again.
+    server_timeout: timedelta = timedelta(seconds=120)
     sample_size: int = 5
 
 
@@ -91,6 +99,16 @@ class _Context:
     taken_over: set[int] = field(default_factory=set)  # stale claims this run now holds
 
 
+@dataclass
+class _Lost:
+    """A create whose answer never came: its claim stays ours until ServiceTitan is certainly done with it."""
+
+    ctx: _Context
+    plan: _Plan
+    sent_at: datetime
+    settle_at: float  # time.monotonic() after which the server cannot still be working on it
+
+
 class SyncEngine:
     def __init__(
         self,
@@ -114,6 +132,8 @@ class SyncEngine:
         self._planned: dict[str, set[int]] = {name: set() for name in HANDLERS}
         self._pulled: dict[str, set[int]] = {name: set() for name in HANDLERS}
         self._overlay = overlay or {}
+        self._indexes: dict[str, IntegrationIndex] = {}
+        self._lost: list[_Lost] = []
         self._pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="stsync-create")
 
     def close(self) -> None:
@@ -135,6 +155,9 @@ class SyncEngine:
         before = self._request_counts()
         cfg = handler.cfg
         params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
+        if not self.options.dry_run:
+            self._check_mappings(ctx)
+            self._sweep(ctx)
         log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
         for page in prefetch(self.prod.iter_pages(cfg.prod_list_path, params)):
             report.pages += 1
@@ -143,6 +166,7 @@ class SyncEngine:
                 self._process(ctx, page.records[start : start + self.options.batch_size])
                 if on_page is not None:
                     on_page(report)
+        self._settle_lost()
         after = self._request_counts()
         report.requests = after[0] - before[0]
         report.rate_limited = after[1] - before[1]
@@ -186,10 +210,11 @@ class SyncEngine:
             return
         refs = RefMap.load(
             self.crosswalk,
-            (ref for record in todo for ref in handler.references(record, extra)),
+            (ref for record in todo for refs_of in (handler.references(record, extra), handler.key_references(record)) for ref in refs_of),
             planned=self._planned if self.options.dry_run else None,
             overlay=self._overlay,
         )
+        todo = self._adopt(ctx, todo, refs)
         plans: list[_Plan] = []
         for record in todo:
             try:
@@ -218,71 +243,187 @@ class SyncEngine:
         if not missing:
             return
         self._pulled[kind].update(missing)  # tried once per run: a blocked one stays blocked until the next
-        handler = self.handlers[kind]
         log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(missing), kind)
-        raws = self.prod.get_by_ids(handler.cfg.prod_list_path, missing, params=dict(handler.cfg.list_params))
-        found = {int(r["id"]) for r in raws if "id" in r}
-        sub = SyncReport(kind, dry_run=self.options.dry_run)
-        self._process(_Context(handler, sub), raws)
-        ctx.report.merge(sub)
+        found = self._reread(ctx, self.handlers[kind], missing, into=ctx.report)
         for prod_id in sorted(set(missing) - found):
             self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)
 
+    # ---- what Integration already holds ---------------------------------------------------------
+
+    def _index(self, handler: EntityHandler) -> IntegrationIndex:
+        """The kind's Integration records by mark and natural key: read once per run, when first needed."""
+        index = self._indexes.get(handler.kind)
+        if index is None:
+            index = self._indexes[handler.kind] = IntegrationIndex.read(handler, self.intc)
+        return index
+
+    def _adopt(self, ctx: _Context, todo: list, refs: RefMap) -> list:
+        """Map the records Integration already holds to their counterpart instead of creating them; return the
+        rest. This is the proof before any create: a record is created only when the index has no match."""
+        handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
+        try:
+            index = self._index(handler)
+        except st.ServiceTitanError as exc:  # cannot tell what Integration holds: create nothing
+            for record in todo:
+                self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading what Integration already holds: {exc}")
+            return []
+        keys = {record.id: handler.prod_key(record, refs) for record in todo}
+        candidates = {i for r in todo for i in (*index.by_mark.get(r.id, ()), *index.by_key.get(keys[r.id], ()))}
+        owners = self.crosswalk.find_by_int_id(kind, candidates) if candidates else {}
+        adopted: dict[int, Match] = {}
+        rest = []
+        for record in todo:
+            taken = {i for i, owner in owners.items() if owner != record.id}
+            found = index.match(record.id, keys[record.id], taken, handler.prod_evidence(record))
+            if isinstance(found, Match):
+                adopted[record.id] = found
+            elif isinstance(found, Ambiguous):
+                fields = ", ".join(handler.cfg.natural_key)
+                self._issue(
+                    report, Outcome.BLOCKED, record.id, "(natural key)",
+                    f"{len(found.int_ids)} Integration records {list(found.int_ids)} have its natural key ({fields}) "
+                    f"'{found.key}': not guessed, nothing created; remove the extra ones in Integration",
+                )  # fmt: skip
+            else:
+                rest.append(record)
+        if adopted:
+            self._record_adopted(ctx, adopted)
+        return rest
+
+    def _record_adopted(self, ctx: _Context, adopted: dict[int, Match]) -> None:
+        handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
+        rules: dict[str, int] = {}
+        for prod_id, found in adopted.items():
+            rules[found.rule] = rules.get(found.rule, 0) + 1
+            report.add(Outcome.ADOPTED, prod_id)
+        log.warning(
+            "%s: %d records already in Integration adopted, not created (%s): the crosswalk did not know them (it "
+            "was lost, moved, restored from an old copy or is new, or Integration was refreshed or edited by hand)",
+            kind, len(adopted), ", ".join(f"{n} by {rule}" for rule, n in sorted(rules.items())),
+        )  # fmt: skip
+        if self.options.dry_run:
+            self._overlay.setdefault(kind, {}).update({p: m.int_id for p, m in adopted.items()})
+            return
+        for rule in rules:
+            pairs = {p: m.int_id for p, m in adopted.items() if m.rule == rule}
+            self.crosswalk.record(kind, pairs, source="adopted", run_id=self.options.run_id, rule=rule)
+        self.crosswalk.clear_issues(kind, list(adopted))
+        unstamped = [(p, m.int_id) for p, m in adopted.items() if m.rule != "stamp" and handler.adoption_stamp(p)]
+        # Marked, an adopted record is found again by its stamp when this crosswalk is lost in turn.
+        for (prod_id, int_id), error in zip(unstamped, self._pool.map(lambda pair: self._stamp(handler, *pair), unstamped)):
+            if error:
+                log.warning("%s %s: adopted as %s, but stamping it failed (%s)", kind, prod_id, int_id, error)
+
+    def _stamp(self, handler: EntityHandler, prod_id: int, int_id: int) -> str | None:
+        try:
+            self.intc.patch(handler.cfg.int_create_path, int_id, handler.adoption_stamp(prod_id))
+        except st.ServiceTitanError as exc:
+            return str(exc)
+        return None
+
+    def _check_mappings(self, ctx: _Context) -> None:
+        """Refresh detection: when sampled mappings point at records Integration no longer holds (or that hold
+        another record now), every mapping of the kind is checked against the index and the stale ones forgotten,
+        so their records are adopted again (or created) instead of skipped."""
+        handler, kind = ctx.handler, ctx.handler.kind
+        try:
+            problems = mapping_problems(handler, self.intc, self.crosswalk)
+            if not problems.wrong:
+                return
+            log.warning("%s: %s; checking every mapping of the kind", kind, problems.summary())
+            index = self._index(handler)
+        except st.ServiceTitanError as exc:
+            log.warning("%s: the crosswalk's mappings could not be checked against Integration: %s", kind, exc)
+            return
+        stale = [
+            prod_id
+            for prod_id, (int_id, source) in self.crosswalk.mapped(kind).items()
+            if not index.holds(int_id)
+            or index.mark_of[int_id] not in (None, prod_id)
+            or (source in ("sync", "recovered") and index.mark_of[int_id] != prod_id)
+        ]
+        forgotten = self.crosswalk.forget(kind, stale)
+        log.warning("%s: %d mappings no longer held in Integration were forgotten; their records are adopted "
+                    "again or created when they are next read", kind, forgotten)
+
     # ---- claims left pending by a crash, a lost answer or another run ---------------------------
 
+    def _sweep(self, ctx: _Context) -> None:
+        """Claims of any window left pending longer than the server timeout by runs that are gone: their records
+        are read again and resolved now, not when someone happens to re-run their day."""
+        kind = ctx.handler.kind
+        older_than = self.crosswalk.now() - self.options.server_timeout
+        stale = [e for e in self.crosswalk.stale_claims(kind, older_than) if not self._run_is_live(e.run_id)]
+        if not stale:
+            return
+        log.warning("%s: %d claims left pending by earlier runs (a crash or a lost answer): resolving them", kind, len(stale))
+        self._reread(ctx, ctx.handler, sorted(e.prod_id for e in stale), into=ctx.report)
+
+    def _reread(self, ctx: _Context, handler: EntityHandler, prod_ids: list[int], into: SyncReport) -> set[int]:
+        """Read these Production records by id and process them; return the ids Production still has."""
+        try:
+            raws = self.prod.get_by_ids(handler.cfg.prod_list_path, prod_ids, params=dict(handler.cfg.list_params))
+        except st.ServiceTitanError as exc:
+            for prod_id in prod_ids:
+                self._issue(into, Outcome.FAILED, prod_id, "(request)", f"reading it from Production: {exc}", kind=handler.kind)
+            return set(prod_ids)
+        sub = ctx if handler is ctx.handler and into is ctx.report else _Context(handler, SyncReport(handler.kind, dry_run=self.options.dry_run))
+        self._process(sub, raws)
+        if sub is not ctx:
+            into.merge(sub.report)
+        return {int(r["id"]) for r in raws if "id" in r}
+
     def _resolve_pending(self, ctx: _Context, pending: dict) -> list:
-        """Look pending records up in Integration before anything is created again: never a blind retry."""
+        """Look pending records up in Integration before anything is created again: never a blind retry, and
+        never while ServiceTitan may still be committing the first create."""
         if not pending:
             return []
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
+        if self.options.dry_run:
+            return [record for record, _ in pending.values()]
+        now = self.crosswalk.now()
+        old: dict[int, tuple] = {}
+        for prod_id, (record, entry) in pending.items():
+            if entry.run_id == self.options.run_id and any(lost.plan.prod_id == prod_id for lost in self._lost):
+                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", "its create's answer was lost; settled at the end of this run", record_issue=False)
+            elif entry.run_id != self.options.run_id and self._run_is_live(entry.run_id):
+                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", f"being created by run {entry.run_id}", record_issue=False)
+            elif entry.claimed_at is not None and now - entry.claimed_at < self.options.server_timeout:
+                ready = entry.claimed_at + self.options.server_timeout
+                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", f"a create sent at {entry.claimed_at:%H:%M:%S} UTC may still be committing in ServiceTitan; looked up after {ready:%H:%M:%S}", record_issue=False)
+            else:
+                old[prod_id] = (record, entry)
+        if not old:
+            return []
         try:
-            found = handler.find_existing(self.intc, {pid: entry.claimed_at for pid, (_, entry) in pending.items()})
+            found = handler.find_existing(self.intc, {pid: entry.claimed_at for pid, (_, entry) in old.items()})
         except st.ServiceTitanError as exc:  # cannot tell whether they exist: leave them for the next run
-            for prod_id in pending:
+            for prod_id in old:
                 self._issue(report, Outcome.FAILED, prod_id, "(request)", f"looking up a pending claim: {exc}")
             return []
-        if found and not self.options.dry_run:
+        if found:
             self.crosswalk.record(kind, found, source="recovered")
             self.crosswalk.clear_issues(kind, list(found))
         report.recovered += len(found)
+        for prod_id in found:
+            report.add(Outcome.SKIPPED, prod_id)
+        stale = [(record, entry) for prod_id, (record, entry) in old.items() if prod_id not in found]
+        if not stale:
+            return []
+        # Entries, not ids: a claim is taken only if it is still the one judged stale here, so two runs
+        # recovering the same record cannot both take it.
+        cutoff = datetime.now(timezone.utc) + timedelta(seconds=1)
+        taken = self.crosswalk.take_over(
+            kind, [entry for _, entry in stale], self.options.run_id, claimed_before=cutoff, partition=self.options.partition
+        )
         todo = []
-        stale = []
-        for prod_id, (record, entry) in pending.items():
-            if prod_id in found:
-                report.add(Outcome.SKIPPED, prod_id)
-            elif self.options.dry_run:
+        for record, _ in stale:
+            if record.id in taken:
+                ctx.taken_over.add(record.id)
                 todo.append(record)
-            elif entry.run_id != self.options.run_id and self._claim_is_live(entry):
-                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", f"being created by run {entry.run_id}", record_issue=False)
             else:
-                stale.append((record, entry))
-        if stale:
-            # Entries, not ids: a claim is taken only if it is still the one judged stale here, so two runs
-            # recovering the same record cannot both take it.
-            cutoff = datetime.now(timezone.utc) + timedelta(seconds=1)
-            taken = self.crosswalk.take_over(
-                kind, [entry for _, entry in stale], self.options.run_id, claimed_before=cutoff, partition=self.options.partition
-            )
-            for record, _ in stale:
-                if record.id in taken:
-                    ctx.taken_over.add(record.id)
-                    todo.append(record)
-                else:
-                    self._issue(report, Outcome.DEFERRED, record.id, "(claim)", "claimed by another run meanwhile", record_issue=False)
+                self._issue(report, Outcome.DEFERRED, record.id, "(claim)", "claimed by another run meanwhile", record_issue=False)
         return todo
-
-    def _claim_is_live(self, entry) -> bool:
-        """A claim of a registered run is live while that run is; of an unknown run, while it is fresh."""
-        live = self._run_is_live(entry.run_id)
-        return self._fresh_claim(entry) if live is None else live
-
-    def _fresh_claim(self, entry) -> bool:
-        claimed_at = entry.claimed_at
-        if claimed_at is None:
-            return False
-        if claimed_at.tzinfo is None:
-            claimed_at = claimed_at.replace(tzinfo=timezone.utc)
-        return datetime.now(timezone.utc) - claimed_at < self.options.stale_after
 
     # ---- writing -------------------------------------------------------------------------------
 
@@ -310,68 +451,95 @@ class SyncEngine:
         plans = [p for p in plans if p.prod_id in ours]
 
         results = list(self._pool.map(lambda p: self._create(handler, p), plans))
-        confirmed: dict[int, int] = {}
-        ambiguous: list[_Plan] = []
+        created: dict[int, int] = {}
         released: list[int] = []
         for plan, (status, value) in zip(plans, results):
             if status == "ok":
-                confirmed[plan.prod_id] = value
+                created[plan.prod_id] = value
             elif status == "ambiguous":
-                ambiguous.append(plan)
+                sent_at = datetime.now(timezone.utc)
+                settle_at = time.monotonic() + self.options.server_timeout.total_seconds()
+                self._lost.append(_Lost(ctx, plan, sent_at, settle_at))
             else:
                 released.append(plan.prod_id)
                 field_name, reason = value
                 self._issue(report, Outcome.FAILED, plan.prod_id, field_name, reason)
-        if ambiguous:
-            confirmed.update(self._settle_ambiguous(ctx, ambiguous))
         if released:
             self.crosswalk.release(kind, released, self.options.run_id)
-        if confirmed:
-            self.crosswalk.confirm(kind, confirmed, self.options.run_id)
-            self.crosswalk.clear_issues(kind, list(confirmed))
-            bodies = {plan.prod_id: plan.body for plan in plans}
-            for prod_id, int_id in confirmed.items():
+        self._confirm(ctx, created, {plan.prod_id: plan.body for plan in plans})
+
+    def _confirm(self, ctx: _Context, created: dict[int, int], bodies: dict[int, dict]) -> None:
+        """Confirm creates in the crosswalk; only what it confirmed counts as created."""
+        if not created:
+            return
+        report, kind = ctx.report, ctx.handler.kind
+        confirmed = self.crosswalk.confirm(kind, created, self.options.run_id)
+        index = self._indexes.get(kind)
+        for prod_id, int_id in created.items():
+            if index is not None:
+                index.add(int_id, prod_id, None)
+            if prod_id in confirmed:
                 report.created(prod_id, int_id, bodies.get(prod_id))
+            else:
+                other = self.crosswalk.int_ids(kind, [prod_id]).get(prod_id)
+                self._issue(
+                    report, Outcome.FAILED, prod_id, "(duplicate)",
+                    f"created as Integration {int_id}, but the crosswalk maps it to {other}: two writers created it; "
+                    f"delete Integration {int_id} by hand",
+                )  # fmt: skip
+        self.crosswalk.clear_issues(kind, list(confirmed))
 
     def _create(self, handler: EntityHandler, plan: _Plan) -> tuple[str, object]:
         try:
             response = self.intc.create(handler.cfg.int_create_path, plan.body)
             return "ok", handler.created_id(response)
         except st.AmbiguousWriteError as exc:
-            log.warning("%s %s: the answer to the create was lost (%s); looking it up", handler.kind, plan.prod_id, exc)
+            log.warning("%s %s: the answer to the create was lost (%s); looked up once ServiceTitan is done with it",
+                        handler.kind, plan.prod_id, exc)
             return "ambiguous", None
         except (st.ValidationError, st.ConflictError, st.NotFoundError) as exc:
             return "failed", _api_reason(exc)
         except st.ServiceTitanError as exc:
             return "failed", ("(request)", str(exc))
 
-    def _settle_ambiguous(self, ctx: _Context, plans: list[_Plan]) -> dict[int, int]:
-        """Found in Integration: it was created. Not found: create it once more, still under our claim."""
-        handler, report = ctx.handler, ctx.report
-        try:
-            found = handler.find_existing(
-                self.intc, {p.prod_id: datetime.now(timezone.utc) - timedelta(minutes=5) for p in plans}
-            )
-        except st.ServiceTitanError as exc:  # still claimed by this run: the next run looks them up first
-            for plan in plans:
-                self._issue(report, Outcome.FAILED, plan.prod_id, "(request)", f"answer lost, lookup failed: {exc}")
-            return {}
-        report.recovered += len(found)
-        settled = dict(found)
-        for plan in plans:
-            if plan.prod_id in found:
+    def _settle_lost(self) -> None:
+        """Creates whose answers were lost: once the server timeout has passed since each was sent, found in
+        Integration means created; not found means it never committed, and it is sent once more (still claimed)."""
+        lost, self._lost = self._lost, []
+        if not lost:
+            return
+        wait = max(item.settle_at for item in lost) - time.monotonic()
+        if wait > 0:
+            log.info("waiting %.0f s for ServiceTitan to finish %d creates whose answers were lost", wait, len(lost))
+            time.sleep(wait)
+        by_ctx: dict[int, list[_Lost]] = {}
+        for item in lost:
+            by_ctx.setdefault(id(item.ctx), []).append(item)
+        for items in by_ctx.values():
+            ctx = items[0].ctx
+            handler, report = ctx.handler, ctx.report
+            try:
+                found = handler.find_existing(self.intc, {i.plan.prod_id: i.sent_at - timedelta(seconds=5) for i in items})
+            except st.ServiceTitanError as exc:  # still claimed by this run: the next run looks them up first
+                for item in items:
+                    self._issue(report, Outcome.FAILED, item.plan.prod_id, "(request)", f"answer lost, lookup failed: {exc}")
                 continue
-            status, value = self._create(handler, plan)
-            if status == "ok":
-                settled[plan.prod_id] = value
-            elif status == "ambiguous":
-                # Left pending under this run: the next run looks it up before anything else.
-                self._issue(report, Outcome.FAILED, plan.prod_id, "(request)", "the create's answer was lost twice; the next run will look it up")
-            else:
-                self.crosswalk.release(handler.kind, [plan.prod_id], self.options.run_id)
-                field_name, reason = value
-                self._issue(report, Outcome.FAILED, plan.prod_id, field_name, reason)
-        return settled
+            report.recovered += len(found)
+            created = dict(found)
+            for item in items:
+                if item.plan.prod_id in found:
+                    continue
+                status, value = self._create(handler, item.plan)
+                if status == "ok":
+                    created[item.plan.prod_id] = value
+                elif status == "ambiguous":
+                    self._issue(report, Outcome.FAILED, item.plan.prod_id, "(request)",
+                                "the create's answer was lost twice; a later run looks it up after the server timeout")
+                else:
+                    self.crosswalk.release(handler.kind, [item.plan.prod_id], self.options.run_id)
+                    field_name, reason = value
+                    self._issue(report, Outcome.FAILED, item.plan.prod_id, field_name, reason)
+            self._confirm(ctx, created, {i.plan.prod_id: i.plan.body for i in items})
 
     # ---- bookkeeping ---------------------------------------------------------------------------
 

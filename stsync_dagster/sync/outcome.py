@@ -13,6 +13,7 @@ CREATED_SAMPLE = 50
 
 class Outcome(str, Enum):
     CREATED = "created"
+    ADOPTED = "adopted"  # Integration already held it (a refreshed tenant, a hand-made record, a lost crosswalk)
     SKIPPED = "skipped"
     BLOCKED = "blocked"
     FAILED = "failed"
@@ -76,7 +77,7 @@ class SyncReport:
     def add(self, outcome: Outcome, prod_id: int, *, field: str = "", reason: str = "", kind: str | None = None) -> None:
         with self._lock:
             self.counts[outcome.value] += 1
-            if outcome not in (Outcome.CREATED, Outcome.SKIPPED):
+            if outcome not in (Outcome.CREATED, Outcome.ADOPTED, Outcome.SKIPPED):
                 self.issues.append(RecordIssue(kind or self.kind, prod_id, outcome, field, reason))
 
     def created(self, prod_id: int, int_id: int | None, body: dict | None = None) -> None:

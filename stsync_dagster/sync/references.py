@@ -55,6 +55,10 @@ class RefMap:
                 reasons[kind] = {issue.prod_id: issue.reason for issue in crosswalk.issues(kind=kind, prod_ids=missing)}
         return cls(ids, reasons, planned)
 
+    def find(self, kind: str, prod_id: int) -> int | None:
+        """The Integration id, or None when the reference is not mapped (no exception, no placeholder)."""
+        return self._ids.get(kind, {}).get(prod_id)
+
     def get(self, ref: Ref) -> int:
         int_id = self._ids.get(ref.kind, {}).get(ref.prod_id)
         if int_id is None and ref.prod_id in self._planned.get(ref.kind, ()):

@@ -1,7 +1,8 @@
 """Marks that let STSync recognise, in Integration, the records it created from Production ones.
 
 Materials and jobs carry an externalData stamp under STSync's application guid (key `stsync.prodId`,
-value the Production id). Purchase orders have no externalData, so their memo ends with a marker.
+value the Production id). Purchase orders have no externalData, so their memo's last line is a marker. Only that anchored last line
+counts, and marker-like text in a Production memo is neutralised on copy, so Production text cannot forge one.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from stsync_dagster.sync.models import ExternalDataCreate, ExternalDataPair
 
 STAMP_KEY = "stsync.prodId"
 _MEMO_MARKER = re.compile(r"\[stsync prod-po (\d+)\]")
+_MARKER_LIKE = re.compile(r"\[(\s*stsync)", re.IGNORECASE)
 
 
 def external_data(guid: str, prod_id: int) -> ExternalDataCreate:
@@ -34,11 +36,18 @@ def stamped_prod_id(record: dict, guid: str) -> int | None:
     return None
 
 
+def neutralised(text: str) -> str:
+    """Production text with anything that reads like a marker defused: "[stsync …" becomes "(stsync …"."""
+    return _MARKER_LIKE.sub(r"(\1", text)
+
+
 def memo_with_marker(memo: str | None, prod_id: int) -> str:
     marker = f"[stsync prod-po {prod_id}]"
-    return f"{memo.rstrip()}\n{marker}" if memo and memo.strip() else marker
+    return f"{neutralised(memo.rstrip())}\n{marker}" if memo and memo.strip() else marker
 
 
 def marked_prod_id(summary: str | None) -> int | None:
-    match = _MEMO_MARKER.search(summary or "")
+    """The Production id in a memo's marker: its last line, exactly as memo_with_marker writes it."""
+    last = (summary or "").rstrip().rpartition("\n")[2]
+    match = _MEMO_MARKER.fullmatch(last.strip())
     return int(match.group(1)) if match else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.engine import Connection
 
 from stsync_dagster.sync.crosswalk.database import (
@@ -93,7 +93,31 @@ class Mappings(Database):
             query = query.where(id_map.c.kind == kind)
         return self._run(lambda conn: {(k, s): n for k, s, n in conn.execute(query)}, write=False)
 
-    def record(self, kind: str, pairs: Mapping[int, int], source: str, run_id: str | None = None) -> RecordCounts:
+    def mapped(self, kind: str) -> dict[int, tuple[int, str]]:
+        """Every confirmed mapping of `kind`: Production id → (Integration id, source)."""
+        query = select(id_map.c.prod_id, id_map.c.int_id, id_map.c.source).where(
+            id_map.c.kind == kind, id_map.c.state == CONFIRMED
+        )
+        return self._run(lambda conn: {p: (i, s) for p, i, s in conn.execute(query)}, write=False)
+
+    def forget(self, kind: str, prod_ids: Iterable[int]) -> int:
+        """Delete confirmed mappings that no longer hold (their Integration record is gone); return how many."""
+        ids = distinct_ids(prod_ids)
+
+        def work(conn: Connection) -> int:
+            gone = 0
+            for chunk in chunks(ids):
+                statement = delete(id_map).where(
+                    id_map.c.kind == kind, id_map.c.state == CONFIRMED, id_map.c.prod_id.in_(chunk)
+                )
+                gone += conn.execute(statement).rowcount
+            return gone
+
+        return self._run(work, write=True) if ids else 0
+
+    def record(
+        self, kind: str, pairs: Mapping[int, int], source: str, run_id: str | None = None, rule: str | None = None
+    ) -> RecordCounts:
         """Upsert confirmed mappings found outside a create (master data, reconcile, recovery).
 
         A row already confirmed with the same Integration id is left alone; a pending row, or one mapped to
@@ -118,6 +142,7 @@ class Mappings(Database):
                     "run_id": run_id,
                     "updated_at": now,
                     "source": source,
+                    "rule": rule,
                 }
                 for prod_id, int_id in sorted(wanted.items())
             ]
@@ -132,6 +157,7 @@ class Mappings(Database):
                     "updated_at": excluded.updated_at,
                     "run_id": excluded.run_id,
                     "source": excluded.source,
+                    "rule": excluded.rule,
                 },
                 where=or_(id_map.c.state != CONFIRMED, id_map.c.int_id != excluded.int_id),
             ).returning(id_map.c.prod_id)

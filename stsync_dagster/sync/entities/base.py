@@ -9,6 +9,7 @@ from typing import Any, Callable, ClassVar, Iterable
 from pydantic import BaseModel
 
 from stsync_dagster.config import EntityConfig, SyncConfig
+from stsync_dagster.sync.adoption import natural_key
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import STAMP_KEY, stamped_prod_id
 
@@ -23,9 +24,17 @@ class PageContext:
     pull_items: Callable[[set[int]], None]
 
 
+def _field(record: BaseModel, name: str):
+    if name in type(record).model_fields:
+        return getattr(record, name)
+    return (record.model_extra or {}).get(name)
+
+
 class EntityHandler:
     kind: ClassVar[str]
     model: ClassVar[type[BaseModel]]
+    # Reference fields of the natural key (config's `natural_key`), compared after translation: field → kind.
+    key_refs: ClassVar[dict[str, str]] = {}
 
     def __init__(self, config: SyncConfig, guid: str):
         self.config = config
@@ -42,6 +51,53 @@ class EntityHandler:
     def build(self, record: BaseModel, refs: RefMap, extra: Any) -> BaseModel:
         """The create request for the record; raises Blocked or Invalid."""
         raise NotImplementedError
+
+    # -- what Integration already holds (see adoption.py) ------------------------------------------------------
+
+    def index_params(self) -> dict:
+        """List parameters that show every Integration record of the kind with STSync's mark."""
+        return {**self.cfg.list_params, "externalDataApplicationGuid": self.guid}
+
+    def mark_of(self, raw: dict) -> int | None:
+        """The Production id STSync marked on an Integration record, if any."""
+        return stamped_prod_id(raw, self.guid)
+
+    def int_evidence(self, raw: dict) -> str | None:
+        """What a mark on this Integration record must agree with; None when the mark cannot be forged."""
+        return None
+
+    def prod_evidence(self, record: BaseModel) -> str | None:
+        return None
+
+    def int_key(self, raw: dict) -> str | None:
+        return natural_key([raw.get(name) for name in self.cfg.natural_key])
+
+    def key_references(self, record: BaseModel) -> Iterable[Ref]:
+        for name, kind in self.key_refs.items():
+            value = _field(record, name)
+            if value is not None:
+                yield Ref(name, kind, int(value))
+
+    def prod_key(self, record: BaseModel, refs: RefMap) -> str | None:
+        """The Production record's natural key in Integration's terms; None when a part is missing or unmapped."""
+        parts = []
+        for name in self.cfg.natural_key:
+            value = _field(record, name)
+            if name in self.key_refs and value is not None:
+                value = refs.find(self.key_refs[name], int(value))
+            parts.append(value)
+        return natural_key(parts)
+
+    def adoption_stamp(self, prod_id: int) -> dict | None:
+        """The PATCH body that marks an adopted record as this Production record's copy; None when the kind has
+        no such field. Merge, never Replace: another application's data under our guid would be lost."""
+        return {
+            "externalData": {
+                "applicationGuid": self.guid,
+                "externalData": [{"key": STAMP_KEY, "value": str(prod_id)}],
+                "patchMode": "Merge",
+            }
+        }
 
     def created_id(self, response: dict) -> int:
         return int(response["id"])

@@ -36,6 +36,7 @@ def _opt(value) -> str | None:
 class JobsHandler(EntityHandler):
     kind = "jobs"
     model = SourceJob
+    key_refs = {"customerId": "customers"}
 
     def prepare(self, jobs: list[SourceJob], ctx: PageContext) -> dict[int, list[Visit]]:
         """Appointments of the page's jobs by ids (batched), then their technician assignments."""

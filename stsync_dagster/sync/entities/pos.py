@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable
 
+from stsync_dagster.sync.adoption import key_part
 from stsync_dagster.sync.entities.base import EntityHandler, PageContext
 from stsync_dagster.sync.models import (
     AddressCreate,
@@ -25,6 +26,23 @@ _RECOVERY_SLACK = timedelta(minutes=10)
 class PurchaseOrdersHandler(EntityHandler):
     kind = "pos"
     model = SourcePurchaseOrder
+    key_refs = {"vendorId": "vendors"}
+
+    def index_params(self) -> dict:
+        return dict(self.cfg.list_params)
+
+    def mark_of(self, raw: dict) -> int | None:
+        return marked_prod_id(raw.get("summary"))
+
+    # A memo is text anyone can type: a marker counts only on a PO of the same date as the Production one.
+    def int_evidence(self, raw: dict) -> str | None:
+        return key_part(raw.get("date"))
+
+    def prod_evidence(self, record: SourcePurchaseOrder) -> str | None:
+        return key_part(record.date)
+
+    def adoption_stamp(self, prod_id: int) -> dict | None:
+        return None  # no externalData; writing the memo would change what testers see
 
     def prepare(self, records: list[SourcePurchaseOrder], ctx: PageContext) -> None:
         ctx.pull_items({line.skuId for po in records for line in po.items})
