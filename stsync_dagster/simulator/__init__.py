@@ -15,7 +15,7 @@ from .constants import (
     PROD_CLIENT_SECRET,
     PROD_TENANT_ID,
 )
-from .data import DELIBERATE_GAPS
+from .data import DELIBERATE_GAPS, Refresh
 from .faults import Faults
 from .server import Simulator
 
@@ -30,5 +30,6 @@ __all__ = [
     "PROD_CLIENT_SECRET",
     "PROD_TENANT_ID",
     "Faults",
+    "Refresh",
     "Simulator",
 ]

@@ -90,6 +90,11 @@ def _api_endpoint(state: SimState, env: str, method: str, key: str, handler: Han
                 body = json.loads(raw) if raw.strip() else None
             except ValueError:
                 raise validation({"$": ["The request body is not valid JSON."]}) from None
+        if method == "POST":
+            late = dice.late_commit_delay()
+            if late:  # the client may give up meanwhile; the create commits all the same
+                stats.add("late_commits")
+                await asyncio.sleep(late)
         with tenant.lock:
             return handler(tenant, request, body, state)
 

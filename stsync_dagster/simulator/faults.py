@@ -24,15 +24,19 @@ class Faults:
     drop_post_rate: float = 0.0  # fraction of successful POSTs committed, then the connection dropped unanswered
     slow_rate: float = 0.0  # fraction of API requests whose answer is held back slow_seconds
     slow_seconds: float = 0.0
+    # A create that ServiceTitan keeps working on after the client gave up (API.md: the server's own timeout is
+    # ~100 s): the request is held late_commit_seconds, then committed whether anyone still listens or not.
+    late_commit_rate: float = 0.0
+    late_commit_seconds: float = 0.0
     seed: int = 0  # seeds the fault dice only (the data has its own seed)
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "html_error_fraction", "drop_post_rate", "slow_rate"):
+        for name in ("error_rate", "html_error_fraction", "drop_post_rate", "slow_rate", "late_commit_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
-        if self.latency_ms < 0 or self.slow_seconds < 0:
-            raise ValueError("latency_ms and slow_seconds must not be negative")
+        if self.latency_ms < 0 or self.slow_seconds < 0 or self.late_commit_seconds < 0:
+            raise ValueError("latency_ms, slow_seconds and late_commit_seconds must not be negative")
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -84,6 +88,10 @@ class FaultDice:
     def slow_delay(self) -> float:
         faults = self.faults
         return faults.slow_seconds if faults.slow_seconds > 0 and self._roll(faults.slow_rate) else 0.0
+
+    def late_commit_delay(self) -> float:
+        faults = self.faults
+        return faults.late_commit_seconds if faults.late_commit_seconds > 0 and self._roll(faults.late_commit_rate) else 0.0
 
     def drop_post(self) -> bool:
         return self._roll(self.faults.drop_post_rate)

@@ -30,7 +30,7 @@ from .constants import (
     PROD_TENANT_ID,
 )
 from .corrupt import corrupt
-from .data import generate
+from .data import Refresh, generate
 from .faults import FaultDice, Faults
 from .ratelimit import RateLimiter
 from .state import SimState
@@ -44,8 +44,11 @@ class Simulator:
     def __init__(self, seed: int = 7, scale: float = 1.0, counts: Mapping[str, int] | None = None,
                  token_lifetime: float = 900, rate_limit: int | None = 60, faults: Faults | None = None, *,
                  until: datetime = DEFAULT_UNTIL, export_batch_size: int = 500, invalid_fraction: float = 0.0,
-                 invalid_seed: int | None = None) -> None:
-        data = generate(seed, scale, counts, until)
+                 invalid_seed: int | None = None, refresh: Refresh | None = None,
+                 handmade_materials: int = 0) -> None:
+        """`refresh`: Integration starts as a copy of Production (see data.Refresh), not with master data only;
+        `handmade_materials`: that many Integration materials made by hand with Production codes."""
+        data = generate(seed, scale, counts, until, refresh=refresh, handmade_materials=handmade_materials)
         # Before the tenants copy the records: Production only, Integration is never corrupted.
         corruptions = corrupt(data["prod"], invalid_fraction, seed if invalid_seed is None else invalid_seed)
         clock = SimClock(until)
@@ -186,6 +189,14 @@ class Simulator:
         """Insert whole records into a tenant's store, bypassing the API's checks (a test hook; additions.py)."""
         self._check(env, kind)
         return add_records(self.state.tenants[env], kind, records)
+
+    def remove_records(self, env: str, kind: str, ids) -> int:
+        """Delete records from a tenant's store (a test hook: what a refresh or a tester's cleanup does)."""
+        self._check(env, kind)
+        tenant = self.state.tenants[env]
+        with tenant.lock:
+            bucket = tenant._records.get(kind, {})
+            return sum(bucket.pop(int(i), None) is not None for i in ids)
 
     def stats(self, env: str) -> dict:
         if env not in ENVS:

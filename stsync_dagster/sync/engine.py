@@ -226,6 +226,11 @@ class SyncEngine:
             except pydantic.ValidationError as exc:
                 first = exc.errors()[0]
                 self._issue(report, Outcome.FAILED, record.id, _field_of(first), first["msg"])
+        # Stale claims taken over for records that are not sent after all (adopted, blocked, failed) are let go.
+        unsent = ctx.taken_over - {plan.prod_id for plan in plans}
+        if unsent and not self.options.dry_run:
+            self.crosswalk.release(kind, unsent, self.options.run_id)
+            ctx.taken_over -= unsent
         self._write(ctx, plans)
 
     def _pull_jobs_for(self, ctx: _Context, todo, extra):
