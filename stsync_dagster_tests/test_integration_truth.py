@@ -297,3 +297,44 @@ def test_two_runs_on_one_host_name_in_separate_pid_namespaces_duplicate_nothing(
         figures = tally(sim, before, [], ("jobs",))
     assert figures["duplicates"] == 0
     assert len(sim.records("int", "jobs")) > len(before["jobs"])
+
+
+def test_reconcile_adopts_what_a_refreshed_tenant_holds_before_any_sync(make_simulator, tmp_path):
+    sim = make_simulator(seed=7, scale=0.25, refresh=Refresh(REFRESHED_AT, keep_ids=False))
+    env = sync_env(sim, tmp_path)
+    before = _held(sim)
+    done = subprocess.run([sys.executable, "-m", "stsync_dagster.cli", "reconcile"], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "adopted by natural key" in done.stdout
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        adopted = {k: len(crosswalk.mapped(k)) for k in ENTITIES}
+    assert adopted["jobs"] == len(before["jobs"]) and adopted["pos"] == len(before["purchase-orders"])
+    assert len(sim.records("int", "jobs")) == len(before["jobs"])  # reconcile creates nothing
+    report = sync(env, ENTITIES)
+    assert sum(m["adopted"] for m in report.values()) == 0
+    assert tally(sim, before, [report])["duplicates"] == 0
+
+
+def test_a_failed_heartbeat_is_logged_and_retried(tmp_path, caplog):
+    path = str(tmp_path / "xw.sqlite3")
+    with Crosswalk(path, busy_timeout_s=0.1) as crosswalk:
+        registry = RunRegistry(crosswalk, "beating", heartbeat_every=0.2)
+        with registry:
+            blocker = sqlite3.connect(path, timeout=0)
+            blocker.execute("BEGIN EXCLUSIVE")  # every write fails "database is locked" meanwhile
+            deadline = time.monotonic() + 30
+            while registry.failed_beats == 0:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            blocker.rollback()
+            blocker.close()
+            with crosswalk.engine.connect() as conn:
+                first = conn.execute(text("SELECT heartbeat_at FROM sync_run")).scalar()
+            while True:  # beating again once the database answers
+                with crosswalk.engine.connect() as conn:
+                    if conn.execute(text("SELECT heartbeat_at FROM sync_run")).scalar() != first:
+                        break
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    assert any("heartbeat of run beating failed" in r.getMessage() for r in caplog.records)

@@ -1,7 +1,9 @@
 """Configured resources: the two ServiceTitan clients and the crosswalk, fed by `dg.EnvVar`."""
 
 
+import logging
 import os
+from pathlib import Path
 
 import dagster as dg
 import pydantic
@@ -101,6 +103,12 @@ class CrosswalkResource(dg.ConfigurableResource):
 
     def get(self) -> Crosswalk:
         if self._crosswalk is None:
+            if not self.url and Path(st_settings.ORIGINAL_DB).is_file():
+                logging.getLogger("stsync").warning(
+                    "%s in this folder looks like the original STSync script's crosswalk; STSYNC_DB is not set, so "
+                    "the per-user crosswalk %s is used. Set STSYNC_DB=%s to upgrade and use that one instead.",
+                    st_settings.ORIGINAL_DB, st_settings.default_db(), st_settings.ORIGINAL_DB,
+                )
             self._crosswalk = Crosswalk(self.url or None)
         return self._crosswalk
 

@@ -9,6 +9,7 @@ import threading
 
 from .clock import parse_instant
 from .constants import DEFAULT_UNTIL
+from .data import Refresh
 from .faults import Faults
 from .server import Simulator
 
@@ -37,6 +38,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--export-batch-size", type=int, default=500)
     parser.add_argument("--token-lifetime", type=float, default=900)
     parser.add_argument("--rate-limit", type=int, default=60, help="requests/second per app per tenant; 0: none")
+    parser.add_argument("--refreshed-at", type=parse_instant,
+                        help="Integration starts as a copy of Production as of this instant (a refreshed tenant)")
+    parser.add_argument("--refresh-new-ids", action="store_true", help="the refreshed copy got new ids")
+    parser.add_argument("--handmade-materials", type=int, default=0,
+                        help="Integration materials made by hand with Production codes")
+    parser.add_argument("--late-commit-rate", type=float, default=0.0,
+                        help="fraction of creates committed late-commit-seconds after they arrive")
+    parser.add_argument("--late-commit-seconds", type=float, default=0.0)
     parser.add_argument("--print-env", action="store_true", help="print the ST_* block, then keep serving")
     parser.add_argument("--print-env-only", action="store_true", help="print the ST_* block and exit")
     return parser.parse_args(argv)
@@ -50,9 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         token_lifetime=args.token_lifetime, rate_limit=args.rate_limit or None, until=args.until,
         export_batch_size=args.export_batch_size, invalid_fraction=args.invalid_fraction,
         invalid_seed=args.invalid_seed,
+        refresh=Refresh(args.refreshed_at, keep_ids=not args.refresh_new_ids) if args.refreshed_at else None,
+        handmade_materials=args.handmade_materials,
         faults=Faults(latency_ms=args.latency_ms, error_rate=args.error_rate,
                       html_error_fraction=args.html_error_fraction, drop_post_rate=args.drop_post_rate,
-                      slow_rate=args.slow_rate, slow_seconds=args.slow_seconds, seed=args.fault_seed),
+                      slow_rate=args.slow_rate, slow_seconds=args.slow_seconds, seed=args.fault_seed,
+                      late_commit_rate=args.late_commit_rate, late_commit_seconds=args.late_commit_seconds),
     )
     sim.start(args.port)  # binds first, so with --port 0 the printed env names the real port
     if args.print_env or args.print_env_only:

@@ -47,6 +47,7 @@ class SyncOptions:
     # ServiceTitan may still commit a create this long after the client gave up on it (its own timeout is ~100 s):
     # a claim younger than this is never looked up and created again.
     server_timeout: timedelta = timedelta(seconds=120)
+    create: bool = True  # False: adopt what Integration holds, create nothing (`stsync reconcile`)
     sample_size: int = 5
 
 
@@ -389,7 +390,9 @@ class SyncEngine:
         now = self.crosswalk.now()
         old: dict[int, tuple] = {}
         for prod_id, (record, entry) in pending.items():
-            if entry.run_id == self.options.run_id and any(lost.plan.prod_id == prod_id for lost in self._lost):
+            if entry.run_id == self.options.run_id and any(
+                lost.plan.prod_id == prod_id and lost.ctx.handler.kind == kind for lost in self._lost
+            ):
                 self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", "its create's answer was lost; settled at the end of this run", record_issue=False)
             elif entry.run_id != self.options.run_id and self._run_is_live(entry.run_id):
                 self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", f"being created by run {entry.run_id}", record_issue=False)
@@ -440,6 +443,10 @@ class SyncEngine:
         for plan in plans[allowed:]:
             self._issue(report, Outcome.DEFERRED, plan.prod_id, "(limit)", "run limit reached; copied by a later run", record_issue=False)
         plans = plans[:allowed]
+        if not self.options.create:
+            for plan in plans:
+                self._issue(report, Outcome.DEFERRED, plan.prod_id, "(reconcile)", "not in Integration: the next sync creates it", record_issue=False)
+            return
         if self.options.dry_run:
             for plan in plans:
                 self._planned[kind].add(plan.prod_id)
