@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from . import hosts
 from .errors import ConfigError
 
 DEFAULT_PAGE_SIZE = 5000  # the most the API serves: fewest list calls
@@ -24,7 +25,6 @@ DEFAULT_EXTERNAL_DATA_GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
 DEFAULT_DB = "stsync.sqlite3"
 DEFAULT_CONFIG_PATH = "./stsync.config.json"
 
-PRODUCTION_HOSTS = frozenset({"api.servicetitan.io", "auth.servicetitan.io"})
 ENVIRONMENT_LABELS = {"prod": "Production", "int": "Integration"}
 
 _PER_ENV = ("AUTH_URL", "API_BASE", "CLIENT_ID", "CLIENT_SECRET", "APP_KEY", "TENANT_ID")
@@ -237,35 +237,33 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
     )
 
 
-def _comparable(url: str) -> tuple[str, str, int | None, str]:
-    parts = urlsplit(url.strip())
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
-    return (parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path.rstrip("/").lower())
-
-
 def check_integration_target(int_settings: EnvironmentSettings, prod_settings: EnvironmentSettings) -> None:
     """Refuse (ConfigError) an Integration configuration that would reach Production (DESIGN promise 1).
 
-    Bases are compared whole (scheme, host, port, path), since one simulator serves both environments
-    from one host under /prod and /int.
+    Addresses are compared through hosts.endpoint (every alias of one address is equal) and whole (host,
+    port, path), since one simulator serves both environments from one host under /prod and /int. A URL
+    that names an environment (an official host, or a /prod or /int path segment) must name its own slot's:
+    that also catches the two blocks pasted the wrong way round, whose values all differ.
     """
     reasons: list[str] = []
     variables: list[str] = []
-    checks = (("API_BASE", int_settings.api_base, prod_settings.api_base),
-              ("AUTH_URL", int_settings.auth_url, prod_settings.auth_url))
-    for suffix, int_url, prod_url in checks:
-        name = int_settings.var(suffix)
-        host = (urlsplit(int_url).hostname or "").lower()
-        if _comparable(int_url) == _comparable(prod_url):
-            reasons.append(f"{name} is the Production one ({prod_settings.var(suffix)})")
-            variables.append(name)
-        elif host in PRODUCTION_HOSTS:
-            reasons.append(f"{name} points at the Production host {host}")
-            variables.append(name)
-    if int_settings.client_id.strip() == prod_settings.client_id.strip():
-        name = int_settings.var("CLIENT_ID")
-        reasons.append(f"{name} is the Production client id ({prod_settings.var('CLIENT_ID')})")
+
+    def refuse(name: str, reason: str) -> None:
+        reasons.append(f"{name} {reason}")
         variables.append(name)
+
+    for suffix in ("API_BASE", "AUTH_URL"):
+        int_url, prod_url = getattr(int_settings, suffix.lower()), getattr(prod_settings, suffix.lower())
+        name = int_settings.var(suffix)
+        if hosts.endpoint(int_url) == hosts.endpoint(prod_url):
+            refuse(name, f"is the Production one ({prod_settings.var(suffix)})")
+        elif hosts.environment_of(int_url) == "prod":
+            refuse(name, f"points at Production ({hosts.describe(int_url)})")
+        if hosts.environment_of(prod_url) == "int":
+            refuse(prod_settings.var(suffix), f"points at Integration ({hosts.describe(prod_url)}): "
+                   "are the _PROD and _INT blocks swapped?")
+    if int_settings.client_id.strip().casefold() == prod_settings.client_id.strip().casefold():
+        refuse(int_settings.var("CLIENT_ID"), f"is the Production client id ({prod_settings.var('CLIENT_ID')})")
     if reasons:
         raise ConfigError(
             "refusing to write: the Integration target looks like Production: " + "; ".join(reasons),
