@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import os
 import uuid
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from . import hosts
 from .errors import ConfigError
+from .redact import Redactor
 
 DEFAULT_PAGE_SIZE = 5000  # the most the API serves: fewest list calls
 MAX_PAGE_SIZE = 5000
@@ -24,6 +26,9 @@ DEFAULT_MAX_RETRIES = 6
 DEFAULT_EXTERNAL_DATA_GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
 DEFAULT_DB = "stsync.sqlite3"
 DEFAULT_CONFIG_PATH = "./stsync.config.json"
+DEFAULT_START_DATE = "2026-06-01"
+DEFAULT_CONCURRENCY = 8
+DEFAULT_BLOCKED_WARN_DAYS = 7.0
 
 ENVIRONMENT_LABELS = {"prod": "Production", "int": "Integration"}
 
@@ -84,6 +89,23 @@ def parse_retries(value: str | int) -> int:
     return retries
 
 
+def parse_start_date(value: str) -> str:
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("must be an ISO date YYYY-MM-DD") from None
+    if day > datetime.now(timezone.utc).date():
+        raise ValueError("is later than today (UTC): the first partition cannot be in the future")
+    return day.isoformat()
+
+
+def parse_concurrency(value: str) -> int:
+    number = parse_retries(value)
+    if not 1 <= number <= 64:
+        raise ValueError("must be between 1 and 64")
+    return number
+
+
 def parse_guid(value: str) -> str:
     try:
         return str(uuid.UUID(value.strip()))
@@ -118,6 +140,11 @@ class EnvironmentSettings(BaseModel):
     def label(self) -> str:
         return ENVIRONMENT_LABELS.get(self.name, self.name)
 
+    def redactor(self) -> Redactor:
+        """Masks this environment's client secret and app key, in every encoding."""
+        secret = self.client_secret.get_secret_value()
+        return Redactor([secret, self.app_key.get_secret_value()], [(self.client_id, secret)])
+
     def var(self, suffix: str) -> str:
         """The environment variable that configures `suffix` here, e.g. var("CLIENT_ID") -> ST_CLIENT_ID_PROD."""
         return f"ST_{suffix}_{self.name.upper()}"
@@ -133,8 +160,11 @@ class Settings(BaseModel):
     rate_limit: float = DEFAULT_RATE_LIMIT
     max_retries: int = DEFAULT_MAX_RETRIES
     external_data_guid: str = DEFAULT_EXTERNAL_DATA_GUID
-    db: str = DEFAULT_DB
+    db: str = Field(DEFAULT_DB, repr=False)  # may carry a password
     config_path: str = DEFAULT_CONFIG_PATH
+    start_date: str = DEFAULT_START_DATE
+    concurrency: int = DEFAULT_CONCURRENCY
+    blocked_warn_days: float = DEFAULT_BLOCKED_WARN_DAYS
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -221,6 +251,9 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
     rate_limit = parsed("ST_RATE_LIMIT", parse_positive, DEFAULT_RATE_LIMIT)
     max_retries = parsed("ST_MAX_RETRIES", parse_retries, DEFAULT_MAX_RETRIES)
     guid = parsed("ST_EXTERNAL_DATA_GUID", parse_guid, DEFAULT_EXTERNAL_DATA_GUID)
+    start = parsed("STSYNC_START_DATE", parse_start_date, DEFAULT_START_DATE)
+    concurrency = parsed("ST_CONCURRENCY", parse_concurrency, DEFAULT_CONCURRENCY)
+    warn_days = parsed("STSYNC_BLOCKED_WARN_DAYS", parse_positive, DEFAULT_BLOCKED_WARN_DAYS)
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems), variables=bad_vars)
 
@@ -234,6 +267,9 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
         external_data_guid=guid,
         db=get("STSYNC_DB") or DEFAULT_DB,
         config_path=get("STSYNC_CONFIG") or DEFAULT_CONFIG_PATH,
+        start_date=start,
+        concurrency=concurrency,
+        blocked_warn_days=warn_days,
     )
 
 
