@@ -103,7 +103,8 @@ def test_a_config_file_that_is_not_utf8_is_named(simulator, tmp_path):
     ((datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%d"), "later than today"),
 ])
 def test_a_bad_start_date_is_named(value, reason, simulator, tmp_path):
-    for args in (["verify"], ["sync", "all"]):
+    commands = (["verify"], ["sync", "all"]) if reason == "later than today" else (["verify"],)
+    for args in commands:
         done = _run(args, sync_env(simulator, tmp_path, STSYNC_START_DATE=value), tmp_path)
         _assert_config_error(done, simulator, "STSYNC_START_DATE", reason)
 

@@ -121,7 +121,7 @@ def test_no_secret_in_any_encoding_reaches_output_storage_or_the_ui(tmp_path):
     clients = {"prod": (PROD_CLIENT_ID, PROD_SECRET), "int": (INT_CLIENT_ID, INT_SECRET)}
     with ExitStack() as stack:
         db, db_password = _database(stack, tmp_path)
-        sim = stack.enter_context(Simulator(seed=34, scale=0.1, token_lifetime=3, clients=clients).start())
+        sim = stack.enter_context(Simulator(seed=34, scale=0.05, token_lifetime=2, clients=clients).start())
         sim.set_faults(error_rate=0.05, drop_post_rate=0.05)
         env = sync_env(sim, tmp_path, STSYNC_DB=db)
         outputs = [_run(args, env, tmp_path, home) for args in COMMANDS.values()]
