@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values, load_dotenv
 
-from stsync_dagster.config import SYNC_ENTITIES, load_config
+from stsync_dagster.config import SYNC_ENTITIES, SyncConfig, load_config
 from stsync_dagster.servicetitan import (
     ConfigError,
     IntegrationClient,
@@ -20,6 +22,8 @@ from stsync_dagster.servicetitan import (
     check_integration_target,
     load_settings,
 )
+from stsync_dagster.servicetitan.redact import RedactingStream, Redactor
+from stsync_dagster.sync.crosswalk import setting as database
 from stsync_dagster.sync.timefmt import parse_day
 
 COUNT_COLUMNS = ("created", "adopted", "skipped", "blocked", "failed", "deferred", "pulled_in", "requests", "rate_limited", "seconds")
@@ -41,6 +45,14 @@ def _load_env() -> None:
 # ---- verify -----------------------------------------------------------------------------------------
 
 
+def _preflight(settings, *, write: bool) -> tuple[SyncConfig, str]:
+    """What a sync needs besides the API, checked before any request: the guard, the config file and the
+    crosswalk (opened; created only when `write`). Returns the config and the crosswalk as it may be shown."""
+    check_integration_target(settings.int, settings.prod)
+    config = load_config(settings.config_path)
+    return config, database.check(settings.db, write=write)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     ok = True
 
@@ -49,28 +61,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
         ok &= good
         print(f"  [{'ok' if good else 'FAIL'}] {what}{': ' + detail if detail else ''}")
 
+    def check(what: str, work, detail=lambda value: ""):
+        try:
+            value = work()
+        except ConfigError as exc:
+            say(False, what, str(exc))
+            return None
+        say(True, what, detail(value))
+        return value
+
     print("stsync verify")
-    try:
-        settings = load_settings(dotenv_path=".env")
-        say(True, "environment variables", "all present and well-formed")
-    except ConfigError as exc:
-        say(False, "environment variables", str(exc))
+    settings = check("environment variables", lambda: load_settings(dotenv_path=".env"),
+                     lambda _: "all present and well-formed")
+    if settings is None:
         return EXIT_CONFIG
-    try:
-        config = load_config(settings.config_path)
-        say(True, "config file", settings.config_path)
-    except ConfigError as exc:
-        say(False, "config file", str(exc))
-        config = None
-    probe = config.master("business_units").path if config else "/settings/v2/tenant/{tenant}/business-units"
-    clients = []
-    try:
-        # One retry at most: verify should answer quickly when a host is down.
-        quick = dict(page_size=1, timeout=settings.http_timeout, rate_limit=settings.rate_limit, max_retries=1)
-        clients.append(("Production", ProductionClient(settings.prod, **quick)))
-        clients.append(("Integration", IntegrationClient(settings.int, production=settings.prod, **quick)))
-    except ConfigError as exc:
-        say(False, "Integration target", str(exc))
+    check("Integration target", lambda: check_integration_target(settings.int, settings.prod), lambda _: "not Production")
+    config = check("config file", lambda: load_config(settings.config_path), lambda _: settings.config_path)
+    check("crosswalk", lambda: database.check(settings.db, write=False), str)
+    if not ok:  # a configuration problem: no request at all
+        print("some checks failed")
+        return EXIT_CONFIG
+    probe = config.master("business_units").path
+    # One retry at most: verify should answer quickly when a host is down.
+    quick = dict(page_size=1, timeout=settings.http_timeout, rate_limit=settings.rate_limit, max_retries=1)
+    clients = [("Production", ProductionClient(settings.prod, **quick)),
+               ("Integration", IntegrationClient(settings.int, production=settings.prod, **quick))]
     for label, client in clients:
         with client:
             try:
@@ -129,8 +144,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.since:
         parse_day(args.since, "--since")
     settings = load_settings(dotenv_path=".env")  # fail before anything runs, naming the variable
-    check_integration_target(settings.int, settings.prod)
-    load_config(settings.config_path)
+    _preflight(settings, write=not args.dry_run)  # a dry run creates nothing, not even the crosswalk file
     _load_env()  # the Dagster resources read os.environ
     result = materialize_sync(entities, since=args.since, limit=args.limit, dry_run=args.dry_run, verbose=args.verbose)
     failed = print_report(result, entities, verbose=args.verbose)
@@ -160,7 +174,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from stsync_dagster.sync.window import window_for
 
     settings = load_settings(dotenv_path=".env")
-    config = load_config(settings.config_path)
+    config, shown = _preflight(settings, write=True)
     entities = list(SYNC_ENTITIES) if args.entity == "all" else [args.entity]
     duplicates = 0
     with (
@@ -168,7 +182,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         IntegrationClient.from_settings(settings) as intc,
         Crosswalk(settings.db) as crosswalk,
     ):
-        print(f"Reconciling the crosswalk {crosswalk.url} with what Integration holds")
+        print(f"Reconciling the crosswalk {shown} with what Integration holds")
         for entity in entities:
             report = reconcile(HANDLERS[entity](config, settings.external_data_guid), intc, crosswalk)
             duplicates += len(report.duplicates)
@@ -247,8 +261,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _output_redactor() -> Redactor:
+    """The secrets of the environment and `.env` (read leniently: a broken file is reported elsewhere)."""
+    values: dict[str, str] = {}
+    with contextlib.suppress(Exception):
+        values = {k: v for k, v in dotenv_values(".env").items() if v} if Path(".env").is_file() else {}
+    values.update(os.environ)
+    envs = ("PROD", "INT")
+    secrets = [values.get(f"ST_{name}_{e}", "") for name in ("CLIENT_SECRET", "APP_KEY") for e in envs]
+    secrets.append(database.password(values.get("STSYNC_DB", "")) or "")
+    pairs = [(values.get(f"ST_CLIENT_ID_{e}", ""), values.get(f"ST_CLIENT_SECRET_{e}", "")) for e in envs]
+    return Redactor(secrets, pairs)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not isinstance(sys.stdout, RedactingStream):
+        mask = _output_redactor()
+        sys.stdout, sys.stderr = RedactingStream(sys.stdout, mask), RedactingStream(sys.stderr, mask)
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -259,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"verify": cmd_verify, "sync": cmd_sync, "reconcile": cmd_reconcile, "demo": cmd_demo}[args.command](args)
     except (ConfigError, ValueError) as exc:
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
         print(f"stsync: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 

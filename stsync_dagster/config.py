@@ -114,6 +114,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> SyncConfig:
         raise ConfigError(f"{file}: config file not found (set STSYNC_CONFIG or run from the project folder)") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{file}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: config file is not UTF-8 text (STSYNC_CONFIG)") from None
+    except OSError as exc:
+        why = "is a directory" if file.is_dir() else f"cannot be read ({exc.strerror or type(exc).__name__})"
+        raise ConfigError(f"{file}: config file {why} (STSYNC_CONFIG)") from None
     try:
         return SyncConfig.model_validate(raw)
     except ValidationError as exc:

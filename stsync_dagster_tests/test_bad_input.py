@@ -1,4 +1,4 @@
-"""Bad input gets a clear error and loses nothing; secrets never show."""
+"""Bad input gets a clear error and loses nothing (secrets: test_secrets.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
-from stsync_dagster.simulator import APP_KEY, INT_CLIENT_SECRET, PROD_CLIENT_SECRET, Simulator
+from stsync_dagster.simulator import Simulator
 from stsync_dagster_tests.sync_helpers import KIND_OF, copied_ids, counts, sync, sync_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,28 +74,3 @@ def _run(args, env, cwd, dagster_home=None):
     if dagster_home:
         base["DAGSTER_HOME"] = str(dagster_home)
     return subprocess.run([str(STSYNC), *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True, timeout=600)
-
-
-def test_secrets_never_appear_in_output_logs_or_metadata(tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    with Simulator(seed=34, scale=0.1, token_lifetime=3).start() as sim:
-        sim.set_faults(error_rate=0.05, drop_post_rate=0.05)
-        env = sync_env(sim, tmp_path)
-        outputs = []
-        for args in (["verify"], ["sync", "all", "--verbose"], ["sync", "all", "--dry-run", "--verbose"], ["reconcile"]):
-            done = _run(args, env, tmp_path, dagster_home=home)
-            outputs += [done.stdout, done.stderr]
-        bad_secret = {**env, "ST_CLIENT_SECRET_PROD": "wrong-" + PROD_CLIENT_SECRET}
-        done = _run(["sync", "items"], bad_secret, tmp_path, dagster_home=home)
-        outputs += [done.stdout, done.stderr]
-        assert sim.stats("int")["tokens_issued"] > 2  # tokens were renewed along the way: more chances to leak
-    stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
-    text = "\n".join(outputs)
-    assert "created" in text  # the outputs searched are the real ones
-    for secret in (PROD_CLIENT_SECRET, INT_CLIENT_SECRET, APP_KEY):
-        assert secret not in text, secret
-        assert secret.encode() not in stored, secret
-    # Access tokens are JWTs: none may be printed or stored either.
-    assert "eyJhbGciOi" not in text and b"eyJhbGciOi" not in stored
-    assert len(stored) > 10_000  # the event logs were really written there

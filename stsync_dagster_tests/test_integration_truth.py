@@ -338,3 +338,13 @@ def test_a_failed_heartbeat_is_logged_and_retried(tmp_path, caplog):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
     assert any("heartbeat of run beating failed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_sqlite_file_of_something_else_is_not_taken_for_a_crosswalk(tmp_path):
+    path = tmp_path / "other.sqlite3"
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    with Crosswalk(str(path)) as crosswalk, pytest.raises(Exception, match="other tables.*invoices"):
+        crosswalk.lookup("items", [1])
+    with sqlite3.connect(path) as other:
+        assert [r[0] for r in other.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["invoices"]

@@ -7,9 +7,10 @@ import dagster as dg
 from pydantic import Field
 
 from stsync_dagster.config import load_config
-from stsync_dagster.defs.metadata import check_details, master_metadata, sync_metadata
+from stsync_dagster.defs.metadata import check_details, masked, master_metadata, sync_metadata
 from stsync_dagster.defs.partitions import daily
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
+from stsync_dagster.servicetitan.redact import Redactor, redacting
 from stsync_dagster.sync.checks import blocked_too_long, crosswalk_integrity, read_back
 from stsync_dagster.sync.engine import SyncOptions
 from stsync_dagster.sync.entities import HANDLERS
@@ -46,6 +47,11 @@ MASTER_DESCRIPTIONS = {
 }
 
 
+def secrets(integration: IntegrationResource, crosswalk: CrosswalkResource) -> Redactor:
+    """What every log line, metadata value and exception text of a step is masked with."""
+    return integration.redactor() + crosswalk.redactor()
+
+
 def _master_asset(kind: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=kind,
@@ -62,12 +68,13 @@ def _master_asset(kind: str) -> dg.AssetsDefinition:
         integration: IntegrationResource,
         crosswalk: CrosswalkResource,
     ) -> dg.MaterializeResult:
-        with production.client() as prod, integration.client() as intc:
+        mask = secrets(integration, crosswalk)
+        with redacting(mask), production.client() as prod, integration.client() as intc:
             report = run_master(
                 kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=load_config(), dry_run=config.dry_run
             )
-        context.log.info(report.summary())
-        return dg.MaterializeResult(metadata=master_metadata(report, config.dry_run))
+        context.log.info(mask(report.summary()))
+        return dg.MaterializeResult(metadata=master_metadata(report, config.dry_run, mask))
 
     return _asset
 
@@ -114,63 +121,77 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
         integration: IntegrationResource,
         crosswalk: CrosswalkResource,
     ) -> dg.MaterializeResult:
-        partition = context.partition_key if context.has_partition_key else None
-        try:
-            window = window_for(partition, config.since or None)
-        except ValueError as exc:
-            raise dg.Failure(description=f"run config: {exc}") from None
-        options = SyncOptions(
-            run_id=context.run.run_id,
-            partition=partition,
-            dry_run=config.dry_run,
-            limit=config.limit,
-            concurrency=integration.concurrency,
-            server_timeout=timedelta(seconds=integration.server_timeout),
-        )
-
-        def progress(report) -> None:
-            context.log.info(f"{entity}: page {report.pages} done: " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
-
-        config_file = load_config()
-        with production.client() as prod, integration.client() as intc:
-            report = run_entity(
-                entity,
-                window,
-                prod=prod,
-                intc=intc,
-                crosswalk=crosswalk.get(),
-                config=config_file,
-                options=options,
-                guid=integration.external_data_guid,
-                on_page=progress,
-            )
-            context.log.info(report.summary())
-            for issue in report.issues[:50]:
-                context.log.info(f"{issue.kind} {issue.prod_id} {issue.outcome.value}: {issue.field}: {issue.reason}")
-            handler = HANDLERS[entity](config_file, integration.external_data_guid)
-            checks = {
-                "read_back_fidelity": read_back(handler, intc, report),
-                "crosswalk_integrity": crosswalk_integrity(handler, intc, crosswalk.get()),
-                "blocked_too_long": blocked_too_long(entity, crosswalk.get(), crosswalk.blocked_warn_days),
-            }
-        return dg.MaterializeResult(
-            metadata=sync_metadata(report, str(window), secrets=integration.secrets()),
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=name,
-                    passed=outcome.passed,
-                    severity=dg.AssetCheckSeverity.WARN if name == "blocked_too_long" else dg.AssetCheckSeverity.ERROR,
-                    description=outcome.description,
-                    metadata={
-                        "checked": dg.MetadataValue.int(outcome.checked),
-                        "details": dg.MetadataValue.md(check_details(outcome.details)),
-                    },
-                )
-                for name, outcome in checks.items()
-            ],
-        )
+        mask = secrets(integration, crosswalk)
+        with redacting(mask):
+            return _sync(entity, context, config, production, integration, crosswalk, mask)
 
     return _asset
+
+
+def _sync(
+    entity: str,
+    context: dg.AssetExecutionContext,
+    config: SyncRunConfig,
+    production: ProductionResource,
+    integration: IntegrationResource,
+    crosswalk: CrosswalkResource,
+    mask: Redactor,
+) -> dg.MaterializeResult:
+    partition = context.partition_key if context.has_partition_key else None
+    try:
+        window = window_for(partition, config.since or None)
+    except ValueError as exc:
+        raise dg.Failure(description=f"run config: {exc}") from None
+    options = SyncOptions(
+        run_id=context.run.run_id,
+        partition=partition,
+        dry_run=config.dry_run,
+        limit=config.limit,
+        concurrency=integration.creates_in_flight(),
+        server_timeout=timedelta(seconds=integration.lost_answer_wait()),
+    )
+
+    def progress(report) -> None:
+        context.log.info(mask(f"{entity}: page {report.pages} done: " + ", ".join(f"{k} {v}" for k, v in report.counts.items())))
+
+    config_file = load_config()
+    with production.client() as prod, integration.client() as intc:
+        report = run_entity(
+            entity,
+            window,
+            prod=prod,
+            intc=intc,
+            crosswalk=crosswalk.get(),
+            config=config_file,
+            options=options,
+            guid=integration.guid(),
+            on_page=progress,
+        )
+        context.log.info(mask(report.summary()))
+        for issue in report.issues[:50]:
+            context.log.info(mask(f"{issue.kind} {issue.prod_id} {issue.outcome.value}: {issue.field}: {issue.reason}"))
+        handler = HANDLERS[entity](config_file, integration.guid())
+        checks = {
+            "read_back_fidelity": read_back(handler, intc, report),
+            "crosswalk_integrity": crosswalk_integrity(handler, intc, crosswalk.get()),
+            "blocked_too_long": blocked_too_long(entity, crosswalk.get(), crosswalk.warn_days()),
+        }
+    return dg.MaterializeResult(
+        metadata=sync_metadata(report, str(window), mask),
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=name,
+                passed=outcome.passed,
+                severity=dg.AssetCheckSeverity.WARN if name == "blocked_too_long" else dg.AssetCheckSeverity.ERROR,
+                description=mask(outcome.description),
+                metadata=masked({
+                    "checked": dg.MetadataValue.int(outcome.checked),
+                    "details": dg.MetadataValue.md(check_details(outcome.details)),
+                }, mask),
+            )
+            for name, outcome in checks.items()
+        ],
+    )
 
 
 sync_assets = [_sync_asset(entity) for entity in ("items", "jobs", "pos")]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import dagster as dg
+
+from stsync_dagster.servicetitan.redact import Redactor
 
 from stsync_dagster.sync.masterdata import MatchReport
 from stsync_dagster.sync.outcome import Outcome, SyncReport
@@ -38,16 +38,21 @@ def check_details(lines: list[str]) -> str:
     return "\n".join(shown)
 
 
-def redacted(value, secrets: list[str]):
-    """A copy of `value` (JSON-like) with any secret value replaced, wherever it hides."""
-    text = json.dumps(value, ensure_ascii=False)
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(json.dumps(secret)[1:-1], "***")
-    return json.loads(text)
+def masked(metadata: dict, redactor: Redactor) -> dict:
+    """`metadata` with every secret masked in its text, markdown and JSON values."""
+    out = {}
+    for key, value in metadata.items():
+        if isinstance(value, dg.MarkdownMetadataValue):
+            value = dg.MetadataValue.md(redactor(value.md_str))
+        elif isinstance(value, dg.TextMetadataValue):
+            value = dg.MetadataValue.text(redactor(value.text))
+        elif isinstance(value, dg.JsonMetadataValue):
+            value = dg.MetadataValue.json(redactor.data(value.data))
+        out[key] = value
+    return out
 
 
-def sync_metadata(report: SyncReport, window: str, secrets: list[str] = ()) -> dict:
+def sync_metadata(report: SyncReport, window: str, redactor: Redactor | None = None) -> dict:
     metadata: dict = {name: dg.MetadataValue.int(count) for name, count in report.counts.items()}
     metadata.update(
         pulled_in=dg.MetadataValue.int(sum(report.pulled_in.values())),
@@ -68,19 +73,19 @@ def sync_metadata(report: SyncReport, window: str, secrets: list[str] = ()) -> d
             f"(already in Integration), {report.count(Outcome.BLOCKED)} blocked, {report.count(Outcome.FAILED)} "
             "failed; nothing was written. The issues table lists the records that would not be copied."
         )
-        metadata["sample_payloads"] = dg.MetadataValue.json(redacted(report.sample_payloads, list(secrets)))
-    return metadata
+        metadata["sample_payloads"] = dg.MetadataValue.json(report.sample_payloads)
+    return masked(metadata, redactor or Redactor())
 
 
-def master_metadata(report: MatchReport, dry_run: bool) -> dict:
+def master_metadata(report: MatchReport, dry_run: bool, redactor: Redactor | None = None) -> dict:
     lines = ["| Production id | natural key | problem |", "|---|---|---|"]
     lines += [f"| {pid} | {_md_cell(key)} | no Integration counterpart |" for pid, key in report.unmatched]
     lines += [f"| {pid} | {_md_cell(key)} | matches {ids} |" for pid, key, ids in report.ambiguous]
-    return {
+    return masked({
         "matched": dg.MetadataValue.int(report.matched),
         "unmatched": dg.MetadataValue.int(len(report.unmatched)),
         "ambiguous": dg.MetadataValue.int(len(report.ambiguous)),
         "requests": dg.MetadataValue.int(report.requests),
         "dry_run": dg.MetadataValue.bool(dry_run),
         "problems": dg.MetadataValue.md("\n".join(lines) if len(lines) > 2 else "Every record matched."),
-    }
+    }, redactor or Redactor())

@@ -6,12 +6,16 @@ import os
 
 import dagster as dg
 
-DEFAULT_START_DATE = "2026-06-01"
-
+from stsync_dagster.servicetitan.errors import ConfigError
+from stsync_dagster.servicetitan.settings import DEFAULT_START_DATE, parse_start_date
 
 
 def start_date() -> str:
-    return os.environ.get("STSYNC_START_DATE", "").strip() or DEFAULT_START_DATE
+    raw = os.environ.get("STSYNC_START_DATE", "").strip()
+    try:
+        return parse_start_date(raw) if raw else DEFAULT_START_DATE
+    except ValueError as exc:
+        raise ConfigError(f"STSYNC_START_DATE {exc} (got {raw[:60]!r})", variables=["STSYNC_START_DATE"]) from None
 
 
 daily = dg.DailyPartitionsDefinition(

@@ -11,32 +11,26 @@ from pydantic import PrivateAttr
 
 from stsync_dagster.servicetitan import ConfigError, EnvironmentSettings, IntegrationClient, ProductionClient
 from stsync_dagster.servicetitan import settings as st_settings
+from stsync_dagster.servicetitan.redact import Redactor
+from stsync_dagster.sync.crosswalk import setting as database
 from stsync_dagster.sync.crosswalk import Crosswalk
 
 
-DEFAULT_CONCURRENCY = 8
-DEFAULT_BLOCKED_WARN_DAYS = 7.0
-# ServiceTitan keeps working on a request up to ~100 s after a client gave up: a create whose answer was lost is
-# looked up again, and only then sent again, once this much time has passed since it was sent.
-DEFAULT_SERVER_TIMEOUT = 120.0
+def _checked(name: str, parser, raw, show=str) -> object:
+    try:
+        return parser(str(raw))
+    except ValueError as exc:
+        raise ConfigError(f"{name} {exc} (got {show(str(raw))[:60]!r})", variables=[name]) from None
 
 
-def _parse_concurrency(value: str) -> int:
-    number = st_settings.parse_retries(value)
-    if not 1 <= number <= 64:
-        raise ValueError("must be between 1 and 64")
-    return number
-
-
-def _tuning(name: str, parser, default):
-    """Optional knobs are read when the code location loads; a bad value names its variable."""
+def _knob(name: str, parser, default, show=str):
+    """A setting as a `dg.EnvVar` when set (checked now, so a bad value names its variable when the code
+    location loads), else its default: no value of the environment is baked into the definitions."""
     raw = os.environ.get(name, "").strip()
     if not raw:
-        return default
-    try:
-        return parser(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} {exc} (got {raw[:60]!r})", variables=[name]) from None
+        return str(default)
+    _checked(name, parser, raw, show)
+    return dg.EnvVar(name)
 
 
 class _TenantResource(dg.ConfigurableResource):
@@ -48,10 +42,11 @@ class _TenantResource(dg.ConfigurableResource):
     client_secret: str
     app_key: str
     tenant_id: str
-    page_size: int = st_settings.DEFAULT_PAGE_SIZE
-    http_timeout: float = st_settings.DEFAULT_HTTP_TIMEOUT
-    rate_limit: float = st_settings.DEFAULT_RATE_LIMIT
-    max_retries: int = st_settings.DEFAULT_MAX_RETRIES
+    # The tuning knobs are strings (a dg.EnvVar or the default), parsed where they are used.
+    page_size: str = str(st_settings.DEFAULT_PAGE_SIZE)
+    http_timeout: str = str(st_settings.DEFAULT_HTTP_TIMEOUT)
+    rate_limit: str = str(st_settings.DEFAULT_RATE_LIMIT)
+    max_retries: str = str(st_settings.DEFAULT_MAX_RETRIES)
 
     _env_name: str = "prod"
 
@@ -66,7 +61,10 @@ class _TenantResource(dg.ConfigurableResource):
 
     def _tuning(self) -> dict:
         return dict(
-            page_size=self.page_size, timeout=self.http_timeout, rate_limit=self.rate_limit, max_retries=self.max_retries
+            page_size=_checked("ST_PAGE_SIZE", st_settings.parse_page_size, self.page_size),
+            timeout=_checked("ST_HTTP_TIMEOUT", st_settings.parse_positive, self.http_timeout),
+            rate_limit=_checked("ST_RATE_LIMIT", st_settings.parse_positive, self.rate_limit),
+            max_retries=_checked("ST_MAX_RETRIES", st_settings.parse_retries, self.max_retries),
         )
 
 
@@ -82,23 +80,38 @@ class IntegrationResource(_TenantResource):
 
     production: ProductionResource
     external_data_guid: str = st_settings.DEFAULT_EXTERNAL_DATA_GUID
-    concurrency: int = DEFAULT_CONCURRENCY  # creates in flight at once (all paced by the one per-tenant pacer)
-    server_timeout: float = DEFAULT_SERVER_TIMEOUT  # seconds a create may still commit after its answer was lost
+    concurrency: str = str(st_settings.DEFAULT_CONCURRENCY)  # creates in flight at once, all paced by one pacer
+    server_timeout: str = str(st_settings.DEFAULT_SERVER_TIMEOUT)  # seconds a create may still commit after its answer was lost
     _env_name: str = "int"
+
+    def guid(self) -> str:
+        return _checked("ST_EXTERNAL_DATA_GUID", st_settings.parse_guid, self.external_data_guid)
+
+    def creates_in_flight(self) -> int:
+        return _checked("ST_CONCURRENCY", st_settings.parse_concurrency, self.concurrency)
+
+    def lost_answer_wait(self) -> float:
+        return _checked("ST_SERVER_TIMEOUT", st_settings.parse_positive, self.server_timeout)
 
     def client(self) -> IntegrationClient:
         return IntegrationClient(self.environment(), production=self.production.environment(), **self._tuning())
 
-    def secrets(self) -> list[str]:
-        """Values that must never reach metadata or logs, of both environments."""
-        return [self.client_secret, self.app_key, self.production.client_secret, self.production.app_key]
+    def redactor(self) -> Redactor:
+        """Masks the secrets of both environments, in every encoding (built from the raw fields, so it
+        works even when they fail validation)."""
+        prod = self.production
+        return Redactor(
+            [self.client_secret, self.app_key, prod.client_secret, prod.app_key],
+            [(self.client_id, self.client_secret), (prod.client_id, prod.client_secret)],
+        )
 
 
 class CrosswalkResource(dg.ConfigurableResource):
-    """The crosswalk: a SQLite file path or any SQLAlchemy URL (`STSYNC_DB`; empty: the per-user default)."""
+    """The crosswalk: a SQLite file path or any SQLAlchemy URL (`STSYNC_DB`, a dg.EnvVar: its password
+    stays out of run snapshots and the UI; empty: the per-user default)."""
 
     url: str = st_settings.DEFAULT_DB
-    blocked_warn_days: float = DEFAULT_BLOCKED_WARN_DAYS  # the blocked_too_long check warns past this age
+    blocked_warn_days: str = str(st_settings.DEFAULT_BLOCKED_WARN_DAYS)  # blocked_too_long warns past this age
     _crosswalk: Crosswalk | None = PrivateAttr(default=None)
 
     def get(self) -> Crosswalk:
@@ -111,6 +124,12 @@ class CrosswalkResource(dg.ConfigurableResource):
                 )
             self._crosswalk = Crosswalk(self.url or None)
         return self._crosswalk
+
+    def warn_days(self) -> float:
+        return _checked("STSYNC_BLOCKED_WARN_DAYS", st_settings.parse_positive, self.blocked_warn_days)
+
+    def redactor(self) -> Redactor:
+        return Redactor([database.password(self.url) or ""])
 
     def teardown_after_execution(self, context) -> None:
         if self._crosswalk is not None:
@@ -127,10 +146,10 @@ def _tenant_fields(env: str) -> dict:
         "client_secret": dg.EnvVar(f"ST_CLIENT_SECRET_{suffix}"),
         "app_key": dg.EnvVar(f"ST_APP_KEY_{suffix}"),
         "tenant_id": dg.EnvVar(f"ST_TENANT_ID_{suffix}"),
-        "page_size": _tuning("ST_PAGE_SIZE", st_settings.parse_page_size, st_settings.DEFAULT_PAGE_SIZE),
-        "http_timeout": _tuning("ST_HTTP_TIMEOUT", st_settings.parse_positive, st_settings.DEFAULT_HTTP_TIMEOUT),
-        "rate_limit": _tuning("ST_RATE_LIMIT", st_settings.parse_positive, st_settings.DEFAULT_RATE_LIMIT),
-        "max_retries": _tuning("ST_MAX_RETRIES", st_settings.parse_retries, st_settings.DEFAULT_MAX_RETRIES),
+        "page_size": _knob("ST_PAGE_SIZE", st_settings.parse_page_size, st_settings.DEFAULT_PAGE_SIZE),
+        "http_timeout": _knob("ST_HTTP_TIMEOUT", st_settings.parse_positive, st_settings.DEFAULT_HTTP_TIMEOUT),
+        "rate_limit": _knob("ST_RATE_LIMIT", st_settings.parse_positive, st_settings.DEFAULT_RATE_LIMIT),
+        "max_retries": _knob("ST_MAX_RETRIES", st_settings.parse_retries, st_settings.DEFAULT_MAX_RETRIES),
     }
 
 
@@ -142,16 +161,16 @@ def build_resources() -> dict:
         "integration": IntegrationResource(
             **_tenant_fields("int"),
             production=production,
-            external_data_guid=_tuning(
+            external_data_guid=_knob(
                 "ST_EXTERNAL_DATA_GUID", st_settings.parse_guid, st_settings.DEFAULT_EXTERNAL_DATA_GUID
             ),
-            concurrency=_tuning("ST_CONCURRENCY", _parse_concurrency, DEFAULT_CONCURRENCY),
-            server_timeout=_tuning("ST_SERVER_TIMEOUT", st_settings.parse_positive, DEFAULT_SERVER_TIMEOUT),
+            concurrency=_knob("ST_CONCURRENCY", st_settings.parse_concurrency, st_settings.DEFAULT_CONCURRENCY),
+            server_timeout=_knob("ST_SERVER_TIMEOUT", st_settings.parse_positive, st_settings.DEFAULT_SERVER_TIMEOUT),
         ),
         "crosswalk": CrosswalkResource(
-            url=os.environ.get("STSYNC_DB", "").strip(),
-            blocked_warn_days=_tuning(
-                "STSYNC_BLOCKED_WARN_DAYS", st_settings.parse_positive, DEFAULT_BLOCKED_WARN_DAYS
+            url=_knob("STSYNC_DB", database.parse, st_settings.DEFAULT_DB, show=database.display),
+            blocked_warn_days=_knob(
+                "STSYNC_BLOCKED_WARN_DAYS", st_settings.parse_positive, st_settings.DEFAULT_BLOCKED_WARN_DAYS
             ),
         ),
     }

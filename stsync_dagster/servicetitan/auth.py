@@ -8,7 +8,8 @@ import time
 
 import httpx
 
-from .errors import AuthenticationError, TransportError, redact, snippet
+from .errors import AuthenticationError, TransportError, snippet
+from .redact import Redactor
 from .settings import EnvironmentSettings
 
 log = logging.getLogger("stsync.servicetitan.auth")
@@ -54,10 +55,9 @@ class TokenProvider:
             if token is None or token == self._token:
                 self._token = None
 
-    def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in a message."""
-        current = self._token or ""
-        return (self._env.client_secret.get_secret_value(), self._env.app_key.get_secret_value(), current)
+    def clean(self, text: str) -> str:
+        """`text` with every form of this environment's secrets and of the current token masked."""
+        return (self._env.redactor() + Redactor([self._token or ""]))(text)
 
     def _fetch(self) -> None:
         env = self._env
@@ -71,7 +71,7 @@ class TokenProvider:
         try:
             resp = self._http.post(env.auth_url, data=data, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
-            raise TransportError(f"{where}: {type(exc).__name__}: {self._clean(str(exc))}",
+            raise TransportError(f"{where}: {type(exc).__name__}: {self.clean(str(exc))}",
                                  method="POST", path="token", cause=exc) from None
         if resp.status_code in (400, 401, 403):
             error = ""
@@ -81,13 +81,13 @@ class TokenProvider:
             except ValueError:
                 pass
             raise AuthenticationError(
-                f"{where} refused the credentials ({resp.status_code} {self._clean(error) or resp.reason_phrase}): "
+                f"{where} refused the credentials ({resp.status_code} {self.clean(error) or resp.reason_phrase}): "
                 f"check {env.var('CLIENT_ID')} and {env.var('CLIENT_SECRET')}",
                 method="POST", path="token", status=resp.status_code, title=error or None,
             )
         if resp.status_code != 200:
             raise TransportError(
-                f"{where} answered {resp.status_code} {resp.reason_phrase}: {self._clean(snippet(resp.text))}",
+                f"{where} answered {resp.status_code} {resp.reason_phrase}: {self.clean(snippet(resp.text))}",
                 method="POST", path="token", status=resp.status_code,
             )
         try:
@@ -105,6 +105,3 @@ class TokenProvider:
         self._renew_at = started + expires_in - _margin(expires_in)
         self.tokens_fetched += 1
         log.info("fetched a token for %s, valid for %.0f s", env.label, expires_in)
-
-    def _clean(self, text: str) -> str:
-        return redact(text, self.secrets())

@@ -1,7 +1,7 @@
 """Typed errors of the ServiceTitan client.
 
 Messages are built by the client from method, path, status and the server's title: never from headers,
-tokens, client secrets or app keys (and any text taken from a server body is passed through `redact`).
+tokens, client secrets or app keys (and any text taken from a server body is passed through `redact.redact`).
 """
 
 from __future__ import annotations
@@ -84,14 +84,6 @@ class AmbiguousWriteError(ServiceTitanError):
     def __init__(self, message: str, *, cause: BaseException | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.cause = cause
-
-
-def redact(text: str, secrets: "list[str] | tuple[str, ...]") -> str:
-    """Replace every occurrence of a secret value in `text`."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
 
 
 def snippet(text: str, limit: int = _SNIPPET_LIMIT) -> str:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import io
 import os
 import uuid
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from . import hosts
 from .errors import ConfigError
+from .redact import Redactor
 
 DEFAULT_PAGE_SIZE = 5000  # the most the API serves: fewest list calls
 MAX_PAGE_SIZE = 5000
@@ -33,8 +36,13 @@ def default_db(environ: Mapping[str, str] | None = None) -> str:
     base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
     return str(Path(base) / "stsync" / "crosswalk.sqlite3")
 DEFAULT_CONFIG_PATH = "./stsync.config.json"
+DEFAULT_START_DATE = "2026-06-01"
+DEFAULT_CONCURRENCY = 8
+DEFAULT_BLOCKED_WARN_DAYS = 7.0
+# ServiceTitan keeps working on a request up to ~100 s after a client gave up: a create whose answer was lost is
+# looked up again, and only then sent again, once this much time has passed since it was sent.
+DEFAULT_SERVER_TIMEOUT = 120.0
 
-PRODUCTION_HOSTS = frozenset({"api.servicetitan.io", "auth.servicetitan.io"})
 ENVIRONMENT_LABELS = {"prod": "Production", "int": "Integration"}
 
 _PER_ENV = ("AUTH_URL", "API_BASE", "CLIENT_ID", "CLIENT_SECRET", "APP_KEY", "TENANT_ID")
@@ -94,6 +102,23 @@ def parse_retries(value: str | int) -> int:
     return retries
 
 
+def parse_start_date(value: str) -> str:
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("must be an ISO date YYYY-MM-DD") from None
+    if day > datetime.now(timezone.utc).date():
+        raise ValueError("is later than today (UTC): the first partition cannot be in the future")
+    return day.isoformat()
+
+
+def parse_concurrency(value: str) -> int:
+    number = parse_retries(value)
+    if not 1 <= number <= 64:
+        raise ValueError("must be between 1 and 64")
+    return number
+
+
 def parse_guid(value: str) -> str:
     try:
         return str(uuid.UUID(value.strip()))
@@ -128,6 +153,11 @@ class EnvironmentSettings(BaseModel):
     def label(self) -> str:
         return ENVIRONMENT_LABELS.get(self.name, self.name)
 
+    def redactor(self) -> Redactor:
+        """Masks this environment's client secret and app key, in every encoding."""
+        secret = self.client_secret.get_secret_value()
+        return Redactor([secret, self.app_key.get_secret_value()], [(self.client_id, secret)])
+
     def var(self, suffix: str) -> str:
         """The environment variable that configures `suffix` here, e.g. var("CLIENT_ID") -> ST_CLIENT_ID_PROD."""
         return f"ST_{suffix}_{self.name.upper()}"
@@ -143,8 +173,12 @@ class Settings(BaseModel):
     rate_limit: float = DEFAULT_RATE_LIMIT
     max_retries: int = DEFAULT_MAX_RETRIES
     external_data_guid: str = DEFAULT_EXTERNAL_DATA_GUID
-    db: str = DEFAULT_DB
+    db: str = Field(DEFAULT_DB, repr=False)  # may carry a password
     config_path: str = DEFAULT_CONFIG_PATH
+    start_date: str = DEFAULT_START_DATE
+    concurrency: int = DEFAULT_CONCURRENCY
+    blocked_warn_days: float = DEFAULT_BLOCKED_WARN_DAYS
+    server_timeout: float = DEFAULT_SERVER_TIMEOUT
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -231,6 +265,10 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
     rate_limit = parsed("ST_RATE_LIMIT", parse_positive, DEFAULT_RATE_LIMIT)
     max_retries = parsed("ST_MAX_RETRIES", parse_retries, DEFAULT_MAX_RETRIES)
     guid = parsed("ST_EXTERNAL_DATA_GUID", parse_guid, DEFAULT_EXTERNAL_DATA_GUID)
+    start = parsed("STSYNC_START_DATE", parse_start_date, DEFAULT_START_DATE)
+    concurrency = parsed("ST_CONCURRENCY", parse_concurrency, DEFAULT_CONCURRENCY)
+    warn_days = parsed("STSYNC_BLOCKED_WARN_DAYS", parse_positive, DEFAULT_BLOCKED_WARN_DAYS)
+    server_timeout = parsed("ST_SERVER_TIMEOUT", parse_positive, DEFAULT_SERVER_TIMEOUT)
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems), variables=bad_vars)
 
@@ -244,38 +282,40 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
         external_data_guid=guid,
         db=get("STSYNC_DB") or default_db(),
         config_path=get("STSYNC_CONFIG") or DEFAULT_CONFIG_PATH,
+        start_date=start,
+        concurrency=concurrency,
+        blocked_warn_days=warn_days,
+        server_timeout=server_timeout,
     )
-
-
-def _comparable(url: str) -> tuple[str, str, int | None, str]:
-    parts = urlsplit(url.strip())
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
-    return (parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path.rstrip("/").lower())
 
 
 def check_integration_target(int_settings: EnvironmentSettings, prod_settings: EnvironmentSettings) -> None:
     """Refuse (ConfigError) an Integration configuration that would reach Production (DESIGN promise 1).
 
-    Bases are compared whole (scheme, host, port, path), since one simulator serves both environments
-    from one host under /prod and /int.
+    Addresses are compared through hosts.endpoint (every alias of one address is equal) and whole (host,
+    port, path), since one simulator serves both environments from one host under /prod and /int. A URL
+    that names an environment (an official host, or a /prod or /int path segment) must name its own slot's:
+    that also catches the two blocks pasted the wrong way round, whose values all differ.
     """
     reasons: list[str] = []
     variables: list[str] = []
-    checks = (("API_BASE", int_settings.api_base, prod_settings.api_base),
-              ("AUTH_URL", int_settings.auth_url, prod_settings.auth_url))
-    for suffix, int_url, prod_url in checks:
-        name = int_settings.var(suffix)
-        host = (urlsplit(int_url).hostname or "").lower()
-        if _comparable(int_url) == _comparable(prod_url):
-            reasons.append(f"{name} is the Production one ({prod_settings.var(suffix)})")
-            variables.append(name)
-        elif host in PRODUCTION_HOSTS:
-            reasons.append(f"{name} points at the Production host {host}")
-            variables.append(name)
-    if int_settings.client_id.strip() == prod_settings.client_id.strip():
-        name = int_settings.var("CLIENT_ID")
-        reasons.append(f"{name} is the Production client id ({prod_settings.var('CLIENT_ID')})")
+
+    def refuse(name: str, reason: str) -> None:
+        reasons.append(f"{name} {reason}")
         variables.append(name)
+
+    for suffix in ("API_BASE", "AUTH_URL"):
+        int_url, prod_url = getattr(int_settings, suffix.lower()), getattr(prod_settings, suffix.lower())
+        name = int_settings.var(suffix)
+        if hosts.endpoint(int_url) == hosts.endpoint(prod_url):
+            refuse(name, f"is the Production one ({prod_settings.var(suffix)})")
+        elif hosts.environment_of(int_url) == "prod":
+            refuse(name, f"points at Production ({hosts.describe(int_url)})")
+        if hosts.environment_of(prod_url) == "int":
+            refuse(prod_settings.var(suffix), f"points at Integration ({hosts.describe(prod_url)}): "
+                   "are the _PROD and _INT blocks swapped?")
+    if int_settings.client_id.strip().casefold() == prod_settings.client_id.strip().casefold():
+        refuse(int_settings.var("CLIENT_ID"), f"is the Production client id ({prod_settings.var('CLIENT_ID')})")
     if reasons:
         raise ConfigError(
             "refusing to write: the Integration target looks like Production: " + "; ".join(reasons),

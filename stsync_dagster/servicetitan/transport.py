@@ -32,7 +32,6 @@ from .errors import (
     ServiceTitanError,
     TransportError,
     ValidationError,
-    redact,
     snippet,
 )
 from .pacer import Pacer, shared_pacer
@@ -341,4 +340,4 @@ class Transport:
                     state.next_action.sleep if state.next_action else 0.0)
 
     def _clean(self, text: str) -> str:
-        return redact(text, self.tokens.secrets())
+        return self.tokens.clean(text)

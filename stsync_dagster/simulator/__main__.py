@@ -29,6 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--slow-rate", type=float, default=0.0)
     parser.add_argument("--slow-seconds", type=float, default=0.0)
     parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--echo-credentials", action="store_true",
+                        help="the token endpoints' refusals echo the request back, secret included")
     parser.add_argument("--until", type=parse_instant, default=DEFAULT_UNTIL,
                         help="end of the data's four-month window (default 2026-10-31T23:59:59Z)")
     parser.add_argument("--invalid-fraction", type=float, default=0.0,
@@ -64,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         faults=Faults(latency_ms=args.latency_ms, error_rate=args.error_rate,
                       html_error_fraction=args.html_error_fraction, drop_post_rate=args.drop_post_rate,
                       slow_rate=args.slow_rate, slow_seconds=args.slow_seconds, seed=args.fault_seed,
-                      late_commit_rate=args.late_commit_rate, late_commit_seconds=args.late_commit_seconds),
+                      late_commit_rate=args.late_commit_rate, late_commit_seconds=args.late_commit_seconds,
+                      echo_credentials=args.echo_credentials),
     )
     sim.start(args.port)  # binds first, so with --port 0 the printed env names the real port
     if args.print_env or args.print_env_only:

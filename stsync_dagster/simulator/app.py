@@ -42,7 +42,8 @@ def _token_endpoint(state: SimState, env: str):
     async def endpoint(request: Request) -> Response:
         stats = state.stats[env]
         stats.add("token_requests")
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        raw = (await request.body()).decode("utf-8", "replace")
+        form = {k: v[0] for k, v in parse_qs(raw).items()}
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
         basic = request.headers.get("authorization", "")
         if basic.lower().startswith("basic ") and not client_id:
@@ -52,7 +53,11 @@ def _token_endpoint(state: SimState, env: str):
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         answer = state.tokens.issue(env, client_id, client_secret)
         if answer is None:
-            return JSONResponse({"error": "invalid_client"}, status_code=400)
+            refusal = {"error": "invalid_client"}
+            if state.dice.faults.echo_credentials:
+                refusal = {"error": f"invalid_client: no client matches {raw} {basic}".strip(),
+                           "error_description": f"received {json.dumps(form)} with Authorization {basic!r}"}
+            return JSONResponse(refusal, status_code=400)
         stats.add("tokens_issued")
         return JSONResponse(answer, headers={"Cache-Control": "no-store"})
     return endpoint

@@ -7,6 +7,7 @@ import json
 import secrets
 import threading
 import time
+from typing import Mapping
 
 from .constants import APP_KEY, CLIENTS
 from .problems import ApiError
@@ -15,8 +16,9 @@ MISSING_APP_KEY = "Application key not present, check ST-App-Key header value."
 
 
 class TokenIssuer:
-    def __init__(self, lifetime: float = 900) -> None:
+    def __init__(self, lifetime: float = 900, clients: Mapping[str, tuple[str, str]] | None = None) -> None:
         self._lock = threading.Lock()
+        self.clients = {**CLIENTS, **(clients or {})}  # env -> (client id, client secret)
         self._tokens: dict[str, tuple[str, float]] = {}
         self.lifetime = lifetime
 
@@ -27,7 +29,7 @@ class TokenIssuer:
 
     def issue(self, env: str, client_id: str | None, client_secret: str | None) -> dict | None:
         """The token answer, or None for bad credentials (the caller answers 400 invalid_client)."""
-        expected = CLIENTS[env]
+        expected = self.clients[env]
         if not (client_id and client_secret and secrets.compare_digest(f"{client_id}\n{client_secret}",
                                                                        f"{expected[0]}\n{expected[1]}")):
             return None

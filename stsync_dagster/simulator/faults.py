@@ -29,6 +29,8 @@ class Faults:
     late_commit_rate: float = 0.0
     late_commit_seconds: float = 0.0
     seed: int = 0  # seeds the fault dice only (the data has its own seed)
+    # A careless token endpoint: its refusals echo the request back (form-encoded secret, Authorization header)
+    echo_credentials: bool = False
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "html_error_fraction", "drop_post_rate", "slow_rate", "late_commit_rate"):

@@ -20,12 +20,8 @@ from .constants import (
     DEFAULT_EXTERNAL_DATA_GUID,
     DEFAULT_UNTIL,
     ENVS,
-    INT_CLIENT_ID,
-    INT_CLIENT_SECRET,
     INT_NEW_ID_START,
     INT_TENANT_ID,
-    PROD_CLIENT_ID,
-    PROD_CLIENT_SECRET,
     PROD_NEW_ID_START,
     PROD_TENANT_ID,
 )
@@ -45,7 +41,7 @@ class Simulator:
                  token_lifetime: float = 900, rate_limit: int | None = 60, faults: Faults | None = None, *,
                  until: datetime = DEFAULT_UNTIL, export_batch_size: int = 500, invalid_fraction: float = 0.0,
                  invalid_seed: int | None = None, refresh: Refresh | None = None,
-                 handmade_materials: int = 0) -> None:
+                 handmade_materials: int = 0, clients: Mapping[str, tuple[str, str]] | None = None) -> None:
         """`refresh`: Integration starts as a copy of Production (see data.Refresh), not with master data only;
         `handmade_materials`: that many Integration materials made by hand with Production codes."""
         data = generate(seed, scale, counts, until, refresh=refresh, handmade_materials=handmade_materials)
@@ -58,7 +54,7 @@ class Simulator:
                 "prod": Tenant("prod", PROD_TENANT_ID, data["prod"], PROD_NEW_ID_START, clock),
                 "int": Tenant("int", INT_TENANT_ID, data["int"], INT_NEW_ID_START, clock),
             },
-            tokens=TokenIssuer(token_lifetime),
+            tokens=TokenIssuer(token_lifetime, clients),  # clients: env -> (id, secret), to override
             limiter=RateLimiter(rate_limit),
             dice=FaultDice(faults),
             stats={env: Stats() for env in ENVS},
@@ -128,15 +124,16 @@ class Simulator:
         """The complete ST_* block pointing at this simulator (STSYNC_DB is not included)."""
         url = self.url
         limit = self.state.limiter.per_second
+        clients = self.state.tokens.clients
         return {
             "ST_AUTH_URL_PROD": f"{url}/prod/connect/token",
             "ST_AUTH_URL_INT": f"{url}/int/connect/token",
             "ST_API_BASE_PROD": f"{url}/prod",
             "ST_API_BASE_INT": f"{url}/int",
-            "ST_CLIENT_ID_PROD": PROD_CLIENT_ID,
-            "ST_CLIENT_SECRET_PROD": PROD_CLIENT_SECRET,
-            "ST_CLIENT_ID_INT": INT_CLIENT_ID,
-            "ST_CLIENT_SECRET_INT": INT_CLIENT_SECRET,
+            "ST_CLIENT_ID_PROD": clients["prod"][0],
+            "ST_CLIENT_SECRET_PROD": clients["prod"][1],
+            "ST_CLIENT_ID_INT": clients["int"][0],
+            "ST_CLIENT_SECRET_INT": clients["int"][1],
             "ST_APP_KEY_PROD": APP_KEY,
             "ST_APP_KEY_INT": APP_KEY,
             "ST_TENANT_ID_PROD": str(PROD_TENANT_ID),

@@ -45,10 +45,16 @@ def head() -> str:
     return _script().get_current_head()
 
 
-def _recognise(conn: Connection) -> str | None:
+def _recognise(conn: Connection, shown_url: str) -> str | None:
     """The revision of a database Alembic has not seen yet, from its tables; None when it is empty."""
     tables = set(inspect(conn).get_table_names())
     if "id_map" not in tables:
+        # A SQLite file is the crosswalk's own; a PostgreSQL database may well hold Dagster's tables beside it.
+        if tables and conn.dialect.name == "sqlite":
+            raise SchemaError(
+                f"STSYNC_DB {shown_url}: this SQLite file holds other tables ({', '.join(sorted(tables)[:5])}), "
+                "not a crosswalk: point STSYNC_DB at the crosswalk, or at a new file"
+            )
         return None
     columns = {c["name"] for c in inspect(conn).get_columns("id_map")}
     return "0002" if "state" in columns else "0001"
@@ -68,7 +74,7 @@ def upgrade(conn: Connection, shown_url: str) -> None:
         )
     cfg = _config(conn)
     if current is None:
-        found = _recognise(conn)
+        found = _recognise(conn, shown_url)
         if found is not None:
             command.stamp(cfg, found)
             what = "the original STSync script's" if found == "0001" else "STSync's first"
