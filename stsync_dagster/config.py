@@ -36,6 +36,18 @@ def _check_path(value: str) -> str:
     return value
 
 
+class StatusAction(_Strict):
+    """One status change the API offers: where to send it and, for jobs, which reason (matched by name)."""
+
+    path: str  # with {tenant} and {id}
+    method: Literal["PUT", "PATCH", "POST"] = "PUT"
+    reasons: str | None = None  # the list of reasons in Integration, e.g. job-cancel-reasons
+    reason: str | None = None  # the name of the reason to give
+    canceled_reason: str | None = None  # a PO's canceledReason when Production's has none
+
+    _paths = field_validator("path", "reasons")(lambda v: v if v is None else _check_path(v))
+
+
 class EntityConfig(_Strict):
     prod_list_path: str
     int_create_path: str
@@ -47,6 +59,8 @@ class EntityConfig(_Strict):
     # Fields that identify a record in a tenant refreshed from Production or made by hand: adoption's match.
     # A reference field (customerId, vendorId) is compared after translation into Integration's id.
     natural_key: list[str] = Field(min_length=1)
+    # Status changes replayed after the fields (cancel, hold, complete…); an action left out is not replayed.
+    statuses: dict[str, StatusAction] = Field(default_factory=dict)
     since_param: Literal["modifiedOnOrAfter", "createdOnOrAfter"] = "modifiedOnOrAfter"
     until_param: Literal["modifiedBefore", "createdBefore"] = "modifiedBefore"
 
@@ -88,8 +102,14 @@ class MasterDataConfig(_Strict):
     technicians: MasterConfig
 
 
+class UpdatesConfig(_Strict):
+    # A record edited in Integration since STSync last wrote it: left alone and reported (skip), or overwritten.
+    conflicts: Literal["skip", "overwrite"] = "skip"
+
+
 class SyncConfig(_Strict):
     entities: EntitiesConfig
+    updates: UpdatesConfig = Field(default_factory=UpdatesConfig)
     related: RelatedConfig
     master_data: MasterDataConfig
 

@@ -39,7 +39,8 @@ def sync(env: dict[str, str], entities=("items", "jobs", "pos"), **options) -> d
 
 
 def counts(report: dict) -> dict[str, int]:
-    return {k: report[k] for k in ("created", "skipped", "blocked", "failed", "deferred")}
+    return {k: report[k] for k in ("created", "adopted", "skipped", "unchanged", "updated", "status_changed", "conflict",
+                                   "blocked", "failed", "deferred")}
 
 
 def duplicates(records: list[dict], key) -> dict:

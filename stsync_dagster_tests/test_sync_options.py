@@ -49,7 +49,7 @@ def test_limit_caps_the_creates_of_a_run(env):
     assert len(sim.records("int", "materials")) == 7
     assert first["items"]["deferred"] > 0
     second = sync(env, entities=["items"])
-    assert second["items"]["skipped"] == 7
+    assert second["items"]["unchanged"] == 7
     assert second["items"]["deferred"] == 0
     assert len(sim.records("int", "materials")) == 7 + second["items"]["created"]
 

@@ -58,6 +58,7 @@ def sync_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
         pulled_in=dg.MetadataValue.int(sum(report.pulled_in.values())),
         **{f"pulled_in_{kind}": dg.MetadataValue.int(n) for kind, n in report.pulled_in.items()},
         recovered=dg.MetadataValue.int(report.recovered),
+        status_changes=dg.MetadataValue.int(report.status_changes),
         requests=dg.MetadataValue.int(report.requests),
         rate_limited=dg.MetadataValue.int(report.rate_limited),
         seconds=dg.MetadataValue.float(report.seconds),
@@ -73,6 +74,7 @@ def sync_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
             f"(already in Integration), {report.count(Outcome.BLOCKED)} blocked, {report.count(Outcome.FAILED)} "
             "failed; nothing was written. The issues table lists the records that would not be copied."
         )
+        metadata["sample_diffs"] = dg.MetadataValue.json(report.sample_diffs)
         metadata["sample_payloads"] = dg.MetadataValue.json(report.sample_payloads)
     return masked(metadata, redactor or Redactor())
 

@@ -65,6 +65,13 @@ class IntegrationClient(Reader):
         body = self._transport.request("PATCH", target, json=payload)
         return self._as_record("PATCH", target, body)
 
+    def act(self, method: str, path: str, id: int | str, payload: Mapping[str, Any] | None = None) -> dict:
+        """A status change (PUT or PATCH on a path with {id}, e.g. …/jobs/{id}/cancel); returns the answer or {}.
+        Raises AmbiguousWriteError like any write whose answer was lost: read the record before trying again."""
+        target = path.replace("{id}", str(id))
+        body = self._transport.request(method, target, json=dict(payload or {}))
+        return self._as_record(method, target, body)
+
     def _as_record(self, method: str, path: str, body: Any) -> dict:
         if body is None:
             if method == "POST":

@@ -137,12 +137,13 @@ def _unknown_endpoint(state: SimState, env: str):
 
 def _is_api_post(scope) -> bool:
     path = scope.get("path", "")
-    return (scope["type"] == "http" and scope.get("method") == "POST" and path.startswith(("/prod/", "/int/"))
+    return (scope["type"] == "http" and scope.get("method") in ("POST", "PATCH", "PUT")
+            and path.startswith(("/prod/", "/int/"))
             and not path.endswith("/connect/token"))
 
 
 class DropConnectionMiddleware:
-    """Outermost ASGI layer. For a drop_post_rate fraction of POSTs, lets the app commit, then closes the TCP
+    """Outermost ASGI layer. For a drop_post_rate fraction of writes (POST, PATCH, PUT), lets the app commit, then closes the TCP
     connection instead of sending the (successful) answer: the client sees a connection error, never a status.
     Needs uvicorn, whose `send` is a method of the connection's RequestResponseCycle (it holds the transport)."""
 

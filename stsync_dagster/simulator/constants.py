@@ -42,7 +42,7 @@ KINDS = (
     "technicians",
 )
 # Also kept (not in the shared contract): material `categories` and campaign categories reference them.
-EXTRA_KINDS = ("categories", "campaign-categories")
+EXTRA_KINDS = ("categories", "campaign-categories", "job-cancel-reasons", "job-hold-reasons")
 ALL_KINDS = KINDS + EXTRA_KINDS
 
 DEFAULT_UNTIL = datetime(2026, 10, 31, 23, 59, 59, tzinfo=timezone.utc)

@@ -21,7 +21,7 @@ class Faults:
     latency_ms: float = 0  # added to every API request
     error_rate: float = 0.0  # fraction of API requests answered 500/502/503 before being processed
     html_error_fraction: float = 0.5  # of those, the fraction with an HTML body instead of JSON
-    drop_post_rate: float = 0.0  # fraction of successful POSTs committed, then the connection dropped unanswered
+    drop_post_rate: float = 0.0  # fraction of successful writes (POST, PATCH, PUT) committed, then dropped unanswered
     slow_rate: float = 0.0  # fraction of API requests whose answer is held back slow_seconds
     slow_seconds: float = 0.0
     # A create that ServiceTitan keeps working on after the client gave up (API.md: the server's own timeout is

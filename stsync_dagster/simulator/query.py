@@ -45,6 +45,8 @@ LIST_SPECS: dict[str, ListSpec] = {
     "vendors": ListSpec(external=True),
     "warehouses": ListSpec(external=True),
     "purchase-order-types": ListSpec(),
+    "job-cancel-reasons": ListSpec(),
+    "job-hold-reasons": ListSpec(),
     "business-units": ListSpec(contains={"name": "name"}),
     "customers": ListSpec(external=True, contains={"name": "name"}),
     "locations": ListSpec(external=True, ints={"customerId": "customerId"}, contains={"name": "name"}),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import writes_crm, writes_inventory, writes_jpm, writes_pricebook
+from . import writes_crm, writes_inventory, writes_jpm, writes_pricebook, writes_status
 from .query import export_records, list_records
 from .state import SimState
 from .store import Tenant
@@ -56,6 +56,14 @@ def id_only(write, with_id: bool = False) -> Handler:
     return handler
 
 
+def no_body(write) -> Handler:
+    """A status change: 200 with an empty body."""
+    def handler(tenant, request, body, _state):
+        write(tenant, request.path_params["id"], body)
+        return Response(status_code=200)
+    return handler
+
+
 def plain(write) -> Handler:
     def handler(tenant, _request, body, _state):
         return JSONResponse(write(tenant, body))
@@ -76,6 +84,7 @@ API: tuple[tuple[str, str, str, Handler], ...] = (
     ("GET", "inventory", f"purchase-orders/{ID}", by_id("purchase-orders")),
     ("POST", "inventory", "purchase-orders", id_only(writes_inventory.create_purchase_order)),
     ("PATCH", "inventory", f"purchase-orders/{ID}", id_only(writes_inventory.update_purchase_order, with_id=True)),
+    ("PATCH", "inventory", f"purchase-orders/{ID}/cancellation", no_body(writes_status.cancel_purchase_order)),
     ("GET", "inventory", "export/purchase-orders", export("purchase-orders")),
     ("GET", "inventory", "vendors", listing("vendors")),
     ("GET", "inventory", f"vendors/{ID}", by_id("vendors")),
@@ -86,12 +95,19 @@ API: tuple[tuple[str, str, str, Handler], ...] = (
     ("GET", "jpm", f"jobs/{ID}", by_id("jobs")),
     ("POST", "jpm", "jobs", full_record("jobs", writes_jpm.create_job)),
     ("PATCH", "jpm", f"jobs/{ID}", full_record("jobs", writes_jpm.update_job, with_id=True)),
+    ("PUT", "jpm", f"jobs/{ID}/cancel", no_body(writes_status.cancel_job)),
+    ("PUT", "jpm", f"jobs/{ID}/remove-cancellation", no_body(writes_status.remove_cancellation)),
+    ("PUT", "jpm", f"jobs/{ID}/hold", no_body(writes_status.hold_job)),
+    ("PUT", "jpm", f"jobs/{ID}/complete", no_body(writes_status.complete_job)),
+    ("GET", "jpm", "job-cancel-reasons", listing("job-cancel-reasons")),
+    ("GET", "jpm", "job-hold-reasons", listing("job-hold-reasons")),
     ("GET", "jpm", "export/jobs", export("jobs")),
     ("GET", "jpm", "job-types", listing("job-types")),
     ("GET", "jpm", f"job-types/{ID}", by_id("job-types")),
     ("GET", "jpm", "appointments", listing("appointments")),
     ("GET", "jpm", f"appointments/{ID}", by_id("appointments")),
     ("POST", "jpm", "appointments", plain(writes_jpm.add_appointment)),
+    ("PATCH", "jpm", f"appointments/{ID}/reschedule", no_body(writes_status.reschedule_appointment)),
     ("GET", "jpm", "export/appointments", export("appointments")),
     ("GET", "dispatch", "appointment-assignments", listing("appointment-assignments")),
     ("GET", "dispatch", "export/appointment-assignments", export("appointment-assignments")),

@@ -27,6 +27,7 @@ from .constants import (
 )
 from .corrupt import corrupt
 from .data import Refresh, generate
+from .writes_status import CANCEL_REASONS, HOLD_REASONS
 from .faults import FaultDice, Faults
 from .ratelimit import RateLimiter
 from .state import SimState
@@ -61,6 +62,10 @@ class Simulator:
             export_batch_size=export_batch_size,
             corruptions=corruptions,
         )
+        for tenant in self.state.tenants.values():  # the same names in both tenants, each with its own ids
+            for kind, names in (("job-cancel-reasons", CANCEL_REASONS), ("job-hold-reasons", HOLD_REASONS)):
+                for name in names:
+                    tenant.insert(kind, {"id": tenant.new_id(), "name": name, "active": True})
         self.state.tokens.set_lifetime(token_lifetime)
         self.state.limiter.set_limit(rate_limit)
         self.app = build_app(self.state)
@@ -186,6 +191,23 @@ class Simulator:
         """Insert whole records into a tenant's store, bypassing the API's checks (a test hook; additions.py)."""
         self._check(env, kind)
         return add_records(self.state.tenants[env], kind, records)
+
+    def change(self, env: str, kind: str, record_id: int, **fields) -> dict:
+        """Edit a record as a user of that tenant would (a test hook): the fields set, modifiedOn moved on.
+        A job canceled (jobStatus="Canceled") has its appointments canceled too, as ServiceTitan does."""
+        self._check(env, kind)
+        tenant = self.state.tenants[env]
+        with tenant.lock:
+            record = tenant.get(kind, record_id)
+            if record is None:
+                raise KeyError(f"no {kind} {record_id} in {env}")
+            record.update(fields)
+            tenant.touch(record)
+            if kind == "jobs" and fields.get("jobStatus") == "Canceled":
+                for appointment in tenant.all("appointments"):
+                    if appointment["jobId"] == record_id:
+                        appointment.update(status="Canceled", active=False)
+            return dict(record)
 
     def remove_records(self, env: str, kind: str, ids) -> int:
         """Delete records from a tenant's store (a test hook: what a refresh or a tester's cleanup does)."""

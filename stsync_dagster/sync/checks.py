@@ -54,6 +54,25 @@ def _compare(path: str, sent, got, diffs: list[str]) -> None:
         diffs.append(f"{path}: sent {sent!r}, read back {got!r}")
 
 
+def differing_fields(entity: str, sent: dict, got: dict) -> set[str]:
+    """The top-level fields of a request whose values the Integration record does not hold (what to patch)."""
+    out = set()
+    for key, value in sent.items():
+        if key in NOT_READ_BACK[entity]:
+            continue
+        name = RENAMED.get(entity, {}).get(key, key)
+        diffs: list[str] = []
+        _compare(name, value, got.get(name), diffs)
+        if diffs:
+            out.add(key)
+    if entity == "pos" and "shipTo" in sent:
+        diffs = []
+        _compare("shipTo", sent["shipTo"]["address"], got.get("shipTo"), diffs)
+        if diffs:
+            out.add("shipTo")
+    return out
+
+
 def differences(entity: str, prod_id: int, sent: dict, got: dict, guid: str) -> list[str]:
     """Field-by-field differences between a create request and the record Integration holds."""
     diffs: list[str] = []

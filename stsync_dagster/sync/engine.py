@@ -27,6 +27,8 @@ from stsync_dagster.servicetitan import errors as st
 from stsync_dagster.sync.adoption import Ambiguous, IntegrationIndex, Match
 from stsync_dagster.sync.checks import mapping_problems
 from stsync_dagster.sync.entities import HANDLERS, EntityHandler, PageContext
+from stsync_dagster.sync.crosswalk.schema import ISSUE_STATUSES
+from stsync_dagster.sync.follow import FollowStage, fingerprint
 from stsync_dagster.sync.models import payload
 from stsync_dagster.sync.outcome import Blocked, Invalid, Outcome, SyncReport
 from stsync_dagster.sync.prefetch import prefetch
@@ -90,6 +92,8 @@ class _Plan:
     prod_id: int
     body: dict
     claimed_at: datetime | None = None
+    record: object = None  # the Production record (for the status it should get once created)
+    target_print: str | None = None
 
 
 @dataclass
@@ -110,7 +114,7 @@ class _Lost:
     settle_at: float  # time.monotonic() after which the server cannot still be working on it
 
 
-class SyncEngine:
+class SyncEngine(FollowStage):
     def __init__(
         self,
         prod,
@@ -134,6 +138,9 @@ class SyncEngine:
         self._pulled: dict[str, set[int]] = {name: set() for name in HANDLERS}
         self._overlay = overlay or {}
         self._indexes: dict[str, IntegrationIndex] = {}
+        self._seen: dict[str, set[int]] = {}
+        self._reasons: dict[str, dict[str, int]] = {}
+        self._reasons_lock = threading.Lock()
         self._lost: list[_Lost] = []
         self._pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="stsync-create")
 
@@ -159,6 +166,7 @@ class SyncEngine:
         if not self.options.dry_run:
             self._check_mappings(ctx)
             self._sweep(ctx)
+        self._backlog(ctx)
         log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
         for page in prefetch(self.prod.iter_pages(cfg.prod_list_path, params)):
             report.pages += 1
@@ -185,41 +193,56 @@ class SyncEngine:
             except pydantic.ValidationError as exc:
                 first = exc.errors()[0]
                 self._issue(report, Outcome.FAILED, raw.get("id"), _field_of(first), f"invalid in Production: {first['msg']}")
+        seen = self._seen.setdefault(kind, set())
+        records = [r for r in records if r.id not in seen]  # the backlog, the sweep and the window may overlap
+        seen.update(r.id for r in records)
         if not records:
             return
 
         entries = self.crosswalk.lookup(kind, [r.id for r in records])
-        todo, pending = [], {}
+        todo, pending, mapped = [], {}, {}
         for record in records:
             entry = entries.get(record.id)
             if entry is None:
                 todo.append(record)
             elif entry.state == "confirmed":
-                report.add(Outcome.SKIPPED, record.id)
+                mapped[record.id] = (record, entry)
             else:
                 pending[record.id] = (record, entry)
         todo.extend(self._resolve_pending(ctx, pending))
-        if not todo:
+        if not todo and not mapped:
             return
-
+        everything = todo + [record for record, _ in mapped.values()]
         try:
-            extra = handler.prepare(todo, PageContext(self.prod, lambda ids: self._pull(ctx, "items", ids)))
-            extra = self._pull_jobs_for(ctx, todo, extra)
+            extra = handler.prepare(everything, PageContext(self.prod, lambda k, ids: self._pull(ctx, k, ids)))
         except st.ServiceTitanError as exc:  # retries ran out: these records fail, the run goes on
-            for record in todo:
+            for record in everything:
                 self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading what the record needs: {exc}")
             return
         refs = RefMap.load(
             self.crosswalk,
-            (ref for record in todo for refs_of in (handler.references(record, extra), handler.key_references(record)) for ref in refs_of),
+            (ref for record in everything for refs_of in (handler.references(record, extra), handler.key_references(record)) for ref in refs_of),
             planned=self._planned if self.options.dry_run else None,
             overlay=self._overlay,
         )
         todo = self._adopt(ctx, todo, refs)
-        plans: list[_Plan] = []
-        for record in todo:
+        plans = [_Plan(record.id, body, record=record) for record, body in self._build(ctx, todo, refs, extra)]
+        # Stale claims taken over for records that are not sent after all (adopted, blocked, failed) are let go.
+        unsent = ctx.taken_over - {plan.prod_id for plan in plans}
+        if unsent and not self.options.dry_run:
+            self.crosswalk.release(kind, unsent, self.options.run_id)
+            ctx.taken_over -= unsent
+        self._write(ctx, plans)
+        wanted = [(record, mapped[record.id][1], body) for record, body in self._build(ctx, [r for r, _ in mapped.values()], refs, extra)]
+        self._follow(ctx, wanted)
+
+    def _build(self, ctx: _Context, records: list, refs: RefMap, extra) -> list[tuple]:
+        """(record, request body) for each record that can be sent; the others are reported blocked or failed."""
+        handler, report = ctx.handler, ctx.report
+        built = []
+        for record in records:
             try:
-                plans.append(_Plan(record.id, payload(handler.build(record, refs, extra))))
+                built.append((record, payload(handler.build(record, refs, extra))))
             except Blocked as exc:
                 self._issue(report, Outcome.BLOCKED, record.id, exc.field, exc.reason)
             except Invalid as exc:
@@ -227,18 +250,7 @@ class SyncEngine:
             except pydantic.ValidationError as exc:
                 first = exc.errors()[0]
                 self._issue(report, Outcome.FAILED, record.id, _field_of(first), first["msg"])
-        # Stale claims taken over for records that are not sent after all (adopted, blocked, failed) are let go.
-        unsent = ctx.taken_over - {plan.prod_id for plan in plans}
-        if unsent and not self.options.dry_run:
-            self.crosswalk.release(kind, unsent, self.options.run_id)
-            ctx.taken_over -= unsent
-        self._write(ctx, plans)
-
-    def _pull_jobs_for(self, ctx: _Context, todo, extra):
-        """A PO's job is copied first, like its materials, when it is not in Integration yet."""
-        if ctx.handler.kind == "pos":
-            self._pull(ctx, "jobs", {po.jobId for po in todo if po.jobId is not None})
-        return extra
+        return built
 
     def _pull(self, ctx: _Context, kind: str, prod_ids: set[int]) -> None:
         """Copy referenced records that are not mapped yet (materials of PO lines, jobs of POs)."""
@@ -365,6 +377,19 @@ class SyncEngine:
         log.warning("%s: %d claims left pending by earlier runs (a crash or a lost answer): resolving them", kind, len(stale))
         self._reread(ctx, ctx.handler, sorted(e.prod_id for e in stale), into=ctx.report)
 
+    def _backlog(self, ctx: _Context) -> None:
+        """Records of the kind left blocked, failed or deferred by earlier runs of any window are tried again
+        first: a vendor added to Integration heals them without anyone re-running their day."""
+        kind = ctx.handler.kind
+        waiting = sorted({issue.prod_id for issue in self.crosswalk.issues(kind=kind)})
+        if not waiting:
+            return
+        log.info("%s: trying again %d records left blocked, failed or deferred by earlier runs", kind, len(waiting))
+        self._reread(ctx, ctx.handler, waiting, into=ctx.report)
+        if not self.options.dry_run:
+            copied = [p for p, e in self.crosswalk.lookup(kind, waiting).items() if e.state == "confirmed"]
+            self.crosswalk.clear_issues(kind, copied)
+
     def _reread(self, ctx: _Context, handler: EntityHandler, prod_ids: list[int], into: SyncReport) -> set[int]:
         """Read these Production records by id and process them; return the ids Production still has."""
         try:
@@ -393,12 +418,12 @@ class SyncEngine:
             if entry.run_id == self.options.run_id and any(
                 lost.plan.prod_id == prod_id and lost.ctx.handler.kind == kind for lost in self._lost
             ):
-                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", "its create's answer was lost; settled at the end of this run", record_issue=False)
+                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", "its create's answer was lost; settled at the end of this run")
             elif entry.run_id != self.options.run_id and self._run_is_live(entry.run_id):
-                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", f"being created by run {entry.run_id}", record_issue=False)
+                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", f"being created by run {entry.run_id}")
             elif entry.claimed_at is not None and now - entry.claimed_at < self.options.server_timeout:
                 ready = entry.claimed_at + self.options.server_timeout
-                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", f"a create sent at {entry.claimed_at:%H:%M:%S} UTC may still be committing in ServiceTitan; looked up after {ready:%H:%M:%S}", record_issue=False)
+                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", f"a create sent at {entry.claimed_at:%H:%M:%S} UTC may still be committing in ServiceTitan; looked up after {ready:%H:%M:%S}")
             else:
                 old[prod_id] = (record, entry)
         if not old:
@@ -430,7 +455,7 @@ class SyncEngine:
                 ctx.taken_over.add(record.id)
                 todo.append(record)
             else:
-                self._issue(report, Outcome.DEFERRED, record.id, "(claim)", "claimed by another run meanwhile", record_issue=False)
+                self._issue(report, Outcome.DEFERRED, record.id, "(claim)", "claimed by another run meanwhile")
         return todo
 
     # ---- writing -------------------------------------------------------------------------------
@@ -441,11 +466,11 @@ class SyncEngine:
             return
         allowed = self.budget.take(len(plans))
         for plan in plans[allowed:]:
-            self._issue(report, Outcome.DEFERRED, plan.prod_id, "(limit)", "run limit reached; copied by a later run", record_issue=False)
+            self._issue(report, Outcome.DEFERRED, plan.prod_id, "(limit)", "run limit reached; copied by a later run")
         plans = plans[:allowed]
         if not self.options.create:
             for plan in plans:
-                self._issue(report, Outcome.DEFERRED, plan.prod_id, "(reconcile)", "not in Integration: the next sync creates it", record_issue=False)
+                self._issue(report, Outcome.DEFERRED, plan.prod_id, "(reconcile)", "not in Integration: the next sync creates it")
             return
         if self.options.dry_run:
             for plan in plans:
@@ -459,7 +484,7 @@ class SyncEngine:
         ours = set(ours) | ctx.taken_over
         for plan in plans:
             if plan.prod_id not in ours:
-                self._issue(report, Outcome.DEFERRED, plan.prod_id, "(claim)", "claimed by another run meanwhile", record_issue=False)
+                self._issue(report, Outcome.DEFERRED, plan.prod_id, "(claim)", "claimed by another run meanwhile")
         plans = [p for p in plans if p.prod_id in ours]
 
         results = list(self._pool.map(lambda p: self._create(handler, p), plans))
@@ -478,20 +503,21 @@ class SyncEngine:
                 self._issue(report, Outcome.FAILED, plan.prod_id, field_name, reason)
         if released:
             self.crosswalk.release(kind, released, self.options.run_id)
-        self._confirm(ctx, created, {plan.prod_id: plan.body for plan in plans})
+        self._confirm(ctx, created, {plan.prod_id: plan for plan in plans})
 
-    def _confirm(self, ctx: _Context, created: dict[int, int], bodies: dict[int, dict]) -> None:
-        """Confirm creates in the crosswalk; only what it confirmed counts as created."""
+    def _confirm(self, ctx: _Context, created: dict[int, int], plans: dict[int, _Plan]) -> None:
+        """Confirm creates in the crosswalk; only what it confirmed counts as created. A record whose Production
+        status is not where a new one starts (a job canceled, a PO canceled) is then moved there."""
         if not created:
             return
-        report, kind = ctx.report, ctx.handler.kind
+        handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
         confirmed = self.crosswalk.confirm(kind, created, self.options.run_id)
         index = self._indexes.get(kind)
         for prod_id, int_id in created.items():
             if index is not None:
                 index.add(int_id, prod_id, None)
             if prod_id in confirmed:
-                report.created(prod_id, int_id, bodies.get(prod_id))
+                report.created(prod_id, int_id, plans[prod_id].body)
             else:
                 other = self.crosswalk.int_ids(kind, [prod_id]).get(prod_id)
                 self._issue(
@@ -500,6 +526,20 @@ class SyncEngine:
                     f"delete Integration {int_id} by hand",
                 )  # fmt: skip
         self.crosswalk.clear_issues(kind, list(confirmed))
+        now = datetime.now(timezone.utc)
+        written, moves = {}, []
+        for prod_id in confirmed:
+            plan = plans[prod_id]
+            view = handler.update_view(plan.body)
+            target = handler.desired_status(plan.record) if plan.record is not None else None
+            # Until it has moved, what Integration holds is the initial status: a failed move is tried again.
+            written[prod_id] = (fingerprint(view, handler.initial_status if target else None), now)
+            if target and target != handler.initial_status:
+                moves.append((plan.record, created[prod_id], handler.status_steps(plan.record, target, handler.initial_status)))
+                plan.target_print = fingerprint(view, target)
+        for prod_id, landed in self._move(ctx, moves).items():
+            written[prod_id] = (plans[prod_id].target_print, landed)
+        self.crosswalk.wrote(kind, written)
 
     def _create(self, handler: EntityHandler, plan: _Plan) -> tuple[str, object]:
         try:
@@ -551,7 +591,7 @@ class SyncEngine:
                     self.crosswalk.release(handler.kind, [item.plan.prod_id], self.options.run_id)
                     field_name, reason = value
                     self._issue(report, Outcome.FAILED, item.plan.prod_id, field_name, reason)
-            self._confirm(ctx, created, {i.plan.prod_id: i.plan.body for i in items})
+            self._confirm(ctx, created, {i.plan.prod_id: i.plan for i in items})
 
     # ---- bookkeeping ---------------------------------------------------------------------------
 
@@ -571,7 +611,8 @@ class SyncEngine:
         if count:
             report.add(outcome, prod_id, field=field_name, reason=reason, kind=kind)
         log.info("%s %s %s: %s: %s", kind, prod_id, outcome.value, field_name, reason)
-        if record_issue and not self.options.dry_run and isinstance(prod_id, int):
+        # Kept for later runs (the backlog): what was not copied. A conflict is looked at again whenever it changes.
+        if record_issue and outcome.value in ISSUE_STATUSES and not self.options.dry_run and isinstance(prod_id, int):
             self.crosswalk.set_issues(kind, {prod_id: (outcome.value, reason, field_name)}, self.options.run_id)
 
     def _request_counts(self) -> tuple[int, int]:

@@ -14,6 +14,10 @@ CREATED_SAMPLE = 50
 class Outcome(str, Enum):
     CREATED = "created"
     ADOPTED = "adopted"  # Integration already held it (a refreshed tenant, a hand-made record, a lost crosswalk)
+    UPDATED = "updated"  # copied before; the fields Production changed were patched
+    STATUS_CHANGED = "status_changed"  # copied before; only its status was replayed
+    UNCHANGED = "unchanged"  # copied before; nothing to do
+    CONFLICT = "conflict"  # edited in Integration since STSync wrote it: left alone (policy `skip`)
     SKIPPED = "skipped"
     BLOCKED = "blocked"
     FAILED = "failed"
@@ -72,12 +76,15 @@ class SyncReport:
     rate_limited: int = 0
     seconds: float = 0.0
     sample_payloads: list[dict] = field(default_factory=list)
+    sample_diffs: list[dict] = field(default_factory=list)  # a dry run's planned updates: field, before → after
+    status_changes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, outcome: Outcome, prod_id: int, *, field: str = "", reason: str = "", kind: str | None = None) -> None:
         with self._lock:
             self.counts[outcome.value] += 1
-            if outcome not in (Outcome.CREATED, Outcome.ADOPTED, Outcome.SKIPPED):
+            if outcome not in (Outcome.CREATED, Outcome.ADOPTED, Outcome.SKIPPED, Outcome.UPDATED,
+                               Outcome.STATUS_CHANGED, Outcome.UNCHANGED):
                 self.issues.append(RecordIssue(kind or self.kind, prod_id, outcome, field, reason))
 
     def created(self, prod_id: int, int_id: int | None, body: dict | None = None) -> None:

@@ -19,6 +19,7 @@ from stsync_dagster.sync.crosswalk.database import (
     entry,
 )
 from stsync_dagster.sync.crosswalk.schema import (
+    sync_action,
     CONFIRMED,
     IS_PENDING,
     PENDING,
@@ -168,3 +169,46 @@ class Claims(Database):
             return taken
 
         return self._run(work, write=True)
+
+    # -- status changes ---------------------------------------------------------------------------------------
+
+    def claim_actions(
+        self, kind: str, actions: Mapping[int, str], run_id: str, stale_before: datetime
+    ) -> set[int]:
+        """Claim status changes (prod id → action); a claim older than `stale_before` is taken over. Returns the
+        ids this call claimed: of concurrent callers exactly one gets each."""
+        aware(stale_before, "stale_before")
+        if not actions:
+            return set()
+
+        def work(conn: Connection) -> set[int]:
+            now = self._now(conn)
+            rows = [
+                {"kind": kind, "prod_id": int(p), "action": a, "run_id": run_id, "claimed_at": now}
+                for p, a in sorted(actions.items())
+            ]
+            insert = self._insert(sync_action)
+            statement = insert.on_conflict_do_update(
+                index_elements=["kind", "prod_id"],
+                set_={"action": insert.excluded.action, "run_id": insert.excluded.run_id, "claimed_at": insert.excluded.claimed_at},
+                where=sync_action.c.claimed_at < stale_before,
+            ).returning(sync_action.c.prod_id)
+            return set(conn.execute(statement, rows).scalars())
+
+        return self._run(work, write=True)
+
+    def release_actions(self, kind: str, prod_ids: Iterable[int], run_id: str) -> None:
+        """This run's status-change claims, done (or certainly not sent)."""
+        ids = distinct_ids(prod_ids)
+
+        def work(conn: Connection) -> None:
+            for chunk in chunks(ids):
+                conn.execute(
+                    delete(sync_action).where(
+                        sync_action.c.kind == kind, sync_action.c.prod_id.in_(chunk), sync_action.c.run_id == run_id
+                    )
+                )
+
+        if ids:
+            self._run(work, write=True)
+

@@ -45,6 +45,8 @@ class Entry:
     run_id: str | None
     claimed_at: datetime | None
     source: str
+    fingerprint: str | None = None  # of what STSync last wrote (None: written before updates were tracked)
+    written_at: datetime | None = None  # Integration's modifiedOn right after that write
 
 
 ENTRY_COLUMNS = (
@@ -54,11 +56,16 @@ ENTRY_COLUMNS = (
     id_map.c.run_id,
     id_map.c.claimed_at,
     id_map.c.source,
+    id_map.c.fingerprint,
+    id_map.c.written_at,
 )
 
 
 def entry(row) -> Entry:
-    return Entry(row.prod_id, row.int_id, row.state, row.run_id, row.claimed_at, row.source)
+    return Entry(
+        row.prod_id, row.int_id, row.state, row.run_id, row.claimed_at, row.source, row.fingerprint,
+        row.written_at,
+    )
 
 
 def database_url(value: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from stsync_dagster.sync.crosswalk.database import (
@@ -99,6 +100,23 @@ class Mappings(Database):
             id_map.c.kind == kind, id_map.c.state == CONFIRMED
         )
         return self._run(lambda conn: {p: (i, s) for p, i, s in conn.execute(query)}, write=False)
+
+    def wrote(self, kind: str, written: Mapping[int, tuple[str, datetime]]) -> None:
+        """Remember what STSync just wrote to these confirmed records: (fingerprint of it, Integration's
+        modifiedOn after the write)."""
+        if not written:
+            return
+
+        def work(conn: Connection) -> None:
+            statement = (
+                update(id_map)
+                .where(id_map.c.kind == kind, id_map.c.prod_id == bindparam("b_prod"), id_map.c.state == CONFIRMED)
+                .values(fingerprint=bindparam("b_fp"), written_at=bindparam("b_at"))
+            )
+            rows = [{"b_prod": p, "b_fp": f, "b_at": t} for p, (f, t) in sorted(written.items())]
+            conn.execute(statement, rows)
+
+        self._run(work, write=True)
 
     def forget(self, kind: str, prod_ids: Iterable[int]) -> int:
         """Delete confirmed mappings that no longer hold (their Integration record is gone); return how many."""

@@ -33,7 +33,8 @@ STATES = (PENDING, CONFIRMED)
 SOURCES = ("sync", "masterdata", "reconcile", "recovered", "adopted", "legacy")
 BLOCKED = "blocked"
 FAILED = "failed"
-ISSUE_STATUSES = (BLOCKED, FAILED)
+DEFERRED = "deferred"
+ISSUE_STATUSES = (BLOCKED, FAILED, DEFERRED)
 
 
 class UTCDateTime(TypeDecorator):
@@ -67,8 +68,13 @@ IS_PENDING = literal_column("'pending'")
 metadata = MetaData()
 
 
-def id_map_table(meta: MetaData, sources: Iterable[str]) -> Table:
-    """id_map with the given allowed sources (migrations build the table of their own revision with it)."""
+def id_map_table(meta: MetaData, sources: Iterable[str], *, updates: bool = True) -> Table:
+    """id_map with the given allowed sources; `updates=False`: as of revision 0003 (before what 0004 added)."""
+    # What STSync last wrote (the fields it copies, and the status): updates patch what changed since.
+    written = [
+        Column("fingerprint", String(64)),
+        Column("written_at", UTCDateTime()),  # Integration's modifiedOn after that write (later: edited there)
+    ]
     return Table(
         "id_map",
         meta,
@@ -83,6 +89,7 @@ def id_map_table(meta: MetaData, sources: Iterable[str]) -> Table:
         Column("updated_at", UTCDateTime(), nullable=False),
         Column("source", String(16), nullable=False),
         Column("rule", String(32)),  # for adopted rows: stamp, same-id, natural-key
+        *(written if updates else []),
         PrimaryKeyConstraint("kind", "prod_id", name="pk_id_map"),
         CheckConstraint(in_list("state", STATES), name="ck_id_map_state"),
         CheckConstraint(in_list("source", sources), name="ck_id_map_source"),
@@ -132,4 +139,16 @@ sync_issue = Table(
     PrimaryKeyConstraint("kind", "prod_id", name="pk_sync_issue"),
     CheckConstraint(in_list("status", ISSUE_STATUSES), name="ck_sync_issue_status"),
     Index("ix_sync_issue_status_first_seen", "status", "first_seen"),
+)
+
+# A status change is not idempotent: claimed here while it is sent, like a create in id_map.
+sync_action = Table(
+    "sync_action",
+    metadata,
+    Column("kind", String(64), nullable=False),
+    Column("prod_id", BigInteger, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("kind", "prod_id", name="pk_sync_action"),
 )

@@ -18,10 +18,11 @@ BATCH = 50  # the API's limit on ids / externalDataValues per request
 
 @dataclass
 class PageContext:
-    """What a handler may use while preparing a page: the Production reader and a way to pull in materials."""
+    """What a handler may use while preparing a page: the Production reader, and `pull(kind, ids)`, which
+    copies referenced records of another kind first (a PO's materials and job)."""
 
     prod: Any
-    pull_items: Callable[[set[int]], None]
+    pull: Callable[[str, set[int]], None]
 
 
 def _field(record: BaseModel, name: str):
@@ -98,6 +99,30 @@ class EntityHandler:
                 "patchMode": "Merge",
             }
         }
+
+    # -- following Production: updates and statuses ------------------------------------------------------------
+
+    # Create-request fields that no update can change (PATCH has no such field): never compared for updates.
+    not_updatable: ClassVar[frozenset[str]] = frozenset({"externalData"})
+    initial_status: ClassVar[str | None] = None  # what a new record starts as in Integration
+
+    def update_view(self, body: dict) -> dict:
+        return {k: v for k, v in body.items() if k not in self.not_updatable}
+
+    def patch_body(self, body: dict, fields: set[str], int_record: dict) -> dict:
+        """The PATCH body that brings these fields to `body`'s values (lists are sent whole)."""
+        return {name: body[name] for name in sorted(fields)}
+
+    def desired_status(self, record: BaseModel) -> str | None:
+        """The status Integration should show for the record; None when statuses are not followed."""
+        return None
+
+    def current_status(self, int_record: dict) -> str | None:
+        return None
+
+    def status_steps(self, record: BaseModel, target: str, current: str) -> list[tuple[str, dict]]:
+        """(action in the config's `statuses`, body) to go from `current` to `target`; [] when none applies."""
+        return []
 
     def created_id(self, response: dict) -> int:
         return int(response["id"])

@@ -33,10 +33,45 @@ def _opt(value) -> str | None:
     return rfc3339(value) if value is not None else None
 
 
+# The statuses that can be replayed (each by its own call); the others (Dispatched, InProgress) are the
+# technicians' doing and count as open.
+_FOLLOWED = ("Canceled", "Hold", "Completed")
+
+
+def _status(value: str | None) -> str:
+    return value if value in _FOLLOWED else "Open"
+
+
 class JobsHandler(EntityHandler):
     kind = "jobs"
     model = SourceJob
     key_refs = {"customerId": "customers"}
+    not_updatable = frozenset({"externalData", "appointments"})  # appointments have their own endpoints
+    initial_status = "Open"  # a new job starts Scheduled
+
+    def desired_status(self, job: SourceJob) -> str:
+        return _status(job.jobStatus)
+
+    def current_status(self, int_record: dict) -> str:
+        return _status(int_record.get("jobStatus"))
+
+    def status_steps(self, job: SourceJob, target: str, current: str) -> list[tuple[str, dict]]:
+        if target == current:
+            return []
+        steps: list[tuple[str, dict]] = []
+        if current == "Canceled":
+            steps.append(("remove_cancellation", {}))
+        elif current != "Open":
+            return []  # off hold or un-completed: the API has no such call
+        memo = "Copied from Production by STSync"
+        if target == "Canceled":
+            steps.append(("cancel", {"memo": memo}))
+        elif target == "Hold":
+            steps.append(("hold", {"memo": memo}))
+        elif target == "Completed":
+            completed = (job.model_extra or {}).get("completedOn") or rfc3339(job.modifiedOn)
+            steps.append(("complete", {"completedOn": completed}))
+        return steps
 
     def prepare(self, jobs: list[SourceJob], ctx: PageContext) -> dict[int, list[Visit]]:
         """Appointments of the page's jobs by ids (batched), then their technician assignments."""

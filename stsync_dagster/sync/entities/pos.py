@@ -44,8 +44,35 @@ class PurchaseOrdersHandler(EntityHandler):
     def adoption_stamp(self, prod_id: int) -> dict | None:
         return None  # no externalData; writing the memo would change what testers see
 
+    # Created-only: the payroll flag has no read source to compare with.
+    not_updatable = frozenset({"impactsTechnicianPayroll"})
+    initial_status = "Open"  # a new PO starts Pending
+
+    def patch_body(self, body: dict, fields: set[str], int_record: dict) -> dict:
+        """Lines are a whole list ("every active PO item not on this list is marked inactive"): every line is
+        sent, each with the id of Integration's line in the same place (a line added in Production has none)."""
+        patch = super().patch_body(body, fields, int_record)
+        if "items" in patch:
+            lines = [line for line in int_record.get("items") or [] if line.get("active", True)]
+            patch["items"] = [
+                {**item, **({"id": lines[i]["id"]} if i < len(lines) else {})} for i, item in enumerate(body["items"])
+            ]
+        return patch
+
+    def desired_status(self, po: SourcePurchaseOrder) -> str:
+        return "Canceled" if po.status == "Canceled" else "Open"
+
+    def current_status(self, int_record: dict) -> str:
+        return "Canceled" if int_record.get("status") == "Canceled" else "Open"
+
+    def status_steps(self, po: SourcePurchaseOrder, target: str, current: str) -> list[tuple[str, dict]]:
+        if target == "Canceled" and current != "Canceled":
+            return [("cancel", {})]  # the reason: the config's canceled_reason (Production's is not readable)
+        return []
+
     def prepare(self, records: list[SourcePurchaseOrder], ctx: PageContext) -> None:
-        ctx.pull_items({line.skuId for po in records for line in po.items})
+        ctx.pull("items", {line.skuId for po in records for line in po.items})
+        ctx.pull("jobs", {po.jobId for po in records if po.jobId is not None})
 
     def references(self, po: SourcePurchaseOrder, extra=None) -> Iterable[Ref]:
         yield Ref("vendorId", "vendors", po.vendorId)

@@ -23,8 +23,7 @@ def upgrade() -> None:
     # A CHECK constraint cannot be altered in SQLite: the table is rebuilt (within this transaction).
     op.execute("CREATE TABLE id_map_0002 AS SELECT * FROM id_map")
     op.drop_table("id_map")
-    # The table as of this revision; head's schema.py must keep building exactly this until a 0004 says otherwise.
-    id_map_table(sa.MetaData(), SOURCES).create(conn)
+    id_map_table(sa.MetaData(), SOURCES, updates=False).create(conn)  # the table as of this revision
     op.execute(f"INSERT INTO id_map ({_COLUMNS}, rule) SELECT {_COLUMNS}, NULL FROM id_map_0002")
     op.drop_table("id_map_0002")
     op.drop_table("sync_cursor")

@@ -1,0 +1,118 @@
+"""Status changes: a job canceled, its cancellation removed, put on hold, completed; a purchase order canceled;
+an appointment rescheduled. Paths and bodies as ServiceTitan's full specs have them (API.md, "Beyond create":
+jobs' cancel and remove-cancellation in the current generated client, hold and complete in an older one).
+Each answers 200 with no body; a change the record's status does not allow is a 400."""
+
+from __future__ import annotations
+
+from .problems import ApiError
+from .shapes import Shape
+from .store import Tenant
+from .validate import Errors, not_found, require
+
+JOB_REASON = Shape("Jpm.V2.JobReasonRequest", ("reasonId",))
+JOB_COMPLETE = Shape("Jpm.V2.CompleteJobRequest", ("completedOn",))
+PO_CANCEL = Shape("Inventory.V2.PurchaseOrderCancellationRequest", ("canceledReason",))
+RESCHEDULE = Shape("Jpm.V2.AppointmentRescheduleRequest", ("start", "end"))
+PO_CANCELED_REASONS = ("NotRequired", "Duplicate", "Accidental", "VendorIssue", "Other", "JobCanceled")
+# The same names in both tenants (each with its own ids): STSync matches them by name.
+CANCEL_REASONS = ("Customer canceled", "Duplicate job", "Scheduling conflict")
+HOLD_REASONS = ("Waiting on parts", "Customer request", "Weather")
+
+
+def _job(tenant: Tenant, job_id: int) -> dict:
+    job = tenant.get("jobs", job_id)
+    if job is None:
+        raise not_found("jobs", job_id)
+    return job
+
+
+def _refuse(what: str, job: dict) -> ApiError:
+    return ApiError(400, f"Job {job['id']} cannot be {what}: it is {job['jobStatus']}.",
+                    {"jobStatus": [f"The job is {job['jobStatus']}."]})
+
+
+def _reason(tenant: Tenant, body: object, kind: str) -> dict:
+    body = require(body, JOB_REASON)
+    errors = Errors(tenant)
+    errors.ref(kind, "reasonId", errors.integer(body, "reasonId"))
+    errors.raise_if_any()
+    return body
+
+
+def _appointments(tenant: Tenant, job: dict, status: str, active: bool) -> None:
+    for appointment in tenant.all("appointments"):
+        if appointment["jobId"] == job["id"]:
+            appointment.update(status=status, active=active)
+            tenant.touch(appointment)
+
+
+def cancel_job(tenant: Tenant, job_id: int, body: object) -> None:
+    job = _job(tenant, job_id)
+    _reason(tenant, body, "job-cancel-reasons")
+    if job["jobStatus"] in ("Canceled", "Completed"):
+        raise _refuse("canceled", job)
+    job["jobStatus"] = "Canceled"
+    _appointments(tenant, job, "Canceled", False)
+    tenant.touch(job)
+
+
+def remove_cancellation(tenant: Tenant, job_id: int, _body: object) -> None:
+    job = _job(tenant, job_id)
+    if job["jobStatus"] != "Canceled":
+        raise _refuse("un-canceled", job)
+    job["jobStatus"] = "Scheduled"
+    _appointments(tenant, job, "Scheduled", True)
+    tenant.touch(job)
+
+
+def hold_job(tenant: Tenant, job_id: int, body: object) -> None:
+    job = _job(tenant, job_id)
+    _reason(tenant, body, "job-hold-reasons")
+    if job["jobStatus"] in ("Canceled", "Completed", "Hold"):
+        raise _refuse("put on hold", job)
+    job["jobStatus"] = "Hold"
+    tenant.touch(job)
+
+
+def complete_job(tenant: Tenant, job_id: int, body: object) -> None:
+    job = _job(tenant, job_id)
+    body = require(body, JOB_COMPLETE)
+    errors = Errors(tenant)
+    completed_on = errors.instant(body, "completedOn")
+    errors.raise_if_any()
+    if job["jobStatus"] in ("Canceled", "Completed"):
+        raise _refuse("completed", job)
+    job.update(jobStatus="Completed", completedOn=completed_on)
+    _appointments(tenant, job, "Done", True)
+    tenant.touch(job)
+
+
+def cancel_purchase_order(tenant: Tenant, po_id: int, body: object) -> None:
+    po = tenant.get("purchase-orders", po_id)
+    if po is None:
+        raise not_found("purchase-orders", po_id)
+    body = require(body, PO_CANCEL)
+    if body["canceledReason"] not in PO_CANCELED_REASONS:
+        raise ApiError(400, "The canceled reason is not valid.",
+                       {"canceledReason": [f"Use one of {', '.join(PO_CANCELED_REASONS)}."]})
+    if po["status"] in ("Canceled", "Received", "Exported"):
+        raise ApiError(400, f"Purchase order {po_id} cannot be canceled: it is {po['status']}.",
+                       {"status": [f"The purchase order is {po['status']}."]})
+    po.update(status="Canceled", canceledReason=body["canceledReason"])
+    tenant.touch(po)
+
+
+def reschedule_appointment(tenant: Tenant, appointment_id: int, body: object) -> None:
+    appointment = tenant.get("appointments", appointment_id)
+    if appointment is None:
+        raise not_found("appointments", appointment_id)
+    body = require(body, RESCHEDULE)
+    errors = Errors(tenant)
+    start, end = errors.instant(body, "start"), errors.instant(body, "end")
+    if start and end and end < start:
+        errors.add("end", "The end must not be before the start.")
+    windows = {name: errors.instant(body, name) for name in ("arrivalWindowStart", "arrivalWindowEnd") if name in body}
+    errors.raise_if_any()
+    appointment.update(start=start, end=end, **windows)
+    tenant.touch(appointment)

@@ -1,0 +1,220 @@
+"""Following Production after the first copy: plan (unchanged, update with a field-level diff, status change,
+conflict) and apply (patches and status changes, concurrent, claimed like creates).
+
+A record is looked at again only when the fingerprint of what STSync would send now (the fields it copies
+and the status) differs from the one stored with its last write: an unchanged record costs no request. A
+changed one is read back from Integration (50 per call): the fields whose values Integration does not hold are
+patched, lists whole; a record edited in Integration since STSync's last write is a conflict, left alone
+unless the config says `overwrite`. Status changes follow the patch, each claimed in the crosswalk first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+from stsync_dagster.servicetitan import errors as st
+from stsync_dagster.sync.checks import differing_fields
+from stsync_dagster.sync.outcome import Outcome
+
+log = logging.getLogger("stsync.sync")
+
+# Integration's modifiedOn and our clock are compared: a write of ours can land this much after we noted it.
+_CLOCK_SLACK = timedelta(seconds=2)
+
+
+def fingerprint(view: dict, status: str | None) -> str:
+    text = json.dumps({"fields": view, "status": status}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _instant(value) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _written_at(response: dict | None) -> datetime:
+    """When our write landed, as Integration's clock says when it answers with the record, else ours."""
+    now = datetime.now(UTC)
+    stamped = _instant((response or {}).get("modifiedOn"))
+    return max(now, stamped) if stamped else now
+
+
+class FollowStage:
+    """The update half of the engine (mixed into SyncEngine, which provides the clients, crosswalk and pool,
+    and `_reasons` with its lock: the status reasons read from Integration, by list path)."""
+
+    def _follow(self, ctx, wanted: list[tuple]) -> None:
+        """`wanted`: (record, crosswalk entry, body it would be created with now) of records copied before."""
+        handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
+        changed = []
+        for record, entry, body in wanted:
+            target = handler.desired_status(record)
+            print_ = fingerprint(handler.update_view(body), target)
+            if entry.fingerprint == print_:
+                report.add(Outcome.UNCHANGED, record.id)
+            else:
+                changed.append((record, entry, body, target, print_))
+        if not changed:
+            return
+        try:
+            held = {
+                int(r["id"]): r
+                for r in self.intc.get_by_ids(handler.cfg.int_list_path, [e.int_id for _, e, *_ in changed], params=handler.index_params())
+            }
+        except st.ServiceTitanError as exc:
+            for record, *_ in changed:
+                self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading its Integration copy: {exc}")
+            return
+        patches, moves, baselines = [], [], {}
+        for record, entry, body, target, print_ in changed:
+            int_record = held.get(entry.int_id)
+            if int_record is None:
+                self._issue(report, Outcome.FAILED, record.id, "(crosswalk)",
+                            f"mapped to Integration {entry.int_id}, which no longer exists (refreshed?): `stsync reconcile {kind}`")
+                continue
+            view = handler.update_view(body)
+            fields = differing_fields(kind, view, int_record)
+            steps = handler.status_steps(record, target, handler.current_status(int_record)) if target else []
+            if not fields and not steps:
+                baselines[record.id] = (print_, _written_at(int_record))
+                report.add(Outcome.UNCHANGED, record.id)
+                continue
+            edited = _instant(int_record.get("modifiedOn"))
+            if (
+                entry.written_at is not None
+                and edited is not None
+                and edited > entry.written_at + _CLOCK_SLACK
+                and self.config.updates.conflicts == "skip"
+            ):
+                self._issue(report, Outcome.CONFLICT, record.id, ", ".join(sorted(fields)) or "(status)",
+                            f"edited in Integration at {edited:%Y-%m-%d %H:%M:%S} UTC, after STSync's last write: left "
+                            "alone (set updates.conflicts to overwrite in stsync.config.json to replace it)")
+                continue
+            if self.options.dry_run:
+                self._plan_shown(report, record.id, kind, fields, view, int_record, steps)
+                continue
+            patches.append((record, entry, handler.patch_body(view, fields, int_record) if fields else None, print_))
+            moves.append((record, entry.int_id, steps))
+        if baselines and not self.options.dry_run:
+            self.crosswalk.wrote(kind, baselines)
+        if self.options.dry_run or not patches:
+            return
+        results = list(self._pool.map(lambda p: self._patch(handler, p[1].int_id, p[2]), patches))
+        done: dict[int, tuple[str, datetime]] = {}
+        moved = self._move(ctx, [m for m, (ok, _) in zip(moves, results) if ok])
+        for (record, entry, patch, print_), (ok, value), move in zip(patches, results, moves):
+            if not ok:
+                self._issue(report, Outcome.FAILED, record.id, *value)
+                continue
+            if record.id not in moved:
+                continue  # its status change failed (reported); the fingerprint stays, so it is tried again
+            done[record.id] = (print_, max(value, moved[record.id]))
+            if patch:
+                report.add(Outcome.UPDATED, record.id)
+            else:
+                report.add(Outcome.STATUS_CHANGED, record.id)
+        self.crosswalk.wrote(kind, done)
+        self.crosswalk.clear_issues(kind, list(done))
+
+    def _patch(self, handler, int_id: int, patch: dict | None) -> tuple[bool, object]:
+        if not patch:
+            return True, datetime.now(UTC)
+        try:
+            return True, _written_at(self.intc.patch(handler.cfg.int_create_path, int_id, patch))
+        except st.AmbiguousWriteError as exc:
+            # A PATCH sets values: sent again it does no harm. Left for the next run, which reads the record first.
+            return False, ("(request)", f"the update's answer was lost ({exc}); the next run reads it and finishes")
+        except (st.ValidationError, st.ConflictError, st.NotFoundError) as exc:
+            errors = getattr(exc, "errors", None) or {}
+            return False, (", ".join(errors) or "(record)", "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()) or str(exc))
+        except st.ServiceTitanError as exc:
+            return False, ("(request)", str(exc))
+
+    def _plan_shown(self, report, prod_id, kind, fields, view, int_record, steps) -> None:
+        """A dry run's update: counted, and for a sample the fields before → after (and the status steps)."""
+        report.add(Outcome.UPDATED if fields else Outcome.STATUS_CHANGED, prod_id)
+        if len(report.sample_diffs) < self.options.sample_size:
+            from stsync_dagster.sync.checks import RENAMED
+
+            names = RENAMED.get(kind, {})
+            report.sample_diffs.append({
+                "prod_id": prod_id,
+                "fields": {f: {"before": int_record.get(names.get(f, f)), "after": view[f]} for f in sorted(fields)},
+                "status": [action for action, _ in steps],
+            })  # fmt: skip
+
+    # ---- statuses ----------------------------------------------------------------------------
+
+    def _move(self, ctx, moves: list[tuple]) -> dict[int, datetime]:
+        """Replay status changes: (record, Integration id, steps). Returns, for each record now where it should
+        be, when its last write landed. Each is claimed first: two runs never both send one; a claim whose
+        answer was lost stays until the server timeout, and the record is read again before anything is resent."""
+        handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
+        now = datetime.now(UTC)
+        settled = {record.id: now for record, _, steps in moves if not steps}
+        moving = {record.id: (record, int_id, steps) for record, int_id, steps in moves if steps}
+        if not moving:
+            return settled
+        stale_before = self.crosswalk.now() - self.options.server_timeout
+        ours = self.crosswalk.claim_actions(kind, {p: m[2][0][0] for p, m in moving.items()}, self.options.run_id, stale_before)
+        for prod_id in set(moving) - ours:
+            self._issue(report, Outcome.DEFERRED, prod_id, "(status)", "a status change of it is being sent by another run", record_issue=False)
+        claimed = [moving[p] for p in sorted(ours)]
+        results = list(self._pool.map(lambda m: self._steps(handler, m[1], m[2]), claimed))
+        release = []
+        for (record, _, steps), (ok, detail) in zip(claimed, results):
+            if ok:
+                settled[record.id] = datetime.now(UTC)
+                report.status_changes += len(steps)
+                release.append(record.id)
+            elif detail == "lost":
+                pass  # claim kept: the next run (after the server timeout) reads the status before resending
+            else:
+                release.append(record.id)
+                self._issue(report, Outcome.FAILED, record.id, "(status)", detail)
+        self.crosswalk.release_actions(kind, release, self.options.run_id)
+        return settled
+
+    def _steps(self, handler, int_id: int, steps: list[tuple[str, dict]]) -> tuple[bool, str]:
+        for action, body in steps:
+            config = handler.cfg.statuses.get(action)
+            if config is None:
+                return False, f"status not replayable: no '{action}' in the config's statuses"
+            try:
+                body = {**body, **self._reason(handler, action)}
+            except LookupError as exc:
+                return False, str(exc)
+            except st.ServiceTitanError as exc:
+                return False, f"{action}: reading the reasons: {exc}"
+            try:
+                self.intc.act(config.method, config.path, int_id, body)
+            except st.AmbiguousWriteError:
+                return False, "lost"
+            except st.NotFoundError as exc:
+                return False, f"status not replayable ({action}: {exc})"
+            except st.ServiceTitanError as exc:
+                return False, f"{action}: {exc}"
+        return True, ""
+
+    def _reason(self, handler, action: str) -> dict:
+        """The reason a status change names: a job reason matched by name in Integration, a PO's default."""
+        config = handler.cfg.statuses[action]
+        if config.canceled_reason:
+            return {"canceledReason": config.canceled_reason}
+        if not config.reasons or not config.reason:
+            return {}
+        cache = self._reasons
+        with self._reasons_lock:  # read once, not once per thread
+            if config.reasons not in cache:
+                pages = self.intc.iter_pages(config.reasons, {"active": "Any"})
+                cache[config.reasons] = {str(r.get("name", "")).strip().casefold(): int(r["id"]) for p in pages for r in p.records}
+        reason_id = cache[config.reasons].get(config.reason.strip().casefold())
+        if reason_id is None:
+            raise LookupError(f"{action}: no reason named '{config.reason}' in Integration ({config.reasons})")
+        return {"reasonId": reason_id}
