@@ -47,6 +47,8 @@ class _TenantResource(dg.ConfigurableResource):
     http_timeout: float = st_settings.DEFAULT_HTTP_TIMEOUT
     rate_limit: float = st_settings.DEFAULT_RATE_LIMIT
     max_retries: int = st_settings.DEFAULT_MAX_RETRIES
+    # STSYNC_DB: on PostgreSQL the pacer keeps its state there, one budget for every machine.
+    pacer_database: str = ""
 
     _env_name: str = "prod"
 
@@ -61,7 +63,11 @@ class _TenantResource(dg.ConfigurableResource):
 
     def _tuning(self) -> dict:
         return dict(
-            page_size=self.page_size, timeout=self.http_timeout, rate_limit=self.rate_limit, max_retries=self.max_retries
+            page_size=self.page_size,
+            timeout=self.http_timeout,
+            rate_limit=self.rate_limit,
+            max_retries=self.max_retries,
+            pacer_database=self.pacer_database or None,
         )
 
 
@@ -119,7 +125,12 @@ def _tenant_fields(env: str) -> dict:
         "http_timeout": _tuning("ST_HTTP_TIMEOUT", st_settings.parse_positive, st_settings.DEFAULT_HTTP_TIMEOUT),
         "rate_limit": _tuning("ST_RATE_LIMIT", st_settings.parse_positive, st_settings.DEFAULT_RATE_LIMIT),
         "max_retries": _tuning("ST_MAX_RETRIES", st_settings.parse_retries, st_settings.DEFAULT_MAX_RETRIES),
+        "pacer_database": _crosswalk_url(),
     }
+
+
+def _crosswalk_url() -> str:
+    return os.environ.get("STSYNC_DB", "").strip() or st_settings.DEFAULT_DB
 
 
 def build_resources() -> dict:
@@ -136,7 +147,7 @@ def build_resources() -> dict:
             concurrency=_tuning("ST_CONCURRENCY", _parse_concurrency, DEFAULT_CONCURRENCY),
         ),
         "crosswalk": CrosswalkResource(
-            url=os.environ.get("STSYNC_DB", "").strip() or st_settings.DEFAULT_DB,
+            url=_crosswalk_url(),
             blocked_warn_days=_tuning(
                 "STSYNC_BLOCKED_WARN_DAYS", st_settings.parse_positive, DEFAULT_BLOCKED_WARN_DAYS
             ),

@@ -23,14 +23,16 @@ class ProductionClient(Reader):
 
     def __init__(self, env: EnvironmentSettings, *, page_size: int = DEFAULT_PAGE_SIZE,
                  timeout: float = DEFAULT_HTTP_TIMEOUT, rate_limit: float = DEFAULT_RATE_LIMIT,
-                 max_retries: int = DEFAULT_MAX_RETRIES, retry_backoff: float = DEFAULT_BACKOFF) -> None:
+                 max_retries: int = DEFAULT_MAX_RETRIES, retry_backoff: float = DEFAULT_BACKOFF,
+                 pacer_database: str | None = None) -> None:
         super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
-                         max_retries=max_retries, retry_backoff=retry_backoff, _read_only=True)
+                         max_retries=max_retries, retry_backoff=retry_backoff, pacer_database=pacer_database,
+                         _read_only=True)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ProductionClient":
         return cls(settings.prod, page_size=settings.page_size, timeout=settings.http_timeout,
-                   rate_limit=settings.rate_limit, max_retries=settings.max_retries)
+                   rate_limit=settings.rate_limit, max_retries=settings.max_retries, pacer_database=settings.db)
 
 
 class IntegrationClient(Reader):
@@ -39,16 +41,17 @@ class IntegrationClient(Reader):
     def __init__(self, env: EnvironmentSettings, *, production: EnvironmentSettings,
                  page_size: int = DEFAULT_PAGE_SIZE, timeout: float = DEFAULT_HTTP_TIMEOUT,
                  rate_limit: float = DEFAULT_RATE_LIMIT, max_retries: int = DEFAULT_MAX_RETRIES,
-                 retry_backoff: float = DEFAULT_BACKOFF) -> None:
+                 retry_backoff: float = DEFAULT_BACKOFF, pacer_database: str | None = None) -> None:
         check_integration_target(env, production)  # before anything can be sent
         super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
-                         max_retries=max_retries, retry_backoff=retry_backoff, _read_only=False)
+                         max_retries=max_retries, retry_backoff=retry_backoff, pacer_database=pacer_database,
+                         _read_only=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "IntegrationClient":
         return cls(settings.int, production=settings.prod, page_size=settings.page_size,
                    timeout=settings.http_timeout, rate_limit=settings.rate_limit,
-                   max_retries=settings.max_retries)
+                   max_retries=settings.max_retries, pacer_database=settings.db)
 
     def create(self, path: str, payload: Mapping[str, Any]) -> dict:
         """POST a new record; returns the answer (the full record, or just {"id": n} for some kinds).
