@@ -37,6 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--export-batch-size", type=int, default=500)
     parser.add_argument("--token-lifetime", type=float, default=900)
     parser.add_argument("--rate-limit", type=int, default=60, help="requests/second per app per tenant; 0: none")
+    parser.add_argument("--bulk-limit", type=int, default=100, help="most materials per bulk pricebook request")
+    parser.add_argument("--bulk-partial", action="store_true",
+                        help="a bulk request writes its valid items (default: all or nothing)")
+    parser.add_argument("--no-bulk", action="store_true", help="the bulk pricebook endpoints answer 404")
     parser.add_argument("--print-env", action="store_true", help="print the ST_* block, then keep serving")
     parser.add_argument("--print-env-only", action="store_true", help="print the ST_* block and exit")
     return parser.parse_args(argv)
@@ -50,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         token_lifetime=args.token_lifetime, rate_limit=args.rate_limit or None, until=args.until,
         export_batch_size=args.export_batch_size, invalid_fraction=args.invalid_fraction,
         invalid_seed=args.invalid_seed,
+        bulk={"enabled": not args.no_bulk, "limit": args.bulk_limit, "all_or_nothing": not args.bulk_partial},
         faults=Faults(latency_ms=args.latency_ms, error_rate=args.error_rate,
                       html_error_fraction=args.html_error_fraction, drop_post_rate=args.drop_post_rate,
                       slow_rate=args.slow_rate, slow_seconds=args.slow_seconds, seed=args.fault_seed),

@@ -44,7 +44,7 @@ class Simulator:
     def __init__(self, seed: int = 7, scale: float = 1.0, counts: Mapping[str, int] | None = None,
                  token_lifetime: float = 900, rate_limit: int | None = 60, faults: Faults | None = None, *,
                  until: datetime = DEFAULT_UNTIL, export_batch_size: int = 500, invalid_fraction: float = 0.0,
-                 invalid_seed: int | None = None) -> None:
+                 invalid_seed: int | None = None, bulk: Mapping[str, object] | None = None) -> None:
         data = generate(seed, scale, counts, until)
         # Before the tenants copy the records: Production only, Integration is never corrupted.
         corruptions = corrupt(data["prod"], invalid_fraction, seed if invalid_seed is None else invalid_seed)
@@ -62,6 +62,7 @@ class Simulator:
             export_batch_size=export_batch_size,
             corruptions=corruptions,
         )
+        self.state.bulk.update(**(bulk or {}))
         self.state.tokens.set_lifetime(token_lifetime)
         self.state.limiter.set_limit(rate_limit)
         self.app = build_app(self.state)
@@ -159,6 +160,10 @@ class Simulator:
 
     def set_rate_limit(self, per_second: int | None) -> None:
         self.state.limiter.set_limit(per_second)
+
+    def set_bulk(self, **fields) -> None:
+        """The bulk pricebook endpoints: enabled (False: 404), limit (items per request), all_or_nothing."""
+        self.state.bulk.update(**fields)
 
     def set_export_batch_size(self, size: int) -> None:
         if size < 1:
