@@ -10,6 +10,8 @@ from datetime import datetime
 
 import uvicorn
 
+from stsync_dagster.servicetitan.settings import DEFAULT_RATE_LIMIT
+
 from .additions import add_records
 from .app import build_app
 from .auth import TokenIssuer
@@ -141,8 +143,8 @@ class Simulator:
             "ST_TENANT_ID_INT": str(INT_TENANT_ID),
             "ST_PAGE_SIZE": "100",
             "ST_HTTP_TIMEOUT": "10",
-            # pace the client a sixth under the server's limit, as the real defaults do (50 vs 60)
-            "ST_RATE_LIMIT": str(max(1, limit * 11 // 12) if limit else 55),
+            # pace the client as far under the server's limit as the client's default is under the API's 60/s
+            "ST_RATE_LIMIT": f"{limit * DEFAULT_RATE_LIMIT / 60:g}" if limit else f"{DEFAULT_RATE_LIMIT:g}",
             "ST_MAX_RETRIES": "6",
             "ST_EXTERNAL_DATA_GUID": DEFAULT_EXTERNAL_DATA_GUID,
         }
