@@ -10,7 +10,7 @@ from pathlib import Path
 
 from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster.simulator import APP_KEY, INT_CLIENT_SECRET, PROD_CLIENT_SECRET, Simulator
-from stsync_dagster_tests.sync_helpers import KIND_OF, copied_ids, counts, sync, sync_env
+from stsync_dagster_tests.sync_helpers import KIND_OF, copied_ids, counts, pointed_at, sync, sync_env
 
 REPO = Path(__file__).resolve().parents[1]
 STSYNC = Path(sys.executable).parent / "stsync"
@@ -69,11 +69,22 @@ def test_a_malformed_dotenv_stops_before_any_request(tmp_path):
         assert sim.stats("prod")["requests"] == 0 and sim.stats("int")["requests"] == 0
 
 
-def _run(args, env, cwd, dagster_home=None):
+def _run(args, env, cwd):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_", "DAGSTER_HOME"))}
-    if dagster_home:
-        base["DAGSTER_HOME"] = str(dagster_home)
     return subprocess.run([str(STSYNC), *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def _run_on_disk(env: dict, home: Path) -> None:
+    """The assets run as the UI's runs are, with their event logs stored in an instance on disk."""
+    import dagster as dg
+
+    from stsync_dagster.defs.assets import master_assets, sync_assets
+    from stsync_dagster.defs.resources import build_resources
+
+    with pointed_at(env), dg.instance_for_test(temp_dir=str(home)) as instance:
+        dg.materialize([*master_assets, *sync_assets], resources=build_resources(), instance=instance,
+                       partition_key=env["STSYNC_START_DATE"], raise_on_error=False,
+                       run_config={"ops": {e: {"config": {"since": env["STSYNC_START_DATE"]}} for e in KIND_OF}})
 
 
 def test_secrets_never_appear_in_output_logs_or_metadata(tmp_path):
@@ -84,11 +95,12 @@ def test_secrets_never_appear_in_output_logs_or_metadata(tmp_path):
         env = sync_env(sim, tmp_path)
         outputs = []
         for args in (["verify"], ["sync", "all", "--verbose"], ["sync", "all", "--dry-run", "--verbose"], ["reconcile"]):
-            done = _run(args, env, tmp_path, dagster_home=home)
+            done = _run(args, env, tmp_path)
             outputs += [done.stdout, done.stderr]
         bad_secret = {**env, "ST_CLIENT_SECRET_PROD": "wrong-" + PROD_CLIENT_SECRET}
-        done = _run(["sync", "items"], bad_secret, tmp_path, dagster_home=home)
+        done = _run(["sync", "items"], bad_secret, tmp_path)
         outputs += [done.stdout, done.stderr]
+        _run_on_disk({**env, "STSYNC_DB": str(tmp_path / "ui.sqlite3")}, home)
         assert sim.stats("int")["tokens_issued"] > 2  # tokens were renewed along the way: more chances to leak
     stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
     text = "\n".join(outputs)
