@@ -1,11 +1,14 @@
-"""Benchmark: materials synced at the API's speed limit.
+"""Benchmark: records synced at the API's speed limit, in the asset and as whole `stsync` processes.
 
     uv run python -m stsync_dagster_tests.bench [--sizes 1000,5000,20000] [--serial 1000] [--latency-ms 50]
+        [--work-scale 4] [--whole 3000] [--three-scale 2] [--skip in-asset,work,whole,three,master]
 
 Starts the simulator as its own process with the real rate limit (60 requests/second per tenant) and added
-latency, syncs its materials with STSync's engine in a child process (so peak memory is the sync's alone),
-and prints per size: records/second, ratio to the ceiling (60 creates/second), requests per record, 429s
-served, peak RSS; then a no-change re-run, and the same sync with concurrency 1 for the speed-up.
+latency. In the asset: syncs materials (then jobs and POs) with STSync's engine in a child process (so peak
+memory is the sync's alone) and prints records/second, ratio to the ceiling (60 creates/second), requests
+per record, 429s served, peak RSS; a no-change re-run; the speed-up over concurrency 1. Whole process
+(bench_whole.py): `stsync sync items` timed from start to exit, with and without the bulk endpoint; three
+`stsync` processes at once on one PostgreSQL crosswalk; the master data in the UI's default run.
 Not part of the test suite.
 """
 
@@ -15,53 +18,22 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from stsync_dagster_tests.bench_sim import REPO, SimulatorProcess
+
 CEILING = 60.0
+MASTER_OF = {"items": ["vendors"], "jobs": ["customers", "locations", "business_units", "job_types", "campaigns",
+                                            "technicians"]}  # fmt: skip
+MASTER_OF["pos"] = sorted({*MASTER_OF["items"], *MASTER_OF["jobs"], "po_types", "warehouses"})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SimulatorProcess:
-    def __init__(self, materials: int, latency_ms: float):
-        self.port = _free_port()
-        cmd = [sys.executable, "-m", "stsync_dagster.simulator", "--port", str(self.port), "--materials",
-               str(materials), "--latency-ms", str(latency_ms), "--rate-limit", "60"]  # fmt: skip
-        printed = subprocess.run([*cmd, "--print-env-only"], capture_output=True, text=True, check=True, cwd=REPO)
-        self.env = dict(line.split("=", 1) for line in printed.stdout.splitlines() if "=" in line)
-        self.proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL, cwd=REPO)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                self.stats("int")
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("the simulator did not start") from None
-                time.sleep(0.2)
-
-    def stats(self, env: str) -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_sim/stats/{env}") as answer:
-            return json.load(answer)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
-def child(concurrency: int) -> None:
-    """Runs in its own process: match vendors, sync every material, print the figures as JSON."""
+def child(concurrency: int, entity: str, before: list[str]) -> None:
+    """Runs in its own process: match master data, sync `before` untimed, then `entity` timed; prints JSON."""
     from stsync_dagster.config import load_config
     from stsync_dagster.servicetitan import IntegrationClient, ProductionClient, load_settings
     from stsync_dagster.sync.crosswalk import Crosswalk
@@ -74,58 +46,100 @@ def child(concurrency: int) -> None:
     config = load_config(REPO / "stsync.config.json")
     with ProductionClient.from_settings(settings) as prod, IntegrationClient.from_settings(settings) as intc:
         with Crosswalk(settings.db) as crosswalk:
-            run_master("vendors", prod=prod, intc=intc, crosswalk=crosswalk, config=config, dry_run=False)
+            for kind in MASTER_OF[entity]:
+                run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk, config=config, dry_run=False)
             options = SyncOptions(run_id=f"bench-{os.getpid()}", concurrency=concurrency)
+
+            def sync(name: str):
+                return run_entity(name, Window(None, None), prod=prod, intc=intc, crosswalk=crosswalk,
+                                  config=config, options=options, guid=settings.external_data_guid)  # fmt: skip
+
+            for name in before:
+                sync(name)
+            served_before = prod.stats.snapshot()["requests"] + intc.stats.snapshot()["requests"]
             started = time.monotonic()
-            report = run_entity("items", Window(None, None), prod=prod, intc=intc, crosswalk=crosswalk,
-                                config=config, options=options, guid=settings.external_data_guid)  # fmt: skip
+            report = sync(entity)
             seconds = time.monotonic() - started
+            sent = prod.stats.snapshot()["requests"] + intc.stats.snapshot()["requests"] - served_before
     print(json.dumps({
         "created": report.count(Outcome.CREATED), "skipped": report.count(Outcome.SKIPPED),
         "blocked": report.count(Outcome.BLOCKED), "failed": report.count(Outcome.FAILED),
-        "requests": report.requests, "seconds": seconds,
+        "requests": report.requests, "sent": sent, "seconds": seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))  # fmt: skip
 
 
-def run_child(sim: SimulatorProcess, db: Path, concurrency: int) -> dict:
+def run_child(sim: SimulatorProcess, db: Path, concurrency: int, entity: str = "items",
+              before: tuple[str, ...] = ()) -> dict:
     env = {**os.environ, **sim.env, "STSYNC_DB": str(db), "ST_PAGE_SIZE": "5000",
            "STSYNC_PACER_DIR": str(db.parent / "pacer")}  # fmt: skip
-    out = subprocess.run([sys.executable, "-m", "stsync_dagster_tests.bench", "--child", str(concurrency)],
-                         env=env, cwd=REPO, capture_output=True, text=True, check=True)  # fmt: skip
+    cmd = [sys.executable, "-m", "stsync_dagster_tests.bench", "--child", str(concurrency), "--entity", entity,
+           "--before", ",".join(before)]  # fmt: skip
+    out = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _served_row(sim: SimulatorProcess, label: str, result: dict, before: tuple[int, int]) -> dict:
+    requests, limited = sim.served()
+    return {"run": label, **result, "served": requests - before[0], "429s": limited - before[1]}
+
+
 def measure(size: int, latency_ms: float, concurrency: int, rerun: bool, workdir: Path) -> list[dict]:
-    sim = SimulatorProcess(size, latency_ms)
-    rows = []
-    try:
+    with SimulatorProcess(latency_ms, materials=size) as sim:
         db = workdir / f"crosswalk-{size}-{concurrency}.sqlite3"
-        result = run_child(sim, db, concurrency)
-        int_stats, prod_stats = sim.stats("int"), sim.stats("prod")
-        served = int_stats["requests"] + prod_stats["requests"]
-        rows.append({"run": f"{size} materials, concurrency {concurrency}", **result,
-                     "served": served, "429s": int_stats["rate_limited"] + prod_stats["rate_limited"]})  # fmt: skip
+        rows = [_served_row(sim, f"{size} materials, concurrency {concurrency}", run_child(sim, db, concurrency),
+                            (0, 0))]  # fmt: skip
         if rerun:
-            before = sim.stats("int")["requests"] + sim.stats("prod")["requests"]
-            again = run_child(sim, db, concurrency)
-            after = sim.stats("int")["requests"] + sim.stats("prod")["requests"]
-            rows.append({"run": f"{size} materials, no-change re-run", **again, "served": after - before,
-                         "429s": sim.stats("int")["rate_limited"] + sim.stats("prod")["rate_limited"] - rows[0]["429s"]})  # fmt: skip
-    finally:
-        sim.stop()
+            before = sim.served()
+            rows.append(_served_row(sim, f"{size} materials, no-change re-run", run_child(sim, db, concurrency),
+                                    before))  # fmt: skip
     return rows
 
 
+def measure_work(scale: float, latency_ms: float, workdir: Path) -> list[dict]:
+    """Jobs, then POs (their materials and jobs copied first, untimed): single creates, in the asset."""
+    rows = []
+    for entity, before in (("jobs", ()), ("pos", ("items", "jobs"))):
+        with SimulatorProcess(latency_ms, scale=scale) as sim:
+            db = workdir / f"crosswalk-{entity}-{scale}.sqlite3"
+            result = run_child(sim, db, 8, entity, before)
+            requests, limited = sim.served()  # the untimed syncs included: the 429 share of the whole run
+            rows.append({"run": f"{entity} at scale {scale:g}, concurrency 8", **result, "served": result["sent"],
+                         "429s": limited, "429 base": requests})  # fmt: skip
+    return rows
+
+
+def measure_pacer(requests: int, latency_ms: float, workdir: Path) -> str:
+    """The pacer alone at the default rate: 8 threads of cheap GETs, so nothing but the pacer sets the pace."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stsync_dagster.servicetitan import ProductionClient, load_settings
+
+    os.environ["STSYNC_PACER_DIR"] = str(workdir / "pacer-alone")
+    with SimulatorProcess(latency_ms, scale=0.2) as sim:
+        env = {k: v for k, v in sim.env.items() if k != "ST_RATE_LIMIT"}  # the client's default rate
+        with ProductionClient.from_settings(load_settings(env, dotenv_path=None)) as prod, ThreadPoolExecutor(8) as pool:
+            started = time.monotonic()
+            list(pool.map(lambda _: next(prod.iter_pages("/settings/v2/tenant/{tenant}/business-units", page_size=1)),
+                          range(requests)))  # fmt: skip
+            seconds = time.monotonic() - started
+            rate = prod._transport.pacer.rate
+        served, limited = sim.served()
+    return (f"pacer alone at its default {rate:g}/s: {requests} requests from 8 threads, {requests / seconds:.1f}/s "
+            f"= {requests / seconds / CEILING:.3f} of 60/s; 429s {limited} of {served} ({100 * limited / served:.2f} %)")
+
+
 def print_table(rows: list[dict]) -> None:
-    head = f"{'run':<38}{'created':>8}{'blocked':>8}{'seconds':>9}{'rec/s':>8}{'ceiling':>9}{'req/rec':>9}{'429s':>6}{'429 %':>7}{'peak MB':>9}"
+    head = (f"{'run':<38}{'created':>8}{'blocked':>8}{'seconds':>9}{'rec/s':>8}{'ceiling':>9}{'req/s':>7}"
+            f"{'of 60/s':>8}{'req/rec':>9}{'429s':>6}{'429 %':>7}{'peak MB':>9}")  # fmt: skip
     print(head)
     for r in rows:
         rate = r["created"] / r["seconds"] if r["seconds"] else 0
+        req_rate = r["served"] / r["seconds"] if r["seconds"] else 0
         per = r["served"] / max(1, r["created"]) if r["created"] else float(r["served"])
-        pct = 100 * r["429s"] / max(1, r["served"])
+        pct = 100 * r["429s"] / max(1, r.get("429 base", r["served"]))
         print(f"{r['run']:<38}{r['created']:>8}{r['blocked']:>8}{r['seconds']:>9.1f}{rate:>8.1f}{rate / CEILING:>9.2f}"
-              f"{per:>9.2f}{r['429s']:>6}{pct:>7.2f}{r['peak_rss_mb']:>9.1f}")  # fmt: skip
+              f"{req_rate:>7.1f}{req_rate / CEILING:>8.2f}{per:>9.2f}{r['429s']:>6}{pct:>7.2f}{r['peak_rss_mb']:>9.1f}")  # fmt: skip
 
 
 def main() -> None:
@@ -134,29 +148,59 @@ def main() -> None:
     parser.add_argument("--serial", default="1000", help="sizes also run with concurrency 1 (comma-separated)")
     parser.add_argument("--rerun", type=int, default=5000, help="size whose no-change re-run is measured")
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--work-scale", type=float, default=4.0, help="simulator scale of the jobs and POs runs")
+    parser.add_argument("--whole", type=int, default=3000, help="materials of the whole-process runs")
+    parser.add_argument("--three-scale", type=float, default=2.0, help="simulator scale of the three processes")
+    parser.add_argument("--pacer", type=int, default=3000, help="requests of the pacer-alone run")
+    parser.add_argument("--skip", default="", help="sections to leave out: pacer,in-asset,work,whole,three,master")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--entity", default="items", help=argparse.SUPPRESS)
+    parser.add_argument("--before", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child)
+        child(args.child, args.entity, [b for b in args.before.split(",") if b])
         return
-    sizes = [int(s) for s in args.sizes.split(",") if s]
-    serial = [int(s) for s in args.serial.split(",") if s]
+    from stsync_dagster_tests import bench_whole
+
+    skip = set(args.skip.split(","))
+    sizes = [int(s) for s in args.sizes.split(",") if s] if "in-asset" not in skip else []
+    serial = [int(s) for s in args.serial.split(",") if s] if "in-asset" not in skip else []
     rows: list[dict] = []
+    whole: list[dict] = []
+    pacer = ""
     with tempfile.TemporaryDirectory(prefix="stsync-bench-") as tmp:
+        if "pacer" not in skip:
+            pacer = measure_pacer(args.pacer, args.latency_ms, Path(tmp))
         for size in sizes:
             rows += measure(size, args.latency_ms, 8, size == args.rerun, Path(tmp))
             print(f"measured {size} materials", file=sys.stderr, flush=True)
         for size in serial:
             rows += measure(size, args.latency_ms, 1, False, Path(tmp))
+        if "work" not in skip:
+            rows += measure_work(args.work_scale, args.latency_ms, Path(tmp))
+            print("measured jobs and POs", file=sys.stderr, flush=True)
+        if "whole" not in skip:
+            whole += bench_whole.whole_items(args.whole, args.latency_ms, Path(tmp))
+        if "three" not in skip:
+            whole += bench_whole.three_processes(args.three_scale, args.latency_ms, Path(tmp))
+        if "master" not in skip:
+            whole += bench_whole.master_data_ui_run(args.latency_ms, Path(tmp))
     print(f"\nSimulator: rate limit 60 requests/second per tenant, {args.latency_ms:.0f} ms added latency; "
           f"ceiling = {CEILING:.0f} creates/second.\n")  # fmt: skip
-    print_table(rows)
+    if pacer:
+        print(pacer + "\n")
+    if rows:
+        print("In the asset (the engine's own time):")
+        print_table(rows)
     by_run = {r["run"]: r for r in rows}
     for size in serial:
         fast, slow = by_run.get(f"{size} materials, concurrency 8"), by_run[f"{size} materials, concurrency 1"]
         if fast:
             speedup = (fast["created"] / fast["seconds"]) / (slow["created"] / slow["seconds"])
             print(f"speed-up of concurrency 8 over 1 at {size} materials: {speedup:.2f}x")
+    if whole:
+        print("\nWhole processes (from start to exit):")
+        bench_whole.print_table(whole)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,10 @@ from stsync_dagster.simulator import Simulator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OPENAPI_DIR = Path(__file__).resolve().parents[2] / "shared" / "servicetitan" / "openapi"
+
+# The pacer's default folder is shared by every STSync process of the machine, whoever runs it; the
+# simulators of this test session are no real tenant, so the session (and its subprocesses) keeps its own.
+os.environ.setdefault("STSYNC_PACER_DIR", tempfile.mkdtemp(prefix="stsync-test-pacer-"))
 
 
 @pytest.fixture

@@ -69,8 +69,6 @@ def test_a_malformed_dotenv_stops_before_any_request(tmp_path):
         assert sim.stats("prod")["requests"] == 0 and sim.stats("int")["requests"] == 0
 
 
-def _run(args, env, cwd, dagster_home=None):
+def _run(args, env, cwd):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_", "DAGSTER_HOME"))}
-    if dagster_home:
-        base["DAGSTER_HOME"] = str(dagster_home)
     return subprocess.run([str(STSYNC), *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True, timeout=600)

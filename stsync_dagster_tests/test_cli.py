@@ -82,6 +82,15 @@ def test_sync_prints_a_summary_and_honours_limit_and_dry_run(cli_env, tmp_path, 
     assert len(simulator.records("int", "materials")) == 5
 
 
+def test_sync_runs_in_memory_whatever_dagster_home_says(cli_env, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    done = run(["sync", "items", "--dry-run"], {**cli_env, "DAGSTER_HOME": str(tmp_path / "home")}, work)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list(work.iterdir()) == [] and not (tmp_path / "home").exists()  # no instance folder anywhere
+    assert "telemetry" not in (done.stdout + done.stderr).lower()
+
+
 def test_sync_refuses_a_bad_since(cli_env, tmp_path):
     done = run(["sync", "items", "--since", "2026-13-40"], cli_env, tmp_path)
     assert done.returncode == 2

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 
 import pytest
 
-from stsync_dagster.servicetitan import Pacer, shared_pacer
+from stsync_dagster.servicetitan import Pacer, ProductionClient, load_settings, shared_pacer
+from stsync_dagster.servicetitan.pacer import default_pacer_dir
 
 
 def _acquire_times(pacers: list[Pacer], per_thread: int) -> list[float]:
@@ -70,13 +77,32 @@ def test_defer_holds_every_caller_back(tmp_path):
 
 def test_registry_shares_one_pacer_per_tenant(tmp_path, monkeypatch):
     monkeypatch.setenv("STSYNC_PACER_DIR", str(tmp_path))
-    base = f"http://127.0.0.1:9/prod-{time.monotonic_ns()}"
-    one = shared_pacer(base, 1, "app-key-1", 50)
-    assert shared_pacer(base + "/", 1, "app-key-1", 50) is one
-    assert shared_pacer(base, 2, "app-key-1", 50) is not one
-    assert shared_pacer(base, 1, "app-key-2", 50) is not one
-    assert shared_pacer(base, 1, "app-key-1", 20) is one and one.rate == 20  # the lowest rate wins
+    one = shared_pacer("int", 1, "app-key-1", 50)
+    assert shared_pacer("INT", 1, "app-key-1", 50) is one
+    assert shared_pacer("int", 2, "app-key-1", 50) is not one
+    assert shared_pacer("prod", 1, "app-key-1", 50) is not one
+    assert shared_pacer("int", 1, "app-key-2", 50) is not one
+    assert shared_pacer("int", 1, "app-key-1", 20) is one and one.rate == 20  # the lowest rate wins
     assert "app-key-1" not in str(one.path) and one.path.parent == tmp_path
+
+
+def test_the_key_is_the_tenant_not_the_spelling_of_the_url(simulator, tmp_path, monkeypatch):
+    monkeypatch.setenv("STSYNC_PACER_DIR", str(tmp_path))
+    settings = load_settings(simulator.env(), dotenv_path=None)
+    alias = settings.prod.model_copy(update={"api_base": settings.prod.api_base.replace("127.0.0.1", "localhost")})
+    with ProductionClient(settings.prod) as a, ProductionClient(alias) as b:
+        assert a._transport.pacer is b._transport.pacer
+        assert b._transport.pacer.path.parent == tmp_path
+
+
+def test_the_default_folder_is_shared_by_every_user(tmp_path, monkeypatch):
+    monkeypatch.delenv("STSYNC_PACER_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the system's temporary folder, for this test
+    assert default_pacer_dir() == tmp_path / "stsync-pacer"
+    pacer = Pacer(10, key="t5")
+    assert pacer.backend == "file" and pacer.path.parent == tmp_path / "stsync-pacer"
+    assert stat.S_IMODE(pacer.path.parent.stat().st_mode) == 0o1777  # like /tmp
+    assert stat.S_IMODE(pacer.path.stat().st_mode) == 0o666  # whatever the umask
 
 
 def test_rate_must_be_positive(tmp_path):
@@ -100,26 +126,27 @@ with ProductionClient.from_settings(load_settings(dotenv_path=None)) as client:
 """
 
 
-def test_two_processes_together_stay_under_the_rate(make_simulator, tmp_path):
-    import json
-    import os
-    import subprocess
-    import sys
-
-    sim = make_simulator(seed=3, scale=0.1, rate_limit=60)
-    env = {**os.environ, **sim.env(), "ST_RATE_LIMIT": "50", "STSYNC_PACER_DIR": str(tmp_path / "shared")}
-    start_at = time.time() + 3.0  # both begin together, after their imports
-    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(start_at), "150"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+def run_workers(envs: list[dict], requests_each: int) -> list[dict]:
+    """One _WORKER process per environment, all starting together; their JSON reports."""
+    start_at = time.time() + 3.0  # after their imports
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(start_at), str(requests_each)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for env in envs]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         results.append(json.loads(out.strip().splitlines()[-1]))
+    a, b = results[:2]
+    assert a["first"] < b["last"] and b["first"] < a["last"]  # they did run at the same time
+    return results
+
+
+def test_two_processes_together_stay_under_the_rate(make_simulator, tmp_path):
+    sim = make_simulator(seed=3, scale=0.1, rate_limit=60)
+    env = {**os.environ, **sim.env(), "ST_RATE_LIMIT": "50", "STSYNC_PACER_DIR": str(tmp_path / "shared")}
+    results = run_workers([env, env], 150)
     stats = sim.stats("prod")
     assert stats["by_route"]["GET business-units"] >= 300
     assert stats["rate_limited"] <= 3  # the two processes shared one budget of 50/s
-    a, b = results
-    assert a["first"] < b["last"] and b["first"] < a["last"]  # they did run at the same time
-    span = max(a["last"], b["last"]) - min(a["first"], b["first"])
+    span = max(r["last"] for r in results) - min(r["first"] for r in results)
     assert span >= 5.5  # 300 requests at 50/s: about 6 s; two unshared pacers would take about 3 s

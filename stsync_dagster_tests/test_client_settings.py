@@ -45,7 +45,7 @@ def test_loads_the_contract_with_defaults(tmp_path):
     assert s.prod.api_base == "http://127.0.0.1:9/prod"  # trailing slash dropped
     assert s.int.tenant_id == 2000002 and s.prod.tenant_id == 1000001
     assert s.prod.client_secret.get_secret_value() == SECRETS[0]
-    assert (s.page_size, s.http_timeout, s.rate_limit, s.max_retries) == (5000, 30.0, 55.0, 6)
+    assert (s.page_size, s.http_timeout, s.rate_limit, s.max_retries) == (5000, 30.0, 57.0, 6)
     assert s.external_data_guid == "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
     for secret in SECRETS:
         assert secret not in repr(s) and secret not in str(s)

@@ -30,6 +30,10 @@ NOT_SERVED = {  # in the documents, deliberately not simulated (STSync never cal
     ("pricebook-v2.json", "delete", "/tenant/{tenant}/materials/{id}"),
     ("inventory-v2.json", "patch", "/tenant/{tenant}/purchase-orders/{id}/cancellation"),
 }
+BEYOND_DOCUMENTS = {  # served, but not in the cut-down documents (API.md, "Beyond create": bulk pricebook)
+    ("pricebook-v2.json", "post", "/tenant/{tenant}/pricebook"),
+    ("pricebook-v2.json", "patch", "/tenant/{tenant}/pricebook"),
+}
 
 
 def load(openapi_dir: Path, doc: str) -> dict:
@@ -100,8 +104,8 @@ def test_every_documented_path_is_served_and_every_write_is_checked(openapi_dir)
     documented = {(doc, method, path) for doc in DOCS.values()
                   for path, operations in load(openapi_dir, doc)["paths"].items()
                   for method in operations if method in ("get", "post", "patch", "put", "delete")}
-    assert documented - NOT_SERVED == served()
-    writes = {key for key in served() if key[1] in ("post", "patch")}
+    assert documented - NOT_SERVED == served() - BEYOND_DOCUMENTS
+    writes = {key for key in served() - BEYOND_DOCUMENTS if key[1] in ("post", "patch")}
     assert writes == set(WRITE_SHAPES)
 
 
@@ -211,7 +215,7 @@ def test_answers_have_the_documented_shapes(openapi_dir, written):
     sim, clients, answers = written
     tenants = {"prod": PROD_TENANT_ID, "int": INT_TENANT_ID}
     problems, checked = [], 0
-    for (doc, method, path) in sorted(served()):
+    for (doc, method, path) in sorted(served() - BEYOND_DOCUMENTS):
         spec = load(openapi_dir, doc)
         schemas = spec["components"]["schemas"]
         operation = spec["paths"][path][method]

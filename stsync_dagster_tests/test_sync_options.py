@@ -144,6 +144,20 @@ def test_the_asset_graph_has_the_real_dependencies():
     assert {"customers", "locations", "job_types", "campaigns", "business_units", "technicians"} <= deps["jobs"]
 
 
+def test_master_data_is_nine_assets_in_one_step(env):
+    from stsync_dagster.defs.assets import MASTER_DESCRIPTIONS
+    from stsync_dagster.definitions import defs
+
+    owners = {defs.resolve_assets_def(kind).node_def.name for kind in MASTER_DESCRIPTIONS}
+    assert owners == {"master_data"}  # one op: the UI's run starts one process for all of them, not nine
+    with pointed_at(env[1]):
+        result = dg.materialize(master_assets, resources=build_resources())
+    assert result.success
+    assert [e.step_key for e in result.get_step_success_events()] == ["master_data"]
+    assert {m.asset_key.path[-1] for m in result.get_asset_materialization_events()
+            for m in [m.event_specific_data.materialization]} == set(MASTER_DESCRIPTIONS)
+
+
 def test_blocked_records_are_copied_once_their_master_data_exists(env):
     from stsync_dagster.servicetitan import load_settings, IntegrationClient
     from stsync_dagster.simulator.data import DELIBERATE_GAPS

@@ -52,34 +52,47 @@ def secrets(integration: IntegrationResource, crosswalk: CrosswalkResource) -> R
     return integration.redactor() + crosswalk.redactor()
 
 
-def _master_asset(kind: str) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=kind,
-        group_name=MASTER_GROUP,
-        kinds={"servicetitan"},
-        owners=OWNERS,
-        description=f"{MASTER_DESCRIPTIONS[kind]} Pairs Production and Integration records in the crosswalk; "
-        "never creates master data. A key matching several Integration records is reported, not guessed.",
-    )
-    def _asset(
-        context: dg.AssetExecutionContext,
-        config: MasterRunConfig,
-        production: ProductionResource,
-        integration: IntegrationResource,
-        crosswalk: CrosswalkResource,
-    ) -> dg.MaterializeResult:
-        mask = secrets(integration, crosswalk)
-        with redacting(mask), production.client() as prod, integration.client() as intc:
+MASTER_STEP = "master_data"
+
+
+@dg.multi_asset(
+    name=MASTER_STEP,
+    specs=[
+        dg.AssetSpec(
+            kind,
+            group_name=MASTER_GROUP,
+            kinds={"servicetitan"},
+            owners=OWNERS,
+            description=f"{text} Pairs Production and Integration records in the crosswalk; never creates "
+            "master data. A key matching several Integration records is reported, not guessed.",
+        )
+        for kind, text in MASTER_DESCRIPTIONS.items()
+    ],
+    can_subset=True,
+)
+def master_data(
+    context: dg.AssetExecutionContext,
+    config: MasterRunConfig,
+    production: ProductionResource,
+    integration: IntegrationResource,
+    crosswalk: CrosswalkResource,
+):
+    """Every selected kind of master data in one step: a few list calls each, not worth a process apiece."""
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    config_file = load_config()
+    mask = secrets(integration, crosswalk)
+    with redacting(mask), production.client() as prod, integration.client() as intc:
+        for kind in MASTER_DESCRIPTIONS:
+            if kind not in selected:
+                continue
             report = run_master(
-                kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=load_config(), dry_run=config.dry_run
+                kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file, dry_run=config.dry_run
             )
-        context.log.info(mask(report.summary()))
-        return dg.MaterializeResult(metadata=master_metadata(report, config.dry_run, mask))
-
-    return _asset
+            context.log.info(mask(report.summary()))
+            yield dg.MaterializeResult(asset_key=kind, metadata=master_metadata(report, config.dry_run, mask))
 
 
-master_assets = [_master_asset(kind) for kind in MASTER_DESCRIPTIONS]
+master_assets = [master_data]
 
 SYNC_DEPS = {
     "items": ["vendors"],

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 
 import dagster as dg
 
-from stsync_dagster.defs.assets import master_assets, sync_assets
+from stsync_dagster.defs.assets import MASTER_DESCRIPTIONS, MASTER_STEP, SYNC_DEPS, master_assets, sync_assets
 from stsync_dagster.defs.partitions import start_date
 from stsync_dagster.defs.resources import build_resources
+
+
+def needed_master_data(entities: list[str]) -> list[str]:
+    """The kinds of master data the entities reference, directly or through the entities they pull in."""
+    seen: set[str] = set()
+    todo = list(entities)
+    while todo:
+        for dep in SYNC_DEPS.get(todo.pop(), []):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return [kind for kind in MASTER_DESCRIPTIONS if kind in seen]
 
 
 def materialize_sync(
@@ -21,7 +32,7 @@ def materialize_sync(
     verbose: bool = False,
     partition: str | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Match all master data, then the chosen sync assets, on today's partition (UTC).
+    """Match the master data they need, then the chosen sync assets, on today's partition (UTC).
 
     Without `since` the window starts at the first partition's day: everything is considered.
     """
@@ -29,17 +40,20 @@ def materialize_sync(
     sync_config = {"since": since or start_date(), "limit": limit, "dry_run": dry_run}
     run_config = {
         "ops": {
-            **{a.key.path[-1]: {"config": {"dry_run": dry_run}} for a in master_assets},
+            MASTER_STEP: {"config": {"dry_run": dry_run}},
             **{a.key.path[-1]: {"config": sync_config} for a in selected},
         },
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
     }
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    return dg.materialize(
-        [*master_assets, *selected],
-        resources=build_resources(),
-        run_config=run_config,
-        partition_key=partition or datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-        instance=instance,
-        raise_on_error=False,
-    )
+    # In memory, whatever DAGSTER_HOME says: no folder left behind, no telemetry notice, nothing shared by
+    # processes that start together. The UI's deployment keeps its own runs; these are the command's.
+    with dg.DagsterInstance.ephemeral() as instance:
+        return dg.materialize(
+            [*master_assets, *selected],
+            selection=[dg.AssetKey(k) for k in [*needed_master_data(entities), *(a.key.path[-1] for a in selected)]],
+            resources=build_resources(),
+            run_config=run_config,
+            partition_key=partition or datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+            instance=instance,
+            raise_on_error=False,
+        )

@@ -47,6 +47,8 @@ class _TenantResource(dg.ConfigurableResource):
     http_timeout: str = str(st_settings.DEFAULT_HTTP_TIMEOUT)
     rate_limit: str = str(st_settings.DEFAULT_RATE_LIMIT)
     max_retries: str = str(st_settings.DEFAULT_MAX_RETRIES)
+    # STSYNC_DB: on PostgreSQL the pacer keeps its state there, one budget for every machine.
+    pacer_database: str = ""
 
     _env_name: str = "prod"
 
@@ -65,6 +67,7 @@ class _TenantResource(dg.ConfigurableResource):
             timeout=_checked("ST_HTTP_TIMEOUT", st_settings.parse_positive, self.http_timeout),
             rate_limit=_checked("ST_RATE_LIMIT", st_settings.parse_positive, self.rate_limit),
             max_retries=_checked("ST_MAX_RETRIES", st_settings.parse_retries, self.max_retries),
+            pacer_database=self.pacer_database or None,
         )
 
 
@@ -150,6 +153,7 @@ def _tenant_fields(env: str) -> dict:
         "http_timeout": _knob("ST_HTTP_TIMEOUT", st_settings.parse_positive, st_settings.DEFAULT_HTTP_TIMEOUT),
         "rate_limit": _knob("ST_RATE_LIMIT", st_settings.parse_positive, st_settings.DEFAULT_RATE_LIMIT),
         "max_retries": _knob("ST_MAX_RETRIES", st_settings.parse_retries, st_settings.DEFAULT_MAX_RETRIES),
+        "pacer_database": _knob("STSYNC_DB", database.parse, st_settings.DEFAULT_DB, show=database.display),
     }
 
 

@@ -5,6 +5,7 @@ from .client import IntegrationClient, ProductionClient
 from .errors import (
     AmbiguousWriteError,
     AuthenticationError,
+    BulkUnsupported,
     ConfigError,
     ConflictError,
     NotFoundError,
@@ -22,6 +23,7 @@ from .transport import RequestStats
 __all__ = [
     "AmbiguousWriteError",
     "AuthenticationError",
+    "BulkUnsupported",
     "ConfigError",
     "ConflictError",
     "EnvironmentSettings",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from .errors import AmbiguousWriteError, ServiceTitanError
+from .errors import AmbiguousWriteError, BulkUnsupported, ServiceTitanError
 from .reading import Reader
 from .settings import (
     DEFAULT_HTTP_TIMEOUT,
@@ -18,19 +18,24 @@ from .settings import (
 from .transport import DEFAULT_BACKOFF
 
 
+BULK_PRICEBOOK = "/pricebook/v2/tenant/{tenant}/pricebook"  # PricebookBulk_Create and PricebookBulk_Update
+
+
 class ProductionClient(Reader):
     """Read-only client for Production. It has no write method, and its transport refuses non-GET calls."""
 
     def __init__(self, env: EnvironmentSettings, *, page_size: int = DEFAULT_PAGE_SIZE,
                  timeout: float = DEFAULT_HTTP_TIMEOUT, rate_limit: float = DEFAULT_RATE_LIMIT,
-                 max_retries: int = DEFAULT_MAX_RETRIES, retry_backoff: float = DEFAULT_BACKOFF) -> None:
+                 max_retries: int = DEFAULT_MAX_RETRIES, retry_backoff: float = DEFAULT_BACKOFF,
+                 pacer_database: str | None = None) -> None:
         super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
-                         max_retries=max_retries, retry_backoff=retry_backoff, _read_only=True)
+                         max_retries=max_retries, retry_backoff=retry_backoff, pacer_database=pacer_database,
+                         _read_only=True)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ProductionClient":
         return cls(settings.prod, page_size=settings.page_size, timeout=settings.http_timeout,
-                   rate_limit=settings.rate_limit, max_retries=settings.max_retries)
+                   rate_limit=settings.rate_limit, max_retries=settings.max_retries, pacer_database=settings.db)
 
 
 class IntegrationClient(Reader):
@@ -39,16 +44,17 @@ class IntegrationClient(Reader):
     def __init__(self, env: EnvironmentSettings, *, production: EnvironmentSettings,
                  page_size: int = DEFAULT_PAGE_SIZE, timeout: float = DEFAULT_HTTP_TIMEOUT,
                  rate_limit: float = DEFAULT_RATE_LIMIT, max_retries: int = DEFAULT_MAX_RETRIES,
-                 retry_backoff: float = DEFAULT_BACKOFF) -> None:
+                 retry_backoff: float = DEFAULT_BACKOFF, pacer_database: str | None = None) -> None:
         check_integration_target(env, production)  # before anything can be sent
         super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
-                         max_retries=max_retries, retry_backoff=retry_backoff, _read_only=False)
+                         max_retries=max_retries, retry_backoff=retry_backoff, pacer_database=pacer_database,
+                         _read_only=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "IntegrationClient":
         return cls(settings.int, production=settings.prod, page_size=settings.page_size,
                    timeout=settings.http_timeout, rate_limit=settings.rate_limit,
-                   max_retries=settings.max_retries)
+                   max_retries=settings.max_retries, pacer_database=settings.db)
 
     def create(self, path: str, payload: Mapping[str, Any]) -> dict:
         """POST a new record; returns the answer (the full record, or just {"id": n} for some kinds).
@@ -72,6 +78,35 @@ class IntegrationClient(Reader):
         body = self._transport.request(method, target, json=dict(payload or {}))
         return self._as_record(method, target, body)
 
+    def bulk_create_materials(self, items: Sequence[Mapping[str, Any]]) -> list[dict]:
+        """Create many materials in one request; returns [{"customId", "id"}] of those created.
+
+        Each item is a material create payload plus `customId` (the caller's key for it, echoed back). Raises
+        BulkUnsupported when the API has no bulk endpoint, ValidationError when the batch is refused (its
+        errors name the item: "materials[3].code"), AmbiguousWriteError when no usable answer came back (the
+        materials may exist: look them up by their stamps).
+        """
+        body = self._bulk("POST", {"materials": list(items)})
+        created = body.get("materials") if isinstance(body, dict) else None
+        if not isinstance(created, list) or not all(_is_pair(m) for m in created):
+            raise AmbiguousWriteError(f"POST {self._transport.resolve(BULK_PRICEBOOK)}: success without the list of "
+                                      "created ids; the materials may exist", method="POST", path=BULK_PRICEBOOK)
+        return [{"customId": m["customId"], "id": m["id"]} for m in created]
+
+    def bulk_update_materials(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Update many materials in one request; each item carries the material's `id` and the fields to set."""
+        self._bulk("PATCH", {"materials": list(items)})
+
+    def _bulk(self, method: str, payload: dict) -> Any:
+        try:
+            return self._transport.request(method, BULK_PRICEBOOK, json=payload)
+        except ServiceTitanError as exc:
+            if exc.status in (404, 405) and not isinstance(exc, AmbiguousWriteError):
+                raise BulkUnsupported(f"{method} {self._transport.resolve(BULK_PRICEBOOK)}: answered {exc.status}; "
+                                      "this API has no bulk pricebook endpoint", method=method, path=exc.path,
+                                      status=exc.status, title=exc.title) from exc
+            raise
+
     def _as_record(self, method: str, path: str, body: Any) -> dict:
         if body is None:
             if method == "POST":
@@ -84,3 +119,8 @@ class IntegrationClient(Reader):
             return {"id": body}
         raise ServiceTitanError(f"{method} {self._transport.resolve(path)}: unexpected answer "
                                 f"{type(body).__name__}", method=method, path=path)
+
+
+def _is_pair(entry: Any) -> bool:
+    return isinstance(entry, dict) and "customId" in entry and isinstance(entry.get("id"), int) \
+        and not isinstance(entry.get("id"), bool)

@@ -63,6 +63,10 @@ class ConflictError(ServiceTitanError):
     """409."""
 
 
+class BulkUnsupported(ServiceTitanError):
+    """The API has no bulk endpoint here (404 or 405): send the records one by one."""
+
+
 class ServerError(ServiceTitanError):
     """5xx answers (after retries for reads)."""
 

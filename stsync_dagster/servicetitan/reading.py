@@ -58,6 +58,7 @@ class Reader:
         rate_limit: float = DEFAULT_RATE_LIMIT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         retry_backoff: float = DEFAULT_BACKOFF,
+        pacer_database: str | None = None,
         _read_only: bool = True,
     ) -> None:
         if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
@@ -65,7 +66,8 @@ class Reader:
         self.env = env
         self.page_size = int(page_size)
         self._transport = Transport(env, timeout=timeout, rate_limit=rate_limit, max_retries=max_retries,
-                                    retry_backoff=retry_backoff, read_only=_read_only)
+                                    retry_backoff=retry_backoff, read_only=_read_only,
+                                    pacer_database=pacer_database)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_base={self.env.api_base!r}, tenant={self.env.tenant_id})"

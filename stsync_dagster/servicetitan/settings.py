@@ -21,7 +21,7 @@ from .redact import Redactor
 DEFAULT_PAGE_SIZE = 5000  # the most the API serves: fewest list calls
 MAX_PAGE_SIZE = 5000
 DEFAULT_HTTP_TIMEOUT = 30.0
-DEFAULT_RATE_LIMIT = 55.0  # ServiceTitan allows 60 per second per app per tenant
+DEFAULT_RATE_LIMIT = 57.0  # ServiceTitan allows 60 per second per app per tenant
 DEFAULT_MAX_RETRIES = 6
 DEFAULT_EXTERNAL_DATA_GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
 DEFAULT_DB = ""  # empty: default_db(), a fixed place per user, whatever the working folder

@@ -149,6 +149,7 @@ class Transport:
         retry_backoff: float = DEFAULT_BACKOFF,
         read_only: bool = False,
         pacer: Pacer | None = None,
+        pacer_database: str | None = None,
     ) -> None:
         if not timeout > 0:
             raise ValueError("timeout must be > 0")
@@ -165,7 +166,8 @@ class Transport:
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         )
         self.tokens = TokenProvider(env, self._http)
-        self.pacer = pacer or shared_pacer(env.api_base, env.tenant_id, self._app_key, rate_limit)
+        self.pacer = pacer or shared_pacer(env.name, env.tenant_id, self._app_key, rate_limit,
+                                           database=pacer_database)
         self.stats = RequestStats()
         self._backoff = (wait_exponential(multiplier=retry_backoff, max=self.max_wait)
                          + wait_random(0, retry_backoff))

@@ -52,10 +52,12 @@ def control_routes(state: SimState) -> list[Route]:
                 state.limiter.set_limit(body["rate_limit"])
             if "export_batch_size" in body:
                 state.export_batch_size = max(1, int(body["export_batch_size"]))
+            if "bulk" in body:  # {"enabled": bool, "limit": n, "all_or_nothing": bool}
+                state.bulk.update(**body["bulk"])
         except (ValueError, TypeError) as error:
             return _error(400, str(error))
         return JSONResponse({"token_lifetime": state.tokens.lifetime, "rate_limit": state.limiter.per_second,
-                             "export_batch_size": state.export_batch_size})
+                             "export_batch_size": state.export_batch_size, "bulk": dataclasses.asdict(state.bulk)})
 
     async def records(request: Request):
         env, kind = request.path_params["env"], request.path_params["kind"]

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import writes_crm, writes_inventory, writes_jpm, writes_pricebook, writes_status
+from . import writes_crm, writes_inventory, writes_jpm, writes_pricebook, writes_pricebook_bulk, writes_status
+from .problems import ApiError
 from .query import export_records, list_records
 from .state import SimState
 from .store import Tenant
@@ -70,6 +71,16 @@ def plain(write) -> Handler:
     return handler
 
 
+def bulk(write, status: int) -> Handler:
+    """The bulk pricebook endpoints: 404 when switched off, as on an API without them."""
+    def handler(tenant, request, body, state):
+        if not state.bulk.enabled:
+            raise ApiError(404, f"No API resource at {request.url.path}.")
+        answer = write(tenant, body, state.bulk)
+        return JSONResponse(answer, status_code=status) if answer is not None else Response(status_code=status)
+    return handler
+
+
 ID = "{id:int}"
 # (method, domain, resource path) -> handler. Route keys in stats read "METHOD resource", e.g. "GET materials/{id}".
 API: tuple[tuple[str, str, str, Handler], ...] = (
@@ -79,6 +90,8 @@ API: tuple[tuple[str, str, str, Handler], ...] = (
     ("PATCH", "pricebook", f"materials/{ID}", full_record("materials", writes_pricebook.update_material,
                                                           with_id=True)),
     ("GET", "pricebook", "export/materials", export("materials")),
+    ("POST", "pricebook", "pricebook", bulk(writes_pricebook_bulk.bulk_create, 201)),
+    ("PATCH", "pricebook", "pricebook", bulk(writes_pricebook_bulk.bulk_update, 200)),
     ("GET", "pricebook", "categories", listing("categories")),
     ("GET", "inventory", "purchase-orders", listing("purchase-orders")),
     ("GET", "inventory", f"purchase-orders/{ID}", by_id("purchase-orders")),

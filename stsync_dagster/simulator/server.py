@@ -10,6 +10,8 @@ from datetime import datetime
 
 import uvicorn
 
+from stsync_dagster.servicetitan.settings import DEFAULT_RATE_LIMIT
+
 from .additions import add_records
 from .app import build_app
 from .auth import TokenIssuer
@@ -42,7 +44,8 @@ class Simulator:
                  token_lifetime: float = 900, rate_limit: int | None = 60, faults: Faults | None = None, *,
                  until: datetime = DEFAULT_UNTIL, export_batch_size: int = 500, invalid_fraction: float = 0.0,
                  invalid_seed: int | None = None, refresh: Refresh | None = None,
-                 handmade_materials: int = 0, clients: Mapping[str, tuple[str, str]] | None = None) -> None:
+                 handmade_materials: int = 0, clients: Mapping[str, tuple[str, str]] | None = None,
+                 bulk: Mapping[str, object] | None = None) -> None:
         """`refresh`: Integration starts as a copy of Production (see data.Refresh), not with master data only;
         `handmade_materials`: that many Integration materials made by hand with Production codes."""
         data = generate(seed, scale, counts, until, refresh=refresh, handmade_materials=handmade_materials)
@@ -66,6 +69,7 @@ class Simulator:
             for kind, names in (("job-cancel-reasons", CANCEL_REASONS), ("job-hold-reasons", HOLD_REASONS)):
                 for name in names:
                     tenant.insert(kind, {"id": tenant.new_id(), "name": name, "active": True})
+        self.state.bulk.update(**(bulk or {}))
         self.state.tokens.set_lifetime(token_lifetime)
         self.state.limiter.set_limit(rate_limit)
         self.app = build_app(self.state)
@@ -145,8 +149,8 @@ class Simulator:
             "ST_TENANT_ID_INT": str(INT_TENANT_ID),
             "ST_PAGE_SIZE": "100",
             "ST_HTTP_TIMEOUT": "10",
-            # pace the client a sixth under the server's limit, as the real defaults do (50 vs 60)
-            "ST_RATE_LIMIT": str(max(1, limit * 11 // 12) if limit else 55),
+            # pace the client as far under the server's limit as the client's default is under the API's 60/s
+            "ST_RATE_LIMIT": f"{limit * DEFAULT_RATE_LIMIT / 60:g}" if limit else f"{DEFAULT_RATE_LIMIT:g}",
             "ST_MAX_RETRIES": "6",
             "ST_EXTERNAL_DATA_GUID": DEFAULT_EXTERNAL_DATA_GUID,
         }
@@ -164,6 +168,10 @@ class Simulator:
 
     def set_rate_limit(self, per_second: int | None) -> None:
         self.state.limiter.set_limit(per_second)
+
+    def set_bulk(self, **fields) -> None:
+        """The bulk pricebook endpoints: enabled (False: 404), limit (items per request), all_or_nothing."""
+        self.state.bulk.update(**fields)
 
     def set_export_batch_size(self, size: int) -> None:
         if size < 1:

@@ -8,6 +8,7 @@ from .auth import TokenIssuer
 from .faults import FaultDice
 from .ratelimit import RateLimiter
 from .stats import Stats
+from .writes_pricebook_bulk import BulkSettings
 from .store import Tenant
 
 
@@ -20,3 +21,4 @@ class SimState:
     stats: dict[str, Stats]
     export_batch_size: int = 500
     corruptions: dict[tuple[str, int], str] = field(default_factory=dict)  # (kind, prod id) -> field
+    bulk: BulkSettings = field(default_factory=BulkSettings)  # the bulk pricebook endpoints' knobs

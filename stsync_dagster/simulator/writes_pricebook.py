@@ -72,7 +72,8 @@ def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:
         record["variationsOrConfigurableMaterials"] = errors.id_list(body, "variationMaterials")
 
 
-def create_material(tenant: Tenant, body: object) -> tuple[dict, str | None]:
+def prepare_create(tenant: Tenant, body: object) -> tuple[dict, tuple | None]:
+    """A new material checked but not stored (ApiError when invalid): (record without id, stamp)."""
     body = require(body, MATERIAL_CREATE)
     errors = Errors(tenant)
     now = tenant.clock.stamp()
@@ -92,14 +93,24 @@ def create_material(tenant: Tenant, body: object) -> tuple[dict, str | None]:
     errors.raise_if_any()
     if _code_taken(tenant, record["code"]):
         raise _duplicate(record["code"])
+    return record, stamp
+
+
+def commit_create(tenant: Tenant, record: dict, stamp: tuple | None) -> dict:
     record["id"] = tenant.new_id()
     tenant.insert(KIND, record)
     if stamp:
         tenant.set_external(KIND, record["id"], stamp[0], stamp[1])
-    return record, stamp[0] if stamp else None
+    return record
 
 
-def update_material(tenant: Tenant, material_id: int, body: object) -> tuple[dict, str | None]:
+def create_material(tenant: Tenant, body: object) -> tuple[dict, str | None]:
+    record, stamp = prepare_create(tenant, body)
+    return commit_create(tenant, record, stamp), stamp[0] if stamp else None
+
+
+def prepare_update(tenant: Tenant, material_id: int, body: object) -> tuple[dict, dict, tuple | None]:
+    """The change checked but not applied (ApiError when invalid): (record, changed copy, stamp)."""
     body = require(body, MATERIAL_UPDATE)
     record = tenant.get(KIND, material_id)
     if record is None:
@@ -111,11 +122,20 @@ def update_material(tenant: Tenant, material_id: int, body: object) -> tuple[dic
     errors.raise_if_any()
     if _code_taken(tenant, changed["code"], except_id=material_id):
         raise _duplicate(changed["code"])
+    return record, changed, stamp
+
+
+def commit_update(tenant: Tenant, record: dict, changed: dict, stamp: tuple | None) -> dict:
     record.update(changed)
     tenant.touch(record)
     if stamp:
-        tenant.set_external(KIND, material_id, stamp[0], stamp[1], merge=stamp[2])
-    return record, stamp[0] if stamp else None
+        tenant.set_external(KIND, record["id"], stamp[0], stamp[1], merge=stamp[2])
+    return record
+
+
+def update_material(tenant: Tenant, material_id: int, body: object) -> tuple[dict, str | None]:
+    record, changed, stamp = prepare_update(tenant, material_id, body)
+    return commit_update(tenant, record, changed, stamp), stamp[0] if stamp else None
 
 
 def _duplicate(code: str) -> ApiError:
