@@ -62,7 +62,8 @@ def child(concurrency: int, entity: str, before: list[str]) -> None:
             seconds = time.monotonic() - started
             sent = prod.stats.snapshot()["requests"] + intc.stats.snapshot()["requests"] - served_before
     print(json.dumps({
-        "created": report.count(Outcome.CREATED), "skipped": report.count(Outcome.SKIPPED),
+        "created": report.count(Outcome.CREATED) + report.count(Outcome.UPDATED), "skipped": report.count(Outcome.SKIPPED),
+        "updated": report.count(Outcome.UPDATED), "unchanged": report.count(Outcome.UNCHANGED),
         "blocked": report.count(Outcome.BLOCKED), "failed": report.count(Outcome.FAILED),
         "requests": report.requests, "sent": sent, "seconds": seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -93,6 +94,22 @@ def measure(size: int, latency_ms: float, concurrency: int, rerun: bool, workdir
             before = sim.served()
             rows.append(_served_row(sim, f"{size} materials, no-change re-run", run_child(sim, db, concurrency),
                                     before))  # fmt: skip
+    return rows
+
+
+def measure_updates(size: int, changed: int, latency_ms: float, workdir: Path) -> list[dict]:
+    """`size` materials copied, then `changed` of them repriced and redescribed in Production: the update run
+    (one PATCH each, in bulk where the API has it, plus one read per 50), then a no-change re-run."""
+    with SimulatorProcess(latency_ms, materials=size) as sim:
+        db = workdir / f"crosswalk-updates-{size}.sqlite3"
+        run_child(sim, db, 8)
+        prod = sorted(sim.records("prod", "materials"), key=lambda r: r["id"])[:changed]
+        sim.change("prod", "materials", [{"id": r["id"], "price": round(r["price"] + 1.25, 2),
+                                          "description": (r["description"] or "") + " (changed)"} for r in prod])
+        before = sim.served()
+        rows = [_served_row(sim, f"{changed} of {size} materials changed", run_child(sim, db, 8), before)]
+        before = sim.served()
+        rows.append(_served_row(sim, f"{size} materials, no change", run_child(sim, db, 8), before))
     return rows
 
 
@@ -130,7 +147,7 @@ def measure_pacer(requests: int, latency_ms: float, workdir: Path) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    head = (f"{'run':<38}{'created':>8}{'blocked':>8}{'seconds':>9}{'rec/s':>8}{'ceiling':>9}{'req/s':>7}"
+    head = (f"{'run':<38}{'written':>8}{'blocked':>8}{'seconds':>9}{'rec/s':>8}{'ceiling':>9}{'req/s':>7}"
             f"{'of 60/s':>8}{'req/rec':>9}{'429s':>6}{'429 %':>7}{'peak MB':>9}")  # fmt: skip
     print(head)
     for r in rows:
@@ -152,7 +169,8 @@ def main() -> None:
     parser.add_argument("--whole", type=int, default=3000, help="materials of the whole-process runs")
     parser.add_argument("--three-scale", type=float, default=2.0, help="simulator scale of the three processes")
     parser.add_argument("--pacer", type=int, default=3000, help="requests of the pacer-alone run")
-    parser.add_argument("--skip", default="", help="sections to leave out: pacer,in-asset,work,whole,three,master")
+    parser.add_argument("--changed", type=int, default=1000, help="materials changed in Production for the update run")
+    parser.add_argument("--skip", default="", help="sections to leave out: pacer,in-asset,updates,work,whole,three,master")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--entity", default="items", help=argparse.SUPPRESS)
     parser.add_argument("--before", default="", help=argparse.SUPPRESS)
@@ -176,6 +194,9 @@ def main() -> None:
             print(f"measured {size} materials", file=sys.stderr, flush=True)
         for size in serial:
             rows += measure(size, args.latency_ms, 1, False, Path(tmp))
+        if "updates" not in skip:
+            rows += measure_updates(max(args.changed, 2000), args.changed, args.latency_ms, Path(tmp))
+            print("measured the update run", file=sys.stderr, flush=True)
         if "work" not in skip:
             rows += measure_work(args.work_scale, args.latency_ms, Path(tmp))
             print("measured jobs and POs", file=sys.stderr, flush=True)

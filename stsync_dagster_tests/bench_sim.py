@@ -53,6 +53,14 @@ class SimulatorProcess:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_sim/records/{env}/{kind}") as answer:
             return json.load(answer)
 
+    def change(self, env: str, kind: str, edits: list[dict]) -> None:
+        """Edit records in place (the simulator's /_sim/change): each {"id": n, field: value, ...}."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/_sim/change/{env}/{kind}",
+                                         data=json.dumps(edits).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as answer:
+            answer.read()
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)

@@ -162,6 +162,7 @@ def _sync(
         limit=config.limit,
         concurrency=integration.creates_in_flight(),
         server_timeout=timedelta(seconds=integration.lost_answer_wait()),
+        bulk_size=integration.bulk_batch(),
     )
 
     def progress(report) -> None:

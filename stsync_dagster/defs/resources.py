@@ -84,7 +84,8 @@ class IntegrationResource(_TenantResource):
     production: ProductionResource
     external_data_guid: str = st_settings.DEFAULT_EXTERNAL_DATA_GUID
     concurrency: str = str(st_settings.DEFAULT_CONCURRENCY)  # creates in flight at once, all paced by one pacer
-    server_timeout: str = str(st_settings.DEFAULT_SERVER_TIMEOUT)  # seconds a create may still commit after its answer was lost
+    server_timeout: str = str(st_settings.DEFAULT_SERVER_TIMEOUT)  # seconds a create may still commit, answer lost
+    bulk_size: str = str(st_settings.DEFAULT_BULK_SIZE)  # materials per bulk create; 0: one request each
     _env_name: str = "int"
 
     def guid(self) -> str:
@@ -95,6 +96,9 @@ class IntegrationResource(_TenantResource):
 
     def lost_answer_wait(self) -> float:
         return _checked("ST_SERVER_TIMEOUT", st_settings.parse_positive, self.server_timeout)
+
+    def bulk_batch(self) -> int:
+        return _checked("ST_BULK_SIZE", st_settings.parse_retries, self.bulk_size)
 
     def client(self) -> IntegrationClient:
         return IntegrationClient(self.environment(), production=self.production.environment(), **self._tuning())
@@ -170,6 +174,7 @@ def build_resources() -> dict:
             ),
             concurrency=_knob("ST_CONCURRENCY", st_settings.parse_concurrency, st_settings.DEFAULT_CONCURRENCY),
             server_timeout=_knob("ST_SERVER_TIMEOUT", st_settings.parse_positive, st_settings.DEFAULT_SERVER_TIMEOUT),
+            bulk_size=_knob("ST_BULK_SIZE", st_settings.parse_retries, st_settings.DEFAULT_BULK_SIZE),
         ),
         "crosswalk": CrosswalkResource(
             url=_knob("STSYNC_DB", database.parse, st_settings.DEFAULT_DB, show=database.display),

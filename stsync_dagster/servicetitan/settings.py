@@ -42,6 +42,7 @@ DEFAULT_BLOCKED_WARN_DAYS = 7.0
 # ServiceTitan keeps working on a request up to ~100 s after a client gave up: a create whose answer was lost is
 # looked up again, and only then sent again, once this much time has passed since it was sent.
 DEFAULT_SERVER_TIMEOUT = 120.0
+DEFAULT_BULK_SIZE = 100  # materials per bulk pricebook request (the API's limit is not documented); 0: none
 
 ENVIRONMENT_LABELS = {"prod": "Production", "int": "Integration"}
 
@@ -179,6 +180,7 @@ class Settings(BaseModel):
     concurrency: int = DEFAULT_CONCURRENCY
     blocked_warn_days: float = DEFAULT_BLOCKED_WARN_DAYS
     server_timeout: float = DEFAULT_SERVER_TIMEOUT
+    bulk_size: int = DEFAULT_BULK_SIZE
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -269,6 +271,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
     concurrency = parsed("ST_CONCURRENCY", parse_concurrency, DEFAULT_CONCURRENCY)
     warn_days = parsed("STSYNC_BLOCKED_WARN_DAYS", parse_positive, DEFAULT_BLOCKED_WARN_DAYS)
     server_timeout = parsed("ST_SERVER_TIMEOUT", parse_positive, DEFAULT_SERVER_TIMEOUT)
+    bulk_size = parsed("ST_BULK_SIZE", parse_retries, DEFAULT_BULK_SIZE)
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems), variables=bad_vars)
 
@@ -286,6 +289,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
         concurrency=concurrency,
         blocked_warn_days=warn_days,
         server_timeout=server_timeout,
+        bulk_size=bulk_size,
     )
 
 

@@ -82,3 +82,20 @@ def _external(kind: str, value: object, where: str) -> dict[str, list[dict]]:
             raise TypeError(f"{where}.externalData[{guid!r}] must be a list of {{key, value}}")
         out[str(guid)] = [{"key": p["key"], "value": p.get("value")} for p in pairs]
     return out
+
+
+def change_record(tenant: Tenant, kind: str, record_id: int, fields: Mapping) -> dict:
+    """Edit a record as a user of that tenant would: the fields set, modifiedOn moved on. A job canceled
+    (jobStatus="Canceled") has its appointments canceled too, as ServiceTitan does."""
+    with tenant.lock:
+        record = tenant.get(kind, record_id)
+        if record is None:
+            raise KeyError(f"no {kind} {record_id} in {tenant.env}")
+        record.update(copy.deepcopy(dict(fields)))
+        tenant.touch(record)
+        if kind == "jobs" and fields.get("jobStatus") == "Canceled":
+            for appointment in tenant.all("appointments"):
+                if appointment["jobId"] == record_id:
+                    appointment.update(status="Canceled", active=False)
+        return copy.deepcopy(record)
+

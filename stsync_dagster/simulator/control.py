@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .additions import add_records
+from .additions import add_records, change_record
 from .constants import ALL_KINDS, ENVS
 from .state import SimState
 
@@ -70,6 +70,17 @@ def control_routes(state: SimState) -> list[Route]:
                 return _error(400, str(error))
         return JSONResponse(state.tenants[env].snapshot(kind))
 
+    async def change(request: Request):  # body: [{"id": n, field: value, ...}], as Simulator.change takes
+        env, kind = request.path_params["env"], request.path_params["kind"]
+        if env not in ENVS or kind not in ALL_KINDS:
+            return _error(404, f"unknown env or kind: {env!r} {kind!r}")
+        try:
+            edits = await _json(request)
+            return JSONResponse([change_record(state.tenants[env], kind, int(e["id"]), {k: v for k, v in e.items() if k != "id"})
+                                 for e in edits])
+        except (KeyError, ValueError, TypeError) as error:
+            return _error(400, str(error))
+
     async def corruptions(_request: Request):
         return JSONResponse([{"kind": kind, "id": record_id, "field": fld}
                              for (kind, record_id), fld in sorted(state.corruptions.items())])
@@ -81,4 +92,5 @@ def control_routes(state: SimState) -> list[Route]:
         Route("/_sim/config", config, methods=["GET", "POST"]),
         Route("/_sim/records/{env}/{kind}", records, methods=["GET", "POST"]),
         Route("/_sim/corruptions", corruptions, methods=["GET"]),
+        Route("/_sim/change/{env}/{kind}", change, methods=["POST"]),
     ]

@@ -12,7 +12,7 @@ import uvicorn
 
 from stsync_dagster.servicetitan.settings import DEFAULT_RATE_LIMIT
 
-from .additions import add_records
+from .additions import add_records, change_record
 from .app import build_app
 from .auth import TokenIssuer
 from .clock import SimClock
@@ -153,6 +153,9 @@ class Simulator:
             "ST_RATE_LIMIT": f"{limit * DEFAULT_RATE_LIMIT / 60:g}" if limit else f"{DEFAULT_RATE_LIMIT:g}",
             "ST_MAX_RETRIES": "6",
             "ST_EXTERNAL_DATA_GUID": DEFAULT_EXTERNAL_DATA_GUID,
+            # The simulator commits a create within its request (unless late commits are set: then raise this),
+            # so a lost answer is looked up again after 2 s rather than ServiceTitan's 120.
+            "ST_SERVER_TIMEOUT": "2",
         }
 
     # -- run-time knobs -----------------------------------------------------------------------
@@ -201,21 +204,9 @@ class Simulator:
         return add_records(self.state.tenants[env], kind, records)
 
     def change(self, env: str, kind: str, record_id: int, **fields) -> dict:
-        """Edit a record as a user of that tenant would (a test hook): the fields set, modifiedOn moved on.
-        A job canceled (jobStatus="Canceled") has its appointments canceled too, as ServiceTitan does."""
+        """Edit a record as a user of that tenant would (a test hook, additions.change_record)."""
         self._check(env, kind)
-        tenant = self.state.tenants[env]
-        with tenant.lock:
-            record = tenant.get(kind, record_id)
-            if record is None:
-                raise KeyError(f"no {kind} {record_id} in {env}")
-            record.update(fields)
-            tenant.touch(record)
-            if kind == "jobs" and fields.get("jobStatus") == "Canceled":
-                for appointment in tenant.all("appointments"):
-                    if appointment["jobId"] == record_id:
-                        appointment.update(status="Canceled", active=False)
-            return dict(record)
+        return change_record(self.state.tenants[env], kind, record_id, fields)
 
     def remove_records(self, env: str, kind: str, ids) -> int:
         """Delete records from a tenant's store (a test hook: what a refresh or a tester's cleanup does)."""

@@ -50,6 +50,7 @@ class SyncOptions:
     # a claim younger than this is never looked up and created again.
     server_timeout: timedelta = timedelta(seconds=120)
     create: bool = True  # False: adopt what Integration holds, create nothing (`stsync reconcile`)
+    bulk_size: int = 100  # records per bulk create, for kinds that have one (materials); 0: one request each
     sample_size: int = 5
 
 
@@ -141,6 +142,7 @@ class SyncEngine(FollowStage):
         self._seen: dict[str, set[int]] = {}
         self._reasons: dict[str, dict[str, int]] = {}
         self._reasons_lock = threading.Lock()
+        self._bulk_ok = True
         self._lost: list[_Lost] = []
         self._pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="stsync-create")
 
@@ -487,7 +489,7 @@ class SyncEngine(FollowStage):
                 self._issue(report, Outcome.DEFERRED, plan.prod_id, "(claim)", "claimed by another run meanwhile")
         plans = [p for p in plans if p.prod_id in ours]
 
-        results = list(self._pool.map(lambda p: self._create(handler, p), plans))
+        results = self._create_all(handler, plans)
         created: dict[int, int] = {}
         released: list[int] = []
         for plan, (status, value) in zip(plans, results):
@@ -553,6 +555,46 @@ class SyncEngine(FollowStage):
             return "failed", _api_reason(exc)
         except st.ServiceTitanError as exc:
             return "failed", ("(request)", str(exc))
+
+    def _create_all(self, handler: EntityHandler, plans: list[_Plan]) -> list[tuple[str, object]]:
+        """Create the plans, in bulk where the kind has a bulk endpoint (one request per batch), else one by one;
+        either way concurrently. An API without the bulk endpoint is said once, then skipped."""
+        if handler.bulk_create and self.options.bulk_size > 0 and self._bulk_ok:
+            batches = [plans[i : i + self.options.bulk_size] for i in range(0, len(plans), self.options.bulk_size)]
+            try:
+                done: dict[int, tuple] = {}
+                for answer in self._pool.map(lambda batch: self._create_batch(handler, batch), batches):
+                    done.update(answer)
+                return [done[plan.prod_id] for plan in plans]
+            except st.BulkUnsupported as exc:
+                self._bulk_ok = False
+                log.warning("%s: no bulk create here (%s); creating one record per request", handler.kind, exc)
+        return list(self._pool.map(lambda p: self._create(handler, p), plans))
+
+    def _create_batch(self, handler: EntityHandler, batch: list[_Plan]) -> dict[int, tuple[str, object]]:
+        """One bulk request; a refused batch is split until the invalid records stand alone, each failed with
+        its field, and the rest created. A lost answer: every record of the batch is looked up by its stamp."""
+        try:
+            answer = self.intc.bulk_create_materials([{**p.body, "customId": str(p.prod_id)} for p in batch])
+        except st.BulkUnsupported:
+            raise
+        except st.AmbiguousWriteError as exc:
+            log.warning("%s: the answer to a bulk create of %d was lost (%s); looked up once ServiceTitan is done",
+                        handler.kind, len(batch), exc)
+            return {p.prod_id: ("ambiguous", None) for p in batch}
+        except (st.ValidationError, st.ConflictError) as exc:
+            if len(batch) > 1:
+                half = len(batch) // 2
+                return {**self._create_batch(handler, batch[:half]), **self._create_batch(handler, batch[half:])}
+            errors = {name.split("].", 1)[-1]: msgs for name, msgs in (getattr(exc, "errors", None) or {}).items()}
+            if errors:
+                return {batch[0].prod_id: ("failed", (", ".join(errors), "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())))}
+            return {batch[0].prod_id: ("failed", _api_reason(exc))}
+        except st.ServiceTitanError as exc:
+            return {p.prod_id: ("failed", ("(request)", str(exc))) for p in batch}
+        ids = {int(item["customId"]): int(item["id"]) for item in answer if str(item.get("customId", "")).isdigit()}
+        # Not in the answer: not created, or its id not said; the stamp tells which after the server timeout.
+        return {p.prod_id: ("ok", ids[p.prod_id]) if p.prod_id in ids else ("ambiguous", None) for p in batch}
 
     def _settle_lost(self) -> None:
         """Creates whose answers were lost: once the server timeout has passed since each was sent, found in

@@ -105,7 +105,7 @@ class FollowStage:
             self.crosswalk.wrote(kind, baselines)
         if self.options.dry_run or not patches:
             return
-        results = list(self._pool.map(lambda p: self._patch(handler, p[1].int_id, p[2]), patches))
+        results = self._patch_all(handler, [(p[1].int_id, p[2]) for p in patches])
         done: dict[int, tuple[str, datetime]] = {}
         moved = self._move(ctx, [m for m, (ok, _) in zip(moves, results) if ok])
         for (record, entry, patch, print_), (ok, value), move in zip(patches, results, moves):
@@ -121,6 +121,31 @@ class FollowStage:
                 report.add(Outcome.STATUS_CHANGED, record.id)
         self.crosswalk.wrote(kind, done)
         self.crosswalk.clear_issues(kind, list(done))
+
+    def _patch_all(self, handler, patches: list[tuple[int, dict | None]]) -> list[tuple[bool, object]]:
+        """Send the patches: in bulk where the kind has it (one request per batch; a batch the API refuses or
+        whose answer is lost is sent again one by one, which is harmless: a patch sets values), else singly."""
+        size = self.options.bulk_size
+        if handler.bulk_create and size > 0 and self._bulk_ok:
+            batches = [patches[i : i + size] for i in range(0, len(patches), size)]
+            results: list[tuple[bool, object]] = []
+            for batch, answers in zip(batches, self._pool.map(lambda b: self._patch_batch(handler, b), batches)):
+                results += answers
+            return results
+        return list(self._pool.map(lambda p: self._patch(handler, *p), patches))
+
+    def _patch_batch(self, handler, batch: list[tuple[int, dict | None]]) -> list[tuple[bool, object]]:
+        items = [{"id": int_id, **patch} for int_id, patch in batch if patch]
+        if items:
+            try:
+                self.intc.bulk_update_materials(items)
+            except st.BulkUnsupported:
+                self._bulk_ok = False
+                return [self._patch(handler, *p) for p in batch]
+            except st.ServiceTitanError:
+                return [self._patch(handler, *p) for p in batch]
+        landed = datetime.now(UTC)
+        return [(True, landed) for _ in batch]
 
     def _patch(self, handler, int_id: int, patch: dict | None) -> tuple[bool, object]:
         if not patch:

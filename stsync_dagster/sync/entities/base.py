@@ -105,6 +105,7 @@ class EntityHandler:
     # Create-request fields that no update can change (PATCH has no such field): never compared for updates.
     not_updatable: ClassVar[frozenset[str]] = frozenset({"externalData"})
     initial_status: ClassVar[str | None] = None  # what a new record starts as in Integration
+    bulk_create: ClassVar[bool] = False  # creates go through IntegrationClient.bulk_create_materials
 
     def update_view(self, body: dict) -> dict:
         return {k: v for k, v in body.items() if k not in self.not_updatable}

@@ -21,6 +21,7 @@ _PLAIN_FIELDS = (
 class ItemsHandler(EntityHandler):
     kind = "items"
     model = SourceMaterial
+    bulk_create = True  # the pricebook's bulk endpoint: many materials per request
 
     def references(self, record: SourceMaterial, extra=None) -> Iterable[Ref]:
         if record.primaryVendor is not None:
