@@ -532,7 +532,7 @@ class SyncEngine(FollowStage):
         written, moves = {}, []
         for prod_id in confirmed:
             plan = plans[prod_id]
-            view = handler.update_view(plan.body)
+            view = handler.followed_view(plan.body)
             target = handler.desired_status(plan.record) if plan.record is not None else None
             # Until it has moved, what Integration holds is the initial status: a failed move is tried again.
             written[prod_id] = (fingerprint(view, handler.initial_status if target else None), now)

@@ -55,7 +55,7 @@ class FollowStage:
         changed = []
         for record, entry, body in wanted:
             target = handler.desired_status(record)
-            print_ = fingerprint(handler.update_view(body), target)
+            print_ = fingerprint(handler.followed_view(body), target)
             if entry.fingerprint == print_:
                 report.add(Outcome.UNCHANGED, record.id)
             else:
@@ -71,6 +71,12 @@ class FollowStage:
             for record, *_ in changed:
                 self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading its Integration copy: {exc}")
             return
+        try:
+            related = handler.read_related(self.intc, list(held.values()))
+        except st.ServiceTitanError as exc:
+            for record, *_ in changed:
+                self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading its Integration copy: {exc}")
+            return
         patches, moves, baselines = [], [], {}
         for record, entry, body, target, print_ in changed:
             int_record = held.get(entry.int_id)
@@ -81,6 +87,7 @@ class FollowStage:
             view = handler.update_view(body)
             fields = differing_fields(kind, view, int_record)
             steps = handler.status_steps(record, target, handler.current_status(int_record)) if target else []
+            steps = handler.follow_steps(body, int_record, related) + steps
             if not fields and not steps:
                 baselines[record.id] = (print_, _written_at(int_record))
                 report.add(Outcome.UNCHANGED, record.id)
@@ -171,7 +178,7 @@ class FollowStage:
             report.sample_diffs.append({
                 "prod_id": prod_id,
                 "fields": {f: {"before": int_record.get(names.get(f, f)), "after": view[f]} for f in sorted(fields)},
-                "status": [action for action, _ in steps],
+                "status": [step[0] for step in steps],
             })  # fmt: skip
 
     # ---- statuses ----------------------------------------------------------------------------
@@ -207,7 +214,7 @@ class FollowStage:
         return settled
 
     def _steps(self, handler, int_id: int, steps: list[tuple[str, dict]]) -> tuple[bool, str]:
-        for action, body in steps:
+        for action, body, *target in steps:
             config = handler.cfg.statuses.get(action)
             if config is None:
                 return False, f"status not replayable: no '{action}' in the config's statuses"
@@ -218,7 +225,7 @@ class FollowStage:
             except st.ServiceTitanError as exc:
                 return False, f"{action}: reading the reasons: {exc}"
             try:
-                self.intc.act(config.method, config.path, int_id, body)
+                self.intc.act(config.method, config.path, target[0] if target else int_id, body)
             except st.AmbiguousWriteError:
                 return False, "lost"
             except st.NotFoundError as exc:

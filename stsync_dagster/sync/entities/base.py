@@ -110,6 +110,14 @@ class EntityHandler:
     def update_view(self, body: dict) -> dict:
         return {k: v for k, v in body.items() if k not in self.not_updatable}
 
+    def followed_view(self, body: dict) -> dict:
+        """What the fingerprint covers: the patchable fields, and what other calls follow (a job's visits)."""
+        return self.update_view(body)
+
+    def read_related(self, intc, int_records: list[dict]) -> dict[int, list[dict]]:
+        """Integration records that the follow-up steps compare with, by Integration id (batched): none here."""
+        return {}
+
     def patch_body(self, body: dict, fields: set[str], int_record: dict) -> dict:
         """The PATCH body that brings these fields to `body`'s values (lists are sent whole)."""
         return {name: body[name] for name in sorted(fields)}
@@ -121,8 +129,12 @@ class EntityHandler:
     def current_status(self, int_record: dict) -> str | None:
         return None
 
-    def status_steps(self, record: BaseModel, target: str, current: str) -> list[tuple[str, dict]]:
-        """(action in the config's `statuses`, body) to go from `current` to `target`; [] when none applies."""
+    def status_steps(self, record: BaseModel, target: str, current: str) -> list[tuple]:
+        """(action in the config's `statuses`, body[, id it applies to]) to go from `current` to `target`."""
+        return []
+
+    def follow_steps(self, body: dict, int_record: dict, related: dict[int, list[dict]]) -> list[tuple]:
+        """Other calls that bring the copy in line (a visit rescheduled): (action, body, id)."""
         return []
 
     def created_id(self, response: dict) -> int:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
+from stsync_dagster.sync.adoption import key_part
 from stsync_dagster.sync.entities.base import EntityHandler, PageContext
 from stsync_dagster.sync.models import (
     AppointmentCreate,
@@ -48,6 +49,29 @@ class JobsHandler(EntityHandler):
     key_refs = {"customerId": "customers"}
     not_updatable = frozenset({"externalData", "appointments"})  # appointments have their own endpoints
     initial_status = "Open"  # a new job starts Scheduled
+
+    _TIMES = ("start", "end", "arrivalWindowStart", "arrivalWindowEnd")
+
+    def followed_view(self, body: dict) -> dict:
+        visits = [{k: a.get(k) for k in self._TIMES} for a in body.get("appointments") or []]
+        return {**self.update_view(body), "appointments": visits}
+
+    def read_related(self, intc, int_records: list[dict]) -> dict[int, list[dict]]:
+        """The copies' appointments (first and last of each job, 50 per call; a copy has what STSync sent)."""
+        wanted = {i for r in int_records for i in (r.get("firstAppointmentId"), r.get("lastAppointmentId")) if i}
+        by_job: dict[int, list[dict]] = defaultdict(list)
+        for raw in intc.get_by_ids(self.config.related.appointments, sorted(wanted), params=_ANY):
+            by_job[int(raw["jobId"])].append(raw)
+        return {job: sorted(appts, key=lambda a: a["id"]) for job, appts in by_job.items()}
+
+    def follow_steps(self, body: dict, int_record: dict, related: dict[int, list[dict]]) -> list[tuple]:
+        """A visit rescheduled in Production: PATCH …/appointments/{id}/reschedule (visits matched in order)."""
+        steps = []
+        held = related.get(int(int_record["id"]), [])
+        for want, have in zip(body.get("appointments") or [], held):
+            if any(key_part(want.get(k)) != key_part(have.get(k)) for k in self._TIMES if want.get(k)):
+                steps.append(("reschedule", {k: want[k] for k in self._TIMES if want.get(k)}, int(have["id"])))
+        return steps
 
     def desired_status(self, job: SourceJob) -> str:
         return _status(job.jobStatus)
