@@ -85,13 +85,14 @@ def test_production_changes_and_statuses_are_followed_at_one_request_each(copied
     sim.reset_stats()
     quiet = sync(env, ENTITIES)
     assert _writes(sim) == 0 and sum(m["updated"] + m["status_changed"] for m in quiet.values()) == 0
+    assert sum(m["compared"] for m in quiet.values()) == 0  # unchanged fingerprints: not even read back
     baseline = sim.stats("int")["requests"]
     changed = _change_production(sim, env)
     sim.reset_stats()
     report = sync(env, ENTITIES)
     assert _mismatches(sim, env) == {"fields": [], "statuses": []}
     assert report["items"]["updated"] == 30 and report["jobs"]["status_changed"] == 10
-    assert report["pos"]["status_changed"] == 10
+    assert report["pos"]["status_changed"] == 10 and report["items"]["compared"] == 30
     extra = sim.stats("int")["requests"] - baseline
     assert extra <= 1.1 * changed, (extra, changed)
     # Stamps survive the updates (no externalData is sent with a patch: ours stays as it was).

@@ -59,6 +59,7 @@ def sync_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
         **{f"pulled_in_{kind}": dg.MetadataValue.int(n) for kind, n in report.pulled_in.items()},
         recovered=dg.MetadataValue.int(report.recovered),
         status_changes=dg.MetadataValue.int(report.status_changes),
+        compared=dg.MetadataValue.int(report.compared),
         requests=dg.MetadataValue.int(report.requests),
         rate_limited=dg.MetadataValue.int(report.rate_limited),
         seconds=dg.MetadataValue.float(report.seconds),

@@ -60,6 +60,7 @@ class FollowStage:
                 report.add(Outcome.UNCHANGED, record.id)
             else:
                 changed.append((record, entry, body, target, print_))
+        report.compared += len(changed)
         if not changed:
             return
         try:

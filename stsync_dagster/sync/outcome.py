@@ -78,6 +78,7 @@ class SyncReport:
     sample_payloads: list[dict] = field(default_factory=list)
     sample_diffs: list[dict] = field(default_factory=list)  # a dry run's planned updates: field, before → after
     status_changes: int = 0
+    compared: int = 0  # copied records read back because what STSync would send changed
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, outcome: Outcome, prod_id: int, *, field: str = "", reason: str = "", kind: str | None = None) -> None:
