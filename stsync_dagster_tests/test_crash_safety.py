@@ -40,7 +40,8 @@ def test_a_faulty_api_makes_no_duplicate_and_one_rerun_finishes_the_copy(make_si
         error_rate=0.05, html_error_fraction=0.5, drop_post_rate=0.05, slow_rate=0.01, slow_seconds=3, latency_ms=20
     )
     # The client paces above the server's limit, so 429s happen too.
-    env = sync_env(sim, tmp_path, ST_RATE_LIMIT="75", ST_HTTP_TIMEOUT="2")
+    # Single creates (no bulk): the faults meet every create.
+    env = sync_env(sim, tmp_path, ST_RATE_LIMIT="75", ST_HTTP_TIMEOUT="2", ST_BULK_SIZE="0")
     first = sync(env)
     stats = sim.stats("int")
     assert stats["dropped_posts"] > 0 and stats["injected_errors"] > 0

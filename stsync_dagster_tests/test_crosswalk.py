@@ -260,7 +260,7 @@ def test_schema_is_created_once_and_reused(db_url):
         first.ensure_schema()
         assert first.claim(KIND, [1, 2], "r1") == {1, 2}
         tables = set(inspect(first.engine).get_table_names())
-        assert {"id_map", "sync_issue", "sync_run", "alembic_version"} <= tables and "sync_cursor" not in tables
+        assert {"id_map", "sync_issue", "sync_run", "stsync_schema_version"} <= tables and "sync_cursor" not in tables
         columns = {c["name"] for c in inspect(first.engine).get_columns("id_map")}
         assert {
             "kind",

@@ -110,6 +110,10 @@ def test_a_refreshed_tenant_synced_from_an_empty_crosswalk_adopts_what_it_holds(
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
         rules = Counter(row.rule for row in crosswalk.engine.connect().execute(text("SELECT rule FROM id_map WHERE source = 'adopted'")))
     assert rules["same-id" if keep_ids else "natural-key"] > 0, rules
+    handmade = [r for r in sim.records("int", "materials") if str(r["description"]).startswith("Made by hand")]
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        mapped_to = {i for i, _ in crosswalk.mapped("items").values()}
+    assert len(handmade) == 3 and all(r["id"] in mapped_to for r in handmade)  # adopted, never a 409
     # Adopted materials and jobs now carry the stamp, next to the other application's data.
     guid = env["ST_EXTERNAL_DATA_GUID"]
     stamped = [r for r in sim.records("int", "materials") if r["id"] in before["materials"] and guid in r["externalData"]]
@@ -163,6 +167,7 @@ def test_the_original_scripts_crosswalk_is_upgraded_and_honoured(simulator, tmp_
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
         legacy = crosswalk.engine.connect().execute(text("SELECT count(*) FROM id_map WHERE source = 'legacy' AND state = 'confirmed'")).scalar()
     assert legacy == 100
+    print(f"\noriginal script's crosswalk, 100 rows: {tally(simulator, before, [second])}")
 
 
 def test_a_crosswalk_made_by_a_newer_stsync_is_refused(tmp_path):
@@ -170,14 +175,14 @@ def test_a_crosswalk_made_by_a_newer_stsync_is_refused(tmp_path):
     with Crosswalk(path) as crosswalk:
         crosswalk.ensure_schema()
         with crosswalk.engine.begin() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+            conn.execute(text("UPDATE stsync_schema_version SET version_num = '9999'"))
     with Crosswalk(path) as crosswalk, pytest.raises(Exception, match="newer STSync.*9999"):
         crosswalk.lookup("items", [1])
 
 
 def test_creates_committed_after_the_client_gave_up_are_not_created_again(make_simulator, tmp_path):
     sim = make_simulator(seed=7, scale=0.25, faults=Faults(late_commit_rate=0.1, late_commit_seconds=4, seed=3))
-    env = sync_env(sim, tmp_path, ST_HTTP_TIMEOUT="2", ST_SERVER_TIMEOUT="6")
+    env = sync_env(sim, tmp_path, ST_HTTP_TIMEOUT="2", ST_SERVER_TIMEOUT="6", ST_BULK_SIZE="0")  # a create per POST
     before = _held(sim)
     report = sync(env, ("items", "jobs"))
     assert sim.stats("int")["late_commits"] >= 5
@@ -208,6 +213,7 @@ def test_a_marker_in_a_production_memo_cannot_pass_for_another_po(simulator, tmp
     third = sync(env, ENTITIES)
     figures = tally(simulator, before, [first, second, third])
     assert sum(m["created"] for m in third.values()) == 0 and figures["duplicates"] == 0 and figures["lost"] == 0
+    print(f"\nforged marker, then crosswalk deleted: {tally(simulator, before, [third])} (duplicates and lost over all runs: {figures['duplicates']}, {figures['lost']})")
 
 
 def test_mappings_that_no_longer_hold_fail_the_check_and_are_adopted_or_created_again(simulator, tmp_path):
@@ -281,6 +287,7 @@ def test_sigkill_and_a_lost_wal_then_a_sync_duplicates_nothing(make_simulator, t
     report = sync(env, ("jobs",))
     figures = tally(sim, before, [report], ("jobs",))
     assert figures["duplicates"] == 0 and figures["lost"] == 0, figures
+    print(f"\nSIGKILL after {len(sim.records('int', 'jobs')) - len(before['jobs']) - figures['created']} jobs, WAL lost, sync again: {figures}")
 
 
 def test_two_runs_on_one_host_name_in_separate_pid_namespaces_duplicate_nothing(make_simulator, tmp_path):
@@ -297,6 +304,7 @@ def test_two_runs_on_one_host_name_in_separate_pid_namespaces_duplicate_nothing(
         figures = tally(sim, before, [], ("jobs",))
     assert figures["duplicates"] == 0
     assert len(sim.records("int", "jobs")) > len(before["jobs"])
+    print(f"\ntwo runs, one host name, separate PID namespaces: {len(sim.records('int', 'jobs')) - len(before['jobs'])} jobs created, {figures}")
 
 
 def test_reconcile_adopts_what_a_refreshed_tenant_holds_before_any_sync(make_simulator, tmp_path):
@@ -348,3 +356,15 @@ def test_a_sqlite_file_of_something_else_is_not_taken_for_a_crosswalk(tmp_path):
         crosswalk.lookup("items", [1])
     with sqlite3.connect(path) as other:
         assert [r[0] for r in other.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["invoices"]
+
+
+def test_the_crosswalk_keeps_its_schema_version_apart_from_dagsters(tmp_path):
+    """A deployment puts the crosswalk in Dagster's PostgreSQL database, whose alembic_version is Dagster's."""
+    with pg.fresh_schema() as url:
+        with Crosswalk(url) as crosswalk, crosswalk.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+            conn.execute(text("INSERT INTO alembic_version VALUES ('5771160a95ad')"))  # one of Dagster's
+        with Crosswalk(url) as crosswalk:
+            assert crosswalk.claim("items", [1], "run") == {1}
+            with crosswalk.engine.connect() as conn:
+                assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "5771160a95ad"

@@ -28,11 +28,17 @@ DOCS = {"pricebook": "pricebook-v2.json", "inventory": "inventory-v2.json", "jpm
         "settings": "settings-v2.json"}
 NOT_SERVED = {  # in the documents, deliberately not simulated (STSync never calls them)
     ("pricebook-v2.json", "delete", "/tenant/{tenant}/materials/{id}"),
-    ("inventory-v2.json", "patch", "/tenant/{tenant}/purchase-orders/{id}/cancellation"),
 }
-BEYOND_DOCUMENTS = {  # served, but not in the cut-down documents (API.md, "Beyond create": bulk pricebook)
+BEYOND_DOCUMENTS = {  # served, but not in the cut-down documents (API.md, "Beyond create": [client] endpoints)
     ("pricebook-v2.json", "post", "/tenant/{tenant}/pricebook"),
     ("pricebook-v2.json", "patch", "/tenant/{tenant}/pricebook"),
+    ("jpm-v2.json", "put", "/tenant/{tenant}/jobs/{id}/cancel"),
+    ("jpm-v2.json", "put", "/tenant/{tenant}/jobs/{id}/remove-cancellation"),
+    ("jpm-v2.json", "put", "/tenant/{tenant}/jobs/{id}/hold"),
+    ("jpm-v2.json", "put", "/tenant/{tenant}/jobs/{id}/complete"),
+    ("jpm-v2.json", "get", "/tenant/{tenant}/job-cancel-reasons"),
+    ("jpm-v2.json", "get", "/tenant/{tenant}/job-hold-reasons"),
+    ("jpm-v2.json", "patch", "/tenant/{tenant}/appointments/{id}/reschedule"),
 }
 
 
@@ -194,6 +200,11 @@ def written():
         response = http.patch(f"{domain}/v2/tenant/{INT_TENANT_ID}/{resource}/{record_id}", json=body)
         assert response.status_code == 200, response.text
         answers[(domain, f"{resource}/{{id}}")] = response.json()
+    po_id = answers[("inventory", "purchase-orders")]["id"]
+    response = http.patch(f"inventory/v2/tenant/{INT_TENANT_ID}/purchase-orders/{po_id}/cancellation",
+                          json={"canceledReason": "Other"})
+    assert response.status_code == 200, response.text
+    answers[("inventory", "purchase-orders/{id}/cancellation")] = response.json()
     post("crm", "customers", {"name": "C", "address": address, "locations": [{"name": "L", "address": address}]})
     post("crm", "locations", {"name": "L2", "address": address, "customerId": customer["id"]})
     post("marketing", "campaigns", {"name": "K", "businessUnitId": first["business-units"],

@@ -100,7 +100,11 @@ LOCATION_CREATE = Shape(
 CAMPAIGN_CREATE = Shape("Marketing.V2.CampaignUpsertRequest", ("name", "businessUnitId", "categoryId", "active"))
 
 # (OpenAPI document, method, path) -> the shape its request body must satisfy.
+# Its reason is optional in the document (an enum when given).
+PO_CANCEL = Shape("Inventory.V2.CancelResourceRequest_Of_Inventory.V2.PurchaseOrderCancellationReason", ())
+
 WRITE_SHAPES: dict[tuple[str, str, str], Shape] = {
+    ("inventory-v2.json", "patch", "/tenant/{tenant}/purchase-orders/{id}/cancellation"): PO_CANCEL,
     ("pricebook-v2.json", "post", "/tenant/{tenant}/materials"): MATERIAL_CREATE,
     ("pricebook-v2.json", "patch", "/tenant/{tenant}/materials/{id}"): MATERIAL_UPDATE,
     ("inventory-v2.json", "post", "/tenant/{tenant}/purchase-orders"): PURCHASE_ORDER_CREATE,

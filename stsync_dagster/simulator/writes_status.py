@@ -1,18 +1,18 @@
 """Status changes: a job canceled, its cancellation removed, put on hold, completed; a purchase order canceled;
 an appointment rescheduled. Paths and bodies as ServiceTitan's full specs have them (API.md, "Beyond create":
 jobs' cancel and remove-cancellation in the current generated client, hold and complete in an older one).
-Each answers 200 with no body; a change the record's status does not allow is a 400."""
+The jobs' and appointments' calls answer 200 with no body, a PO's cancellation 200 {"id"} (its document says
+so); a change the record's status does not allow is a 400."""
 
 from __future__ import annotations
 
 from .problems import ApiError
-from .shapes import Shape
+from .shapes import PO_CANCEL, Shape
 from .store import Tenant
 from .validate import Errors, not_found, require
 
 JOB_REASON = Shape("Jpm.V2.JobReasonRequest", ("reasonId",))
 JOB_COMPLETE = Shape("Jpm.V2.CompleteJobRequest", ("completedOn",))
-PO_CANCEL = Shape("Inventory.V2.PurchaseOrderCancellationRequest", ("canceledReason",))
 RESCHEDULE = Shape("Jpm.V2.AppointmentRescheduleRequest", ("start", "end"))
 PO_CANCELED_REASONS = ("NotRequired", "Duplicate", "Accidental", "VendorIssue", "Other", "JobCanceled")
 # The same names in both tenants (each with its own ids): STSync matches them by name.
@@ -88,19 +88,20 @@ def complete_job(tenant: Tenant, job_id: int, body: object) -> None:
     tenant.touch(job)
 
 
-def cancel_purchase_order(tenant: Tenant, po_id: int, body: object) -> None:
+def cancel_purchase_order(tenant: Tenant, po_id: int, body: object) -> dict:
     po = tenant.get("purchase-orders", po_id)
     if po is None:
         raise not_found("purchase-orders", po_id)
     body = require(body, PO_CANCEL)
-    if body["canceledReason"] not in PO_CANCELED_REASONS:
+    if body.get("canceledReason") is not None and body["canceledReason"] not in PO_CANCELED_REASONS:
         raise ApiError(400, "The canceled reason is not valid.",
                        {"canceledReason": [f"Use one of {', '.join(PO_CANCELED_REASONS)}."]})
     if po["status"] in ("Canceled", "Received", "Exported"):
         raise ApiError(400, f"Purchase order {po_id} cannot be canceled: it is {po['status']}.",
                        {"status": [f"The purchase order is {po['status']}."]})
-    po.update(status="Canceled", canceledReason=body["canceledReason"])
+    po.update(status="Canceled", canceledReason=body.get("canceledReason"))
     tenant.touch(po)
+    return {"id": po_id}  # ModificationResponse, as the document says
 
 
 def reschedule_appointment(tenant: Tenant, appointment_id: int, body: object) -> None:

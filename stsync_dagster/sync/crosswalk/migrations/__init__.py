@@ -27,10 +27,16 @@ class SchemaError(ConfigError):
     """The crosswalk database has a schema this STSync cannot use."""
 
 
+# Not Alembic's default `alembic_version`: Dagster's own storage keeps its revision there, and a deployment
+# puts the crosswalk in Dagster's database.
+VERSION_TABLE = "stsync_schema_version"
+
+
 def _config(conn: Connection) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent))
     cfg.attributes["connection"] = conn
+    cfg.attributes["version_table"] = VERSION_TABLE
     return cfg
 
 
@@ -47,7 +53,7 @@ def head() -> str:
 
 def _recognise(conn: Connection, shown_url: str) -> str | None:
     """The revision of a database Alembic has not seen yet, from its tables; None when it is empty."""
-    tables = set(inspect(conn).get_table_names())
+    tables = set(inspect(conn).get_table_names()) - {VERSION_TABLE}
     if "id_map" not in tables:
         # A SQLite file is the crosswalk's own; a PostgreSQL database may well hold Dagster's tables beside it.
         if tables and conn.dialect.name == "sqlite":
@@ -62,7 +68,7 @@ def _recognise(conn: Connection, shown_url: str) -> str | None:
 
 def upgrade(conn: Connection, shown_url: str) -> None:
     """Bring the database on `conn` (inside its transaction) to the head revision."""
-    current = MigrationContext.configure(conn).get_current_revision()
+    current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
     target = head()
     if current == target:
         return

@@ -3,6 +3,7 @@
 from alembic import context
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=None)
+# Our own version table: Dagster's storage keeps its Alembic version in `alembic_version`, often in this database.
+context.configure(connection=connection, target_metadata=None, version_table=context.config.attributes["version_table"])
 with context.begin_transaction():
     context.run_migrations()
