@@ -304,7 +304,8 @@ def test_two_runs_on_one_host_name_in_separate_pid_namespaces_duplicate_nothing(
         figures = tally(sim, before, [], ("jobs",))
     assert figures["duplicates"] == 0
     assert len(sim.records("int", "jobs")) > len(before["jobs"])
-    print(f"\ntwo runs, one host name, separate PID namespaces: {len(sim.records('int', 'jobs')) - len(before['jobs'])} jobs created, {figures}")
+    print(f"\ntwo runs, one host name, separate PID namespaces: {len(sim.records('int', 'jobs')) - len(before['jobs'])} "
+          f"jobs created, duplicates {figures['duplicates']}")
 
 
 def test_reconcile_adopts_what_a_refreshed_tenant_holds_before_any_sync(make_simulator, tmp_path):

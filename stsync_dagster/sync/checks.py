@@ -8,15 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from stsync_dagster.sync.entities import EntityHandler
 from stsync_dagster.sync.outcome import SyncReport
-from stsync_dagster.sync.stamps import marked_prod_id, stamped_prod_id
 from stsync_dagster.sync.timefmt import utc
-
-# Fields a create sends under one name and a read answers under another.
-RENAMED = {"pos": {"memo": "summary", "vendorInvoiceNumber": "vendorDocumentNumber"}}
-# Fields not in the read shape at all: appointments are their own resource; a PO reads back its ship-to
-# address without the description; the stamp is compared on its own below.
-NOT_READ_BACK = {"items": {"externalData"}, "jobs": {"externalData", "appointments"}, "pos": {"shipTo", "impactsTechnicianPayroll"}}
-
 
 @dataclass
 class CheckOutcome:
@@ -54,36 +46,27 @@ def _compare(path: str, sent, got, diffs: list[str]) -> None:
         diffs.append(f"{path}: sent {sent!r}, read back {got!r}")
 
 
-def differing_fields(entity: str, sent: dict, got: dict) -> set[str]:
-    """The top-level fields of a request whose values the Integration record does not hold (what to patch)."""
-    out = set()
-    for key, value in sent.items():
-        if key in NOT_READ_BACK[entity]:
-            continue
-        name = RENAMED.get(entity, {}).get(key, key)
+def _field_diffs(handler: EntityHandler, sent: dict, got: dict) -> dict[str, list[str]]:
+    """Per request field, how the Integration record differs from what the request says (the handler knows
+    which fields are read back, under which names)."""
+    out = {}
+    for field_name, read_name, value in handler.read_back_pairs(sent):
         diffs: list[str] = []
-        _compare(name, value, got.get(name), diffs)
+        _compare(read_name, value, got.get(read_name), diffs)
         if diffs:
-            out.add(key)
-    if entity == "pos" and "shipTo" in sent:
-        diffs = []
-        _compare("shipTo", sent["shipTo"]["address"], got.get("shipTo"), diffs)
-        if diffs:
-            out.add("shipTo")
+            out[field_name] = diffs
     return out
 
 
-def differences(entity: str, prod_id: int, sent: dict, got: dict, guid: str) -> list[str]:
-    """Field-by-field differences between a create request and the record Integration holds."""
-    diffs: list[str] = []
-    for key, value in sent.items():
-        if key not in NOT_READ_BACK[entity]:
-            _compare(RENAMED.get(entity, {}).get(key, key), value, got.get(RENAMED.get(entity, {}).get(key, key)), diffs)
-    if entity == "pos":
-        _compare("shipTo", sent["shipTo"]["address"], got.get("shipTo"), diffs)
-        mark = marked_prod_id(got.get("summary"))
-    else:
-        mark = stamped_prod_id(got, guid)
+def differing_fields(handler: EntityHandler, sent: dict, got: dict) -> set[str]:
+    """The top-level fields of a request whose values the Integration record does not hold (what to patch)."""
+    return set(_field_diffs(handler, sent, got))
+
+
+def differences(handler: EntityHandler, prod_id: int, sent: dict, got: dict) -> list[str]:
+    """Field-by-field differences between a create request and the record Integration holds, and its mark."""
+    diffs = [d for found in _field_diffs(handler, sent, got).values() for d in found]
+    mark = handler.mark_of(got)
     if mark != prod_id:
         diffs.append(f"mark: Production id {prod_id} expected, found {mark!r}")
     return diffs
@@ -104,7 +87,7 @@ def read_back(handler: EntityHandler, intc, report: SyncReport) -> CheckOutcome:
         if record is None:
             details.append(f"{handler.kind} {prod_id} → {int_id}: not found in Integration")
             continue
-        details += [f"{handler.kind} {prod_id} → {int_id}: {d}" for d in differences(handler.kind, prod_id, body, record, handler.guid)]
+        details += [f"{handler.kind} {prod_id} → {int_id}: {d}" for d in differences(handler, prod_id, body, record)]
     passed = not details
     text = f"{len(sample)} created records read back" + (" identical to what was sent" if passed else f": {len(details)} differences")
     return CheckOutcome(passed, text, details, len(sample))

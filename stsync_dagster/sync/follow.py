@@ -86,7 +86,7 @@ class FollowStage:
                             f"mapped to Integration {entry.int_id}, which no longer exists (refreshed?): `stsync reconcile {kind}`")
                 continue
             view = handler.update_view(body)
-            fields = differing_fields(kind, view, int_record)
+            fields = differing_fields(handler, view, int_record)
             steps = handler.status_steps(record, target, handler.current_status(int_record)) if target else []
             steps = handler.follow_steps(body, int_record, related) + steps
             if not fields and not steps:
@@ -105,7 +105,7 @@ class FollowStage:
                             "alone (set updates.conflicts to overwrite in stsync.config.json to replace it)")
                 continue
             if self.options.dry_run:
-                self._plan_shown(report, record.id, kind, fields, view, int_record, steps)
+                self._plan_shown(report, record.id, handler, fields, view, int_record, steps)
                 continue
             patches.append((record, entry, handler.patch_body(view, fields, int_record) if fields else None, print_))
             moves.append((record, entry.int_id, steps))
@@ -169,13 +169,11 @@ class FollowStage:
         except st.ServiceTitanError as exc:
             return False, ("(request)", str(exc))
 
-    def _plan_shown(self, report, prod_id, kind, fields, view, int_record, steps) -> None:
+    def _plan_shown(self, report, prod_id, handler, fields, view, int_record, steps) -> None:
         """A dry run's update: counted, and for a sample the fields before → after (and the status steps)."""
         report.add(Outcome.UPDATED if fields else Outcome.STATUS_CHANGED, prod_id)
         if len(report.sample_diffs) < self.options.sample_size:
-            from stsync_dagster.sync.checks import RENAMED
-
-            names = RENAMED.get(kind, {})
+            names = handler.read_names
             report.sample_diffs.append({
                 "prod_id": prod_id,
                 "fields": {f: {"before": int_record.get(names.get(f, f)), "after": view[f]} for f in sorted(fields)},
@@ -198,7 +196,7 @@ class FollowStage:
         ours = self.crosswalk.claim_actions(kind, {p: m[2][0][0] for p, m in moving.items()}, self.options.run_id, stale_before)
         for prod_id in set(moving) - ours:
             self._issue(report, Outcome.DEFERRED, prod_id, "(status)", "a status change of it is being sent by another run", record_issue=False)
-        claimed = [moving[p] for p in sorted(ours)]
+        claimed = self._still_needed(ctx, [moving[p] for p in sorted(ours)], settled)
         results = list(self._pool.map(lambda m: self._steps(handler, m[1], m[2]), claimed))
         release = []
         for (record, _, steps), (ok, detail) in zip(claimed, results):
@@ -213,6 +211,33 @@ class FollowStage:
                 self._issue(report, Outcome.FAILED, record.id, "(status)", detail)
         self.crosswalk.release_actions(kind, release, self.options.run_id)
         return settled
+
+    def _still_needed(self, ctx, claimed: list[tuple], settled: dict) -> list[tuple]:
+        """Under the claim, the copies are read again: another run may have moved them since they were planned
+        (a status change sent twice is refused). Status steps are planned anew from what Integration shows."""
+        handler, kind = ctx.handler, ctx.handler.kind
+        if not claimed:
+            return []
+        try:
+            fresh = {int(r["id"]): r for r in self.intc.get_by_ids(
+                handler.cfg.int_list_path, [int_id for _, int_id, _ in claimed], params=handler.index_params())}
+        except st.ServiceTitanError as exc:
+            self.crosswalk.release_actions(kind, [record.id for record, *_ in claimed], self.options.run_id)
+            for record, *_ in claimed:
+                self._issue(ctx.report, Outcome.FAILED, record.id, "(request)", f"reading its copy: {exc}")
+            return []
+        still = []
+        for record, int_id, steps in claimed:
+            extra = [step for step in steps if len(step) == 3]  # reschedules: setting times twice is harmless
+            target = handler.desired_status(record)
+            current = fresh.get(int_id)
+            status = handler.status_steps(record, target, handler.current_status(current)) if target and current else []
+            if extra or status:
+                still.append((record, int_id, extra + status))
+            else:
+                settled[record.id] = datetime.now(UTC)
+                self.crosswalk.release_actions(kind, [record.id], self.options.run_id)
+        return still
 
     def _steps(self, handler, int_id: int, steps: list[tuple[str, dict]]) -> tuple[bool, str]:
         for action, body, *target in steps:

@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass, field
 
 from stsync_dagster.sync.entities import EntityHandler
-from stsync_dagster.sync.stamps import STAMP_KEY, marked_prod_id, stamped_prod_id
 
 log = logging.getLogger("stsync.reconcile")
 
@@ -36,18 +35,10 @@ class ReconcileReport:
 
 def _marks(handler: EntityHandler, intc) -> dict[int, list[int]]:
     """Production id → Integration ids of every marked record (one paged scan)."""
-    cfg = handler.cfg
     marks: dict[int, list[int]] = {}
-    if handler.kind == "pos":
-        pages = intc.iter_pages(cfg.int_list_path, dict(cfg.list_params))
-        read = lambda record: marked_prod_id(record.get("summary"))  # noqa: E731
-    else:
-        params = {**cfg.list_params, "externalDataApplicationGuid": handler.guid, "externalDataKey": STAMP_KEY}
-        pages = intc.iter_pages(cfg.int_list_path, params)
-        read = lambda record: stamped_prod_id(record, handler.guid)  # noqa: E731
-    for page in pages:
+    for page in intc.iter_pages(handler.cfg.int_list_path, handler.index_params()):
         for record in page.records:
-            prod_id = read(record)
+            prod_id = handler.mark_of(record)
             if prod_id is not None:
                 marks.setdefault(prod_id, []).append(int(record["id"]))
     return marks

@@ -102,6 +102,16 @@ class EntityHandler:
 
     # -- following Production: updates and statuses ------------------------------------------------------------
 
+    # Reading back: request fields answered under another name, and request fields not in the read shape.
+    read_names: ClassVar[dict[str, str]] = {}
+    not_read_back: ClassVar[frozenset[str]] = frozenset({"externalData"})  # the stamp is compared on its own
+
+    def read_back_pairs(self, sent: dict) -> Iterable[tuple[str, str, Any]]:
+        """(request field, its name in the read shape, the value sent) for every field that reads back."""
+        for name, value in sent.items():
+            if name not in self.not_read_back:
+                yield name, self.read_names.get(name, name), value
+
     # Create-request fields that no update can change (PATCH has no such field): never compared for updates.
     not_updatable: ClassVar[frozenset[str]] = frozenset({"externalData"})
     initial_status: ClassVar[str | None] = None  # what a new record starts as in Integration

@@ -48,6 +48,7 @@ class JobsHandler(EntityHandler):
     model = SourceJob
     key_refs = {"customerId": "customers"}
     not_updatable = frozenset({"externalData", "appointments"})  # appointments have their own endpoints
+    not_read_back = frozenset({"externalData", "appointments"})  # their own resource
     initial_status = "Open"  # a new job starts Scheduled
 
     _TIMES = ("start", "end", "arrivalWindowStart", "arrivalWindowEnd")

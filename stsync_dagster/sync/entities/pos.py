@@ -28,6 +28,14 @@ class PurchaseOrdersHandler(EntityHandler):
     model = SourcePurchaseOrder
     key_refs = {"vendorId": "vendors"}
 
+    read_names = {"memo": "summary", "vendorInvoiceNumber": "vendorDocumentNumber"}
+    not_read_back = frozenset({"shipTo", "impactsTechnicianPayroll"})  # no read source for the payroll flag
+
+    def read_back_pairs(self, sent: dict):
+        yield from super().read_back_pairs(sent)
+        if sent.get("shipTo"):  # read back as the address alone, without its description
+            yield "shipTo", "shipTo", sent["shipTo"]["address"]
+
     def index_params(self) -> dict:
         return dict(self.cfg.list_params)
 
