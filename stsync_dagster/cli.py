@@ -26,7 +26,8 @@ from stsync_dagster.servicetitan.redact import RedactingStream, Redactor
 from stsync_dagster.sync.crosswalk import setting as database
 from stsync_dagster.sync.timefmt import parse_day
 
-COUNT_COLUMNS = ("created", "adopted", "skipped", "blocked", "failed", "deferred", "pulled_in", "requests", "rate_limited", "seconds")
+COUNT_COLUMNS = ("created", "adopted", "updated", "status_changed", "unchanged", "conflict", "skipped", "blocked", "failed",
+                 "deferred", "pulled_in", "requests", "rate_limited", "seconds")
 EXIT_FAILED_RECORDS = 1
 EXIT_CONFIG = 2
 
@@ -107,7 +108,7 @@ def _metadata_value(entry):
 def print_report(result, entities: list[str], *, verbose: bool = False, details: bool = True, stream=sys.stdout) -> int:
     """A table of counts per asset, then what was not copied, grouped by reason. Returns the failed count."""
     failed = 0
-    print(f"{'asset':<8}" + "".join(f"{c:>13}" for c in COUNT_COLUMNS), file=stream)
+    print(f"{'asset':<8}" + "".join(f"{c:>{max(9, len(c) + 1)}}" for c in COUNT_COLUMNS), file=stream)
     show_details, details = details, []
     for entity in entities:
         events = result.asset_materializations_for_node(entity)
@@ -117,7 +118,7 @@ def print_report(result, entities: list[str], *, verbose: bool = False, details:
             continue
         meta = {k: _metadata_value(v) for k, v in events[-1].metadata.items()}
         failed += int(meta.get("failed", 0))
-        print(f"{entity:<8}" + "".join(f"{meta.get(c, 0):>13}" for c in COUNT_COLUMNS), file=stream)
+        print(f"{entity:<8}" + "".join(f"{meta.get(c, 0):>{max(9, len(c) + 1)}}" for c in COUNT_COLUMNS), file=stream)
         details.append((entity, meta))
     for entity, meta in details if show_details else []:
         if verbose and not str(meta.get("issues", "")).startswith("Nothing"):
