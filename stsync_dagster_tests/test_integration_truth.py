@@ -120,6 +120,11 @@ def test_a_refreshed_tenant_synced_from_an_empty_crosswalk_adopts_what_it_holds(
     assert len(stamped) == len(before["materials"])
     again = sync(env, ENTITIES)
     assert sum(m["created"] + m["adopted"] for m in again.values()) == 0
+    # What a refresh copied is what Production has: adopted records need no update; the hand-made materials
+    # are brought in line with Production (code, description, vendor), once.
+    assert again["items"]["updated"] == 3 and again["jobs"]["updated"] == again["pos"]["updated"] == 0
+    third = sync(env, ENTITIES)
+    assert sum(m["updated"] + m["status_changed"] + m["conflict"] + m["created"] for m in third.values()) == 0
     print(f"\nrefreshed tenant ({'ids kept' if keep_ids else 'new ids'}), empty crosswalk: {figures}")
 
 

@@ -43,7 +43,13 @@ def neutralised(text: str) -> str:
 
 def memo_with_marker(memo: str | None, prod_id: int) -> str:
     marker = f"[stsync prod-po {prod_id}]"
-    return f"{neutralised(memo.rstrip())}\n{marker}" if memo and memo.strip() else marker
+    return f"{neutralised(memo)}\n{marker}" if memo and memo.strip() else marker  # the memo kept as it is
+
+
+def strip_marker(memo: str) -> str:
+    """The memo without the marker line memo_with_marker added."""
+    head, _, last = memo.rpartition("\n")
+    return head if _MEMO_MARKER.fullmatch(last.strip()) else ("" if _MEMO_MARKER.fullmatch(memo.strip()) else memo)
 
 
 def marked_prod_id(summary: str | None) -> int | None:

@@ -106,8 +106,9 @@ class EntityHandler:
     read_names: ClassVar[dict[str, str]] = {}
     not_read_back: ClassVar[frozenset[str]] = frozenset({"externalData"})  # the stamp is compared on its own
 
-    def read_back_pairs(self, sent: dict) -> Iterable[tuple[str, str, Any]]:
-        """(request field, its name in the read shape, the value sent) for every field that reads back."""
+    def read_back_pairs(self, sent: dict, got: dict | None = None) -> Iterable[tuple[str, str, Any]]:
+        """(request field, its name in the read shape, the value sent) for every field that reads back;
+        `got`: the Integration record it is compared with."""
         for name, value in sent.items():
             if name not in self.not_read_back:
                 yield name, self.read_names.get(name, name), value

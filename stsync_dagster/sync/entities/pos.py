@@ -16,7 +16,7 @@ from stsync_dagster.sync.models import (
 )
 from stsync_dagster.sync.outcome import Invalid
 from stsync_dagster.sync.references import Ref, RefMap
-from stsync_dagster.sync.stamps import marked_prod_id, memo_with_marker
+from stsync_dagster.sync.stamps import marked_prod_id, memo_with_marker, strip_marker
 from stsync_dagster.sync.timefmt import rfc3339
 
 # How far before a claim to look for the PO it may have created (clock skew between us and the API).
@@ -31,8 +31,12 @@ class PurchaseOrdersHandler(EntityHandler):
     read_names = {"memo": "summary", "vendorInvoiceNumber": "vendorDocumentNumber"}
     not_read_back = frozenset({"shipTo", "impactsTechnicianPayroll"})  # no read source for the payroll flag
 
-    def read_back_pairs(self, sent: dict):
-        yield from super().read_back_pairs(sent)
+    def read_back_pairs(self, sent: dict, got: dict | None = None):
+        for name, read_name, value in super().read_back_pairs(sent, got):
+            if name == "memo" and got is not None and marked_prod_id(got.get("summary")) is None:
+                # A PO Integration held before (adopted) has no marker: its memo is compared without ours.
+                value = strip_marker(value)
+            yield name, read_name, value
         if sent.get("shipTo"):  # read back as the address alone, without its description
             yield "shipTo", "shipTo", sent["shipTo"]["address"]
 
