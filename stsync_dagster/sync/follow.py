@@ -118,7 +118,9 @@ class FollowStage:
         moved = self._move(ctx, [m for m, (ok, _) in zip(moves, results) if ok])
         for (record, entry, patch, print_), (ok, value), move in zip(patches, results, moves):
             if not ok:
-                self._issue(report, Outcome.FAILED, record.id, *value)
+                field_name, reason, *lost = value
+                # A lost answer is not a failure: the record is looked at again (and finished) by the next run.
+                self._issue(report, Outcome.DEFERRED if lost else Outcome.FAILED, record.id, field_name, reason)
                 continue
             if record.id not in moved:
                 continue  # its status change failed (reported); the fingerprint stays, so it is tried again
@@ -162,7 +164,7 @@ class FollowStage:
             return True, _written_at(self.intc.patch(handler.cfg.int_create_path, int_id, patch))
         except st.AmbiguousWriteError as exc:
             # A PATCH sets values: sent again it does no harm. Left for the next run, which reads the record first.
-            return False, ("(request)", f"the update's answer was lost ({exc}); the next run reads it and finishes")
+            return False, ("(request)", f"the update's answer was lost ({exc}); the next run reads it and finishes", "lost")
         except (st.ValidationError, st.ConflictError, st.NotFoundError) as exc:
             errors = getattr(exc, "errors", None) or {}
             return False, (", ".join(errors) or "(record)", "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()) or str(exc))
@@ -204,8 +206,9 @@ class FollowStage:
                 settled[record.id] = datetime.now(UTC)
                 report.status_changes += len(steps)
                 release.append(record.id)
-            elif detail == "lost":
-                pass  # claim kept: the next run (after the server timeout) reads the status before resending
+            elif detail == "lost":  # claim kept: the next run (after the server timeout) reads it before resending
+                self._issue(report, Outcome.DEFERRED, record.id, "(status)",
+                            "the status change's answer was lost; the next run reads the record and finishes")
             else:
                 release.append(record.id)
                 self._issue(report, Outcome.FAILED, record.id, "(status)", detail)
