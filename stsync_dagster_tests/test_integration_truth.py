@@ -258,11 +258,15 @@ def test_a_fresh_heartbeat_is_live_whatever_its_pid_says(tmp_path, backend):
     def check(url):
         dead = subprocess.Popen([sys.executable, "-c", "pass"])
         dead.wait()  # a PID that names no process here, as another namespace's would
+        other_namespace = HOST.split("/")[0] + "/pid:[1]"  # the same host name, another PID namespace
         with Crosswalk(url) as crosswalk:
-            crosswalk.register_process("other-run", HOST, dead.pid)
+            crosswalk.register_process("other-run", other_namespace, dead.pid)
             assert RunRegistry(crosswalk, "this-run").is_live("other-run") is True
-            crosswalk.mark_process("other-run", HOST, dead.pid, finished=True)
+            crosswalk.mark_process("other-run", other_namespace, dead.pid, finished=True)
             assert RunRegistry(crosswalk, "this-run").is_live("other-run") is False
+            # In this namespace the PID does tell: a process that is gone is dead at once, heartbeat or not.
+            crosswalk.register_process("killed-run", HOST, dead.pid)
+            assert RunRegistry(crosswalk, "this-run").is_live("killed-run") is False
 
     if backend == "sqlite":
         check(str(tmp_path / "xw.sqlite3"))

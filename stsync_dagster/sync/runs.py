@@ -2,8 +2,10 @@
 
 Every process that syncs registers (run id, host, pid) in the crosswalk database and beats a heartbeat written
 with the database's clock. A run is live while one of its processes has beaten within `dead_after` and not
-finished: a fresh heartbeat is live whatever its PID (containers on one host name have their own PID
-namespaces), and hosts with skewed clocks agree because they compare the database's times.
+finished; hosts with skewed clocks agree because they compare the database's times. The host is recorded with
+its PID namespace: only in the same namespace does a PID say anything, and there a process that is gone is
+dead at once (a SIGKILLed run's claims are recovered without waiting). Containers on one host name have their
+own namespaces: for them a fresh heartbeat is live, whatever the PID.
 """
 
 from __future__ import annotations
@@ -17,7 +19,24 @@ from datetime import timedelta
 
 from stsync_dagster.sync.crosswalk import Crosswalk
 
-HOST = socket.gethostname()[:255]
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")  # e.g. pid:[4026531836]
+    except OSError:
+        return "pid:?"
+
+
+HOST = f"{socket.gethostname()[:200]}/{_pid_namespace()}"  # the host name and this PID namespace
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 _CACHE_SECONDS = 2.0
 log = logging.getLogger("stsync.runs")
 
@@ -73,6 +92,7 @@ class RunRegistry:
         cached = self._cache.get(run_id)
         if cached is not None and time.monotonic() - cached[0] < _CACHE_SECONDS:
             return cached[1]
-        live = self.crosswalk.run_is_live(run_id, self.dead_after)
+        beating = self.crosswalk.beating(run_id, self.dead_after)
+        live = None if beating is None else any(host != HOST or _pid_alive(pid) for host, pid in beating)
         self._cache[run_id] = (time.monotonic(), live)
         return live

@@ -38,17 +38,19 @@ class Registry(Database):
 
         self._run(work, write=True)
 
-    def run_is_live(self, run_id: str, dead_after: timedelta) -> bool | None:
-        """Whether some process of the run beat within `dead_after` (the database's clock) and has not finished;
-        None when the run never registered. A PID says nothing across PID namespaces: only heartbeats count."""
+    def beating(self, run_id: str, dead_after: timedelta) -> list[tuple[str, int]] | None:
+        """(host, pid) of the run's processes that beat within `dead_after` (the database's clock) and have not
+        finished; None when the run never registered."""
 
-        def work(conn: Connection) -> bool | None:
+        def work(conn: Connection) -> list[tuple[str, int]] | None:
             cutoff = self._now(conn) - dead_after
             rows = conn.execute(
-                select(sync_run.c.heartbeat_at, sync_run.c.finished_at).where(sync_run.c.run_id == run_id)
+                select(sync_run.c.host, sync_run.c.pid, sync_run.c.heartbeat_at, sync_run.c.finished_at).where(
+                    sync_run.c.run_id == run_id
+                )
             ).all()
             if not rows:
                 return None
-            return any(finished is None and beat >= cutoff for beat, finished in rows)
+            return [(host, pid) for host, pid, beat, finished in rows if finished is None and beat >= cutoff]
 
         return self._run(work, write=False)
