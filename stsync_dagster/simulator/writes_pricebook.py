@@ -30,8 +30,7 @@ def _sku_vendor(errors: Errors, tenant: Tenant, body: dict, field: str) -> dict 
 
 
 def _code_taken(tenant: Tenant, code: str, except_id: int | None = None) -> bool:
-    wanted = code.strip().casefold()
-    return any((r.get("code") or "").strip().casefold() == wanted and r["id"] != except_id for r in tenant.all(KIND))
+    return any(r["id"] != except_id for r in tenant.with_code(KIND, code))
 
 
 def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:
@@ -127,6 +126,7 @@ def prepare_update(tenant: Tenant, material_id: int, body: object) -> tuple[dict
 
 def commit_update(tenant: Tenant, record: dict, changed: dict, stamp: tuple | None) -> dict:
     record.update(changed)
+    tenant.changed(KIND, record)
     tenant.touch(record)
     if stamp:
         tenant.set_external(KIND, record["id"], stamp[0], stamp[1], merge=stamp[2])
