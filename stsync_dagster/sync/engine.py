@@ -228,6 +228,8 @@ class SyncEngine(FollowStage):
         if self.options.limit > 0:
             for raws in batches:
                 self._finish(self._create_stage(self._plan(ctx, raws)))
+                if ctx.on_page is not None:
+                    ctx.on_page(ctx.report)
             return
         finishing: deque[Future] = deque()  # the finish stage of each batch not yet done, oldest first
         created: Future | None = None
@@ -304,7 +306,7 @@ class SyncEngine(FollowStage):
             self._read_index_soon(handler)  # while what the records need is read
         everything = todo + [record for record, _ in mapped.values()]
         try:
-            extra = handler.prepare(everything, PageContext(self.prod, lambda k, ids: self._pull(ctx, k, ids)))
+            extra = handler.prepare(everything, PageContext(self.prod, lambda wanted: self._pull(ctx, wanted)))
         except st.ServiceTitanError as exc:  # retries ran out: these records fail, the run goes on
             for record in everything:
                 self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading what the record needs: {exc}")
@@ -344,19 +346,22 @@ class SyncEngine(FollowStage):
                 self._issue(report, Outcome.FAILED, record.id, _field_of(first), first["msg"])
         return built
 
-    def _pull(self, ctx: _Context, kind: str, prod_ids: set[int]) -> None:
-        """Copy referenced records that are not mapped yet (materials of PO lines, jobs of POs)."""
-        if not prod_ids:
-            return
-        mapped = self.crosswalk.lookup(kind, sorted(prod_ids))
-        missing = sorted(i for i in prod_ids if i not in mapped and i not in self._pulled[kind])
-        if not missing:
-            return
-        self._pulled[kind].update(missing)  # tried once per run: a blocked one stays blocked until the next
-        log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(missing), kind)
-        found = self._reread(ctx, self.handlers[kind], missing, into=ctx.report)
-        for prod_id in sorted(set(missing) - found):
-            self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)
+    def _pull(self, ctx: _Context, wanted: dict[str, set[int]]) -> None:
+        """Copy referenced records that are not mapped yet (materials of PO lines, jobs of POs), kind by kind in
+        the order given; the Integration index of every kind that has some is read meanwhile."""
+        missing: dict[str, list[int]] = {}
+        for kind, prod_ids in wanted.items():
+            mapped = self.crosswalk.lookup(kind, sorted(prod_ids)) if prod_ids else {}
+            ids = sorted(i for i in prod_ids if i not in mapped and i not in self._pulled[kind])
+            if ids:
+                missing[kind] = ids
+                self._read_index_soon(self.handlers[kind])
+        for kind, ids in missing.items():
+            self._pulled[kind].update(ids)  # tried once per run: a blocked one stays blocked until the next
+            log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(ids), kind)
+            found = self._reread(ctx, self.handlers[kind], ids, into=ctx.report)
+            for prod_id in sorted(set(ids) - found):
+                self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)
 
     # ---- what Integration already holds ---------------------------------------------------------
 

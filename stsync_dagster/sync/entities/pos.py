@@ -83,8 +83,10 @@ class PurchaseOrdersHandler(EntityHandler):
         return []
 
     def prepare(self, records: list[SourcePurchaseOrder], ctx: PageContext) -> None:
-        ctx.pull("items", {line.skuId for po in records for line in po.items})
-        ctx.pull("jobs", {po.jobId for po in records if po.jobId is not None})
+        ctx.pull({
+            "items": {line.skuId for po in records for line in po.items},
+            "jobs": {po.jobId for po in records if po.jobId is not None},
+        })  # fmt: skip
 
     def references(self, po: SourcePurchaseOrder, extra=None) -> Iterable[Ref]:
         yield Ref("vendorId", "vendors", po.vendorId)
