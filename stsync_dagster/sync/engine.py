@@ -59,6 +59,10 @@ def _nothing() -> None:
     pass
 
 
+def _landed() -> Callable[[], None]:
+    return _nothing
+
+
 class Budget:
     """How many creates the run may still make (shared by an asset and what it pulls in)."""
 
@@ -117,7 +121,7 @@ class _Batch:
     plans: list[_Plan] = field(default_factory=list)
     wanted: list[tuple] = field(default_factory=list)  # (record, crosswalk entry, body) of records copied before
     taken_over: set[int] = field(default_factory=set)  # stale claims of this batch that this run now holds
-    settle: Callable[[], None] = _nothing  # once created: its status moves, its writes noted
+    land: Callable[[], Callable[[], None]] = lambda: _nothing  # creates sent: wait, confirm; then moves, notes
 
 
 @dataclass
@@ -265,11 +269,11 @@ class SyncEngine(FollowStage):
         self._finish(self._create_stage(self._plan(ctx, raw_records)))
 
     def _create_stage(self, batch: _Batch) -> _Batch:
-        batch.settle = self._write(batch.ctx, batch.plans, batch.taken_over)
+        batch.land = self._write(batch.ctx, batch.plans, batch.taken_over)
         return batch
 
     def _finish(self, batch: _Batch) -> None:
-        batch.settle()
+        batch.land()()
         self._follow(batch.ctx, batch.wanted)
         self._save_issues()
 
@@ -565,11 +569,13 @@ class SyncEngine(FollowStage):
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def _write(self, ctx: _Context, plans: list[_Plan], taken_over: set[int]) -> Callable[[], None]:
-        """Claim, create and confirm the plans; returns the status moves and notes left to do (see _confirm)."""
+    def _write(self, ctx: _Context, plans: list[_Plan], taken_over: set[int]) -> Callable[[], Callable[[], None]]:
+        """Claim the plans and send their creates; returns `land`, which waits for the answers and confirms them,
+        and returns in turn the status moves and notes left to do (see _confirm). The creates of the next batch
+        can be sent meanwhile: the concurrent requests never drain between batches."""
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
         if not plans:
-            return _nothing
+            return _landed
         allowed = self.budget.take(len(plans)) if self.options.create else 0
         for plan in plans[allowed:]:
             if self.options.create:
@@ -581,14 +587,14 @@ class SyncEngine(FollowStage):
             self.crosswalk.release(kind, unsent, self.options.run_id)
         plans = plans[:allowed]
         if not plans:
-            return _nothing
+            return _landed
         if self.options.dry_run:
             for plan in plans:
                 self._planned[kind].add(plan.prod_id)
                 report.created(plan.prod_id, None)
                 if len(report.sample_payloads) < self.options.sample_size:
                     report.sample_payloads.append({"prod_id": plan.prod_id, "payload": plan.body})
-            return _nothing
+            return _landed
 
         ours = self.crosswalk.claim(kind, [p.prod_id for p in plans], self.options.run_id, self.options.partition)
         ours = set(ours) | taken_over
@@ -597,23 +603,26 @@ class SyncEngine(FollowStage):
                 self._issue(report, Outcome.DEFERRED, plan.prod_id, "(claim)", "claimed by another run meanwhile")
         plans = [p for p in plans if p.prod_id in ours]
 
-        results = self._create_all(handler, plans)
-        created: dict[int, int] = {}
-        released: list[int] = []
-        for plan, (status, value) in zip(plans, results):
-            if status == "ok":
-                created[plan.prod_id] = value
-            elif status == "ambiguous":
-                sent_at = datetime.now(timezone.utc)
-                settle_at = time.monotonic() + self.options.server_timeout.total_seconds()
-                self._lost.append(_Lost(ctx, plan, sent_at, settle_at))
-            else:
-                released.append(plan.prod_id)
-                field_name, reason = value
-                self._issue(report, Outcome.FAILED, plan.prod_id, field_name, reason)
-        if released:
-            self.crosswalk.release(kind, released, self.options.run_id)
-        return self._confirm(ctx, created, {plan.prod_id: plan for plan in plans})
+        answers = self._send_all(handler, plans)
+
+        def land() -> Callable[[], None]:
+            created: dict[int, int] = {}
+            released: list[int] = []
+            for plan, (status, value) in zip(plans, answers()):
+                if status == "ok":
+                    created[plan.prod_id] = value
+                elif status == "ambiguous":  # value: when it was sent
+                    settle_at = time.monotonic() + self.options.server_timeout.total_seconds()
+                    self._lost.append(_Lost(ctx, plan, value, settle_at))
+                else:
+                    released.append(plan.prod_id)
+                    field_name, reason = value
+                    self._issue(report, Outcome.FAILED, plan.prod_id, field_name, reason)
+            if released:
+                self.crosswalk.release(kind, released, self.options.run_id)
+            return self._confirm(ctx, created, {plan.prod_id: plan for plan in plans})
+
+        return land
 
     def _confirm(self, ctx: _Context, created: dict[int, int], plans: dict[int, _Plan]) -> Callable[[], None]:
         """Confirm creates in the crosswalk; only what it confirmed counts as created. Returns what is left to do,
@@ -657,36 +666,47 @@ class SyncEngine(FollowStage):
         return settle
 
     def _create(self, handler: EntityHandler, plan: _Plan) -> tuple[str, object]:
+        sent_at = datetime.now(timezone.utc)
         try:
             response = self.intc.create(handler.cfg.int_create_path, plan.body)
             return "ok", handler.created_id(response)
         except st.AmbiguousWriteError as exc:
             log.warning("%s %s: the answer to the create was lost (%s); looked up once ServiceTitan is done with it",
                         handler.kind, plan.prod_id, exc)
-            return "ambiguous", None
+            return "ambiguous", sent_at
         except (st.ValidationError, st.ConflictError, st.NotFoundError) as exc:
             return "failed", _api_reason(exc)
         except st.ServiceTitanError as exc:
             return "failed", ("(request)", str(exc))
 
-    def _create_all(self, handler: EntityHandler, plans: list[_Plan]) -> list[tuple[str, object]]:
-        """Create the plans, in bulk where the kind has a bulk endpoint (one request per batch), else one by one;
-        either way concurrently. An API without the bulk endpoint is said once, then skipped."""
+    def _send_all(self, handler: EntityHandler, plans: list[_Plan]) -> Callable[[], list[tuple[str, object]]]:
+        """Send the plans' creates, in bulk where the kind has a bulk endpoint (one request per batch), else one by
+        one; either way concurrently. Returns what waits for the answers, in the plans' order. An API without the
+        bulk endpoint is said once, then skipped."""
         if handler.bulk_create and self.options.bulk_size > 0 and self._bulk_ok:
-            batches = [plans[i : i + self.options.bulk_size] for i in range(0, len(plans), self.options.bulk_size)]
-            try:
-                done: dict[int, tuple] = {}
-                for answer in self._pool.map(lambda batch: self._create_batch(handler, batch), batches):
-                    done.update(answer)
-                return [done[plan.prod_id] for plan in plans]
-            except st.BulkUnsupported as exc:
-                self._bulk_ok = False
-                log.warning("%s: no bulk create here (%s); creating one record per request", handler.kind, exc)
-        return list(self._pool.map(lambda p: self._create(handler, p), plans))
+            size = self.options.bulk_size
+            sent = [self._pool.submit(self._create_batch, handler, plans[i : i + size]) for i in range(0, len(plans), size)]
+
+            def bulk_answers() -> list[tuple[str, object]]:
+                try:
+                    done: dict[int, tuple] = {}
+                    for batch in sent:
+                        done.update(batch.result())
+                    return [done[plan.prod_id] for plan in plans]
+                except st.BulkUnsupported as exc:
+                    wait(sent)
+                    self._bulk_ok = False
+                    log.warning("%s: no bulk create here (%s); creating one record per request", handler.kind, exc)
+                    return self._send_all(handler, plans)()
+
+            return bulk_answers
+        singles = [self._pool.submit(self._create, handler, plan) for plan in plans]
+        return lambda: [answer.result() for answer in singles]
 
     def _create_batch(self, handler: EntityHandler, batch: list[_Plan]) -> dict[int, tuple[str, object]]:
         """One bulk request; a refused batch is split until the invalid records stand alone, each failed with
         its field, and the rest created. A lost answer: every record of the batch is looked up by its stamp."""
+        sent_at = datetime.now(timezone.utc)
         try:
             answer = self.intc.bulk_create_materials([{**p.body, "customId": str(p.prod_id)} for p in batch])
         except st.BulkUnsupported:
@@ -694,7 +714,7 @@ class SyncEngine(FollowStage):
         except st.AmbiguousWriteError as exc:
             log.warning("%s: the answer to a bulk create of %d was lost (%s); looked up once ServiceTitan is done",
                         handler.kind, len(batch), exc)
-            return {p.prod_id: ("ambiguous", None) for p in batch}
+            return {p.prod_id: ("ambiguous", sent_at) for p in batch}
         except (st.ValidationError, st.ConflictError) as exc:
             if len(batch) > 1:
                 half = len(batch) // 2
@@ -707,7 +727,7 @@ class SyncEngine(FollowStage):
             return {p.prod_id: ("failed", ("(request)", str(exc))) for p in batch}
         ids = {int(item["customId"]): int(item["id"]) for item in answer if str(item.get("customId", "")).isdigit()}
         # Not in the answer: not created, or its id not said; the stamp tells which after the server timeout.
-        return {p.prod_id: ("ok", ids[p.prod_id]) if p.prod_id in ids else ("ambiguous", None) for p in batch}
+        return {p.prod_id: ("ok", ids[p.prod_id]) if p.prod_id in ids else ("ambiguous", sent_at) for p in batch}
 
     def _settle_lost(self) -> None:
         """Creates whose answers were lost: once the server timeout has passed since each was sent, found in
