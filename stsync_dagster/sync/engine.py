@@ -225,7 +225,9 @@ class SyncEngine(FollowStage):
     def _pipeline(self, ctx: _Context, batches: Iterable[list[dict]]) -> None:
         """Three stages, each one batch at a time and in order, so the request budget is not left idle between
         batches: batch N+1 is planned (its reads, lookups, adoption) while batch N is being created, and batch
-        N-1's status moves are sent meanwhile. A batch is planned only after the previous one's records were
+        N-1's status moves are sent meanwhile. The create stage claims and sends; the finish stage waits for
+        the answers, confirms, then moves statuses: batch N+1's creates queue behind batch N's, never after a
+        drain. A batch is planned only after the previous one's records were
         seen, and never touches the records in flight; a stage that fails stops the batches after it.
         Under a run limit the batches go one after the other: which records the budget covers stays the order
         of Production's pages (pulled-in records take from the same budget)."""
