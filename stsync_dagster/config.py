@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from stsync_dagster.servicetitan.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = "stsync.config.json"
-SYNC_ENTITIES = ("items", "jobs", "pos")  # dependency order
+SYNC_ENTITIES = ("items", "equipment", "jobs", "pos")  # dependency order
 MASTER_KINDS = (
     "vendors",
     "warehouses",
@@ -86,6 +86,7 @@ class MasterConfig(_Strict):
 
 class EntitiesConfig(_Strict):
     items: EntityConfig
+    equipment: EntityConfig
     pos: EntityConfig
     jobs: EntityConfig
 

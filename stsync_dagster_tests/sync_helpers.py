@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from stsync_dagster.defs.materialize import materialize_sync
 
-KIND_OF = {"items": "materials", "pos": "purchase-orders", "jobs": "jobs"}
+KIND_OF = {"items": "materials", "equipment": "equipment", "pos": "purchase-orders", "jobs": "jobs"}
 
 
 @contextmanager
@@ -26,7 +26,7 @@ def pointed_at(env: dict[str, str]):
                 os.environ[key] = value
 
 
-def sync(env: dict[str, str], entities=("items", "jobs", "pos"), **options) -> dict[str, dict]:
+def sync(env: dict[str, str], entities=("items", "equipment", "jobs", "pos"), **options) -> dict[str, dict]:
     """Materialize the sync assets as `stsync sync` does; returns each asset's metadata values."""
     with pointed_at(env):
         result = materialize_sync(list(entities), **{"since": None, "limit": 0, "dry_run": False, **options})
@@ -55,7 +55,7 @@ def stamp_duplicates(sim, guid: str) -> dict[str, dict]:
     from stsync_dagster.sync.stamps import marked_prod_id, stamped_prod_id
 
     found = {}
-    for kind in ("materials", "jobs"):
+    for kind in ("materials", "equipment", "jobs"):
         found[kind] = duplicates(sim.records("int", kind), lambda r: stamped_prod_id(_stamp_view(r, guid), guid))
     found["purchase-orders"] = duplicates(sim.records("int", "purchase-orders"), lambda r: marked_prod_id(r.get("summary")))
     return {k: v for k, v in found.items() if v}
@@ -75,7 +75,7 @@ def copied_ids(sim, guid: str) -> dict[str, set[int]]:
     """Production ids that have a copy in Integration, per kind."""
     from stsync_dagster.sync.stamps import marked_prod_id, stamped_prod_id
 
-    out = {k: {stamped_prod_id(_stamp_view(r, guid), guid) for r in sim.records("int", k)} for k in ("materials", "jobs")}
+    out = {k: {stamped_prod_id(_stamp_view(r, guid), guid) for r in sim.records("int", k)} for k in ("materials", "equipment", "jobs")}
     out["purchase-orders"] = {marked_prod_id(r.get("summary")) for r in sim.records("int", "purchase-orders")}
     return {k: v - {None} for k, v in out.items()}
 

@@ -29,7 +29,7 @@ def _materialize(env, **extra_env):
             [*master_assets, *sync_assets],
             resources=build_resources(),
             partition_key="2026-11-01",
-            run_config={"ops": {name: {"config": config} for name in ("items", "jobs", "pos")}},
+            run_config={"ops": {name: {"config": config} for name in ("items", "equipment", "jobs", "pos")}},
         )
     assert result.success
     return {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
@@ -38,7 +38,7 @@ def _materialize(env, **extra_env):
 def test_every_sync_asset_reports_three_checks_that_pass_on_a_clean_copy(env):
     _, env = env
     checks = _materialize(env, STSYNC_BLOCKED_WARN_DAYS="30")
-    assert set(checks) == {(a, c) for a in ("items", "jobs", "pos")
+    assert set(checks) == {(a, c) for a in ("items", "equipment", "jobs", "pos")
                            for c in ("read_back_fidelity", "crosswalk_integrity", "blocked_too_long")}  # fmt: skip
     for (asset, name), evaluation in checks.items():
         assert evaluation.passed, (asset, name, evaluation.description, evaluation.metadata)

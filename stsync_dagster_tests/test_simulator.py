@@ -872,9 +872,19 @@ def test_production_data_is_consistent_and_realistic(shared):
             created = datetime.fromisoformat(record["createdOn"])
             assert created <= datetime.fromisoformat(record["modifiedOn"]) <= until
             assert created >= until - timedelta(days=125)
-    active_skus = {m["id"] for m in materials if m["active"]}
+    by_id = {m["id"]: m for m in materials}
+    equipment = {e["id"]: e for e in shared.records("prod", "equipment")}
+    awkward = {"Equipment": 0, "inactive": 0}
     for po in shared.records("prod", "purchase-orders"):
-        assert 1 <= len(po["items"]) <= 5 and {i["skuId"] for i in po["items"]} <= active_skus
+        assert 1 <= len(po["items"]) <= 7
+        for line in po["items"]:
+            sku = (equipment if line["skuType"] == "Equipment" else by_id)[line["skuId"]]
+            assert sku["code"] == line["skuCode"]
+            awkward["Equipment"] += line["skuType"] == "Equipment"
+            if not sku["active"]:  # deactivated after the PO was made: an equipment line's is always active
+                assert line["skuType"] == "Material" and sku["modifiedOn"] > po["createdOn"]
+                awkward["inactive"] += 1
+    assert awkward["Equipment"] > 0 and awkward["inactive"] > 0
     locations = {loc["id"]: loc for loc in shared.records("prod", "locations")}
     appointments = {a["id"]: a for a in shared.records("prod", "appointments")}
     for job in shared.records("prod", "jobs"):

@@ -27,6 +27,9 @@ def _by_id(records):
     return {r["id"]: r for r in records}
 
 
+_SKU = {"Material": "materials", "Equipment": "equipment"}  # a PO line's skuType → the kind its skuId is
+
+
 def test_every_copyable_record_arrives_exactly_once(copied):
     sim, _, report, _ = copied
     for entity, kind in KIND_OF.items():
@@ -56,7 +59,7 @@ def test_blocked_records_name_the_missing_master_data(copied):
 def test_references_point_at_the_counterparts(copied):
     sim, env, _, db = copied
     prod = {k: _by_id(sim.records("prod", k)) for k in (
-        "materials", "vendors", "customers", "locations", "job-types", "campaigns", "business-units",
+        "materials", "equipment", "vendors", "customers", "locations", "job-types", "campaigns", "business-units",
         "purchase-orders", "jobs", "purchase-order-types", "warehouses")}
     integ = {k: _by_id(sim.records("int", k)) for k in prod}
     with Crosswalk(str(db)) as cw:
@@ -81,11 +84,42 @@ def test_references_point_at_the_counterparts(copied):
             integ["purchase-order-types"][ip["typeId"]]["name"]
             == prod["purchase-order-types"][pp["typeId"]]["name"]
         )
-        assert [integ["materials"][line["skuId"]]["code"] for line in ip["items"]] == [
-            prod["materials"][line["skuId"]]["code"] for line in pp["items"]
+        assert [(integ[_SKU[line["skuType"]]][line["skuId"]]["code"], line["skuType"]) for line in ip["items"]] == [
+            (prod[_SKU[line["skuType"]]][line["skuId"]]["code"], line["skuType"]) for line in pp["items"]
         ]
         assert [(l["quantity"], l["cost"]) for l in ip["items"]] == [(l["quantity"], l["cost"]) for l in pp["items"]]
         assert f"[stsync prod-po {prod_id}]" in ip["summary"]
+
+
+def test_po_lines_on_equipment_and_on_inactive_materials_are_copied(copied):
+    """Lines on equipment, and lines on materials deactivated since: the POs are copied (none failed), and
+    Integration ends as Production is: those materials inactive, no claim left behind."""
+    sim, _, report, db = copied
+    assert counts(report["pos"])["failed"] == 0, report["pos"]["issues"]
+    prod_materials = _by_id(sim.records("prod", "materials"))
+    int_materials = {r["code"]: r for r in sim.records("int", "materials")}
+    int_pos = _by_id(sim.records("int", "purchase-orders"))
+    with Crosswalk(str(db)) as cw:
+        po_pairs = cw.int_ids("pos", [r["id"] for r in sim.records("prod", "purchase-orders")])
+        left = {kind: cw.held_actions(kind) for kind in ("items", "equipment")}
+    on_equipment = on_inactive = 0
+    for po in sim.records("prod", "purchase-orders"):
+        types = {line["skuType"] for line in po["items"]}
+        inactive = [line for line in po["items"] if line["skuType"] == "Material"
+                    and not prod_materials[line["skuId"]]["active"]]
+        if po["id"] not in po_pairs:
+            continue
+        copy = int_pos[po_pairs[po["id"]]]
+        on_equipment += "Equipment" in types
+        assert [line["skuType"] for line in copy["items"]] == [line["skuType"] for line in po["items"]]
+        for line in inactive:
+            on_inactive += 1
+            assert int_materials[prod_materials[line["skuId"]]["code"]]["active"] is False
+    assert on_equipment > 0 and on_inactive > 0
+    assert left == {"items": {}, "equipment": {}}
+    for code, material in int_materials.items():
+        prod = next((m for m in prod_materials.values() if m["code"] == code), None)
+        assert prod is None or material["active"] == prod["active"], code
 
 
 def test_material_fields_are_copied(copied):
@@ -112,7 +146,7 @@ def test_material_fields_are_copied(copied):
 
 def test_no_production_id_reaches_integration(copied):
     sim, _, _, _ = copied
-    prod_ids = {r["id"] for kind in ("materials", "purchase-orders", "jobs", "appointments", "vendors", "customers",
+    prod_ids = {r["id"] for kind in ("materials", "equipment", "purchase-orders", "jobs", "appointments", "vendors", "customers",
                                      "locations", "job-types", "campaigns", "business-units", "technicians",
                                      "warehouses", "purchase-order-types") for r in sim.records("prod", kind)}
 
@@ -128,7 +162,7 @@ def test_no_production_id_reaches_integration(copied):
             for v in value:
                 yield from ints(v)
 
-    for kind in ("materials", "purchase-orders", "jobs", "appointments", "appointment-assignments"):
+    for kind in ("materials", "equipment", "purchase-orders", "jobs", "appointments", "appointment-assignments"):
         for record in sim.records("int", kind):
             leaked = {i for i in ints({k: v for k, v in record.items() if k != "externalData"}) if i in prod_ids}
             assert not leaked, (kind, record["id"], leaked)

@@ -111,11 +111,13 @@ def test_po_lines_pull_in_their_materials_first(env):
     assert report["pos"]["created"] > 0
     assert report["pos"]["pulled_in_items"] > 0
     codes = {m["code"] for m in sim.records("int", "materials")}
+    equipment = {m["code"] for m in sim.records("int", "equipment")}
     prod_materials = {m["id"]: m for m in sim.records("prod", "materials")}
     for po in sim.records("int", "purchase-orders"):
         for line in po["items"]:
-            assert line["skuCode"] in codes
+            assert line["skuCode"] in (equipment if line["skuType"] == "Equipment" else codes)
     assert len(codes) == report["pos"]["pulled_in_items"]
+    assert len(equipment) == report["pos"].get("pulled_in_equipment", 0)
     assert len(sim.records("int", "jobs")) == report["pos"].get("pulled_in_jobs", 0)
     assert len(codes) < len(prod_materials)
 

@@ -1,4 +1,4 @@
-"""Assets: master data matched by natural keys, then items, jobs and purchase orders copied."""
+"""Assets: master data matched by natural keys, then items, equipment, jobs and purchase orders copied."""
 
 
 from datetime import timedelta
@@ -6,7 +6,7 @@ from datetime import timedelta
 import dagster as dg
 from pydantic import Field
 
-from stsync_dagster.config import load_config
+from stsync_dagster.config import SYNC_ENTITIES, load_config
 from stsync_dagster.defs.metadata import check_details, masked, master_metadata, sync_metadata
 from stsync_dagster.defs.partitions import daily
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
@@ -96,13 +96,15 @@ master_assets = [master_data]
 
 SYNC_DEPS = {
     "items": ["vendors"],
+    "equipment": ["vendors"],
     "jobs": ["customers", "locations", "business_units", "job_types", "campaigns", "technicians"],
-    "pos": ["items", "jobs", "vendors", "po_types", "business_units", "warehouses", "technicians"],
+    "pos": ["items", "equipment", "jobs", "vendors", "po_types", "business_units", "warehouses", "technicians"],
 }
 SYNC_DESCRIPTIONS = {
     "items": "Pricebook materials copied from Production to Integration, stamped with externalData.",
     "jobs": "Jobs with their appointments and assigned technicians, every reference translated.",
-    "pos": "Purchase orders with their lines; missing line materials and jobs are copied first.",
+    "equipment": "Pricebook equipment copied from Production to Integration, stamped with externalData.",
+    "pos": "Purchase orders with their lines; missing line materials, equipment and jobs are copied first.",
 }
 
 
@@ -208,4 +210,4 @@ def _sync(
     )
 
 
-sync_assets = [_sync_asset(entity) for entity in ("items", "jobs", "pos")]
+sync_assets = [_sync_asset(entity) for entity in SYNC_ENTITIES]

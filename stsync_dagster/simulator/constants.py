@@ -27,6 +27,7 @@ INT_NEW_ID_START = 80_000_000  # records created in Integration through the API
 
 KINDS = (
     "materials",
+    "equipment",
     "purchase-orders",
     "jobs",
     "appointments",

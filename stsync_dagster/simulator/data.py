@@ -33,10 +33,11 @@ BASE_COUNTS = {
     "technicians": 15,
     "categories": 8,
     "materials": 400,
+    "equipment": 30,
     "purchase-orders": 150,
     "jobs": 200,
 }
-SCALED_KINDS = ("materials", "purchase-orders", "jobs", "customers")
+SCALED_KINDS = ("materials", "equipment", "purchase-orders", "jobs", "customers")
 
 def resolve_counts(scale: float, counts: Mapping[str, int] | None) -> dict[str, int]:
     if scale <= 0:
@@ -89,7 +90,7 @@ def _refreshed_specs(specs: dict[str, list[dict]], as_of: datetime) -> dict[str,
     out = {kind: list(specs[kind]) for kind in MASTER_KINDS}
     copied = {s["key"] for kind_specs in out.values() for s in kind_specs}
     children = {"jobs": ("appointments",)}  # a job names its appointments, which are copied after it
-    for kind in ("jobs", "appointments", "appointment-assignments", "materials", "purchase-orders"):
+    for kind in ("jobs", "appointments", "appointment-assignments", "materials", "equipment", "purchase-orders"):
         kept = []
         for spec in specs.get(kind, []):
             created = datetime.fromisoformat(spec["createdOn"].replace("Z", "+00:00"))

@@ -31,6 +31,7 @@ class ListSpec:
 
 LIST_SPECS: dict[str, ListSpec] = {
     "materials": ListSpec(external=True),
+    "equipment": ListSpec(external=True),
     "purchase-orders": ListSpec(
         active=False, ints={"jobId": "jobId", "technicianId": "technicianId"}, int_lists={"jobIds": "jobId"},
         strings={"status": "status", "number": "number"}),

@@ -9,20 +9,22 @@ from .clock import iso
 from .constants import FOREIGN_EXTERNAL_DATA_GUID
 from .gaps import DELIBERATE_GAPS, MERGED_CUSTOMER
 from .specs_base import Ref
+from .specs_equipment import EquipmentSpecs
 from .specs_master import MasterSpecs
 
 MASTER_KINDS = (
     "categories", "vendors", "warehouses", "purchase-order-types", "business-units", "job-types",
     "campaign-categories", "campaigns", "technicians", "customers", "locations",
 )
-TRANSACTIONAL_KINDS = ("jobs", "appointments", "appointment-assignments", "materials", "purchase-orders")
+TRANSACTIONAL_KINDS = ("jobs", "appointments", "appointment-assignments", "materials", "equipment",
+                       "purchase-orders")
 
 
-class Specs(MasterSpecs):
+class Specs(EquipmentSpecs, MasterSpecs):
     def build(self) -> dict[str, list[dict]]:
         for step in (self.categories, self.vendors, self.warehouses, self.po_types, self.business_units,
                      self.job_types, self.campaigns, self.technicians, self.customers, self.jobs,
-                     self.materials, self.purchase_orders):
+                     self.materials, self.purchase_orders, self.equipment, self.awkward_lines):
             step()
         for kind in MASTER_KINDS + TRANSACTIONAL_KINDS:
             self.specs.setdefault(kind, [])

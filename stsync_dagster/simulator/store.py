@@ -13,7 +13,7 @@ from .corrupt import OMIT_KEY
 # Fields kept in the store but not part of a kind's list/get shape (the jobs export adds `active`).
 HIDDEN_IN_LISTS = {"jobs": ("active",)}
 # Kinds whose read shape has externalData (purchase orders, appointments... have none).
-EXTERNAL_DATA_KINDS = ("materials", "jobs", "vendors", "warehouses", "customers", "locations", "job-types",
+EXTERNAL_DATA_KINDS = ("materials", "equipment", "jobs", "vendors", "warehouses", "customers", "locations", "job-types",
                        "business-units")
 
 

@@ -24,7 +24,9 @@ def _address(errors: Errors, address: dict, field: str) -> dict:
 
 def _item(errors: Errors, tenant: Tenant, body: dict, field: str, now: str, existing: dict | None) -> dict:
     sku_id = errors.integer(body, "skuId", f"{field}.skuId")
-    sku = errors.ref("materials", f"{field}.skuId", sku_id)
+    # "any active material or equipment": the line's skuType says which it is.
+    equipment = tenant.get("equipment", sku_id) if sku_id is not None else None
+    sku = equipment or errors.ref("materials", f"{field}.skuId", sku_id)
     if sku is not None and not sku["active"]:
         errors.add(f"{field}.skuId", f"Sku {sku_id} is inactive")
     quantity = errors.number(body, "quantity", 0.0, f"{field}.quantity")
@@ -34,7 +36,7 @@ def _item(errors: Errors, tenant: Tenant, body: dict, field: str, now: str, exis
     item.update({
         "skuId": sku_id, "description": errors.text(body, "description", "", f"{field}.description"),
         "modifiedOn": now, "skuName": (sku or {}).get("displayName") or (sku or {}).get("code") or "",
-        "skuCode": (sku or {}).get("code") or "", "skuType": "Material",
+        "skuCode": (sku or {}).get("code") or "", "skuType": "Equipment" if equipment else "Material",
         "vendorPartNumber": errors.text(body, "vendorPartNumber", "", f"{field}.vendorPartNumber"),
         "quantity": quantity, "cost": cost, "total": round(quantity * cost, 2),
         "budgetCodeId": errors.integer(body, "budgetCodeId", f"{field}.budgetCodeId"),

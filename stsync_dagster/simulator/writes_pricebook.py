@@ -29,9 +29,9 @@ def _sku_vendor(errors: Errors, tenant: Tenant, body: dict, field: str) -> dict 
     }
 
 
-def _code_taken(tenant: Tenant, code: str, except_id: int | None = None) -> bool:
+def _code_taken(tenant: Tenant, code: str, except_id: int | None = None, kind: str = KIND) -> bool:
     wanted = code.strip().casefold()
-    return any((r.get("code") or "").strip().casefold() == wanted and r["id"] != except_id for r in tenant.all(KIND))
+    return any((r.get("code") or "").strip().casefold() == wanted and r["id"] != except_id for r in tenant.all(kind))
 
 
 def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:
@@ -96,11 +96,11 @@ def prepare_create(tenant: Tenant, body: object) -> tuple[dict, tuple | None]:
     return record, stamp
 
 
-def commit_create(tenant: Tenant, record: dict, stamp: tuple | None) -> dict:
+def commit_create(tenant: Tenant, record: dict, stamp: tuple | None, kind: str = KIND) -> dict:
     record["id"] = tenant.new_id()
-    tenant.insert(KIND, record)
+    tenant.insert(kind, record)
     if stamp:
-        tenant.set_external(KIND, record["id"], stamp[0], stamp[1])
+        tenant.set_external(kind, record["id"], stamp[0], stamp[1])
     return record
 
 
@@ -125,11 +125,11 @@ def prepare_update(tenant: Tenant, material_id: int, body: object) -> tuple[dict
     return record, changed, stamp
 
 
-def commit_update(tenant: Tenant, record: dict, changed: dict, stamp: tuple | None) -> dict:
+def commit_update(tenant: Tenant, record: dict, changed: dict, stamp: tuple | None, kind: str = KIND) -> dict:
     record.update(changed)
     tenant.touch(record)
     if stamp:
-        tenant.set_external(KIND, record["id"], stamp[0], stamp[1], merge=stamp[2])
+        tenant.set_external(kind, record["id"], stamp[0], stamp[1], merge=stamp[2])
     return record
 
 
@@ -138,8 +138,9 @@ def update_material(tenant: Tenant, material_id: int, body: object) -> tuple[dic
     return commit_update(tenant, record, changed, stamp), stamp[0] if stamp else None
 
 
-def _duplicate(code: str) -> ApiError:
+def _duplicate(code: str, label: str = "material") -> ApiError:
     # 409 Conflict (the API's documented status for conflicts): codes are unique per tenant, compared
     # case-insensitively and ignoring surrounding spaces.
-    return ApiError(409, f"A material with code '{code}' already exists.",
-                    {"code": [f"The code '{code}' is already used by another material."]})
+    article = "An" if label[0] in "aeiou" else "A"
+    return ApiError(409, f"{article} {label} with code '{code}' already exists.",
+                    {"code": [f"The code '{code}' is already used by another {label}."]})

@@ -24,6 +24,7 @@ import pydantic
 
 from stsync_dagster.config import SyncConfig
 from stsync_dagster.servicetitan import errors as st
+from stsync_dagster.sync.activation import ActivationStage
 from stsync_dagster.sync.adoption import Ambiguous, IntegrationIndex, Match
 from stsync_dagster.sync.checks import mapping_problems
 from stsync_dagster.sync.entities import HANDLERS, EntityHandler, PageContext
@@ -115,7 +116,7 @@ class _Lost:
     settle_at: float  # time.monotonic() after which the server cannot still be working on it
 
 
-class SyncEngine(FollowStage):
+class SyncEngine(FollowStage, ActivationStage):
     def __init__(
         self,
         prod,
@@ -144,6 +145,7 @@ class SyncEngine(FollowStage):
         self._reasons_lock = threading.Lock()
         self._bulk_ok = True
         self._lost: list[_Lost] = []
+        self._reactivations_finished = False
         self._pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="stsync-create")
 
     def close(self) -> None:
@@ -166,6 +168,9 @@ class SyncEngine(FollowStage):
         cfg = handler.cfg
         params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
         if not self.options.dry_run:
+            if not self._reactivations_finished:
+                self._finish_reactivations()
+                self._reactivations_finished = True
             self._check_mappings(ctx)
             self._sweep(ctx)
         self._backlog(ctx)
@@ -489,12 +494,15 @@ class SyncEngine(FollowStage):
                 self._issue(report, Outcome.DEFERRED, plan.prod_id, "(claim)", "claimed by another run meanwhile")
         plans = [p for p in plans if p.prod_id in ours]
 
-        results = self._create_all(handler, plans)
+        results = self._with_inactive_active(ctx, plans, self._create_all(handler, plans))
         created: dict[int, int] = {}
         released: list[int] = []
         for plan, (status, value) in zip(plans, results):
             if status == "ok":
                 created[plan.prod_id] = value
+            elif status == "deferred":
+                released.append(plan.prod_id)
+                self._issue(report, Outcome.DEFERRED, plan.prod_id, *value)
             elif status == "ambiguous":
                 sent_at = datetime.now(timezone.utc)
                 settle_at = time.monotonic() + self.options.server_timeout.total_seconds()

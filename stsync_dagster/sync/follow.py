@@ -60,6 +60,12 @@ class FollowStage:
                 report.add(Outcome.UNCHANGED, record.id)
             else:
                 changed.append((record, entry, body, target, print_))
+        held = self._held_by_others(kind, [record.id for record, *_ in changed]) if changed else {}
+        for record, *_ in changed:
+            if record.id in held:
+                self._issue(report, Outcome.DEFERRED, record.id, "active", f"held active for a moment by run "
+                            f"{held[record.id]} (a PO line on it); compared once that run is done", record_issue=False)
+        changed = [item for item in changed if item[0].id not in held]
         report.compared += len(changed)
         if not changed:
             return

@@ -212,3 +212,20 @@ class Claims(Database):
         if ids:
             self._run(work, write=True)
 
+
+    def held_actions(self, kind: str, prod_ids: Iterable[int] | None = None) -> dict[int, tuple[str, str, datetime]]:
+        """Claimed actions of the kind (of these records, or all): prod id → (action, run id, claimed at)."""
+        columns = (sync_action.c.prod_id, sync_action.c.action, sync_action.c.run_id, sync_action.c.claimed_at)
+        if prod_ids is None:
+            query = select(*columns).where(sync_action.c.kind == kind)
+            return self._run(lambda conn: {p: (a, r, t) for p, a, r, t in conn.execute(query)}, write=False)
+        ids = distinct_ids(prod_ids)
+
+        def work(conn: Connection) -> dict[int, tuple[str, str, datetime]]:
+            found = {}
+            for chunk in chunks(ids):
+                query = select(*columns).where(sync_action.c.kind == kind, sync_action.c.prod_id.in_(chunk))
+                found.update({p: (a, r, t) for p, a, r, t in conn.execute(query)})
+            return found
+
+        return self._run(work, write=False) if ids else {}

@@ -148,6 +148,11 @@ class EntityHandler:
         """Other calls that bring the copy in line (a visit rescheduled): (action, body, id)."""
         return []
 
+    def needs_active(self, record: BaseModel) -> list[tuple[str, int]]:
+        """(kind, Production id) of referenced records the create needs active in Integration: a create refused
+        on one of them is sent again with it active for the moment (activation.py)."""
+        return []
+
     def created_id(self, response: dict) -> int:
         return int(response["id"])
 

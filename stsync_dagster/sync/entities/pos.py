@@ -12,12 +12,19 @@ from stsync_dagster.sync.models import (
     PurchaseOrderCreate,
     PurchaseOrderItemCreate,
     ShipToCreate,
+    SourcePurchaseOrderItem,
     SourcePurchaseOrder,
 )
 from stsync_dagster.sync.outcome import Invalid
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import marked_prod_id, memo_with_marker, strip_marker
 from stsync_dagster.sync.timefmt import rfc3339
+
+def sku_kind(line: SourcePurchaseOrderItem) -> str:
+    """The kind a line's SKU is copied as: its `skuType` says material or equipment."""
+    sku_type = str((line.model_extra or {}).get("skuType") or "Material")
+    return "equipment" if sku_type.casefold() == "equipment" else "items"
+
 
 # How far before a claim to look for the PO it may have created (clock skew between us and the API).
 _RECOVERY_SLACK = timedelta(minutes=10)
@@ -83,8 +90,12 @@ class PurchaseOrdersHandler(EntityHandler):
         return []
 
     def prepare(self, records: list[SourcePurchaseOrder], ctx: PageContext) -> None:
-        ctx.pull("items", {line.skuId for po in records for line in po.items})
+        for kind in ("items", "equipment"):
+            ctx.pull(kind, {line.skuId for po in records for line in po.items if sku_kind(line) == kind})
         ctx.pull("jobs", {po.jobId for po in records if po.jobId is not None})
+
+    def needs_active(self, po: SourcePurchaseOrder) -> list[tuple[str, int]]:
+        return sorted({(sku_kind(line), line.skuId) for line in po.items})  # "any active material or equipment"
 
     def references(self, po: SourcePurchaseOrder, extra=None) -> Iterable[Ref]:
         yield Ref("vendorId", "vendors", po.vendorId)
@@ -98,7 +109,7 @@ class PurchaseOrdersHandler(EntityHandler):
         if po.technicianId is not None:
             yield Ref("technicianId", "technicians", po.technicianId)
         for i, line in enumerate(po.items):
-            yield Ref(f"items[{i}].skuId", "items", line.skuId)
+            yield Ref(f"items[{i}].skuId", sku_kind(line), line.skuId)
 
     def build(self, po: SourcePurchaseOrder, refs: RefMap, extra=None) -> PurchaseOrderCreate:
         for field in ("businessUnitId", "inventoryLocationId"):
@@ -139,7 +150,7 @@ class PurchaseOrdersHandler(EntityHandler):
             memo=memo_with_marker(po.summary, po.id),
             items=[
                 PurchaseOrderItemCreate(
-                    skuId=refs.get(Ref(f"items[{i}].skuId", "items", line.skuId)),
+                    skuId=refs.get(Ref(f"items[{i}].skuId", sku_kind(line), line.skuId)),
                     description=line.description or line.skuCode or "",
                     vendorPartNumber=line.vendorPartNumber or "",
                     quantity=line.quantity,
