@@ -10,6 +10,7 @@ from stsync_dagster.config import SYNC_ENTITIES, load_config
 from stsync_dagster.defs.metadata import check_details, masked, master_metadata, sync_metadata
 from stsync_dagster.defs.partitions import daily
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
+from stsync_dagster.defs.writes import writes_metadata
 from stsync_dagster.servicetitan.redact import Redactor, redacting
 from stsync_dagster.sync.checks import blocked_too_long, crosswalk_integrity, read_back
 from stsync_dagster.sync.engine import SyncOptions
@@ -193,7 +194,7 @@ def _sync(
             "blocked_too_long": blocked_too_long(entity, crosswalk.get(), crosswalk.warn_days()),
         }
     return dg.MaterializeResult(
-        metadata=sync_metadata(report, str(window), mask),
+        metadata={**sync_metadata(report, str(window), mask), **writes_metadata(crosswalk.get(), options.run_id, entity, mask)},
         check_results=[
             dg.AssetCheckResult(
                 check_name=name,

@@ -28,6 +28,7 @@ from stsync_dagster.sync.activation import ActivationStage
 from stsync_dagster.sync.adoption import Ambiguous, IntegrationIndex, Match
 from stsync_dagster.sync.checks import mapping_problems
 from stsync_dagster.sync.entities import HANDLERS, EntityHandler, PageContext
+from stsync_dagster.sync.crosswalk import Write
 from stsync_dagster.sync.crosswalk.schema import ISSUE_STATUSES
 from stsync_dagster.sync.follow import FollowStage, fingerprint
 from stsync_dagster.sync.models import payload
@@ -104,6 +105,7 @@ class _Context:
     report: SyncReport
     on_page: Callable[[SyncReport], None] | None = None
     taken_over: set[int] = field(default_factory=set)  # stale claims this run now holds
+    steps_sent: dict[int, list[str]] = field(default_factory=dict)  # status actions sent, by Production id
 
 
 @dataclass
@@ -146,6 +148,7 @@ class SyncEngine(FollowStage, ActivationStage):
         self._bulk_ok = True
         self._lost: list[_Lost] = []
         self._reactivations_finished = False
+        self._asset: str | None = None  # the asset being synced: the history says which step wrote what
         self._pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="stsync-create")
 
     def close(self) -> None:
@@ -161,6 +164,7 @@ class SyncEngine(FollowStage, ActivationStage):
 
     def sync(self, entity: str, window: Window, on_page: Callable[[SyncReport], None] | None = None) -> SyncReport:
         handler = self.handlers[entity]
+        self._asset = entity
         report = SyncReport(entity, dry_run=self.options.dry_run)
         ctx = _Context(handler, report, on_page)
         started = time.monotonic()
@@ -331,13 +335,18 @@ class SyncEngine(FollowStage, ActivationStage):
             return
         for rule in rules:
             pairs = {p: m.int_id for p, m in adopted.items() if m.rule == rule}
-            self.crosswalk.record(kind, pairs, source="adopted", run_id=self.options.run_id, rule=rule)
+            writes = [self._wrote(p, i, "adopted", detail=f"by {rule}") for p, i in pairs.items()]
+            self.crosswalk.record(kind, pairs, source="adopted", run_id=self.options.run_id, rule=rule, history=writes)
         self.crosswalk.clear_issues(kind, list(adopted))
         unstamped = [(p, m.int_id) for p, m in adopted.items() if m.rule != "stamp" and handler.adoption_stamp(p)]
         # Marked, an adopted record is found again by its stamp when this crosswalk is lost in turn.
+        stamped = []
         for (prod_id, int_id), error in zip(unstamped, self._pool.map(lambda pair: self._stamp(handler, *pair), unstamped)):
             if error:
                 log.warning("%s %s: adopted as %s, but stamping it failed (%s)", kind, prod_id, int_id, error)
+            else:
+                stamped.append(self._wrote(prod_id, int_id, "stamped", ("externalData",), "STSync's mark added"))
+        self.crosswalk.note(kind, stamped)
 
     def _stamp(self, handler: EntityHandler, prod_id: int, int_id: int) -> str | None:
         try:
@@ -360,14 +369,15 @@ class SyncEngine(FollowStage, ActivationStage):
         except st.ServiceTitanError as exc:
             log.warning("%s: the crosswalk's mappings could not be checked against Integration: %s", kind, exc)
             return
-        stale = [
-            prod_id
+        stale = {
+            prod_id: int_id
             for prod_id, (int_id, source) in self.crosswalk.mapped(kind).items()
             if not index.holds(int_id)
             or index.mark_of[int_id] not in (None, prod_id)
             or (source in ("sync", "recovered") and index.mark_of[int_id] != prod_id)
-        ]
-        forgotten = self.crosswalk.forget(kind, stale)
+        }
+        why = "Integration no longer holds it as this record's copy (refreshed or edited?)"
+        forgotten = self.crosswalk.forget(kind, stale, history=[self._wrote(p, i, "forgotten", detail=why) for p, i in stale.items()])
         log.warning("%s: %d mappings no longer held in Integration were forgotten; their records are adopted "
                     "again or created when they are next read", kind, forgotten)
 
@@ -442,7 +452,8 @@ class SyncEngine(FollowStage, ActivationStage):
                 self._issue(report, Outcome.FAILED, prod_id, "(request)", f"looking up a pending claim: {exc}")
             return []
         if found:
-            self.crosswalk.record(kind, found, source="recovered")
+            why = "its create's answer was lost; found in Integration by its mark"
+            self.crosswalk.record(kind, found, source="recovered", history=[self._wrote(p, i, "recovered", detail=why) for p, i in found.items()])
             self.crosswalk.clear_issues(kind, list(found))
         report.recovered += len(found)
         for prod_id in found:
@@ -521,7 +532,9 @@ class SyncEngine(FollowStage, ActivationStage):
         if not created:
             return
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
-        confirmed = self.crosswalk.confirm(kind, created, self.options.run_id)
+        confirmed = self.crosswalk.confirm(
+            kind, created, self.options.run_id, history=[self._wrote(p, i, "created") for p, i in created.items()]
+        )
         index = self._indexes.get(kind)
         for prod_id, int_id in created.items():
             if index is not None:
@@ -549,7 +562,7 @@ class SyncEngine(FollowStage, ActivationStage):
                 plan.target_print = fingerprint(view, target)
         for prod_id, landed in self._move(ctx, moves).items():
             written[prod_id] = (plans[prod_id].target_print, landed)
-        self.crosswalk.wrote(kind, written)
+        self.crosswalk.wrote(kind, written, history=self._status_writes(ctx, {p: created[p] for p in written}))
 
     def _create(self, handler: EntityHandler, plan: _Plan) -> tuple[str, object]:
         try:
@@ -664,6 +677,14 @@ class SyncEngine(FollowStage, ActivationStage):
         # Kept for later runs (the backlog): what was not copied. A conflict is looked at again whenever it changes.
         if record_issue and outcome.value in ISSUE_STATUSES and not self.options.dry_run and isinstance(prod_id, int):
             self.crosswalk.set_issues(kind, {prod_id: (outcome.value, reason, field_name)}, self.options.run_id)
+
+    def _wrote(self, prod_id: int, int_id: int | None, action: str, fields=(), detail: str = "") -> Write:
+        return Write(self.options.run_id, self._asset, prod_id, int_id, action, tuple(fields), detail)
+
+    def _status_writes(self, ctx: _Context, int_ids: dict[int, int]) -> list[Write]:
+        """The status changes sent for these records (a history row each), taken from the context's tally."""
+        sent = {p: ctx.steps_sent.pop(p) for p in int_ids if p in ctx.steps_sent}
+        return [self._wrote(p, int_ids[p], "status_changed", detail=", ".join(steps)) for p, steps in sent.items()]
 
     def _request_counts(self) -> tuple[int, int]:
         total = limited = 0
