@@ -2,7 +2,7 @@
 
     uv run --group docs python -m stsync_dagster_tests.screenshots [--out docs/images]
 
-Starts the simulator and `dagster dev` (as the GraphQL test does), materializes every asset (master data,
+Starts the simulator and `dg dev` (as the GraphQL test does), materializes every asset (master data,
 items, jobs, purchase orders) for one partition with `since` at the first day of data, then drives Debian's
 Chromium (`apt-get install chromium`; Playwright's own browsers are not used) through Playwright and saves:
 

@@ -861,7 +861,7 @@ def test_the_gaps_are_referenced_by_production_records(shared):
 
 
 def test_production_data_is_consistent_and_realistic(shared):
-    until = datetime(2026, 10, 31, 23, 59, 59, tzinfo=timezone.utc)
+    until = shared.until
     materials = shared.records("prod", "materials")
     inactive = sum(not m["active"] for m in materials) / len(materials)
     assert 0.03 <= inactive <= 0.2
@@ -895,6 +895,14 @@ def test_production_data_is_consistent_and_realistic(shared):
     assert max(len(m["description"]) for m in materials) > 2000
     assert any(m["displayName"] is None for m in materials) and any(j["summary"] is None for j in shared.records(
         "prod", "jobs"))
+
+
+def test_the_data_ends_yesterday_by_default(shared):
+    """So the schedule's "yesterday" and the UI's recent ranges find records (the dates move with today)."""
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%d")
+    assert shared.until.strftime("%Y-%m-%dT%H:%M:%S") == f"{yesterday}T23:59:59"
+    days = {r["modifiedOn"][:10] for kind in ("materials", "purchase-orders", "jobs") for r in shared.records("prod", kind)}
+    assert max(days) == yesterday
 
 
 def test_until_moves_the_data_window():

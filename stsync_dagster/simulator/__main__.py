@@ -8,7 +8,6 @@ import sys
 import threading
 
 from .clock import parse_instant
-from .constants import DEFAULT_UNTIL
 from .data import Refresh
 from .faults import Faults
 from .server import Simulator
@@ -31,8 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument("--echo-credentials", action="store_true",
                         help="the token endpoints' refusals echo the request back, secret included")
-    parser.add_argument("--until", type=parse_instant, default=DEFAULT_UNTIL,
-                        help="end of the data's four-month window (default 2026-10-31T23:59:59Z)")
+    parser.add_argument("--until", type=parse_instant, default=None,
+                        help="end of the data's four-month window (default: the end of yesterday, UTC)")
     parser.add_argument("--invalid-fraction", type=float, default=0.0,
                         help="fraction of Production materials, POs and jobs served with one invalid field "
                              "(listed at GET /_sim/corruptions)")

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from .constants import DEFAULT_UNTIL, INT_ID_START, PROD_ID_RANGE
+from .constants import INT_ID_START, PROD_ID_RANGE, default_until
 from .gaps import DELIBERATE_GAPS, MERGED_CUSTOMER
 from .specs_base import Ref
 from .specs_work import MASTER_KINDS, Specs
@@ -63,7 +63,7 @@ def generate(seed: int, scale: float = 1.0, counts: Mapping[str, int] | None = N
              until: datetime | None = None, refresh: Refresh | None = None,
              handmade_materials: int = 0) -> dict[str, dict[str, list[dict]]]:
     """Both tenants' records: {"prod": {kind: [record, ...]}, "int": {...}} (externalData under "_external")."""
-    specs = Specs(random.Random(seed), resolve_counts(scale, counts), until or DEFAULT_UNTIL).build()
+    specs = Specs(random.Random(seed), resolve_counts(scale, counts), until or default_until()).build()
     rng = random.Random(seed * 7919 + 1)
     prod_ids = _Ids(rng, PROD_ID_RANGE[0])
     prod = _materialize(specs, prod_ids, shuffle=None)
