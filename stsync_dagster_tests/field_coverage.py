@@ -3,7 +3,8 @@ OpenAPI documents, with what STSync does with it (stsync_dagster/sync/fieldmap.p
 models STSync sends (stsync_dagster/sync/models.py) and the read shapes it copies from.
 
     uv run python -m stsync_dagster_tests.field_coverage            # print the table
-    uv run python -m stsync_dagster_tests.field_coverage --write    # write docs/field-coverage.md
+    uv run python -m stsync_dagster_tests.field_coverage --write    # write docs/field-coverage.md (and the
+                                                                    # summary in README.md)
 
 A test (test_field_coverage.py) fails when docs/field-coverage.md is not what this generates.
 """
@@ -241,6 +242,27 @@ def render(folder: Path = OPENAPI_DIR) -> str:
     return "\n".join(lines) + "\n"
 
 
+README = REPO / "README.md"
+SUMMARY_START, SUMMARY_END = "<!-- field-coverage summary -->", "<!-- /field-coverage summary -->"
+
+
+def readme_summary(folder: Path = OPENAPI_DIR) -> str:
+    """The short table README.md shows between its field-coverage markers."""
+    lines = [SUMMARY_START, "| kind | copied | translated | dropped | no read source | copied ÷ copyable |",
+             "|---|---|---|---|---|---|"]
+    for s in coverage(folder).values():
+        c = s.counts
+        lines.append(f"| {s.title} | {c[COPIED]} | {c[TRANSLATED]} | {c[DROPPED]} | {c[NO_READ_SOURCE]} | "
+                     f"{s.carried} / {s.copyable} ({s.ratio:.0%}) |")
+    return "\n".join([*lines, SUMMARY_END])
+
+
+def _with_summary(readme: str, summary: str) -> str:
+    head, _, rest = readme.partition(SUMMARY_START)
+    _, _, tail = rest.partition(SUMMARY_END)
+    return head + summary + tail
+
+
 def coverage(folder: Path = OPENAPI_DIR) -> dict[str, Summary]:
     docs = Documents(folder)
     return {kind: summarise(docs, m, rows(docs, m)) for kind, m in FIELD_MAPS.items()}
@@ -257,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     text = render(args.openapi)
     if args.write:
         OUTPUT.write_text(text, encoding="utf-8")
-        print(f"wrote {OUTPUT.relative_to(REPO)}")
+        README.write_text(_with_summary(README.read_text(encoding="utf-8"), readme_summary(args.openapi)), encoding="utf-8")
+        print(f"wrote {OUTPUT.relative_to(REPO)} and the summary in {README.relative_to(REPO)}")
     else:
         print(text, end="")
     return 0
