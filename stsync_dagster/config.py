@@ -23,6 +23,7 @@ MASTER_KINDS = (
     "job_types",
     "campaigns",
     "technicians",
+    "categories",
 )
 
 
@@ -101,6 +102,7 @@ class MasterDataConfig(_Strict):
     job_types: MasterConfig
     campaigns: MasterConfig
     technicians: MasterConfig
+    categories: MasterConfig
 
 
 class UpdatesConfig(_Strict):

@@ -8,7 +8,7 @@ import pytest
 from stsync_dagster.config import load_config
 from stsync_dagster.defs.assets import master_assets, sync_assets
 from stsync_dagster.defs.resources import build_resources
-from stsync_dagster.servicetitan import IntegrationClient, load_settings
+from stsync_dagster.servicetitan import IntegrationClient, ProductionClient, load_settings
 from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster.sync.checks import crosswalk_integrity, read_back
 from stsync_dagster.sync.crosswalk import Crosswalk
@@ -62,13 +62,14 @@ def test_read_back_finds_a_field_that_differs_and_integrity_a_vanished_record(en
     handler = HANDLERS["items"](load_config(env["STSYNC_CONFIG"]), GUID)
     material = next(m for m in sim.records("int", "materials") if m.get("cost"))
     prod_id = int(material["externalData"][GUID][0]["value"])
-    sent = {"code": material["code"], "description": material["description"], "cost": material["cost"] + 1.5}
+    sim.change("int", "materials", material["id"], cost=material["cost"] + 1.5)  # a tester's edit
     report = SyncReport("items")
-    report.created(prod_id, material["id"], sent)
-    with IntegrationClient.from_settings(settings) as intc, Crosswalk(env["STSYNC_DB"]) as cw:
-        outcome = read_back(handler, intc, report)
+    report.created(prod_id, material["id"], {})
+    with ProductionClient.from_settings(settings) as prod, IntegrationClient.from_settings(settings) as intc, \
+            Crosswalk(env["STSYNC_DB"]) as cw:
+        outcome = read_back(handler, prod, intc, cw, report)
         assert not outcome.passed
-        assert any("cost: sent" in line for line in outcome.details), outcome.details
+        assert any(f"cost: Production {material['cost']!r}" in line for line in outcome.details), outcome.details
         cw.record("items", {123: 89_999_999}, source="reconcile")  # points at nothing in Integration
         integrity = crosswalk_integrity(handler, intc, cw, size=10_000)
         assert not integrity.passed

@@ -60,7 +60,10 @@ def test_since_narrows_the_window(env):
     days = sorted({m["modifiedOn"][:10] for m in materials})
     since = days[len(days) // 2]
     report = sync(env, entities=["items"], since=since)
-    expected = [m for m in materials if m["modifiedOn"][:10] >= since]
+    in_window = [m for m in materials if m["modifiedOn"][:10] >= since]
+    # A configurable material's variations are copied with it, whenever they were modified.
+    variations = {v for m in in_window if m["isConfigurableMaterial"] for v in m["variationsOrConfigurableMaterials"]}
+    expected = in_window + [m for m in materials if m["id"] in variations and m not in in_window]
     assert report["items"]["created"] + report["items"]["blocked"] + report["items"]["failed"] == len(expected)
     created_codes = {m["code"] for m in sim.records("int", "materials")}
     assert created_codes <= {m["code"] for m in expected}
@@ -141,7 +144,7 @@ def test_the_asset_graph_has_the_real_dependencies():
 
     graph = defs.resolve_asset_graph()
     deps = {key.path[-1]: {p.path[-1] for p in graph.get(key).parent_keys} for key in graph.get_all_asset_keys()}
-    assert deps["items"] == {"vendors"}
+    assert deps["items"] == {"vendors", "categories"}
     assert {"items", "jobs", "vendors", "po_types", "business_units", "warehouses"} <= deps["pos"]
     assert {"customers", "locations", "job_types", "campaigns", "business_units", "technicians"} <= deps["jobs"]
 

@@ -45,6 +45,7 @@ MASTER_DESCRIPTIONS = {
     "job_types": "Job types, matched by name.",
     "campaigns": "Marketing campaigns, matched by name.",
     "technicians": "Technicians, matched by name.",
+    "categories": "Pricebook material categories, matched by name.",
 }
 
 
@@ -96,7 +97,7 @@ def master_data(
 master_assets = [master_data]
 
 SYNC_DEPS = {
-    "items": ["vendors"],
+    "items": ["vendors", "categories"],
     "equipment": ["vendors"],
     "jobs": ["customers", "locations", "business_units", "job_types", "campaigns", "technicians"],
     "pos": ["items", "equipment", "jobs", "vendors", "po_types", "business_units", "warehouses", "technicians"],
@@ -110,7 +111,8 @@ SYNC_DESCRIPTIONS = {
 
 
 CHECK_DESCRIPTIONS = {
-    "read_back_fidelity": "A sample of the records created in the run, read back from Integration, equals what was sent.",
+    "read_back_fidelity": "A sample of the records created in the run, read back from Integration, holds Production's "
+    "value of every field STSync copies (references translated through the crosswalk).",
     "crosswalk_integrity": "A random sample of the crosswalk's Integration ids still exists in Integration.",
     "blocked_too_long": "Warns about records blocked for more than STSYNC_BLOCKED_WARN_DAYS days (default 7).",
 }
@@ -189,7 +191,7 @@ def _sync(
             context.log.info(mask(f"{issue.kind} {issue.prod_id} {issue.outcome.value}: {issue.field}: {issue.reason}"))
         handler = HANDLERS[entity](config_file, integration.guid())
         checks = {
-            "read_back_fidelity": read_back(handler, intc, report),
+            "read_back_fidelity": read_back(handler, prod, intc, crosswalk.get(), report),
             "crosswalk_integrity": crosswalk_integrity(handler, intc, crosswalk.get()),
             "blocked_too_long": blocked_too_long(entity, crosswalk.get(), crosswalk.warn_days()),
         }

@@ -6,6 +6,7 @@ import dagster as dg
 
 from stsync_dagster.servicetitan.redact import Redactor
 
+from stsync_dagster.sync.fieldmap import FIELD_MAPS
 from stsync_dagster.sync.masterdata import MatchReport
 from stsync_dagster.sync.outcome import Outcome, SyncReport
 
@@ -26,6 +27,18 @@ def issues_table(report: SyncReport) -> str:
     ]
     if len(report.issues) > MAX_ROWS:
         lines.append(f"\n…and {len(report.issues) - MAX_ROWS} more (see the run log).")
+    return "\n".join(lines)
+
+
+def dropped_table(report: SyncReport) -> str:
+    """The Production values left out of the records created, per field, with the reason (fieldmap.py)."""
+    if not report.dropped:
+        return "Every Production value of the records created was copied."
+    rules = FIELD_MAPS[report.kind]
+    lines = ["| field | values left out | why |", "|---|---|---|"]
+    for name, n in sorted(report.dropped.items()):
+        rule = rules.rule(name)
+        lines.append(f"| {_md_cell(name)} | {n} | {_md_cell(rule.note if rule else '')} |")
     return "\n".join(lines)
 
 
@@ -60,6 +73,8 @@ def sync_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
         recovered=dg.MetadataValue.int(report.recovered),
         status_changes=dg.MetadataValue.int(report.status_changes),
         compared=dg.MetadataValue.int(report.compared),
+        dropped_values=dg.MetadataValue.int(sum(report.dropped.values())),
+        dropped_by_field=dg.MetadataValue.md(dropped_table(report)),
         requests=dg.MetadataValue.int(report.requests),
         rate_limited=dg.MetadataValue.int(report.rate_limited),
         seconds=dg.MetadataValue.float(report.seconds),

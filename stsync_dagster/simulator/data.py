@@ -63,7 +63,8 @@ def generate(seed: int, scale: float = 1.0, counts: Mapping[str, int] | None = N
              until: datetime | None = None, refresh: Refresh | None = None,
              handmade_materials: int = 0) -> dict[str, dict[str, list[dict]]]:
     """Both tenants' records: {"prod": {kind: [record, ...]}, "int": {...}} (externalData under "_external")."""
-    specs = Specs(random.Random(seed), resolve_counts(scale, counts), until or default_until()).build()
+    specs = Specs(random.Random(seed), resolve_counts(scale, counts), until or default_until(),
+                  fill=random.Random(seed * 104_729 + 3)).build()
     rng = random.Random(seed * 7919 + 1)
     prod_ids = _Ids(rng, PROD_ID_RANGE[0])
     prod = _materialize(specs, prod_ids, shuffle=None)
@@ -94,7 +95,8 @@ def _refreshed_specs(specs: dict[str, list[dict]], as_of: datetime) -> dict[str,
         kept = []
         for spec in specs.get(kind, []):
             created = datetime.fromisoformat(spec["createdOn"].replace("Z", "+00:00"))
-            needed = [r for r in _refs({k: v for k, v in spec.items() if k != "key"})
+            # A configurable material and its variations name each other: neither waits for the other.
+            needed = [r for r in _refs({k: v for k, v in spec.items() if k not in ("key", "variationsOrConfigurableMaterials")})
                       if r[0] in specs and r[0] not in children.get(kind, ())]
             if created <= as_of and all(r in copied for r in needed):
                 kept.append(spec)
@@ -109,10 +111,12 @@ def _handmade(specs: dict[str, list[dict]], int_specs: dict[str, list[dict]], co
     held = {s["key"] for s in int_specs.get("materials", [])}
     chosen = [s for s in specs["materials"] if s["key"] not in held][:count]
     return [
-        {**{k: v for k, v in spec.items() if k not in ("primaryVendor", "otherVendors", "categories", "_external")},
+        {**{k: v for k, v in spec.items() if k not in ("primaryVendor", "otherVendors", "categories", "_external",
+                                                        "variationsOrConfigurableMaterials", "assets")},
          "key": ("handmade-materials", i), "code": f" {spec['code'].swapcase()} ",
          "description": f"Made by hand for a test: {spec['description']}"[:2000],
-         "primaryVendor": None, "otherVendors": [], "categories": []}
+         "primaryVendor": None, "otherVendors": [], "categories": [], "assets": [], "isConfigurableMaterial": False,
+         "variationsOrConfigurableMaterials": []}
         for i, spec in enumerate(chosen)
     ]
 

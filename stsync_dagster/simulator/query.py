@@ -54,7 +54,7 @@ LIST_SPECS: dict[str, ListSpec] = {
     "job-types": ListSpec(contains={"name": "name"}),
     "campaigns": ListSpec(contains={"name": "name"}),
     "technicians": ListSpec(contains={"name": "name"}),
-    "categories": ListSpec(),
+    "categories": ListSpec(strings={"categoryType": "categoryType"}),
 }
 # Exports that take an `active` filter; for every export the default is all records, inactive included.
 EXPORT_ACTIVE_FILTER = ("appointments", "appointment-assignments")

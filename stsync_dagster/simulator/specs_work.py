@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from . import vocab
 from .clock import iso
 from .constants import FOREIGN_EXTERNAL_DATA_GUID
+from .fill import fill
 from .gaps import DELIBERATE_GAPS, MERGED_CUSTOMER
 from .specs_base import Ref
 from .specs_equipment import EquipmentSpecs
@@ -26,6 +27,7 @@ class Specs(EquipmentSpecs, MasterSpecs):
                      self.job_types, self.campaigns, self.technicians, self.customers, self.jobs,
                      self.materials, self.purchase_orders, self.equipment, self.awkward_lines):
             step()
+        fill(self)
         for kind in MASTER_KINDS + TRANSACTIONAL_KINDS:
             self.specs.setdefault(kind, [])
         return self.specs

@@ -30,6 +30,7 @@ from stsync_dagster.sync.checks import mapping_problems
 from stsync_dagster.sync.entities import HANDLERS, EntityHandler, PageContext
 from stsync_dagster.sync.crosswalk import Write
 from stsync_dagster.sync.crosswalk.schema import ISSUE_STATUSES
+from stsync_dagster.sync.fieldmap import FIELD_MAPS, dropped_references
 from stsync_dagster.sync.follow import FollowStage, fingerprint
 from stsync_dagster.sync.models import payload
 from stsync_dagster.sync.outcome import Blocked, Invalid, Outcome, SyncReport
@@ -106,6 +107,9 @@ class _Context:
     on_page: Callable[[SyncReport], None] | None = None
     taken_over: set[int] = field(default_factory=set)  # stale claims this run now holds
     steps_sent: dict[int, list[str]] = field(default_factory=dict)  # status actions sent, by Production id
+    # Records of this kind copied ahead of the page they are on, because another record needs them first.
+    pulled_ahead: set[int] = field(default_factory=set)
+    batch: set[int] = field(default_factory=set)  # the Production ids being processed
 
 
 @dataclass
@@ -207,6 +211,7 @@ class SyncEngine(FollowStage, ActivationStage):
         seen = self._seen.setdefault(kind, set())
         records = [r for r in records if r.id not in seen]  # the backlog, the sweep and the window may overlap
         seen.update(r.id for r in records)
+        ctx.batch = {r.id for r in records}
         if not records:
             return
 
@@ -230,6 +235,7 @@ class SyncEngine(FollowStage, ActivationStage):
             for record in everything:
                 self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading what the record needs: {exc}")
             return
+        todo = [record for record in todo if record.id not in ctx.pulled_ahead]
         refs = RefMap.load(
             self.crosswalk,
             (ref for record in everything for refs_of in (handler.references(record, extra), handler.key_references(record)) for ref in refs_of),
@@ -238,6 +244,8 @@ class SyncEngine(FollowStage, ActivationStage):
         )
         todo = self._adopt(ctx, todo, refs)
         plans = [_Plan(record.id, body, record=record) for record, body in self._build(ctx, todo, refs, extra)]
+        for plan in plans:
+            report.count_dropped(dropped_references(FIELD_MAPS[kind], plan.record.model_dump(mode="json"), plan.body))
         # Stale claims taken over for records that are not sent after all (adopted, blocked, failed) are let go.
         unsent = ctx.taken_over - {plan.prod_id for plan in plans}
         if unsent and not self.options.dry_run:
@@ -269,11 +277,20 @@ class SyncEngine(FollowStage, ActivationStage):
             return
         mapped = self.crosswalk.lookup(kind, sorted(prod_ids))
         missing = sorted(i for i in prod_ids if i not in mapped and i not in self._pulled[kind])
+        ahead = kind == ctx.handler.kind  # a material's variations, a job's origin: on this batch, maybe
+        if ahead:  # one processed earlier in the run ended as it ended (blocked, failed): not processed twice
+            seen = self._seen.setdefault(kind, set())
+            missing = [i for i in missing if i in ctx.batch or i not in seen]
+            seen.difference_update(missing)
         if not missing:
             return
         self._pulled[kind].update(missing)  # tried once per run: a blocked one stays blocked until the next
         log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(missing), kind)
+        batch = ctx.batch
         found = self._reread(ctx, self.handlers[kind], missing, into=ctx.report)
+        ctx.batch = batch
+        if ahead:  # processed now: the batch they are on leaves them out
+            ctx.pulled_ahead.update(missing)
         for prod_id in sorted(set(missing) - found):
             self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)
 

@@ -79,6 +79,8 @@ class SyncReport:
     sample_diffs: list[dict] = field(default_factory=list)  # a dry run's planned updates: field, before → after
     status_changes: int = 0
     compared: int = 0  # copied records read back because what STSync would send changed
+    # Per create-request field, the Production values left out of the records created (fieldmap.py says why).
+    dropped: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, outcome: Outcome, prod_id: int, *, field: str = "", reason: str = "", kind: str | None = None) -> None:
@@ -100,6 +102,11 @@ class SyncReport:
                 slot = self._sampler.randrange(seen)
                 if slot < CREATED_SAMPLE:
                     self.created_sample[slot] = (prod_id, int_id, body)
+
+    def count_dropped(self, found: dict[str, int]) -> None:
+        with self._lock:
+            for name, n in found.items():
+                self.dropped[name] = self.dropped.get(name, 0) + n
 
     def grouped_issues(self, examples: int = 5) -> list[dict]:
         """Records not copied, grouped by their root cause (the most common first)."""

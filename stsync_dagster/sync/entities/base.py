@@ -113,6 +113,10 @@ class EntityHandler:
             if name not in self.not_read_back:
                 yield name, self.read_names.get(name, name), value
 
+    def read_back_view(self, client, raws: list[dict]) -> dict[int, dict]:
+        """Records by id as the read-back check compares them (a job with its appointments): as read here."""
+        return {int(r["id"]): r for r in raws}
+
     # Create-request fields that no update can change (PATCH has no such field): never compared for updates.
     not_updatable: ClassVar[frozenset[str]] = frozenset({"externalData"})
     initial_status: ClassVar[str | None] = None  # what a new record starts as in Integration
