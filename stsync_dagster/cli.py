@@ -131,6 +131,13 @@ def print_report(result, entities: list[str], *, verbose: bool = False, details:
             more = ", …" if g["count"] > len(g["examples"]) else ""
             ids = ", ".join(str(i) for i in g["examples"]) + more
             print(f"  {g['count']:>5} {g['kind']} {g['outcome']} ({', '.join(g['fields'])}): {g['reason']}  [{ids}]", file=stream)
+        dropped = meta.get("dropped_groups") or []
+        if dropped:
+            print(f"\nCopied by {entity} without a reference ({meta.get('dropped_references', 0)}; the config's "
+                  "`references` policy):", file=stream)
+        for g in dropped:
+            ids = ", ".join(str(i) for i in g["examples"]) + (", …" if g["count"] > len(g["examples"]) else "")
+            print(f"  {g['count']:>5} {g['field']} {g['policy']}: {g['reason']}  [{ids}]", file=stream)
     return failed
 
 

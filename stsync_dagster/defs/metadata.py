@@ -29,6 +29,18 @@ def issues_table(report: SyncReport) -> str:
     return "\n".join(lines)
 
 
+def dropped_table(report: SyncReport) -> str:
+    """Copied records that went without a reference (or with a default), as the reference policy says."""
+    rows = report.dropped[:MAX_ROWS]
+    if not rows:
+        return "No reference dropped or defaulted."
+    lines = ["| kind | Production id | reference | policy | why |", "|---|---|---|---|---|"]
+    lines += [f"| {d.kind} | {d.prod_id} | {_md_cell(d.field)} | {_md_cell(d.how)} | {_md_cell(d.reason)} |" for d in rows]
+    if len(report.dropped) > MAX_ROWS:
+        lines.append(f"\n…and {len(report.dropped) - MAX_ROWS} more (see the run log).")
+    return "\n".join(lines)
+
+
 def check_details(lines: list[str]) -> str:
     if not lines:
         return "No problem found."
@@ -67,6 +79,9 @@ def sync_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
         window=dg.MetadataValue.text(window),
         issues=dg.MetadataValue.md(issues_table(report)),
         issue_groups=dg.MetadataValue.json(report.grouped_issues()),
+        dropped_references=dg.MetadataValue.int(len(report.dropped)),
+        dropped=dg.MetadataValue.md(dropped_table(report)),
+        dropped_groups=dg.MetadataValue.json(report.grouped_dropped()),
     )
     if report.dry_run:
         metadata["plan"] = dg.MetadataValue.md(
