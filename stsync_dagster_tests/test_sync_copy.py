@@ -122,6 +122,22 @@ def test_po_lines_on_equipment_and_on_inactive_materials_are_copied(copied):
         assert prod is None or material["active"] == prod["active"], code
 
 
+def test_equipment_is_copied_with_its_fields_and_stamp(copied):
+    sim, _, report, _ = copied
+    from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+
+    integ = {r["code"]: r for r in sim.records("int", "equipment")}
+    prod = sim.records("prod", "equipment")
+    assert counts(report["equipment"])["created"] == len(integ) > 0
+    for equipment in prod:
+        copy = integ.get(equipment["code"])
+        if copy is None:
+            continue
+        for field in ("description", "displayName", "manufacturer", "model", "cost", "price", "active", "account"):
+            assert copy[field] == equipment[field], (equipment["code"], field)
+        assert copy["externalData"][GUID] == [{"key": "stsync.prodId", "value": str(equipment["id"])}]
+
+
 def test_material_fields_are_copied(copied):
     sim, _, report, db = copied
     prod = _by_id(sim.records("prod", "materials"))
