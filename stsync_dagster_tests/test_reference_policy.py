@@ -134,3 +134,13 @@ def test_without_master_data_the_reason_says_to_materialize_it_first(sim, tmp_pa
     (event,) = result.asset_materializations_for_node("jobs")
     issues = event.metadata["issues"].value
     assert "materialize master_data first" in issues and "has no Integration counterpart" not in issues
+
+
+def test_the_command_line_report_lists_dropped_references(sim, tmp_path):
+    env = sync_env(sim, tmp_path)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_", "DAGSTER_HOME"))}
+    done = subprocess.run([str(STSYNC), "sync", "jobs"], env={**base, **env}, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Copied by jobs without a reference" in done.stdout
+    assert "appointments.technicianIds drop:" in done.stdout and GAP_TECHNICIAN.casefold() in done.stdout.casefold()
