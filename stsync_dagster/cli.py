@@ -108,17 +108,17 @@ def _metadata_value(entry):
 def print_report(result, entities: list[str], *, verbose: bool = False, details: bool = True, stream=sys.stdout) -> int:
     """A table of counts per asset, then what was not copied, grouped by reason. Returns the failed count."""
     failed = 0
-    print(f"{'asset':<8}" + "".join(f"{c:>{max(9, len(c) + 1)}}" for c in COUNT_COLUMNS), file=stream)
+    print(f"{'asset':<10}" + "".join(f"{c:>{max(9, len(c) + 1)}}" for c in COUNT_COLUMNS), file=stream)
     show_details, details = details, []
     for entity in entities:
         events = result.asset_materializations_for_node(entity)
         if not events:
-            print(f"{entity:<8}  (not materialized: see the errors below)", file=stream)
+            print(f"{entity:<10}  (not materialized: see the errors below)", file=stream)
             failed += 1
             continue
         meta = {k: _metadata_value(v) for k, v in events[-1].metadata.items()}
         failed += int(meta.get("failed", 0))
-        print(f"{entity:<8}" + "".join(f"{meta.get(c, 0):>{max(9, len(c) + 1)}}" for c in COUNT_COLUMNS), file=stream)
+        print(f"{entity:<10}" + "".join(f"{meta.get(c, 0):>{max(9, len(c) + 1)}}" for c in COUNT_COLUMNS), file=stream)
         details.append((entity, meta))
     for entity, meta in details if show_details else []:
         if verbose and not str(meta.get("issues", "")).startswith("Nothing"):
@@ -131,6 +131,13 @@ def print_report(result, entities: list[str], *, verbose: bool = False, details:
             more = ", …" if g["count"] > len(g["examples"]) else ""
             ids = ", ".join(str(i) for i in g["examples"]) + more
             print(f"  {g['count']:>5} {g['kind']} {g['outcome']} ({', '.join(g['fields'])}): {g['reason']}  [{ids}]", file=stream)
+        dropped = meta.get("dropped_groups") or []
+        if dropped:
+            print(f"\nCopied by {entity} without a reference ({meta.get('dropped_references', 0)}; the config's "
+                  "`references` policy):", file=stream)
+        for g in dropped:
+            ids = ", ".join(str(i) for i in g["examples"]) + (", …" if g["count"] > len(g["examples"]) else "")
+            print(f"  {g['count']:>5} {g['field']} {g['policy']}: {g['reason']}  [{ids}]", file=stream)
     return failed
 
 

@@ -32,7 +32,7 @@ from stsync_dagster.simulator import (
 GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
 OTHER_GUID = "11111111-2222-3333-4444-555555555555"
 DOMAINS = {
-    "materials": "pricebook", "categories": "pricebook", "purchase-orders": "inventory", "vendors": "inventory",
+    "materials": "pricebook", "equipment": "pricebook", "categories": "pricebook", "purchase-orders": "inventory", "vendors": "inventory",
     "warehouses": "inventory", "purchase-order-types": "inventory", "jobs": "jpm", "job-types": "jpm",
     "appointments": "jpm", "appointment-assignments": "dispatch", "customers": "crm", "locations": "crm",
     "campaigns": "marketing", "business-units": "settings", "technicians": "settings",

@@ -122,13 +122,29 @@ def test_po_lines_on_equipment_and_on_inactive_materials_are_copied(copied):
         assert prod is None or material["active"] == prod["active"], code
 
 
+def test_equipment_is_copied_with_its_fields_and_stamp(copied):
+    sim, _, report, _ = copied
+    from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+
+    integ = {r["code"]: r for r in sim.records("int", "equipment")}
+    prod = sim.records("prod", "equipment")
+    assert counts(report["equipment"])["created"] == len(integ) > 0
+    for equipment in prod:
+        copy = integ.get(equipment["code"])
+        if copy is None:
+            continue
+        for field in ("description", "displayName", "manufacturer", "model", "cost", "price", "active", "account"):
+            assert copy[field] == equipment[field], (equipment["code"], field)
+        assert copy["externalData"][GUID] == [{"key": "stsync.prodId", "value": str(equipment["id"])}]
+
+
 def test_material_fields_are_copied(copied):
-    sim, _, _, db = copied
+    sim, _, report, db = copied
     prod = _by_id(sim.records("prod", "materials"))
     integ = {r["code"]: r for r in sim.records("int", "materials")}
     vendors_p = _by_id(sim.records("prod", "vendors"))
     vendors_i = _by_id(sim.records("int", "vendors"))
-    compared = 0
+    compared = dropped = 0
     for material in prod.values():
         copy = integ.get(material["code"])
         if copy is None:
@@ -137,11 +153,15 @@ def test_material_fields_are_copied(copied):
         for field in ("displayName", "description", "cost", "price", "unitOfMeasure", "active"):
             assert copy.get(field) == material.get(field), (material["id"], field)
         if material.get("primaryVendor"):
-            assert (
-                vendors_i[copy["primaryVendor"]["vendorId"]]["name"]
-                == vendors_p[material["primaryVendor"]["vendorId"]]["name"]
-            )
+            name = vendors_p[material["primaryVendor"]["vendorId"]]["name"]
+            if name in DELIBERATE_GAPS["missing"]["vendors"]:  # no counterpart: dropped (the default policy)
+                assert copy["primaryVendor"] is None
+                dropped += 1
+                continue
+            assert vendors_i[copy["primaryVendor"]["vendorId"]]["name"] == name
     assert compared > 50
+    assert dropped > 0 and report["items"]["dropped_references"] >= dropped
+    assert "primaryVendor.vendorId" in report["items"]["dropped"]
 
 
 def test_no_production_id_reaches_integration(copied):

@@ -31,12 +31,24 @@ def issues_table(report: SyncReport) -> str:
 
 
 def dropped_table(report: SyncReport) -> str:
+    """Copied records that went without a reference (or with a default), as the reference policy says."""
+    rows = report.dropped[:MAX_ROWS]
+    if not rows:
+        return "No reference dropped or defaulted."
+    lines = ["| kind | Production id | reference | policy | why |", "|---|---|---|---|---|"]
+    lines += [f"| {d.kind} | {d.prod_id} | {_md_cell(d.field)} | {_md_cell(d.how)} | {_md_cell(d.reason)} |" for d in rows]
+    if len(report.dropped) > MAX_ROWS:
+        lines.append(f"\n…and {len(report.dropped) - MAX_ROWS} more (see the run log).")
+    return "\n".join(lines)
+
+
+def left_out_table(report: SyncReport) -> str:
     """The Production values left out of the records created, per field, with the reason (fieldmap.py)."""
-    if not report.dropped:
+    if not report.left_out:
         return "Every Production value of the records created was copied."
     rules = FIELD_MAPS[report.kind]
     lines = ["| field | values left out | why |", "|---|---|---|"]
-    for name, n in sorted(report.dropped.items()):
+    for name, n in sorted(report.left_out.items()):
         rule = rules.rule(name)
         lines.append(f"| {_md_cell(name)} | {n} | {_md_cell(rule.note if rule else '')} |")
     return "\n".join(lines)
@@ -73,8 +85,8 @@ def sync_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
         recovered=dg.MetadataValue.int(report.recovered),
         status_changes=dg.MetadataValue.int(report.status_changes),
         compared=dg.MetadataValue.int(report.compared),
-        dropped_values=dg.MetadataValue.int(sum(report.dropped.values())),
-        dropped_by_field=dg.MetadataValue.md(dropped_table(report)),
+        dropped_values=dg.MetadataValue.int(sum(report.left_out.values())),
+        dropped_by_field=dg.MetadataValue.md(left_out_table(report)),
         requests=dg.MetadataValue.int(report.requests),
         rate_limited=dg.MetadataValue.int(report.rate_limited),
         seconds=dg.MetadataValue.float(report.seconds),
@@ -82,6 +94,9 @@ def sync_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
         window=dg.MetadataValue.text(window),
         issues=dg.MetadataValue.md(issues_table(report)),
         issue_groups=dg.MetadataValue.json(report.grouped_issues()),
+        dropped_references=dg.MetadataValue.int(len(report.dropped)),
+        dropped=dg.MetadataValue.md(dropped_table(report)),
+        dropped_groups=dg.MetadataValue.json(report.grouped_dropped()),
     )
     if report.dry_run:
         metadata["plan"] = dg.MetadataValue.md(

@@ -35,7 +35,7 @@ class Specs(EquipmentSpecs, MasterSpecs):
     def jobs(self) -> None:
         gaps = DELIBERATE_GAPS
         customers, locations = self.keys("customers"), self.locations_of()
-        units, campaigns = self.keys("business-units"), self.keys("campaigns")
+        units, campaigns = self.keys("business-units"), self.active_keys("campaigns")  # as job types, technicians
         job_types = self.active_keys("job-types")
         technicians = self.active_keys("technicians")
         forced = {

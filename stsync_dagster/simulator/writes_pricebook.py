@@ -37,9 +37,9 @@ def _code_taken(tenant: Tenant, code: str, except_id: int | None = None, kind: s
 def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:
     """Copy the writable fields present in body onto record (validated)."""
     if "code" in body:
-        record["code"] = errors.text(body, "code", record.get("code"))
+        record["code"] = errors.required_text(body, "code", record.get("code"))
     if "description" in body:
-        record["description"] = errors.text(body, "description", record.get("description"))
+        record["description"] = errors.required_text(body, "description", record.get("description"))
     for name in NUMBERS:
         if name in body:
             record[name] = errors.number(body, name, record.get(name, 0.0))

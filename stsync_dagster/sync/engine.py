@@ -35,6 +35,7 @@ from stsync_dagster.sync.follow import FollowStage, fingerprint
 from stsync_dagster.sync.models import payload
 from stsync_dagster.sync.outcome import Blocked, Invalid, Outcome, SyncReport
 from stsync_dagster.sync.prefetch import prefetch
+from stsync_dagster.sync.policy import Policies
 from stsync_dagster.sync.references import RefMap
 from stsync_dagster.sync.window import Window
 
@@ -110,6 +111,7 @@ class _Context:
     # Records of this kind copied ahead of the page they are on, because another record needs them first.
     pulled_ahead: set[int] = field(default_factory=set)
     batch: set[int] = field(default_factory=set)  # the Production ids being processed
+    dropped: dict[int, list] = field(default_factory=dict)  # references a record is sent without (or defaulted)
 
 
 @dataclass
@@ -140,6 +142,7 @@ class SyncEngine(FollowStage, ActivationStage):
         self.config = config
         self.options = options
         self.handlers = {name: cls(config, guid) for name, cls in HANDLERS.items()}
+        self.policies = Policies(config, {name: h.reference_fields for name, h in self.handlers.items()}, intc)
         self.budget = Budget(options.limit)
         self._run_is_live = claim_is_live or (lambda run_id: None)
         self._planned: dict[str, set[int]] = {name: set() for name in HANDLERS}
@@ -241,11 +244,13 @@ class SyncEngine(FollowStage, ActivationStage):
             (ref for record in everything for refs_of in (handler.references(record, extra), handler.key_references(record)) for ref in refs_of),
             planned=self._planned if self.options.dry_run else None,
             overlay=self._overlay,
+            entity=kind,
+            policies=self.policies,
         )
         todo = self._adopt(ctx, todo, refs)
         plans = [_Plan(record.id, body, record=record) for record, body in self._build(ctx, todo, refs, extra)]
         for plan in plans:
-            report.count_dropped(dropped_references(FIELD_MAPS[kind], plan.record.model_dump(mode="json"), plan.body))
+            report.count_left_out(dropped_references(FIELD_MAPS[kind], plan.record.model_dump(mode="json"), plan.body))
         # Stale claims taken over for records that are not sent after all (adopted, blocked, failed) are let go.
         unsent = ctx.taken_over - {plan.prod_id for plan in plans}
         if unsent and not self.options.dry_run:
@@ -260,8 +265,12 @@ class SyncEngine(FollowStage, ActivationStage):
         handler, report = ctx.handler, ctx.report
         built = []
         for record in records:
+            refs.take_dropped()
             try:
                 built.append((record, payload(handler.build(record, refs, extra))))
+                dropped = refs.take_dropped()
+                if dropped:
+                    ctx.dropped[record.id] = dropped
             except Blocked as exc:
                 self._issue(report, Outcome.BLOCKED, record.id, exc.field, exc.reason)
             except Invalid as exc:
@@ -511,6 +520,7 @@ class SyncEngine(FollowStage, ActivationStage):
             for plan in plans:
                 self._planned[kind].add(plan.prod_id)
                 report.created(plan.prod_id, None)
+                report.went_without(plan.prod_id, ctx.dropped.pop(plan.prod_id, []))
                 if len(report.sample_payloads) < self.options.sample_size:
                     report.sample_payloads.append({"prod_id": plan.prod_id, "payload": plan.body})
             return
@@ -558,6 +568,7 @@ class SyncEngine(FollowStage, ActivationStage):
                 index.add(int_id, prod_id, None)
             if prod_id in confirmed:
                 report.created(prod_id, int_id, plans[prod_id].body)
+                report.went_without(prod_id, ctx.dropped.pop(prod_id, []))
             else:
                 other = self.crosswalk.int_ids(kind, [prod_id]).get(prod_id)
                 self._issue(

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from stsync_dagster.config import EntityConfig, SyncConfig
 from stsync_dagster.sync.adoption import natural_key
+from stsync_dagster.sync.policy import Reference
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import STAMP_KEY, stamped_prod_id
 
@@ -36,6 +37,8 @@ class EntityHandler:
     model: ClassVar[type[BaseModel]]
     # Reference fields of the natural key (config's `natural_key`), compared after translation: field → kind.
     key_refs: ClassVar[dict[str, str]] = {}
+    # Every reference the handler translates (field without indices): its kind, whether the create requires it.
+    reference_fields: ClassVar[dict[str, Reference]] = {}
 
     def __init__(self, config: SyncConfig, guid: str):
         self.config = config

@@ -79,16 +79,18 @@ class EquipmentHandler(EntityHandler):
     model = SourceEquipment
 
     references = ItemsHandler.references  # its vendors, as a material's
+    reference_fields = ItemsHandler.reference_fields
 
     def build(self, record: SourceEquipment, refs: RefMap, extra=None) -> EquipmentCreate:
         if not (record.description or "").strip():
             raise Invalid("description", "required by the Integration API, empty in Production")
 
-        def vendor(v: SourceSkuVendor, field: str) -> SkuVendorCreate:
-            return SkuVendorCreate(vendorId=refs.get(Ref(field, "vendors", v.vendorId)), cost=v.cost, active=v.active,
-                                   memo=v.memo, vendorPart=v.vendorPart)
+        def vendor(v: SourceSkuVendor, field: str) -> SkuVendorCreate | None:
+            vendor_id = refs.get(Ref(field, "vendors", v.vendorId))  # None: dropped, by the reference's policy
+            return None if vendor_id is None else SkuVendorCreate(
+                vendorId=vendor_id, cost=v.cost, active=v.active, memo=v.memo, vendorPart=v.vendorPart)
 
-        others = [vendor(v, f"otherVendors[{i}].vendorId") for i, v in enumerate(record.otherVendors or [])]
+        others = [c for i, v in enumerate(record.otherVendors or []) if (c := vendor(v, f"otherVendors[{i}].vendorId"))]
         return EquipmentCreate(
             code=record.code,
             description=record.description,

@@ -14,6 +14,7 @@ from stsync_dagster.sync.models import (
     SubAccountCreate,
 )
 from stsync_dagster.sync.outcome import Invalid
+from stsync_dagster.sync.policy import Reference
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import external_data
 
@@ -40,6 +41,8 @@ class ItemsHandler(EntityHandler):
     kind = "items"
     model = SourceMaterial
     bulk_create = True  # the pricebook's bulk endpoint: many materials per request
+    reference_fields = {"primaryVendor.vendorId": Reference("vendors", False),
+                        "otherVendors.vendorId": Reference("vendors", False)}
     read_names = {"variationMaterials": "variationsOrConfigurableMaterials"}
 
     def prepare(self, records: list[SourceMaterial], ctx: PageContext) -> None:
@@ -60,9 +63,12 @@ class ItemsHandler(EntityHandler):
         if not (record.description or "").strip():
             raise Invalid("description", "required by the Integration API, empty in Production")
 
-        def vendor(v: SourceSkuVendor, field: str) -> SkuVendorCreate:
+        def vendor(v: SourceSkuVendor, field: str) -> SkuVendorCreate | None:
+            vendor_id = refs.get(Ref(field, "vendors", v.vendorId))
+            if vendor_id is None:  # dropped (the reference's policy): the material is copied without it
+                return None
             return SkuVendorCreate(
-                vendorId=refs.get(Ref(field, "vendors", v.vendorId)),
+                vendorId=vendor_id,
                 cost=v.cost,
                 active=v.active,
                 memo=v.memo,
@@ -79,7 +85,9 @@ class ItemsHandler(EntityHandler):
             description=record.description,
             **{name: getattr(record, name) for name in _PLAIN_FIELDS},
             primaryVendor=vendor(record.primaryVendor, "primaryVendor.vendorId") if record.primaryVendor else None,
-            otherVendors=[vendor(v, f"otherVendors[{i}].vendorId") for i, v in enumerate(record.otherVendors or [])]
+            otherVendors=[
+                copy for i, v in enumerate(record.otherVendors or []) if (copy := vendor(v, f"otherVendors[{i}].vendorId"))
+            ]
             or None,
             categories=[c for c in categories if c] or None,
             assets=[SkuAssetCreate(type=a.type, url=a.url, alias=a.alias, isDefault=a.isDefault) for a in record.assets or []]

@@ -17,6 +17,7 @@ from stsync_dagster.sync.models import (
     SourceJob,
 )
 from stsync_dagster.sync.outcome import Invalid
+from stsync_dagster.sync.policy import Reference
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import external_data
 from stsync_dagster.sync.timefmt import rfc3339
@@ -57,6 +58,13 @@ class JobsHandler(EntityHandler):
     kind = "jobs"
     model = SourceJob
     key_refs = {"customerId": "customers"}
+    reference_fields = {
+        **{name: Reference(kind, True) for name, kind in (
+            ("customerId", "customers"), ("locationId", "locations"), ("businessUnitId", "business_units"),
+            ("jobTypeId", "job_types"), ("campaignId", "campaigns"))},
+        "appointments.technicianIds": Reference("technicians", False),
+        "soldById": Reference("technicians", False),
+    }  # fmt: skip
     not_updatable = frozenset({"externalData", "appointments"})  # appointments have their own endpoints
     not_read_back = frozenset({"externalData", "appointments"})  # their own resource
     initial_status = "Open"  # a new job starts Scheduled
@@ -174,7 +182,7 @@ class JobsHandler(EntityHandler):
         if not job_visits:
             raise Invalid("appointments", "the Integration API requires at least one; the Production job has none")
 
-        def ref(field: str, kind: str, prod_id: int) -> int:
+        def ref(field: str, kind: str, prod_id: int) -> int | None:
             return refs.get(Ref(field, kind, prod_id))
 
         appointments = [
@@ -183,7 +191,10 @@ class JobsHandler(EntityHandler):
                 end=rfc3339(v.appointment.end),
                 arrivalWindowStart=_opt(v.appointment.arrivalWindowStart),
                 arrivalWindowEnd=_opt(v.appointment.arrivalWindowEnd),
-                technicianIds=[ref(f"appointments[{i}].technicianIds", "technicians", t) for t in v.technician_ids]
+                technicianIds=[
+                    tid for t in v.technician_ids
+                    if (tid := ref(f"appointments[{i}].technicianIds", "technicians", t)) is not None
+                ]  # a technician without counterpart is dropped (the reference's policy), unless it blocks
                 or None,
             )
             for i, v in enumerate(job_visits)
