@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -73,13 +74,23 @@ def test_verify_reads_a_dotenv_file(cli_env, tmp_path):
 def test_sync_prints_a_summary_and_honours_limit_and_dry_run(cli_env, tmp_path, simulator):
     dry = run(["sync", "items", "--dry-run"], cli_env, tmp_path)
     assert dry.returncode == 0, dry.stdout + dry.stderr
-    assert "created" in dry.stdout.splitlines()[0]
+    assert _table_row(dry.stdout, "count") == ["items"] and int(_table_row(dry.stdout, "created")[0]) > 5
     assert simulator.records("int", "materials") == []
-    done = run(["sync", "items", "--limit", "5"], cli_env, tmp_path)
+    done = run(["sync", "items", "--limit", "5", "--json"], cli_env, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    row = next(line for line in done.stdout.splitlines() if line.startswith("items"))
-    assert row.split()[1] == "5"
+    report = json.loads(done.stdout)  # nothing else on stdout
+    assert report["success"] and report["assets"]["items"]["created"] == 5
     assert len(simulator.records("int", "materials")) == 5
+    assert {w["action"] for w in report["assets"]["items"]["writes"]} == {"created"}
+
+
+def _table_row(stdout: str, name: str) -> list[str]:
+    """The cells of a row of the report's table (drawn with box characters) after its name."""
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip("│┃ ").replace("┃", "│").split("│")]
+        if cells[0] == name:
+            return cells[1:]
+    raise AssertionError(f"no row {name!r} in:\n{stdout}")
 
 
 def test_sync_runs_in_memory_whatever_dagster_home_says(cli_env, tmp_path):
