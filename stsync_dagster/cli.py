@@ -117,8 +117,9 @@ def materialized(result, entities: list[str]) -> dict[str, dict | None]:
 
 
 def step_errors(result) -> list[str]:
-    return [f"step {e.step_key} failed: {e.step_failure_data.error.message.strip()}" for e in result.all_events
-            if e.is_step_failure]  # fmt: skip
+    failure = "dagster._core.definitions.events.Failure: "  # the class of dg.Failure says nothing to a user
+    return [f"step {e.step_key} failed: {e.step_failure_data.error.message.strip().removeprefix(failure)}"
+            for e in result.all_events if e.is_step_failure]
 
 
 def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, details: bool = True) -> int:

@@ -114,3 +114,55 @@ def test_sync_refuses_an_integration_target_that_is_production(cli_env, tmp_path
     assert done.returncode != 0
     assert "ST_API_BASE_INT" in done.stdout + done.stderr
     assert simulator.stats("prod")["by_route"].get("POST materials", 0) == 0
+
+
+def _po_ids_with_jobs(simulator, count: int) -> list[int]:
+    missing = {"Gulf Coast Refrigerant Supply"}
+    vendors = {v["id"]: v["name"] for v in simulator.records("prod", "vendors")}
+    return [p["id"] for p in simulator.records("prod", "purchase-orders")
+            if p.get("jobId") and vendors.get(p["vendorId"]) not in missing][:count]  # fmt: skip
+
+
+def test_copy_copies_given_records_with_what_they_need_once_and_history_tells_their_story(cli_env, tmp_path, simulator):
+    ids = _po_ids_with_jobs(simulator, 20)
+    done = run(["copy", "pos", *map(str, ids), "--json"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    pos = json.loads(done.stdout)["assets"]["pos"]
+    assert pos["created"] >= 1 and pos["created"] + pos["blocked"] == len(ids) and pos["failed"] == 0
+    assert pos["pulled_in_items"] >= pos["created"]  # a PO's materials come with it
+    assert len(simulator.records("int", "purchase-orders")) == pos["created"]
+    assert len(simulator.records("int", "materials")) == pos["pulled_in_items"]  # nothing else was copied
+    from stsync_dagster.sync.crosswalk import Crosswalk
+
+    with Crosswalk(cli_env["STSYNC_DB"]) as crosswalk:
+        copied = crosswalk.int_ids("pos", ids)
+        jobs = crosswalk.int_ids("jobs", [p["jobId"] for p in simulator.records("prod", "purchase-orders") if p["id"] in copied])
+    assert len(copied) == pos["created"] and jobs  # and the jobs of the copied POs
+    again = run(["copy", "pos", *map(str, ids), "--json"], cli_env, tmp_path)
+    assert json.loads(again.stdout)["assets"]["pos"]["created"] == 0  # never twice
+    assert len(simulator.records("int", "purchase-orders")) == pos["created"]
+
+    po = min(copied)
+    story = run(["history", "pos", str(po)], cli_env, tmp_path)
+    assert story.returncode == 0, story.stdout + story.stderr
+    (row,) = [line for line in story.stdout.splitlines() if "│ created " in line]
+    assert str(copied[po]) in row
+    assert f"mapped to Integration {copied[po]}" in story.stdout
+    told = json.loads(run(["history", "pos", str(po), "--json"], cli_env, tmp_path).stdout)
+    assert [(w["action"], w["int_id"]) for w in told["writes"]] == [("created", copied[po])]
+    blocked = next(i for i in ids if i not in copied)
+    waiting = run(["history", "pos", str(blocked)], cli_env, tmp_path)
+    assert "written nothing" in waiting.stdout and "Not copied: blocked" in waiting.stdout
+
+
+def test_copy_of_an_unknown_or_unmatched_record_says_why(cli_env, tmp_path, simulator):
+    vendors = {v["id"]: v["name"] for v in simulator.records("prod", "vendors")}
+    unmatched = next(p["id"] for p in simulator.records("prod", "purchase-orders")
+                     if vendors.get(p["vendorId"]) == "Gulf Coast Refrigerant Supply")  # fmt: skip
+    done = run(["copy", "pos", str(unmatched), "999999999"], cli_env, tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert _table_row(done.stdout, "failed") == ["1"] and _table_row(done.stdout, "blocked") == ["1"]
+    reasons = {g["reason"] for g in json.loads(run(["copy", "pos", str(unmatched), "999999999", "--json"], cli_env, tmp_path).stdout)["assets"]["pos"]["issue_groups"]}
+    assert "not found in Production" in reasons and any("gulf coast refrigerant supply" in r for r in reasons)
+    assert "Traceback" not in done.stderr and "Stack Trace" not in done.stderr
+    assert simulator.records("int", "purchase-orders") == []

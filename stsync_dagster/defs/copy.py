@@ -29,7 +29,7 @@ Kind = Enum("Kind", {entity: entity for entity in SYNC_ENTITIES})
 
 class CopyConfig(dg.Config):
     kind: Kind = Field(description="What the ids are: items (materials), jobs or pos (purchase orders).")
-    ids: list[int] = Field(min_length=1, description="Production ids to copy (at least one).")
+    ids: list[int] = Field(description="Production ids to copy (at least one).")
     dry_run: bool = Field(default=False, description="Build and validate every payload, report the plan, write nothing.")
 
 
@@ -41,6 +41,8 @@ def copy_records(
     integration: IntegrationResource,
     crosswalk: CrosswalkResource,
 ):
+    if not config.ids:  # Dagster's config schema cannot say "at least one": said here, before any request
+        raise dg.Failure(description="run config: ids: give at least one Production id")
     entity = config.kind.value
     mask = secrets(integration, crosswalk)
     config_file = load_config()
