@@ -166,3 +166,15 @@ def test_copy_of_an_unknown_or_unmatched_record_says_why(cli_env, tmp_path, simu
     assert "not found in Production" in reasons and any("gulf coast refrigerant supply" in r for r in reasons)
     assert "Traceback" not in done.stderr and "Stack Trace" not in done.stderr
     assert simulator.records("int", "purchase-orders") == []
+
+
+def test_json_report_and_json_logs_are_all_json(cli_env, tmp_path):
+    done = run(["sync", "jobs", "--json", "--log-format", "json", "--verbose"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["command"] == "sync" and report["exit_code"] == 0 and report["assets"]["jobs"]["created"] > 0
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]  # every line is an object
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    ours = [line for line in lines if line["logger"] == "dagster" and line.get("step_key") == "jobs"]
+    assert ours and all(line["run_id"] for line in ours)  # Dagster's run log, in the same shape
+    assert any(line["logger"].startswith("stsync.") for line in lines)
