@@ -1,8 +1,6 @@
 """Assets: master data matched by natural keys, then items, equipment, jobs and purchase orders copied."""
 
 
-from datetime import timedelta
-
 import dagster as dg
 from pydantic import Field
 
@@ -13,7 +11,6 @@ from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource
 from stsync_dagster.defs.writes import writes_metadata
 from stsync_dagster.servicetitan.redact import Redactor, redacting
 from stsync_dagster.sync.checks import blocked_too_long, crosswalk_integrity, read_back
-from stsync_dagster.sync.engine import SyncOptions
 from stsync_dagster.sync.entities import HANDLERS
 from stsync_dagster.sync.runner import run_entity, run_master
 from stsync_dagster.sync.window import window_for
@@ -160,15 +157,7 @@ def _sync(
         window = window_for(partition, config.since or None)
     except ValueError as exc:
         raise dg.Failure(description=f"run config: {exc}") from None
-    options = SyncOptions(
-        run_id=context.run.run_id,
-        partition=partition,
-        dry_run=config.dry_run,
-        limit=config.limit,
-        concurrency=integration.creates_in_flight(),
-        server_timeout=timedelta(seconds=integration.lost_answer_wait()),
-        bulk_size=integration.bulk_batch(),
-    )
+    options = integration.sync_options(context.run.run_id, partition=partition, dry_run=config.dry_run, limit=config.limit)
 
     def progress(report) -> None:
         context.log.info(mask(f"{entity}: page {report.pages} done: " + ", ".join(f"{k} {v}" for k, v in report.counts.items())))

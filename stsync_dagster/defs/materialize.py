@@ -7,8 +7,12 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from stsync_dagster.defs.assets import MASTER_DESCRIPTIONS, MASTER_STEP, SYNC_DEPS, master_assets, sync_assets
+from stsync_dagster.defs.logs import cli_loggers
 from stsync_dagster.defs.partitions import start_date
 from stsync_dagster.defs.resources import build_resources
+
+
+CLI_JOB = "stsync_cli"
 
 
 def needed_master_data(entities: list[str]) -> list[str]:
@@ -31,6 +35,7 @@ def materialize_sync(
     dry_run: bool = False,
     verbose: bool = False,
     partition: str | None = None,
+    log_format: str = "text",
 ) -> dg.ExecuteInProcessResult:
     """Match the master data they need, then the chosen sync assets, on today's partition (UTC).
 
@@ -47,13 +52,18 @@ def materialize_sync(
     }
     # In memory, whatever DAGSTER_HOME says: no folder left behind, no telemetry notice, nothing shared by
     # processes that start together. The UI's deployment keeps its own runs; these are the command's.
+    # dg.materialize, with the command's loggers.
+    selection = [dg.AssetKey(k) for k in [*needed_master_data(entities), *(a.key.path[-1] for a in selected)]]
+    defs = dg.Definitions(
+        assets=[*master_assets, *selected],
+        jobs=[dg.define_asset_job(CLI_JOB, selection=selection)],
+        resources=build_resources(),
+        loggers=cli_loggers(log_format),
+    )
     with dg.DagsterInstance.ephemeral() as instance:
-        return dg.materialize(
-            [*master_assets, *selected],
-            selection=[dg.AssetKey(k) for k in [*needed_master_data(entities), *(a.key.path[-1] for a in selected)]],
-            resources=build_resources(),
+        return defs.resolve_job_def(CLI_JOB).execute_in_process(
             run_config=run_config,
-            partition_key=partition or datetime.now(timezone.utc).strftime("%Y-%m-%d"),
             instance=instance,
+            partition_key=partition or datetime.now(timezone.utc).strftime("%Y-%m-%d"),
             raise_on_error=False,
         )

@@ -34,6 +34,7 @@ from stsync_dagster.sync.fieldmap import FIELD_MAPS, dropped_references
 from stsync_dagster.sync.follow import FollowStage, fingerprint
 from stsync_dagster.sync.models import payload
 from stsync_dagster.sync.outcome import Blocked, Invalid, Outcome, SyncReport
+from stsync_dagster.sync import progress
 from stsync_dagster.sync.prefetch import prefetch
 from stsync_dagster.sync.policy import Policies
 from stsync_dagster.sync.references import RefMap
@@ -170,35 +171,75 @@ class SyncEngine(FollowStage, ActivationStage):
     # ---- entry point ---------------------------------------------------------------------------
 
     def sync(self, entity: str, window: Window, on_page: Callable[[SyncReport], None] | None = None) -> SyncReport:
+        """Copy and follow the records of `entity` modified in the window (and those earlier runs left behind)."""
+
+        def work(ctx: _Context) -> None:
+            cfg = ctx.handler.cfg
+            params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param), "includeTotal": "true"}
+            if not self.options.dry_run:
+                self._check_mappings(ctx)
+                self._sweep(ctx)
+            self._backlog(ctx)
+            log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
+            for page in prefetch(self.prod.iter_pages(cfg.prod_list_path, params)):
+                ctx.report.pages += 1
+                if page.total_count is not None and ctx.report.window_total is None:
+                    ctx.report.window_total = page.total_count
+                self._batches(ctx, page.records)
+
+        return self._run(entity, work, on_page)
+
+    def copy(self, entity: str, prod_ids: list[int], on_page: Callable[[SyncReport], None] | None = None) -> SyncReport:
+        """Copy (or bring up to date) these Production records, whatever their modifiedOn, with what they
+        reference: a PO's materials and job are pulled in, its master data must be matched."""
+
+        def work(ctx: _Context) -> None:
+            if not self.options.dry_run:
+                self._check_mappings(ctx)
+            wanted = sorted({int(i) for i in prod_ids})
+            ctx.report.window_total = len(wanted)
+            try:
+                raws = self.prod.get_by_ids(ctx.handler.cfg.prod_list_path, wanted, params=dict(ctx.handler.cfg.list_params))
+            except st.ServiceTitanError as exc:
+                for prod_id in wanted:
+                    self._issue(ctx.report, Outcome.FAILED, prod_id, "(request)", f"reading it from Production: {exc}")
+                return
+            found = {int(r["id"]) for r in raws if "id" in r}
+            for prod_id in sorted(set(wanted) - found):
+                self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "not found in Production", record_issue=False)
+            self._batches(ctx, raws)
+
+        return self._run(entity, work, on_page)
+
+    def _run(self, entity: str, work: Callable[[_Context], None], on_page) -> SyncReport:
         handler = self.handlers[entity]
         self._asset = entity
         report = SyncReport(entity, dry_run=self.options.dry_run)
         ctx = _Context(handler, report, on_page)
         started = time.monotonic()
         before = self._request_counts()
-        cfg = handler.cfg
-        params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
-        if not self.options.dry_run:
-            if not self._reactivations_finished:
-                self._finish_reactivations()
-                self._reactivations_finished = True
-            self._check_mappings(ctx)
-            self._sweep(ctx)
-        self._backlog(ctx)
-        log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
-        for page in prefetch(self.prod.iter_pages(cfg.prod_list_path, params)):
-            report.pages += 1
-            # A page can hold 5000 records: claims, creates and progress go by smaller batches.
-            for start in range(0, len(page.records), self.options.batch_size):
-                self._process(ctx, page.records[start : start + self.options.batch_size])
-                if on_page is not None:
-                    on_page(report)
+        if not self.options.dry_run and not self._reactivations_finished:
+            self._finish_reactivations()
+            self._reactivations_finished = True
+        progress.tell(report)
+        work(ctx)
         self._settle_lost()
         after = self._request_counts()
         report.requests = after[0] - before[0]
         report.rate_limited = after[1] - before[1]
         report.seconds = round(time.monotonic() - started, 3)
+        progress.tell(report, finished=True)
         return report
+
+    def _batches(self, ctx: _Context, records: list[dict]) -> None:
+        # A page can hold 5000 records: claims, creates and progress go by smaller batches.
+        for start in range(0, len(records), self.options.batch_size):
+            batch = records[start : start + self.options.batch_size]
+            self._process(ctx, batch)
+            ctx.report.window_done += len(batch)
+            progress.tell(ctx.report)
+            if ctx.on_page is not None:
+                ctx.on_page(ctx.report)
 
     # ---- one page ------------------------------------------------------------------------------
 

@@ -84,6 +84,8 @@ class SyncReport:
     pulled_in: dict[str, int] = field(default_factory=dict)  # created because a record here referenced them
     recovered: int = 0
     pages: int = 0
+    window_total: int | None = None  # records in the window (the API's totalCount), or the ids asked for
+    window_done: int = 0  # of those, handled so far (progress)
     requests: int = 0
     rate_limited: int = 0
     seconds: float = 0.0
