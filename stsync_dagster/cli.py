@@ -101,28 +101,27 @@ def cmd_verify(args: argparse.Namespace) -> int:
 # ---- sync -------------------------------------------------------------------------------------------
 
 
-def _metadata_value(entry):
-    return getattr(entry, "value", entry)
-
-
 def print_report(result, entities: list[str], *, verbose: bool = False, details: bool = True, stream=sys.stdout) -> int:
     """A table of counts per asset, then what was not copied, grouped by reason. Returns the failed count."""
     failed = 0
     print(f"{'asset':<8}" + "".join(f"{c:>{max(9, len(c) + 1)}}" for c in COUNT_COLUMNS), file=stream)
     show_details, details = details, []
+    from stsync_dagster.defs.materialize import reported
+
     for entity in entities:
-        events = result.asset_materializations_for_node(entity)
-        if not events:
+        meta = reported(result, entity)
+        if meta is None:
             print(f"{entity:<8}  (not materialized: see the errors below)", file=stream)
             failed += 1
             continue
-        meta = {k: _metadata_value(v) for k, v in events[-1].metadata.items()}
         failed += int(meta.get("failed", 0))
         print(f"{entity:<8}" + "".join(f"{meta.get(c, 0):>{max(9, len(c) + 1)}}" for c in COUNT_COLUMNS), file=stream)
         details.append((entity, meta))
     for entity, meta in details if show_details else []:
-        if verbose and not str(meta.get("issues", "")).startswith("Nothing"):
-            print(f"\nNot copied by {entity}:\n{meta['issues']}", file=stream)
+        if verbose and meta.get("issues"):
+            print(f"\nNot copied by {entity}:", file=stream)
+            for i in meta["issues"]:
+                print(f"  {i['kind']} {i['prod_id']} {i['outcome']}: {i['field']}: {i['reason']}", file=stream)
             continue
         groups = meta.get("issue_groups") or []
         if groups:

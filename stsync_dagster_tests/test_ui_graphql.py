@@ -349,7 +349,7 @@ def test_materialize_items_through_graphql(make_simulator, tmp_path):
         run_id = dagster.launch_assets(
             ["vendors", "items"],
             partition=last_day,
-            run_config={"ops": {"items": {"config": {"since": first_day, "limit": 0, "dry_run": False}}}},
+            run_config={"ops": {"items": {"config": {"since": first_day, "limit": 0}}}},
         )
         status = dagster.wait_for_run(run_id)
         events = dagster.run_events(run_id)

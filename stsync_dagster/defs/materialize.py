@@ -1,4 +1,5 @@
-"""In-process materialization of the sync assets: what `stsync sync` and `stsync demo` run."""
+"""In-process materialization of the sync assets (or their plan, a dry run): what `stsync sync` and
+`stsync demo` run."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from stsync_dagster.defs.assets import MASTER_DESCRIPTIONS, MASTER_STEP, SYNC_DEPS, master_assets, sync_assets
+from stsync_dagster.defs.assets import MASTER_DESCRIPTIONS, SYNC_DEPS, master_assets, sync_assets
+from stsync_dagster.defs.checks import sync_checks
+from stsync_dagster.defs.metadata import table_rows
 from stsync_dagster.defs.partitions import start_date
+from stsync_dagster.defs.plan import plan_step, sync_plan
 from stsync_dagster.defs.resources import build_resources
 
 
@@ -32,28 +36,52 @@ def materialize_sync(
     verbose: bool = False,
     partition: str | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Match the master data they need, then the chosen sync assets, on today's partition (UTC).
+    """Match the master data they need, then the chosen sync assets, on today's partition (UTC); a dry run
+    runs their steps of the `sync_plan` job instead (observations, no materialization).
 
     Without `since` the window starts at the first partition's day: everything is considered.
     """
     selected = [a for a in sync_assets if a.key.path[-1] in entities]
-    sync_config = {"since": since or start_date(), "limit": limit, "dry_run": dry_run}
+    sync_config = {"since": since or start_date(), "limit": limit}
     run_config = {
-        "ops": {
-            MASTER_STEP: {"config": {"dry_run": dry_run}},
-            **{a.key.path[-1]: {"config": sync_config} for a in selected},
-        },
+        "ops": {a.key.path[-1]: {"config": sync_config} for a in selected},
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
     }
+    partition_key = partition or datetime.now(timezone.utc).strftime("%Y-%m-%d")
     # In memory, whatever DAGSTER_HOME says: no folder left behind, no telemetry notice, nothing shared by
     # processes that start together. The UI's deployment keeps its own runs; these are the command's.
     with dg.DagsterInstance.ephemeral() as instance:
+        if dry_run:
+            plan_ops = {plan_step(name): entry for name, entry in run_config["ops"].items()}
+            return sync_plan.execute_in_process(
+                run_config={**run_config, "ops": plan_ops},
+                instance=instance,
+                partition_key=partition_key,
+                op_selection=list(plan_ops),
+                resources=build_resources(),
+                raise_on_error=False,
+            )
         return dg.materialize(
-            [*master_assets, *selected],
+            [*master_assets, *selected, *sync_checks],
             selection=[dg.AssetKey(k) for k in [*needed_master_data(entities), *(a.key.path[-1] for a in selected)]],
             resources=build_resources(),
             run_config=run_config,
-            partition_key=partition or datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+            partition_key=partition_key,
             instance=instance,
             raise_on_error=False,
         )
+
+
+def reported(result: dg.ExecuteInProcessResult, entity: str) -> dict | None:
+    """What a run reported for an entity, as plain values: its materialization's metadata, or for a dry run its
+    plan's (the counts table spread into one value per outcome). None when it reported nothing (it failed)."""
+    events = result.asset_materializations_for_node(entity) or result.asset_observations_for_node(plan_step(entity))
+    if not events:
+        return None
+    values = {label: getattr(entry, "value", entry) for label, entry in events[-1].metadata.items()}
+    for label, entry in events[-1].metadata.items():
+        if isinstance(entry, dg.TableMetadataValue):
+            values[label] = table_rows(entry)
+    for row in values.pop("counts", None) or []:
+        values[row["outcome"]] = row["records"]
+    return values
