@@ -108,12 +108,10 @@ def _values(metadata: dict) -> dict:
 
 
 def materialized(result, entities: list[str]) -> dict[str, dict | None]:
-    """Each asset's metadata (None: not materialized)."""
-    out: dict[str, dict | None] = {}
-    for entity in entities:
-        events = result.asset_materializations_for_node(entity)
-        out[entity] = dict(events[-1].metadata) if events else None
-    return out
+    """Each asset's metadata, or its plan's for a dry run (None: it reported nothing)."""
+    from stsync_dagster.defs.materialize import reported_metadata
+
+    return {entity: reported_metadata(result, entity) for entity in entities}
 
 
 def step_errors(result) -> list[str]:
@@ -136,7 +134,7 @@ def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, 
         failed += int(meta.get("failed", 0))
         if not details:
             continue
-        if verbose and meta.get("issues") and not str(meta["issues"]).startswith("Nothing"):
+        if verbose and getattr(reports[entity].get("issues"), "records", None):
             out.print(f"\nNot copied by {entity}:", markup=False)
             out.print(terminal.metadata_table(meta["issues"]), soft_wrap=True)
         elif meta.get("issue_groups"):

@@ -56,7 +56,7 @@ def materialize_everything(dagster: DagsterDev, sim: Simulator) -> str:
     """One run of every asset for the last day of data, `since` its first day; the run id."""
     first_day, last_day = data_days(sim, KINDS)
     assets = ["/".join(node["assetKey"]["path"]) for node in dagster.graphql(ASSET_KEYS)["assetNodes"]]
-    sync_config = {"config": {"since": first_day, "limit": 0, "dry_run": False}}
+    sync_config = {"config": {"since": first_day, "limit": 0}}
     run_id = dagster.launch_assets(assets, last_day, {"ops": {name: sync_config for name in SYNC_ASSETS}})
     print(f"run {run_id}: {len(assets)} assets, partition {last_day}, since {first_day}", flush=True)
     status = dagster.wait_for_run(run_id, timeout=600)

@@ -6,7 +6,8 @@ import os
 from collections import Counter
 from contextlib import contextmanager
 
-from stsync_dagster.defs.materialize import materialize_sync
+from stsync_dagster.defs.materialize import materialize_sync, reported
+from stsync_dagster.defs.plan import plan_step
 
 KIND_OF = {"items": "materials", "equipment": "equipment", "pos": "purchase-orders", "jobs": "jobs"}
 
@@ -31,11 +32,9 @@ def sync(env: dict[str, str], entities=("items", "equipment", "jobs", "pos"), **
     with pointed_at(env):
         result = materialize_sync(list(entities), **{"since": None, "limit": 0, "dry_run": False, **options})
     assert result.success, [e.message for e in result.all_events if e.is_failure]
-    out = {}
-    for entity in entities:
-        (event,) = result.asset_materializations_for_node(entity)
-        out[entity] = {k: getattr(v, "value", v) for k, v in event.metadata.items()}
-    return out
+    for entity in entities:  # one event each: a materialization, or for a dry run an observation
+        assert len(result.asset_materializations_for_node(entity) + result.asset_observations_for_node(plan_step(entity))) == 1
+    return {entity: reported(result, entity) for entity in entities}
 
 
 def counts(report: dict) -> dict[str, int]:

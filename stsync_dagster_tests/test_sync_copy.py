@@ -49,7 +49,7 @@ def test_blocked_records_name_the_missing_master_data(copied):
     sim, _, report, _ = copied
     assert counts(report["jobs"])["blocked"] > 0
     assert counts(report["pos"])["blocked"] > 0
-    issues = report["jobs"]["issues"] + report["pos"]["issues"] + report["items"]["issues"]
+    issues = " ".join(f"{r['field']} {r['reason']}" for e in ("jobs", "pos", "items") for r in report[e]["issues"])
     gap_vendor = DELIBERATE_GAPS["missing"]["vendors"][0].casefold()
     assert gap_vendor in issues.casefold()  # the reason names the vendor that has no counterpart
     assert "customerId" in issues and "jobTypeId" in issues

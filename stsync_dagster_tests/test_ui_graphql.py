@@ -98,12 +98,28 @@ query RunEvents($runId: ID!, $cursor: String) {
             ... on TextMetadataEntry { text }
             ... on MarkdownMetadataEntry { mdStr }
             ... on JsonMetadataEntry { jsonString }
+            ... on TableMetadataEntry { table { records } }
+          }
+        }
+        ... on ObservationEvent {
+          assetKey { path }
+          partition
+          metadataEntries {
+            __typename
+            label
+            ... on BoolMetadataEntry { boolValue }
+            ... on TextMetadataEntry { text }
+            ... on JsonMetadataEntry { jsonString }
+            ... on TableMetadataEntry { table { records } }
           }
         }
         ... on AssetCheckEvaluationEvent {
-          evaluation { checkName assetKey { path } success severity description }
+          evaluation {
+            checkName assetKey { path } success severity description
+            metadataEntries { label ... on TableMetadataEntry { table { records } } }
+          }
         }
-        ... on ExecutionStepFailureEvent { error { message } }
+        ... on ExecutionStepFailureEvent { error { message stack } }
         ... on RunFailureEvent { error { message } }
       }
     }
@@ -161,6 +177,8 @@ def metadata_value(entry: dict):
             return entry[key]
     if "jsonString" in entry:
         return json.loads(entry["jsonString"])
+    if "table" in entry:
+        return [json.loads(record) for record in entry["table"]["records"]]
     return None
 
 
@@ -281,20 +299,26 @@ class DagsterDev:
 
     def launch_assets(self, assets: Iterable[str], partition: str, run_config: dict) -> str:
         """Materialize these assets for one partition, as the UI's "Materialize" button does; the run id."""
-        params = {
-            "selector": {
-                "repositoryLocationName": self.location,
-                "repositoryName": self.repository,
-                "pipelineName": ASSET_JOB,
-                "assetSelection": [{"path": [name]} for name in assets],
-            },
-            "runConfigData": run_config,
-            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
-        }
-        result = self.graphql(LAUNCH_RUN, executionParams=params)["launchRun"]
+        return self.launch_job(ASSET_JOB, partition, run_config, assets=assets)
+
+    def launch_job(self, job: str, partition: str, run_config: dict, assets: Iterable[str] | None = None) -> str:
+        """Launch a job (or the assets of the asset job) for one partition, as the Launchpad does; the run id."""
+        result = self.try_launch(job, partition, run_config, assets)
         if result["__typename"] != "LaunchRunSuccess":
             raise RuntimeError(f"launchRun answered {result}")
         return result["run"]["runId"]
+
+    def try_launch(self, job: str, partition: str, run_config: dict, assets: Iterable[str] | None = None) -> dict:
+        """The `launchRun` answer as it is: a run, or the reasons Dagster refused to launch it."""
+        selector = {"repositoryLocationName": self.location, "repositoryName": self.repository, "pipelineName": job}
+        if assets is not None:
+            selector["assetSelection"] = [{"path": [name]} for name in assets]
+        params = {
+            "selector": selector,
+            "runConfigData": run_config,
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
+        }
+        return self.graphql(LAUNCH_RUN, executionParams=params)["launchRun"]
 
     def wait_for_run(self, run_id: str, timeout: float = 90) -> str:
         deadline = time.monotonic() + timeout
@@ -322,9 +346,13 @@ class DagsterDev:
 
     def materializations(self, run_id: str) -> dict[str, dict]:
         """The metadata of each asset materialized by the run, read from its event log: {asset: {label: value}}."""
+        return self.materializations_from(self.run_events(run_id))
+
+    @staticmethod
+    def materializations_from(events: list[dict]) -> dict[str, dict]:
         return {
             "/".join(e["assetKey"]["path"]): {m["label"]: metadata_value(m) for m in e["metadataEntries"]}
-            for e in self.run_events(run_id)
+            for e in events
             if e["__typename"] == "MaterializationEvent"
         }
 
@@ -349,7 +377,7 @@ def test_materialize_items_through_graphql(make_simulator, tmp_path):
         run_id = dagster.launch_assets(
             ["vendors", "items"],
             partition=last_day,
-            run_config={"ops": {"items": {"config": {"since": first_day, "limit": 0, "dry_run": False}}}},
+            run_config={"ops": {"items": {"config": {"since": first_day, "limit": 0}}}},
         )
         status = dagster.wait_for_run(run_id)
         events = dagster.run_events(run_id)
@@ -370,8 +398,8 @@ def test_materialize_items_through_graphql(make_simulator, tmp_path):
     assert found["vendors"]["matched"] > 0
     # Progress lines in the run log, page by page.
     assert any("items: page" in (e.get("message") or "") for e in events)
-    # The asset checks that ran with the materialization (if any are defined) all passed.
-    failed_checks = [c for c in check_evaluations(events) if not c["success"]]
+    # Nothing failed: no check of severity ERROR fails (blocked records are warnings: see test_ui_truth.py).
+    failed_checks = [c for c in check_evaluations(events) if not c["success"] and c["severity"] == "ERROR"]
     assert failed_checks == []
 
 

@@ -19,6 +19,7 @@ class CheckOutcome:
     description: str
     details: list[str] = field(default_factory=list)
     checked: int = 0
+    rows: list[dict] = field(default_factory=list)  # the details as table rows, when they have columns
 
 
 def _instant(text: str) -> datetime | None:
@@ -153,9 +154,27 @@ def crosswalk_integrity(handler: EntityHandler, intc, crosswalk, size: int = 50)
     return CheckOutcome(False, text, problems.wrong, problems.checked)
 
 
+def _issue_rows(issues) -> list[dict]:
+    return [
+        {"prod_id": i.prod_id, "since": f"{i.first_seen:%Y-%m-%d %H:%M}", "reason": i.reason, "detail": i.detail or ""}
+        for i in issues
+    ]
+
+
 def blocked_too_long(kind: str, crosswalk, days: float) -> CheckOutcome:
     cutoff = datetime.now(UTC) - timedelta(days=days)
     waiting = crosswalk.issues(kind=kind, status="blocked", first_seen_before=cutoff)
     details = [f"{kind} {i.prod_id} blocked since {i.first_seen:%Y-%m-%d}: {i.reason}" for i in waiting]
     text = f"{len(waiting)} records blocked for more than {days:g} days" if waiting else f"nothing blocked for more than {days:g} days"
-    return CheckOutcome(not waiting, text, details, len(waiting))
+    return CheckOutcome(not waiting, text, details, len(waiting), _issue_rows(waiting))
+
+
+def open_issues(kind: str, crosswalk, status: str) -> CheckOutcome:
+    """The records of a kind the crosswalk holds as failed (or blocked) now: each is tried again first by the
+    next run of its kind, and leaves the list when it is copied."""
+    found = crosswalk.issues(kind=kind, status=status)
+    if not found:
+        return CheckOutcome(True, f"no {kind} record is {status}")
+    details = [f"{kind} {i.prod_id} {status}: {i.reason}" for i in found]
+    text = f"{len(found)} {kind} records {status}; the next run tries them again. First: {details[0]}"
+    return CheckOutcome(False, text, details, len(found), _issue_rows(found))
