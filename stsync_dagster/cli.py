@@ -169,7 +169,7 @@ def _watched(work):
     """Run `work` with a progress bar per asset on the terminal (stderr)."""
     from stsync_dagster.sync import progress
 
-    with terminal.ProgressBars(_ERR) as bars, progress.watching(bars):
+    with terminal.ProgressBars(_ERR or terminal.console(sys.stderr)) as bars, progress.watching(bars):
         return work()
 
 
@@ -206,7 +206,10 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     _load_env()
     value = os.environ.get(database.ENV_VAR, "").strip() or default_db()
-    database.check(value, write=False)
+    shown = database.check(value, write=False)
+    if "://" not in value and not Path(value).expanduser().is_file():  # opening it would make an empty one
+        raise ConfigError(f"{database.ENV_VAR} ({shown}): no crosswalk there: nothing was synced with it yet",
+                          variables=[database.ENV_VAR])  # fmt: skip
     with Crosswalk(value) as crosswalk:
         writes = crosswalk.history(args.kind, args.prod_id)
         entry = crosswalk.lookup(args.kind, [args.prod_id]).get(args.prod_id)
