@@ -122,18 +122,14 @@ def step_errors(result) -> list[str]:
             for e in result.all_events if e.is_step_failure]
 
 
-def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, details: bool = True) -> int:
-    """The counts table, then what was not copied, grouped by reason. Returns the failed count (an asset that
-    was not materialized counts as one)."""
-    failed = 0
+def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, details: bool = True) -> None:
+    """The counts table, then what was not copied, grouped by reason."""
     values = {entity: None if meta is None else _values(meta) for entity, meta in reports.items()}
     out.print(terminal.counts_table(values))
     for entity, meta in values.items():
         if meta is None:
             out.print(f"{entity}: not materialized (see the errors below)", markup=False)
-            failed += 1
             continue
-        failed += int(meta.get("failed", 0))
         if not details:
             continue
         if verbose and meta.get("issues") and not str(meta["issues"]).startswith("Nothing"):
@@ -141,11 +137,11 @@ def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, 
             out.print(terminal.metadata_table(meta["issues"]), soft_wrap=True)
         elif meta.get("issue_groups"):
             out.print(terminal.issues_table(entity, meta["issue_groups"]))
-    return failed
 
 
 def finish(command: str, reports: dict[str, dict | None], errors: list[str], args, *, details: bool = True) -> int:
-    """Print the report (a table, or JSON with --json) and the step errors; return the exit code."""
+    """Print the report (a table, or JSON with --json) and the step errors; return the exit code (1 when records
+    failed or an asset was not materialized)."""
     failed = sum(1 if meta is None else int(_values(meta).get("failed", 0)) for meta in reports.values())
     code = EXIT_FAILED_RECORDS if failed or errors else 0
     if getattr(args, "json", False):
