@@ -120,18 +120,14 @@ def step_errors(result) -> list[str]:
             for e in result.all_events if e.is_step_failure]
 
 
-def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, details: bool = True) -> int:
-    """The counts table, then what was not copied, grouped by reason. Returns the failed count (an asset that
-    was not materialized counts as one)."""
-    failed = 0
+def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, details: bool = True) -> None:
+    """The counts table, then what was not copied, grouped by reason."""
     values = {entity: None if meta is None else _values(meta) for entity, meta in reports.items()}
     out.print(terminal.counts_table(values))
     for entity, meta in values.items():
         if meta is None:
             out.print(f"{entity}: not materialized (see the errors below)", markup=False)
-            failed += 1
             continue
-        failed += int(meta.get("failed", 0))
         if not details:
             continue
         if verbose and getattr(reports[entity].get("issues"), "records", None):
@@ -141,11 +137,11 @@ def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, 
             out.print(terminal.issues_table(entity, meta["issue_groups"]))
         if meta.get("dropped_groups"):
             out.print(terminal.dropped_table(entity, meta["dropped_groups"], int(meta.get("dropped_references", 0))))
-    return failed
 
 
 def finish(command: str, reports: dict[str, dict | None], errors: list[str], args, *, details: bool = True) -> int:
-    """Print the report (a table, or JSON with --json) and the step errors; return the exit code."""
+    """Print the report (a table, or JSON with --json) and the step errors; return the exit code (1 when records
+    failed or an asset was not materialized)."""
     failed = sum(1 if meta is None else int(_values(meta).get("failed", 0)) for meta in reports.values())
     code = EXIT_FAILED_RECORDS if failed or errors else 0
     if getattr(args, "json", False):
@@ -169,7 +165,7 @@ def _watched(work):
     """Run `work` with a progress bar per asset on the terminal (stderr)."""
     from stsync_dagster.sync import progress
 
-    with terminal.ProgressBars(_ERR) as bars, progress.watching(bars):
+    with terminal.ProgressBars(_ERR or terminal.console(sys.stderr)) as bars, progress.watching(bars):
         return work()
 
 
@@ -206,7 +202,10 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     _load_env()
     value = os.environ.get(database.ENV_VAR, "").strip() or default_db()
-    database.check(value, write=False)
+    shown = database.check(value, write=False)
+    if "://" not in value and not Path(value).expanduser().is_file():  # opening it would make an empty one
+        raise ConfigError(f"{database.ENV_VAR} ({shown}): no crosswalk there: nothing was synced with it yet",
+                          variables=[database.ENV_VAR])  # fmt: skip
     with Crosswalk(value) as crosswalk:
         writes = crosswalk.history(args.kind, args.prod_id)
         entry = crosswalk.lookup(args.kind, [args.prod_id]).get(args.prod_id)

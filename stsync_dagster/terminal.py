@@ -139,9 +139,9 @@ def counts_table(reports: dict[str, dict | None]) -> Table:
 
 def issues_table(entity: str, groups: list[dict]) -> Table:
     table = Table(title=f"Not copied by {entity} (grouped; --verbose lists every record)", title_justify="left")
-    for name, justify in (("records", "right"), ("kind", "left"), ("outcome", "left"), ("fields", "left"),
-                          ("reason", "left"), ("for example", "left")):  # fmt: skip
-        table.add_column(name, justify=justify, overflow="fold")
+    for name, justify, widest in (("records", "right", None), ("kind", "left", None), ("outcome", "left", None),
+                                  ("fields", "left", 24), ("reason", "left", None), ("for example", "left", 20)):
+        table.add_column(name, justify=justify, overflow="fold", max_width=widest)  # the reason gets the room
     for g in groups:
         more = ", …" if g["count"] > len(g["examples"]) else ""
         table.add_row(*map(_cell, (g["count"], g["kind"], g["outcome"], ", ".join(g["fields"]), g["reason"],

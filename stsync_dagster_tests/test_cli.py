@@ -178,3 +178,9 @@ def test_json_report_and_json_logs_are_all_json(cli_env, tmp_path):
     ours = [line for line in lines if line["logger"] == "dagster" and line.get("step_key") == "jobs"]
     assert ours and all(line["run_id"] for line in ours)  # Dagster's run log, in the same shape
     assert any(line["logger"].startswith("stsync.") for line in lines)
+
+
+def test_history_of_a_crosswalk_that_does_not_exist_says_so_and_makes_none(cli_env, tmp_path):
+    done = run(["history", "items", "1"], cli_env, tmp_path)
+    assert done.returncode == 2 and "STSYNC_DB" in done.stderr and "no crosswalk there" in done.stderr
+    assert not Path(cli_env["STSYNC_DB"]).exists()

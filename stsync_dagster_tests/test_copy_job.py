@@ -14,9 +14,10 @@ def _run(env, config: dict):
     from stsync_dagster.defs.resources import build_resources
     from stsync_dagster.definitions import defs
 
-    assert defs.resolve_job_def("copy_records") is not None  # the UI lists it
+    dg.Definitions.validate_loadable(defs)  # the code location loads, with the job the UI lists
+    assert defs.resolve_job_def("copy_records") is not None
     with pointed_at(env), dg.DagsterInstance.ephemeral() as instance:
-        return copy_job.execute_in_process(run_config={"ops": {"copy_records": {"config": config}}},
+        return copy_job.execute_in_process(run_config={"ops": {"copy": {"config": config}}},
                                            resources=build_resources(), instance=instance, raise_on_error=False)
 
 

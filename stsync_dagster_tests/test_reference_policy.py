@@ -126,7 +126,7 @@ def test_a_default_that_matches_nothing_blocks_with_the_reason(sim, tmp_path):
 def test_without_master_data_the_reason_says_to_materialize_it_first(sim, tmp_path):
     env = sync_env(sim, tmp_path)
     with pointed_at(env):
-        config = {"since": env["STSYNC_START_DATE"], "limit": 0, "dry_run": False}
+        config = {"since": env["STSYNC_START_DATE"], "limit": 0}
         result = dg.materialize([*master_assets, *sync_assets], selection=[dg.AssetKey("jobs")],
                                 resources=build_resources(), partition_key="2026-11-01",
                                 run_config={"ops": {"jobs": {"config": config}}})

@@ -22,7 +22,7 @@ from stsync_dagster.servicetitan.redact import redacting
 from stsync_dagster.sync.outcome import Outcome
 from stsync_dagster.sync.runner import run_copy, run_master
 
-COPY_OP = "copy_records"
+COPY_OP = "copy"  # the op; the job is copy_records (an op and its job cannot share a name)
 
 Kind = Enum("Kind", {entity: entity for entity in SYNC_ENTITIES})
 
@@ -65,12 +65,16 @@ def copy_records(
         raise dg.Failure(description=mask(f"{failed} of the records failed: {reasons[:2000]}"))
 
 
-@dg.graph(name="copy_records", description="Copy given Production records (config: kind, ids) with everything they need.")
-def copy_graph():
-    copy_records()
+def build_copy_job(logger_defs: dict | None = None) -> dg.JobDefinition:
+    @dg.job(name="copy_records", description="Copy given Production records (config: kind, ids) with everything they need.",
+            logger_defs=logger_defs)  # fmt: skip
+    def _job():
+        copy_records()
+
+    return _job
 
 
-copy_job = copy_graph.to_job(name="copy_records")
+copy_job = build_copy_job()
 
 
 def copy_in_process(
@@ -83,7 +87,7 @@ def copy_in_process(
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
     }
     with dg.DagsterInstance.ephemeral() as instance:
-        job = copy_graph.to_job(name="copy_records", logger_defs=cli_loggers(log_format) or None)
+        job = build_copy_job(cli_loggers(log_format) or None)
         return job.execute_in_process(run_config=run_config, resources=build_resources(), instance=instance,
                                       raise_on_error=False)  # fmt: skip
 
