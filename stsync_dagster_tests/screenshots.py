@@ -124,9 +124,9 @@ def take_screenshots(camera: Camera, run_id: str, has_checks: bool) -> list[Path
 
     if has_checks:
         camera.open("/assets/pos?view=checks", "Latest execution")
-        fidelity = page.get_by_text("read_back_fidelity")
-        if fidelity.count():
-            fidelity.first.click()
+        blocked = page.get_by_text("blocked_records")  # a warning: the records blocked, with the reasons
+        if blocked.count():
+            blocked.first.click()
             camera.settle()
         saved.append(camera.shoot("checks.png"))
     else:
