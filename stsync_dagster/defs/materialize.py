@@ -9,7 +9,7 @@ import dagster as dg
 
 from stsync_dagster.defs.assets import MASTER_DESCRIPTIONS, SYNC_DEPS, master_assets, sync_assets
 from stsync_dagster.defs.checks import sync_checks
-from stsync_dagster.defs.metadata import table_rows
+from stsync_dagster.defs.metadata import PLAN_PREFIX, table_rows
 from stsync_dagster.defs.partitions import start_date
 from stsync_dagster.defs.plan import plan_step, sync_plan
 from stsync_dagster.defs.resources import build_resources
@@ -74,14 +74,17 @@ def materialize_sync(
 
 def reported(result: dg.ExecuteInProcessResult, entity: str) -> dict | None:
     """What a run reported for an entity, as plain values: its materialization's metadata, or for a dry run its
-    plan's (the counts table spread into one value per outcome). None when it reported nothing (it failed)."""
-    events = result.asset_materializations_for_node(entity) or result.asset_observations_for_node(plan_step(entity))
+    plan's under the same labels (the counts table spread into one value per outcome). None when it reported
+    nothing (it failed)."""
+    materialized = result.asset_materializations_for_node(entity)
+    events = materialized or result.asset_observations_for_node(plan_step(entity))
     if not events:
         return None
-    values = {label: getattr(entry, "value", entry) for label, entry in events[-1].metadata.items()}
+    values = {}
     for label, entry in events[-1].metadata.items():
-        if isinstance(entry, dg.TableMetadataValue):
-            values[label] = table_rows(entry)
+        value = table_rows(entry) if isinstance(entry, dg.TableMetadataValue) else getattr(entry, "value", entry)
+        values[label.removeprefix(PLAN_PREFIX)] = value
     for row in values.pop("counts", None) or []:
         values[row["outcome"]] = row["records"]
+    values["dry_run"] = not materialized
     return values
