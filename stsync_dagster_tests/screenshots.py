@@ -105,9 +105,11 @@ def take_screenshots(camera: Camera, run_id: str, has_checks: bool) -> list[Path
     camera.open("/assets/pos?view=events", "materialized in run", "created", "issue_groups")
     saved.append(camera.shoot("materialization.png"))
 
-    issues_row = page.locator("tr").filter(has=page.get_by_text("issues", exact=True))
-    issues_row.get_by_text("[Show Markdown]").first.click()
-    page.get_by_role("dialog").get_by_text("Production id").wait_for(timeout=30_000)
+    # The records not copied: a table, shown in place (its header row has the column prod_id).
+    header = page.get_by_text("prod_id", exact=True).first
+    header.wait_for(timeout=30_000)
+    header.scroll_into_view_if_needed()
+    page.mouse.wheel(0, -120)  # the row's label too
     page.wait_for_timeout(500)
     saved.append(camera.shoot("issues.png"))
 
@@ -122,9 +124,9 @@ def take_screenshots(camera: Camera, run_id: str, has_checks: bool) -> list[Path
 
     if has_checks:
         camera.open("/assets/pos?view=checks", "Latest execution")
-        fidelity = page.get_by_text("read_back_fidelity")
-        if fidelity.count():
-            fidelity.first.click()
+        blocked = page.get_by_text("blocked_records")  # a warning: the records blocked, with the reasons
+        if blocked.count():
+            blocked.first.click()
             camera.settle()
         saved.append(camera.shoot("checks.png"))
     else:

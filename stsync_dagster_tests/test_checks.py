@@ -102,3 +102,26 @@ def test_read_back_finds_a_field_that_differs_and_integrity_a_vanished_record(en
         integrity = crosswalk_integrity(handler, intc, cw, size=10_000)
         assert not integrity.passed
         assert integrity.details == ["items 123 → 89999999: not in Integration"]
+
+
+def test_checks_run_alone_as_the_ui_executes_them(env):
+    """A check executed alone (the Checks tab's "Execute") reports without materializing anything: the sync
+    checks read the crosswalk and Integration, the master-data checks match in memory and write no crosswalk row."""
+    sim, env = env
+    _materialize(env)
+    failed_items, unmatched = dg.AssetCheckKey(dg.AssetKey("items"), "failed_records"), dg.AssetCheckKey(
+        dg.AssetKey("customers"), "unmatched_keys")
+    with pointed_at(env), Crosswalk(env["STSYNC_DB"]) as cw:
+        rows_before = cw.counts()
+        result = dg.materialize(
+            [*master_assets, *sync_assets, *sync_checks],
+            resources=build_resources(),
+            selection=dg.AssetSelection.checks(failed_items, unmatched),
+        )
+        assert cw.counts() == rows_before
+    assert result.success
+    assert result.get_asset_materialization_events() == []
+    evaluations = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+    assert set(evaluations) == {("items", "failed_records"), ("customers", "unmatched_keys")}
+    assert evaluations[("items", "failed_records")].passed
+    assert not evaluations[("customers", "unmatched_keys")].passed

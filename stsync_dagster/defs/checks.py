@@ -32,14 +32,16 @@ ISSUE_ROW_COLUMNS = {"prod_id": "int", "since": "string", "reason": "string", "d
 
 def check_result(asset: str, name: str, outcome: CheckOutcome, severity: dg.AssetCheckSeverity,
                  mask: Redactor) -> dg.AssetCheckResult:
-    details = table(ISSUE_ROW_COLUMNS, outcome.rows) if outcome.rows else lines_table(outcome.details)
+    metadata: dict = {"checked": dg.MetadataValue.int(outcome.checked)}
+    if outcome.rows or outcome.details:
+        metadata["details"] = table(ISSUE_ROW_COLUMNS, outcome.rows) if outcome.rows else lines_table(outcome.details)
     return dg.AssetCheckResult(
         asset_key=asset,
         check_name=name,
         passed=outcome.passed,
         severity=severity,
         description=mask(outcome.description),
-        metadata=masked({"checked": dg.MetadataValue.int(outcome.checked), "details": details}, mask),
+        metadata=masked(metadata, mask),
     )
 
 

@@ -10,7 +10,7 @@ import dagster as dg
 from stsync_dagster.defs.assets import MASTER_DESCRIPTIONS, SYNC_DEPS, master_assets, sync_assets
 from stsync_dagster.defs.checks import sync_checks
 from stsync_dagster.defs.logs import cli_loggers
-from stsync_dagster.defs.metadata import table_rows
+from stsync_dagster.defs.metadata import PLAN_PREFIX, table_rows
 from stsync_dagster.defs.partitions import start_date
 from stsync_dagster.defs.plan import PLAN_JOB, plan_step, sync_plan
 from stsync_dagster.defs.resources import build_resources
@@ -79,15 +79,18 @@ def materialize_sync(
 
 
 def reported_metadata(result: dg.ExecuteInProcessResult, entity: str) -> dict | None:
-    """What a run reported for an entity: its materialization's metadata, or for a dry run its plan's (the counts
-    table spread into one int value per outcome). None when it reported nothing (it failed)."""
-    events = result.asset_materializations_for_node(entity) or result.asset_observations_for_node(plan_step(entity))
+    """What a run reported for an entity: its materialization's metadata, or for a dry run its plan's under the
+    same labels (the counts table spread into one int value per outcome, `dry_run` said). None when it reported
+    nothing (it failed)."""
+    materialized = result.asset_materializations_for_node(entity)
+    events = materialized or result.asset_observations_for_node(plan_step(entity))
     if not events:
         return None
-    metadata = dict(events[-1].metadata)
+    metadata = {label.removeprefix(PLAN_PREFIX): entry for label, entry in events[-1].metadata.items()}
     counts = metadata.pop("counts", None)
     for row in table_rows(counts) if counts is not None else []:
         metadata[row["outcome"]] = dg.MetadataValue.int(row["records"])
+    metadata["dry_run"] = dg.MetadataValue.bool(not materialized)
     return metadata
 
 

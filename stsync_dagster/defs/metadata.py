@@ -113,8 +113,12 @@ def counts_table(counts: dict[str, int]) -> dg.TableMetadataValue:
     return table({"outcome": "string", "records": "int"}, [{"outcome": k, "records": n} for k, n in counts.items()])
 
 
+PLAN_PREFIX = "plan_"  # the UI's asset overview shows the latest observation over a materialization's same label
+
+
 def plan_metadata(report: SyncReport, window: str, redactor: Redactor | None = None) -> dict:
-    """Of a dry run's observation: what a real run would do, with nothing the UI would plot."""
+    """Of a dry run's observation: what a real run would do, with nothing the UI would plot, under labels of
+    its own."""
     text = (
         f"A dry run: {report.count(Outcome.CREATED)} would be created, {report.count(Outcome.ADOPTED)} adopted "
         f"(Integration already holds them), {report.count(Outcome.UPDATED)} updated, "
@@ -122,15 +126,14 @@ def plan_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
     )
     pulled_in = {f"pulled_in_{kind}": n for kind, n in report.pulled_in.items()}
     return masked({
-        "dry_run": dg.MetadataValue.bool(True),
         "plan": dg.MetadataValue.text(text),
-        "counts": counts_table({**report.counts, **pulled_in}),
-        "window": dg.MetadataValue.text(window),
-        "issues": issues_table(report.issues),
-        "issue_groups": dg.MetadataValue.json(report.grouped_issues()),
-        "dropped": dropped_table(report),
-        "dropped_groups": dg.MetadataValue.json(report.grouped_dropped()),
-        "dropped_by_field": left_out_table(report),
+        "plan_counts": counts_table({**report.counts, **pulled_in}),
+        "plan_window": dg.MetadataValue.text(window),
+        "plan_issues": issues_table(report.issues),
+        "plan_issue_groups": dg.MetadataValue.json(report.grouped_issues()),
+        "plan_dropped": dropped_table(report),
+        "plan_dropped_groups": dg.MetadataValue.json(report.grouped_dropped()),
+        "plan_dropped_by_field": left_out_table(report),
         "sample_diffs": dg.MetadataValue.json(report.sample_diffs),
         "sample_payloads": dg.MetadataValue.json(report.sample_payloads),
     }, redactor or Redactor())
@@ -161,7 +164,6 @@ def master_metadata(report: MatchReport, redactor: Redactor | None = None) -> di
 def master_plan_metadata(report: MatchReport, redactor: Redactor | None = None) -> dict:
     counts = {"matched": report.matched, "unmatched": len(report.unmatched), "ambiguous": len(report.ambiguous)}
     return masked({
-        "dry_run": dg.MetadataValue.bool(True),
-        "counts": counts_table(counts),
-        "problems": table(MASTER_COLUMNS, master_problems(report)),
+        "plan_counts": counts_table(counts),
+        "plan_problems": table(MASTER_COLUMNS, master_problems(report)),
     }, redactor or Redactor())
