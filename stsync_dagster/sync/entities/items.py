@@ -41,6 +41,7 @@ class ItemsHandler(EntityHandler):
     model = SourceMaterial
     bulk_create = True  # the pricebook's bulk endpoint: many materials per request
     read_names = {"variationMaterials": "variationsOrConfigurableMaterials"}
+    not_updatable = frozenset({"externalData", "isOtherDirectCost"})  # MaterialUpdateRequest has no such field
 
     def prepare(self, records: list[SourceMaterial], ctx: PageContext) -> None:
         """A configurable material names its variations: they are copied first."""
