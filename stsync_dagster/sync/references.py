@@ -59,6 +59,15 @@ class RefMap:
         """The Integration id, or None when the reference is not mapped (no exception, no placeholder)."""
         return self._ids.get(kind, {}).get(prod_id)
 
+    def optional(self, kind: str, prod_id: int | None) -> int | None:
+        """An optional reference: the Integration id (the placeholder for a record a dry run plans), or None
+        when it has no counterpart: the field is left out, not the record."""
+        if prod_id is None:
+            return None
+        if prod_id in self._planned.get(kind, ()) and self.find(kind, prod_id) is None:
+            return self.PLANNED
+        return self.find(kind, prod_id)
+
     def get(self, ref: Ref) -> int:
         int_id = self._ids.get(ref.kind, {}).get(ref.prod_id)
         if int_id is None and ref.prod_id in self._planned.get(ref.kind, ()):

@@ -73,8 +73,8 @@ class ItemsHandler(EntityHandler):
             )
 
         # Optional references: one without an Integration counterpart is left out (and counted), not blocking.
-        categories = [refs.find("categories", c) for c in record.categories or []]
-        variation_ids = [refs.find("items", v) for v in variations(record)]
+        categories = [refs.optional("categories", c) for c in record.categories or []]
+        variation_ids = [refs.optional("items", v) for v in variations(record)]
         return MaterialCreate(
             code=record.code,
             description=record.description,
@@ -82,9 +82,9 @@ class ItemsHandler(EntityHandler):
             primaryVendor=vendor(record.primaryVendor, "primaryVendor.vendorId") if record.primaryVendor else None,
             otherVendors=[vendor(v, f"otherVendors[{i}].vendorId") for i, v in enumerate(record.otherVendors or [])]
             or None,
-            categories=[c for c in categories if c] or None,
+            categories=[c for c in categories if c is not None] or None,
             assets=[SkuAssetCreate(type=a.type, url=a.url, alias=a.alias, isDefault=a.isDefault) for a in record.assets or []]
             or None,
-            variationMaterials=[v for v in variation_ids if v] or None,
+            variationMaterials=[v for v in variation_ids if v is not None] or None,
             externalData=external_data(self.guid, record.id),
         )
