@@ -10,6 +10,7 @@ import re
 import pytest
 
 from stsync_dagster.defs.materialize import materialize_sync
+from stsync_dagster.servicetitan import ProductionClient, load_settings
 from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster.simulator import Simulator
 from stsync_dagster.sync.crosswalk import Crosswalk
@@ -164,3 +165,17 @@ def test_a_field_stsync_forgets_to_send_fails_the_read_back_check(make_simulator
     evaluation = checks[(entity, "read_back_fidelity")]
     assert not evaluation.passed
     assert f"{field}: Production" in evaluation.metadata["details"].value
+
+
+def test_the_simulator_lists_categories_as_the_document_says(make_simulator, tmp_path):
+    sim = make_simulator(seed=5, scale=0.05)
+    settings = load_settings(environ=sync_env(sim, tmp_path), dotenv_path=None)
+    path = "/pricebook/v2/tenant/{tenant}/categories"
+    with ProductionClient.from_settings(settings) as prod:
+        def names(**params):
+            return sorted(r["name"] for page in prod.iter_pages(path, params) for r in page.records)
+
+        everything = names(active="Any")
+        assert everything == sorted(c["name"] for c in sim.records("prod", "categories")) and GAP_CATEGORY in everything
+        assert names(active="Any", categoryType="Materials") == everything  # the data's are all material ones
+        assert names(active="Any", categoryType="Services") == []

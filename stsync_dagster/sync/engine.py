@@ -322,7 +322,8 @@ class SyncEngine(FollowStage, ActivationStage):
         return built
 
     def _pull(self, ctx: _Context, kind: str, prod_ids: set[int]) -> None:
-        """Copy referenced records that are not mapped yet (materials of PO lines, jobs of POs)."""
+        """Copy referenced records that are not mapped yet (materials of PO lines, jobs of POs, and records of the
+        kind itself: a configurable material's variations, the job a job came from)."""
         if not prod_ids:
             return
         mapped = self.crosswalk.lookup(kind, sorted(prod_ids))

@@ -93,6 +93,15 @@ class RefMap:
         """The Integration id, or None when the reference is not mapped (no exception, no placeholder)."""
         return self._ids.get(kind, {}).get(prod_id)
 
+    def optional(self, kind: str, prod_id: int | None) -> int | None:
+        """An optional reference: the Integration id (the placeholder for a record a dry run plans), or None
+        when it has no counterpart: the field is left out, not the record."""
+        if prod_id is None:
+            return None
+        if prod_id in self._planned.get(kind, ()) and self.find(kind, prod_id) is None:
+            return self.PLANNED
+        return self.find(kind, prod_id)
+
     def get(self, ref: Ref) -> int | None:
         """The Integration id; without a counterpart, what the reference's policy says: Blocked raised (block),
         None (drop) or the default's id, the last two noted for take_dropped."""

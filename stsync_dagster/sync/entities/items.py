@@ -44,6 +44,7 @@ class ItemsHandler(EntityHandler):
     reference_fields = {"primaryVendor.vendorId": Reference("vendors", False),
                         "otherVendors.vendorId": Reference("vendors", False)}
     read_names = {"variationMaterials": "variationsOrConfigurableMaterials"}
+    not_updatable = frozenset({"externalData", "isOtherDirectCost"})  # MaterialUpdateRequest has no such field
 
     def prepare(self, records: list[SourceMaterial], ctx: PageContext) -> None:
         """A configurable material names its variations: they are copied first."""
@@ -78,8 +79,8 @@ class ItemsHandler(EntityHandler):
             )
 
         # Optional references: one without an Integration counterpart is left out (and counted), not blocking.
-        categories = [refs.find("categories", c) for c in record.categories or []]
-        variation_ids = [refs.find("items", v) for v in variations(record)]
+        categories = [refs.optional("categories", c) for c in record.categories or []]
+        variation_ids = [refs.optional("items", v) for v in variations(record)]
         return MaterialCreate(
             code=record.code,
             description=record.description,
@@ -89,9 +90,9 @@ class ItemsHandler(EntityHandler):
                 copy for i, v in enumerate(record.otherVendors or []) if (copy := vendor(v, f"otherVendors[{i}].vendorId"))
             ]
             or None,
-            categories=[c for c in categories if c] or None,
+            categories=[c for c in categories if c is not None] or None,
             assets=[SkuAssetCreate(type=a.type, url=a.url, alias=a.alias, isDefault=a.isDefault) for a in record.assets or []]
             or None,
-            variationMaterials=[v for v in variation_ids if v] or None,
+            variationMaterials=[v for v in variation_ids if v is not None] or None,
             externalData=external_data(self.guid, record.id),
         )

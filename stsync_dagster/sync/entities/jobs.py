@@ -49,9 +49,8 @@ def _lead_source(job: SourceJob, refs: RefMap) -> LeadSourceCreate | None:
     source = job.jobGeneratedLeadSource
     if source is None:
         return None
-    job_id = refs.find("jobs", source.jobId) if source.jobId is not None else None
-    employee_id = refs.find("technicians", source.employeeId) if source.employeeId is not None else None
-    return LeadSourceCreate(jobId=job_id, employeeId=employee_id) if job_id or employee_id else None
+    job_id, employee_id = refs.optional("jobs", source.jobId), refs.optional("technicians", source.employeeId)
+    return LeadSourceCreate(jobId=job_id, employeeId=employee_id) if (job_id, employee_id) != (None, None) else None
 
 
 class JobsHandler(EntityHandler):
@@ -210,7 +209,7 @@ class JobsHandler(EntityHandler):
             appointments=appointments,
             summary=job.summary,
             customerPo=job.customerPo or None,
-            soldById=refs.find("technicians", job.soldById) if job.soldById is not None else None,
+            soldById=refs.optional("technicians", job.soldById),
             jobGeneratedLeadSource=_lead_source(job, refs),
             externalData=external_data(self.guid, job.id),
         )
