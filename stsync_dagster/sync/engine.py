@@ -149,6 +149,8 @@ class SyncEngine(FollowStage, ActivationStage):
         self._bulk_ok = True
         self._lost: list[_Lost] = []
         self._reactivations_finished = False
+        self._late: set = set()
+        self._prod_of: dict = {}
         self._pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="stsync-create")
 
     def close(self) -> None:
