@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -168,6 +169,11 @@ def test_blocked_records_are_copied_once_their_master_data_exists(env):
     from stsync_dagster.simulator.data import DELIBERATE_GAPS
 
     sim, env = env
+    # A material's vendor is dropped by default (copied without it): this run blocks on it instead.
+    config = json.loads((REPO / "stsync.config.json").read_text())
+    config["references"]["items"] = {"primaryVendor.vendorId": "block", "otherVendors.vendorId": "block"}
+    (Path(env["STSYNC_PACER_DIR"]).parent / "block.json").write_text(json.dumps(config))
+    env = {**env, "STSYNC_CONFIG": str(Path(env["STSYNC_PACER_DIR"]).parent / "block.json")}
     first = sync(env, entities=["items"])
     gap = DELIBERATE_GAPS["missing"]["vendors"][0]
     assert first["items"]["blocked"] > 0 and any(gap.casefold() in r["reason"].casefold() for r in first["items"]["issues"])

@@ -38,7 +38,6 @@ class EquipmentSpecs(SpecBuilderBase):
             size, maker = rng.choice(SIZES), rng.choice(makers)
             cost = round(rng.uniform(low, high), 2)
             price = round(cost * rng.uniform(1.3, 2.0), 2)
-            created = self.window_start - timedelta(days=rng.randint(30, 700))
             vendor = rng.choice(vendors)
             self.add("equipment", {
                 "code": f"EQ-{prefix}-{i + 1:03d}", "displayName": pattern.format(t=size),
@@ -53,8 +52,7 @@ class EquipmentSpecs(SpecBuilderBase):
                                   "memo": None, "vendorPart": f"{maker[:2].upper()}{rng.randint(10000, 99999)}",
                                   "cost": cost, "active": True, "primarySubAccount": None, "otherSubAccounts": None},
                 "otherVendors": [], "categories": [], "assets": [], "createdById": self.user(),
-                "createdOn": iso(created), "modifiedOn": iso(created + timedelta(days=rng.randint(0, 20))),
-                "source": None, "externalId": None,
+                **self.stamps(midnight=i == 1, rng=rng), "source": None, "externalId": None,
             })
         names = {s["key"]: s["name"] for s in self.specs["vendors"]}
         for spec in self.specs.get("equipment", []):
@@ -69,8 +67,9 @@ class EquipmentSpecs(SpecBuilderBase):
         extra = 0
         for po in self.specs["purchase-orders"]:
             added = []
-            if active_equipment and rng.random() < EQUIPMENT_LINE_SHARE:
-                added.append((rng.choice(active_equipment), "Equipment"))
+            existing = [e for e in active_equipment if e["createdOn"] <= po["createdOn"]]
+            if existing and rng.random() < EQUIPMENT_LINE_SHARE:
+                added.append((rng.choice(existing), "Equipment"))
             if inactive and rng.random() < INACTIVE_LINE_SHARE:
                 material = rng.choice(inactive)
                 created = datetime.fromisoformat(po["createdOn"])

@@ -104,7 +104,8 @@ class Specs(EquipmentSpecs, MasterSpecs):
                 "status": appointment_status, "specialInstructions": self.awkward(0.15),
                 "createdOn": job["createdOn"], "modifiedOn": job["modifiedOn"], "customerId": job["customerId"],
                 "unused": False, "createdById": job["createdById"], "isConfirmed": self.rng.random() < 0.5,
-                "active": job["active"],
+                # A canceled job's appointments are canceled with it, and inactive (as change_record does).
+                "active": job["active"] and appointment_status != "Canceled",
             })
             keys.append(appointment["key"])
             crew = self.rng.sample(technicians, min(len(technicians), 1 if self.rng.random() < 0.6 else 2))

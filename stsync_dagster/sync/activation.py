@@ -22,12 +22,16 @@ from stsync_dagster.sync.follow import _CLOCK_SLACK, _instant
 log = logging.getLogger("stsync.sync")
 
 ACTION = "reactivated"
+_SENDS = 3  # a PATCH whose answer was lost is sent again, at most this many times in all
 OURS = f"{ACTION}:ours"  # the inactive state was STSync's own write: written_at follows our patches
 THEIRS = f"{ACTION}:theirs"  # it was someone's edit in Integration: left to read as one
 
 
 class ActivationStage:
     """Mixed into SyncEngine (clients, crosswalk, handlers, options, `_create_all`, `_issue`, `_run_is_live`)."""
+
+    _late: set  # (kind, prod id) of SKUs whose activation answer was lost: their claims outlive the run
+    _prod_of: dict  # (kind, Integration id) → prod id of the SKUs being activated
 
     def _held_by_others(self, kind: str, prod_ids) -> dict[int, str]:
         """Records of the kind another run holds active for a moment (a claim not yet stale): id → run id."""
@@ -66,7 +70,7 @@ class ActivationStage:
         done, written = [], {}
         for prod_id, (entry, action) in sorted(skus.items()):
             try:
-                answer = self.intc.patch(handler.cfg.int_create_path, entry.int_id, {"active": False})
+                answer = self._set_active(handler, entry.int_id, False)
             except st.ServiceTitanError as exc:
                 log.warning("%s %s: making it inactive again failed (%s); the next run finishes it", handler.kind,
                             prod_id, exc)
@@ -76,7 +80,22 @@ class ActivationStage:
                 landed = _instant((answer or {}).get("modifiedOn")) or datetime.now(UTC)
                 written[prod_id] = (entry.fingerprint, max(landed, datetime.now(UTC)))
         self.crosswalk.wrote(handler.kind, written)
-        self.crosswalk.release_actions(handler.kind, done, self.options.run_id)
+        # An activation whose answer was lost may still commit late: its claim stays, so the run that finishes
+        # it (after the server timeout) makes the SKU inactive once more.
+        self.crosswalk.release_actions(handler.kind, [p for p in done if (handler.kind, p) not in self._late],
+                                       self.options.run_id)
+
+    def _set_active(self, handler, int_id: int, active: bool) -> dict:
+        """PATCH the SKU's `active`; an answer lost is sent again (setting a value twice does no harm)."""
+        for attempt in range(_SENDS):
+            try:
+                return self.intc.patch(handler.cfg.int_create_path, int_id, {"active": active})
+            except st.AmbiguousWriteError:
+                if active:
+                    self._late.add((handler.kind, self._prod_of.get((handler.kind, int_id))))
+                if attempt == _SENDS - 1:
+                    raise
+        return {}
 
     def _with_inactive_active(self, ctx, plans: list, results: list) -> list:
         """Creates refused on a line's SKU (`results`, in `plans` order): where Integration holds one of the
@@ -154,8 +173,9 @@ class ActivationStage:
         done = set()
         for kind, prod_id in sorted(refs):
             entry = inactive[(kind, prod_id)][0]
+            self._prod_of[(kind, entry.int_id)] = prod_id
             try:
-                self.intc.patch(self.handlers[kind].cfg.int_create_path, entry.int_id, {"active": True})
+                self._set_active(self.handlers[kind], entry.int_id, True)
                 done.add((kind, prod_id))
             except st.ServiceTitanError as exc:  # its claim stays until deactivated: a lost answer may have landed
                 log.warning("%s %s: making it active for a PO failed: %s", kind, prod_id, exc)

@@ -157,6 +157,8 @@ class SyncEngine(FollowStage, ActivationStage):
         self._lost: list[_Lost] = []
         self._reactivations_finished = False
         self._asset: str | None = None  # the asset being synced: the history says which step wrote what
+        self._late: set = set()
+        self._prod_of: dict = {}
         self._pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="stsync-create")
 
     def close(self) -> None:
@@ -714,7 +716,7 @@ class SyncEngine(FollowStage, ActivationStage):
             for item in items:
                 if item.plan.prod_id in found:
                     continue
-                status, value = self._create(handler, item.plan)
+                (status, value), = self._with_inactive_active(ctx, [item.plan], [self._create(handler, item.plan)])
                 if status == "ok":
                     created[item.plan.prod_id] = value
                 elif status == "ambiguous":
@@ -722,8 +724,8 @@ class SyncEngine(FollowStage, ActivationStage):
                                 "the create's answer was lost twice; a later run looks it up after the server timeout")
                 else:
                     self.crosswalk.release(handler.kind, [item.plan.prod_id], self.options.run_id)
-                    field_name, reason = value
-                    self._issue(report, Outcome.FAILED, item.plan.prod_id, field_name, reason)
+                    outcome = Outcome.DEFERRED if status == "deferred" else Outcome.FAILED
+                    self._issue(report, outcome, item.plan.prod_id, *value)
             self._confirm(ctx, created, {i.plan.prod_id: i.plan for i in items})
 
     # ---- bookkeeping ---------------------------------------------------------------------------
