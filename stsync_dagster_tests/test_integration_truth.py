@@ -252,6 +252,31 @@ def test_claims_left_by_a_dead_run_are_swept_whatever_the_window(simulator, tmp_
         assert (entry is not None and entry.state == "confirmed") or crosswalk.issues(kind="jobs", prod_ids=[old["id"]])
 
 
+def test_a_stale_claim_taken_over_keeps_its_claim_while_its_lost_answer_is_settled(simulator, tmp_path):
+    """A dead run's claims are taken over by the sweep; their creates' answers are lost. Later batches of the run
+    must not let those claims go (another run could then create the records again): they are settled by stamp."""
+    env = sync_env(simulator, tmp_path, ST_SERVER_TIMEOUT="1")
+    jobs = sorted(simulator.records("prod", "jobs"), key=lambda r: r["id"])[:20]
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        assert crosswalk.claim("jobs", [j["id"] for j in jobs], "crashed-run") == {j["id"] for j in jobs}
+        with crosswalk.engine.begin() as conn:
+            conn.execute(text("UPDATE id_map SET claimed_at = :t"), {"t": (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None)})
+    simulator.set_faults(drop_post_rate=1.0)  # every create commits, and its answer is lost
+    report = sync(env, ("jobs",))["jobs"]
+    assert report["recovered"] > 0
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        entries = crosswalk.lookup("jobs", [j["id"] for j in jobs])
+        issues = {i.prod_id: i for i in crosswalk.issues(kind="jobs", prod_ids=[j["id"] for j in jobs])}
+    guid = env["ST_EXTERNAL_DATA_GUID"]
+    held = {stamped_prod_id(_stamp_view(r, guid), guid) for r in simulator.records("int", "jobs")}
+    for job in jobs:
+        if job["id"] in held:  # created: mapped, and not reported as written twice
+            entry = entries.get(job["id"])
+            assert entry is not None and entry.state == "confirmed", (job["id"], entry, issues.get(job["id"]))
+        else:  # not copyable: let go with its reason
+            assert job["id"] not in entries and job["id"] in issues
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_fresh_heartbeat_is_live_whatever_its_pid_says(tmp_path, backend):
     """Containers with host networking share the host name, not the PID namespace: a PID means nothing there."""

@@ -535,6 +535,19 @@ def test_material_codes_are_unique_per_tenant(intg):
     assert intg.post("materials", {"code": prod_code, "description": "fine in Integration"}).status_code == 201
 
 
+def test_material_codes_stay_unique_after_renames_edits_and_removals(intg):
+    """Codes are looked up by an index: it follows every way a code changes."""
+    first = intg.post("materials", {"code": "RENAME-1", "description": "a"}).json()
+    assert intg.patch(f"materials/{first['id']}", {"code": "RENAME-2"}).status_code == 200
+    is_problem(intg.post("materials", {"code": "rename-2", "description": "b"}), 409)
+    assert intg.post("materials", {"code": "RENAME-1", "description": "the old code is free"}).status_code == 201
+    intg.sim.change("int", "materials", first["id"], code="EDITED-1")
+    is_problem(intg.post("materials", {"code": "edited-1", "description": "c"}), 409)
+    assert intg.post("materials", {"code": "RENAME-2", "description": "free again"}).status_code == 201
+    intg.sim.remove_records("int", "materials", [first["id"]])
+    assert intg.post("materials", {"code": "EDITED-1", "description": "gone with its record"}).status_code == 201
+
+
 def test_material_patch(intg):
     created = intg.post("materials", {"code": "PATCH-1", "description": "before"}).json()
     patched = intg.patch(f"materials/{created['id']}", {"description": "after", "price": 9.99})

@@ -92,6 +92,7 @@ def change_record(tenant: Tenant, kind: str, record_id: int, fields: Mapping) ->
         if record is None:
             raise KeyError(f"no {kind} {record_id} in {tenant.env}")
         record.update(copy.deepcopy(dict(fields)))
+        tenant.changed(kind, record)
         tenant.touch(record)
         if kind == "jobs" and fields.get("jobStatus") == "Canceled":
             for appointment in tenant.all("appointments"):

@@ -18,6 +18,10 @@ EXTERNAL_DATA_KINDS = ("materials", "equipment", "jobs", "vendors", "warehouses"
                        "business-units")
 
 
+def code_key(code: str | None) -> str:
+    return (code or "").strip().casefold()
+
+
 def order_key(kind: str, record_id: int) -> bytes:
     """A stable order that is neither by id nor by date, so clients cannot come to depend on one."""
     return hashlib.blake2b(f"{kind}:{record_id}".encode(), digest_size=8).digest()
@@ -46,6 +50,7 @@ class Tenant:
                     external[record["id"]] = stamps
                 if omitted:
                     self._omitted.setdefault(kind, {})[record["id"]] = tuple(omitted)
+        self._by_code: dict[str, dict[str, set[int]]] = {}  # kind → code key → ids, built when first asked
         numbers = [int(r["number"]) for r in self._records.get("purchase-orders", {}).values()
                    if str(r["number"]).isdigit()]
         self._next_po_number = max(numbers, default=1999) + 1
@@ -59,6 +64,27 @@ class Tenant:
 
     def all(self, kind: str) -> Iterable[dict]:
         return list(self._records.get(kind, {}).values())
+
+    def with_code(self, kind: str, code: str | None) -> list[dict]:
+        """The records whose code is `code`, compared trimmed and casefolded (codes are unique per tenant: every
+        create asks, so this is an index, not a scan). Entries are checked against the records as they are now."""
+        wanted = code_key(code)
+        with self.lock:
+            index = self._by_code.get(kind)
+            if index is None:
+                index = self._by_code[kind] = {}
+                for record in self._records.get(kind, {}).values():
+                    index.setdefault(code_key(record.get("code")), set()).add(record["id"])
+            bucket = self._records.get(kind, {})
+            found = [bucket[i] for i in index.get(wanted, ()) if i in bucket]
+            return [r for r in found if code_key(r.get("code")) == wanted]
+
+    def changed(self, kind: str, record: dict) -> None:
+        """A record edited in place: the code index follows it (call after every in-place edit)."""
+        with self.lock:
+            index = self._by_code.get(kind)
+            if index is not None:
+                index.setdefault(code_key(record.get("code")), set()).add(record["id"])
 
     def external(self, kind: str, record_id: int) -> dict[str, list[dict]]:
         return self._external.get(kind, {}).get(record_id, {})
@@ -122,6 +148,7 @@ class Tenant:
     def insert(self, kind: str, record: dict) -> dict:
         with self.lock:
             self._records.setdefault(kind, {})[record["id"]] = record
+            self.changed(kind, record)
             return record
 
     def touch(self, record: dict) -> None:

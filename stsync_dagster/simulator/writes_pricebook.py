@@ -30,8 +30,7 @@ def _sku_vendor(errors: Errors, tenant: Tenant, body: dict, field: str) -> dict 
 
 
 def _code_taken(tenant: Tenant, code: str, except_id: int | None = None, kind: str = KIND) -> bool:
-    wanted = code.strip().casefold()
-    return any((r.get("code") or "").strip().casefold() == wanted and r["id"] != except_id for r in tenant.all(kind))
+    return any(r["id"] != except_id for r in tenant.with_code(kind, code))
 
 
 def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:
@@ -127,6 +126,7 @@ def prepare_update(tenant: Tenant, material_id: int, body: object) -> tuple[dict
 
 def commit_update(tenant: Tenant, record: dict, changed: dict, stamp: tuple | None, kind: str = KIND) -> dict:
     record.update(changed)
+    tenant.changed(kind, record)
     tenant.touch(record)
     if stamp:
         tenant.set_external(kind, record["id"], stamp[0], stamp[1], merge=stamp[2])

@@ -15,10 +15,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import pydantic
 
@@ -57,6 +58,10 @@ class SyncOptions:
     create: bool = True  # False: adopt what Integration holds, create nothing (`stsync reconcile`)
     bulk_size: int = 100  # records per bulk create, for kinds that have one (materials); 0: one request each
     sample_size: int = 5
+
+
+def _nothing() -> None:
+    pass
 
 
 class Budget:
@@ -107,12 +112,23 @@ class _Context:
     handler: EntityHandler
     report: SyncReport
     on_page: Callable[[SyncReport], None] | None = None
-    taken_over: set[int] = field(default_factory=set)  # stale claims this run now holds
     steps_sent: dict[int, list[str]] = field(default_factory=dict)  # status actions sent, by Production id
     # Records of this kind copied ahead of the page they are on, because another record needs them first.
     pulled_ahead: set[int] = field(default_factory=set)
     batch: set[int] = field(default_factory=set)  # the Production ids being processed
     dropped: dict[int, list] = field(default_factory=dict)  # references a record is sent without (or defaulted)
+
+
+@dataclass
+class _Batch:
+    """One batch, planned: what to create, and the copied records to follow. Its writes come later (pipelined)."""
+
+    ctx: _Context
+    plans: list[_Plan] = field(default_factory=list)
+    wanted: list[tuple] = field(default_factory=list)  # (record, crosswalk entry, body) of records copied before
+    taken_over: set[int] = field(default_factory=set)  # stale claims of this batch that this run now holds
+    settle: Callable[[], None] = _nothing  # once created: its status moves, its writes noted
+    size: int = 0  # the window's records it holds (progress)
 
 
 @dataclass
@@ -150,6 +166,7 @@ class SyncEngine(FollowStage, ActivationStage):
         self._pulled: dict[str, set[int]] = {name: set() for name in HANDLERS}
         self._overlay = overlay or {}
         self._indexes: dict[str, IntegrationIndex] = {}
+        self._index_reads: dict[str, Future] = {}  # indexes being read (by the planning thread's calls only)
         self._seen: dict[str, set[int]] = {}
         self._reasons: dict[str, dict[str, int]] = {}
         self._reasons_lock = threading.Lock()
@@ -159,9 +176,18 @@ class SyncEngine(FollowStage, ActivationStage):
         self._asset: str | None = None  # the asset being synced: the history says which step wrote what
         self._late: set = set()
         self._prod_of: dict = {}
+        self._unsaved_issues: dict[str, dict[int, tuple[str, str, str]]] = {}
+        self._issues_lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="stsync-create")
+        # The pipeline's stages (see _pipeline), one batch at a time each.
+        self._creator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stsync-creates")
+        self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stsync-finish")
+        self._index_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stsync-index")
 
     def close(self) -> None:
+        self._creator.shutdown(wait=True)
+        self._finisher.shutdown(wait=True)
+        self._index_reader.shutdown(wait=True)
         self._pool.shutdown(wait=True)
 
     def __enter__(self) -> "SyncEngine":
@@ -183,11 +209,7 @@ class SyncEngine(FollowStage, ActivationStage):
                 self._sweep(ctx)
             self._backlog(ctx)
             log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
-            for page in prefetch(self.prod.iter_pages(cfg.prod_list_path, params)):
-                ctx.report.pages += 1
-                if page.total_count is not None and ctx.report.window_total is None:
-                    ctx.report.window_total = page.total_count
-                self._batches(ctx, page.records)
+            self._pipeline(ctx, self._batches(ctx, prefetch(self.prod.iter_pages(cfg.prod_list_path, params))))
 
         return self._run(entity, work, on_page)
 
@@ -209,7 +231,8 @@ class SyncEngine(FollowStage, ActivationStage):
             found = {int(r["id"]) for r in raws if "id" in r}
             for prod_id in sorted(set(wanted) - found):
                 self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "not found in Production", record_issue=False)
-            self._batches(ctx, raws)
+            size = self.options.batch_size
+            self._pipeline(ctx, (raws[start : start + size] for start in range(0, len(raws), size)))
 
         return self._run(entity, work, on_page)
 
@@ -220,12 +243,15 @@ class SyncEngine(FollowStage, ActivationStage):
         ctx = _Context(handler, report, on_page)
         started = time.monotonic()
         before = self._request_counts()
-        if not self.options.dry_run and not self._reactivations_finished:
-            self._finish_reactivations()
-            self._reactivations_finished = True
-        progress.tell(report)
-        work(ctx)
-        self._settle_lost()
+        try:
+            if not self.options.dry_run and not self._reactivations_finished:
+                self._finish_reactivations()
+                self._reactivations_finished = True
+            progress.tell(report)
+            work(ctx)
+            self._settle_lost()
+        finally:
+            self._save_issues()
         after = self._request_counts()
         report.requests = after[0] - before[0]
         report.rate_limited = after[1] - before[1]
@@ -233,20 +259,83 @@ class SyncEngine(FollowStage, ActivationStage):
         progress.tell(report, finished=True)
         return report
 
-    def _batches(self, ctx: _Context, records: list[dict]) -> None:
-        # A page can hold 5000 records: claims, creates and progress go by smaller batches.
-        for start in range(0, len(records), self.options.batch_size):
-            batch = records[start : start + self.options.batch_size]
-            self._process(ctx, batch)
-            ctx.report.window_done += len(batch)
-            progress.tell(ctx.report)
-            if ctx.on_page is not None:
-                ctx.on_page(ctx.report)
+    def _batches(self, ctx: _Context, pages) -> Iterator[list[dict]]:
+        """A page can hold 5000 records: claims, creates and progress go by smaller batches. The first is a fifth
+        of the others: its reads are few, so the first creates go out soon and the next batch is planned meanwhile."""
+        size = max(1, self.options.batch_size // 5)
+        for page in pages:
+            ctx.report.pages += 1
+            if page.total_count is not None and ctx.report.window_total is None:
+                ctx.report.window_total = page.total_count
+            start = 0
+            while start < len(page.records):
+                yield page.records[start : start + size]
+                start += size
+                size = self.options.batch_size
 
-    # ---- one page ------------------------------------------------------------------------------
+    def _pipeline(self, ctx: _Context, batches: Iterable[list[dict]]) -> None:
+        """Three stages, each one batch at a time and in order, so the request budget is not left idle between
+        batches: batch N+1 is planned (its reads, lookups, adoption) while batch N is being created, and batch
+        N-1's status moves are sent meanwhile. A batch is planned only after the previous one's records were
+        seen, and never touches the records in flight; a stage that fails stops the batches after it.
+        Under a run limit the batches go one after the other: which records the budget covers stays the order
+        of Production's pages (pulled-in records take from the same budget)."""
+        if self.options.limit > 0:
+            for raws in batches:
+                self._done(self._finish(self._create_stage(self._plan(ctx, raws))))
+            return
+        finishing: deque[Future] = deque()  # the finish stage of each batch not yet done, oldest first
+        created: Future | None = None
+
+        def create(batch: _Batch, previous: Future | None) -> _Batch:
+            if previous is not None:
+                previous.result()  # a batch whose creates failed stops the ones after it
+            return self._create_stage(batch)
+
+        def finished(keep: int) -> None:
+            """Wait until at most `keep` batches are still finishing; progress is reported for each one done."""
+            while len(finishing) > keep or (finishing and finishing[0].done()):
+                self._done(finishing.popleft().result())
+
+        try:
+            for raws in batches:
+                batch = self._plan(ctx, raws)
+                previous, created = created, self._creator.submit(create, batch, created)
+                finishing.append(self._finisher.submit(lambda done: self._finish(done.result()), created))
+                if previous is not None:
+                    wait([previous])  # the next batch is planned while this one is being created
+                finished(keep=2)
+            finished(keep=0)
+        finally:
+            wait(finishing)  # on an error, what is in flight still finishes before the error goes on
+
+    @staticmethod
+    def _done(batch: "_Batch") -> None:
+        ctx = batch.ctx
+        ctx.report.window_done += batch.size
+        progress.tell(ctx.report)
+        if ctx.on_page is not None:
+            ctx.on_page(ctx.report)
+
+    # ---- one batch -----------------------------------------------------------------------------
 
     def _process(self, ctx: _Context, raw_records: list[dict]) -> None:
+        """Plan and write a batch at once (records read again by id: the backlog, the sweep, pulled-in ones)."""
+        self._finish(self._create_stage(self._plan(ctx, raw_records)))
+
+    def _create_stage(self, batch: _Batch) -> _Batch:
+        batch.settle = self._write(batch.ctx, batch.plans, batch.taken_over)
+        return batch
+
+    def _finish(self, batch: _Batch) -> _Batch:
+        batch.settle()
+        self._follow(batch.ctx, batch.wanted)
+        self._save_issues()
+        return batch
+
+    def _plan(self, ctx: _Context, raw_records: list[dict]) -> _Batch:
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
+        batch = _Batch(ctx, size=len(raw_records))
         records = []
         for raw in raw_records:
             try:
@@ -259,7 +348,7 @@ class SyncEngine(FollowStage, ActivationStage):
         seen.update(r.id for r in records)
         ctx.batch = {r.id for r in records}
         if not records:
-            return
+            return batch
 
         entries = self.crosswalk.lookup(kind, [r.id for r in records])
         todo, pending, mapped = [], {}, {}
@@ -271,16 +360,20 @@ class SyncEngine(FollowStage, ActivationStage):
                 mapped[record.id] = (record, entry)
             else:
                 pending[record.id] = (record, entry)
-        todo.extend(self._resolve_pending(ctx, pending))
+        todo.extend(self._resolve_pending(ctx, pending, batch.taken_over))
         if not todo and not mapped:
-            return
+            return batch
+        if todo:
+            self._read_index_soon(handler)  # while what the records need is read
         everything = todo + [record for record, _ in mapped.values()]
         try:
-            extra = handler.prepare(everything, PageContext(self.prod, lambda k, ids: self._pull(ctx, k, ids)))
+            extra = handler.prepare(everything, PageContext(self.prod, lambda wanted: self._pull(ctx, wanted)))
         except st.ServiceTitanError as exc:  # retries ran out: these records fail, the run goes on
             for record in everything:
                 self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading what the record needs: {exc}")
-            return
+            if batch.taken_over and not self.options.dry_run:
+                self.crosswalk.release(kind, batch.taken_over, self.options.run_id)
+            return batch
         todo = [record for record in todo if record.id not in ctx.pulled_ahead]
         refs = RefMap.load(
             self.crosswalk,
@@ -291,17 +384,17 @@ class SyncEngine(FollowStage, ActivationStage):
             policies=self.policies,
         )
         todo = self._adopt(ctx, todo, refs)
-        plans = [_Plan(record.id, body, record=record) for record, body in self._build(ctx, todo, refs, extra)]
-        for plan in plans:
+        batch.plans = [_Plan(record.id, body, record=record) for record, body in self._build(ctx, todo, refs, extra)]
+        for plan in batch.plans:
             report.count_left_out(dropped_references(FIELD_MAPS[kind], plan.record.model_dump(mode="json"), plan.body))
         # Stale claims taken over for records that are not sent after all (adopted, blocked, failed) are let go.
-        unsent = ctx.taken_over - {plan.prod_id for plan in plans}
+        unsent = batch.taken_over - {plan.prod_id for plan in batch.plans}
         if unsent and not self.options.dry_run:
             self.crosswalk.release(kind, unsent, self.options.run_id)
-            ctx.taken_over -= unsent
-        self._write(ctx, plans)
-        wanted = [(record, mapped[record.id][1], body) for record, body in self._build(ctx, [r for r, _ in mapped.values()], refs, extra)]
-        self._follow(ctx, wanted)
+            batch.taken_over -= unsent
+        batch.wanted = [(record, mapped[record.id][1], body) for record, body in self._build(ctx, [r for r, _ in mapped.values()], refs, extra)]
+        self._save_issues()
+        return batch
 
     def _build(self, ctx: _Context, records: list, refs: RefMap, extra) -> list[tuple]:
         """(record, request body) for each record that can be sent; the others are reported blocked or failed."""
@@ -323,29 +416,31 @@ class SyncEngine(FollowStage, ActivationStage):
                 self._issue(report, Outcome.FAILED, record.id, _field_of(first), first["msg"])
         return built
 
-    def _pull(self, ctx: _Context, kind: str, prod_ids: set[int]) -> None:
+    def _pull(self, ctx: _Context, wanted: dict[str, set[int]]) -> None:
         """Copy referenced records that are not mapped yet (materials of PO lines, jobs of POs, and records of the
-        kind itself: a configurable material's variations, the job a job came from)."""
-        if not prod_ids:
-            return
-        mapped = self.crosswalk.lookup(kind, sorted(prod_ids))
-        missing = sorted(i for i in prod_ids if i not in mapped and i not in self._pulled[kind])
-        ahead = kind == ctx.handler.kind  # a material's variations, a job's origin: on this batch, maybe
-        if ahead:  # one processed earlier in the run ended as it ended (blocked, failed): not processed twice
-            seen = self._seen.setdefault(kind, set())
-            missing = [i for i in missing if i in ctx.batch or i not in seen]
-            seen.difference_update(missing)
-        if not missing:
-            return
-        self._pulled[kind].update(missing)  # tried once per run: a blocked one stays blocked until the next
-        log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(missing), kind)
-        batch = ctx.batch
-        found = self._reread(ctx, self.handlers[kind], missing, into=ctx.report)
-        ctx.batch = batch
-        if ahead:  # processed now: the batch they are on leaves them out
-            ctx.pulled_ahead.update(missing)
-        for prod_id in sorted(set(missing) - found):
-            self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)
+        kind itself: a configurable material's variations, the job a job came from), kind by kind in the order
+        given; the Integration index of every kind that has some is read meanwhile."""
+        missing: dict[str, list[int]] = {}
+        for kind, prod_ids in wanted.items():
+            mapped = self.crosswalk.lookup(kind, sorted(prod_ids)) if prod_ids else {}
+            ids = sorted(i for i in prod_ids if i not in mapped and i not in self._pulled[kind])
+            if kind == ctx.handler.kind:  # one processed earlier in the run ended as it ended: not processed twice
+                seen = self._seen.setdefault(kind, set())
+                ids = [i for i in ids if i in ctx.batch or i not in seen]
+                seen.difference_update(ids)
+            if ids:
+                missing[kind] = ids
+                self._read_index_soon(self.handlers[kind])
+        for kind, ids in missing.items():
+            self._pulled[kind].update(ids)  # tried once per run: a blocked one stays blocked until the next
+            log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(ids), kind)
+            batch = ctx.batch
+            found = self._reread(ctx, self.handlers[kind], ids, into=ctx.report)
+            ctx.batch = batch
+            if kind == ctx.handler.kind:  # processed now: the batch they are on leaves them out
+                ctx.pulled_ahead.update(ids)
+            for prod_id in sorted(set(ids) - found):
+                self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)
 
     # ---- what Integration already holds ---------------------------------------------------------
 
@@ -353,13 +448,21 @@ class SyncEngine(FollowStage, ActivationStage):
         """The kind's Integration records by mark and natural key: read once per run, when first needed."""
         index = self._indexes.get(handler.kind)
         if index is None:
-            index = self._indexes[handler.kind] = IntegrationIndex.read(handler, self.intc)
+            self._read_index_soon(handler)
+            index = self._indexes[handler.kind] = self._index_reads.pop(handler.kind).result()
         return index
+
+    def _read_index_soon(self, handler: EntityHandler) -> None:
+        """Start reading the kind's index in the background: a page that needs it reads other things first."""
+        if handler.kind not in self._indexes and handler.kind not in self._index_reads:
+            self._index_reads[handler.kind] = self._index_reader.submit(IntegrationIndex.read, handler, self.intc)
 
     def _adopt(self, ctx: _Context, todo: list, refs: RefMap) -> list:
         """Map the records Integration already holds to their counterpart instead of creating them; return the
         rest. This is the proof before any create: a record is created only when the index has no match."""
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
+        if not todo:
+            return []
         try:
             index = self._index(handler)
         except st.ServiceTitanError as exc:  # cannot tell what Integration holds: create nothing
@@ -407,7 +510,7 @@ class SyncEngine(FollowStage, ActivationStage):
             pairs = {p: m.int_id for p, m in adopted.items() if m.rule == rule}
             writes = [self._wrote(p, i, "adopted", detail=f"by {rule}") for p, i in pairs.items()]
             self.crosswalk.record(kind, pairs, source="adopted", run_id=self.options.run_id, rule=rule, history=writes)
-        self.crosswalk.clear_issues(kind, list(adopted))
+        self._clear_issues(kind, list(adopted))
         unstamped = [(p, m.int_id) for p, m in adopted.items() if m.rule != "stamp" and handler.adoption_stamp(p)]
         # Marked, an adopted record is found again by its stamp when this crosswalk is lost in turn.
         stamped = []
@@ -475,7 +578,7 @@ class SyncEngine(FollowStage, ActivationStage):
         self._reread(ctx, ctx.handler, waiting, into=ctx.report)
         if not self.options.dry_run:
             copied = [p for p, e in self.crosswalk.lookup(kind, waiting).items() if e.state == "confirmed"]
-            self.crosswalk.clear_issues(kind, copied)
+            self._clear_issues(kind, copied)
 
     def _reread(self, ctx: _Context, handler: EntityHandler, prod_ids: list[int], into: SyncReport) -> set[int]:
         """Read these Production records by id and process them; return the ids Production still has."""
@@ -491,7 +594,7 @@ class SyncEngine(FollowStage, ActivationStage):
             into.merge(sub.report)
         return {int(r["id"]) for r in raws if "id" in r}
 
-    def _resolve_pending(self, ctx: _Context, pending: dict) -> list:
+    def _resolve_pending(self, ctx: _Context, pending: dict, taken_over: set[int]) -> list:
         """Look pending records up in Integration before anything is created again: never a blind retry, and
         never while ServiceTitan may still be committing the first create."""
         if not pending:
@@ -524,7 +627,7 @@ class SyncEngine(FollowStage, ActivationStage):
         if found:
             why = "its create's answer was lost; found in Integration by its mark"
             self.crosswalk.record(kind, found, source="recovered", history=[self._wrote(p, i, "recovered", detail=why) for p, i in found.items()])
-            self.crosswalk.clear_issues(kind, list(found))
+            self._clear_issues(kind, list(found))
         report.recovered += len(found)
         for prod_id in found:
             report.add(Outcome.SKIPPED, prod_id)
@@ -540,7 +643,7 @@ class SyncEngine(FollowStage, ActivationStage):
         todo = []
         for record, _ in stale:
             if record.id in taken:
-                ctx.taken_over.add(record.id)
+                taken_over.add(record.id)
                 todo.append(record)
             else:
                 self._issue(report, Outcome.DEFERRED, record.id, "(claim)", "claimed by another run meanwhile")
@@ -548,18 +651,23 @@ class SyncEngine(FollowStage, ActivationStage):
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def _write(self, ctx: _Context, plans: list[_Plan]) -> None:
+    def _write(self, ctx: _Context, plans: list[_Plan], taken_over: set[int]) -> Callable[[], None]:
+        """Claim, create and confirm the plans; returns the status moves and notes left to do (see _confirm)."""
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
         if not plans:
-            return
-        allowed = self.budget.take(len(plans))
+            return _nothing
+        allowed = self.budget.take(len(plans)) if self.options.create else 0
         for plan in plans[allowed:]:
-            self._issue(report, Outcome.DEFERRED, plan.prod_id, "(limit)", "run limit reached; copied by a later run")
-        plans = plans[:allowed]
-        if not self.options.create:
-            for plan in plans:
+            if self.options.create:
+                self._issue(report, Outcome.DEFERRED, plan.prod_id, "(limit)", "run limit reached; copied by a later run")
+            else:
                 self._issue(report, Outcome.DEFERRED, plan.prod_id, "(reconcile)", "not in Integration: the next sync creates it")
-            return
+        unsent = taken_over & {plan.prod_id for plan in plans[allowed:]}
+        if unsent and not self.options.dry_run:  # stale claims taken over, not sent after all: let go
+            self.crosswalk.release(kind, unsent, self.options.run_id)
+        plans = plans[:allowed]
+        if not plans:
+            return _nothing
         if self.options.dry_run:
             for plan in plans:
                 self._planned[kind].add(plan.prod_id)
@@ -567,10 +675,10 @@ class SyncEngine(FollowStage, ActivationStage):
                 report.went_without(plan.prod_id, ctx.dropped.pop(plan.prod_id, []))
                 if len(report.sample_payloads) < self.options.sample_size:
                     report.sample_payloads.append({"prod_id": plan.prod_id, "payload": plan.body})
-            return
+            return _nothing
 
         ours = self.crosswalk.claim(kind, [p.prod_id for p in plans], self.options.run_id, self.options.partition)
-        ours = set(ours) | ctx.taken_over
+        ours = set(ours) | taken_over
         for plan in plans:
             if plan.prod_id not in ours:
                 self._issue(report, Outcome.DEFERRED, plan.prod_id, "(claim)", "claimed by another run meanwhile")
@@ -595,13 +703,14 @@ class SyncEngine(FollowStage, ActivationStage):
                 self._issue(report, Outcome.FAILED, plan.prod_id, field_name, reason)
         if released:
             self.crosswalk.release(kind, released, self.options.run_id)
-        self._confirm(ctx, created, {plan.prod_id: plan for plan in plans})
+        return self._confirm(ctx, created, {plan.prod_id: plan for plan in plans})
 
-    def _confirm(self, ctx: _Context, created: dict[int, int], plans: dict[int, _Plan]) -> None:
-        """Confirm creates in the crosswalk; only what it confirmed counts as created. A record whose Production
-        status is not where a new one starts (a job canceled, a PO canceled) is then moved there."""
+    def _confirm(self, ctx: _Context, created: dict[int, int], plans: dict[int, _Plan]) -> Callable[[], None]:
+        """Confirm creates in the crosswalk; only what it confirmed counts as created. Returns what is left to do,
+        for the caller to run (now, or while the next batch is being created): a record whose Production status
+        is not where a new one starts (a job canceled, a PO canceled) is moved there, and every write noted."""
         if not created:
-            return
+            return _nothing
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
         confirmed = self.crosswalk.confirm(
             kind, created, self.options.run_id, history=[self._wrote(p, i, "created") for p, i in created.items()]
@@ -620,7 +729,7 @@ class SyncEngine(FollowStage, ActivationStage):
                     f"created as Integration {int_id}, but the crosswalk maps it to {other}: two writers created it; "
                     f"delete Integration {int_id} by hand",
                 )  # fmt: skip
-        self.crosswalk.clear_issues(kind, list(confirmed))
+        self._clear_issues(kind, list(confirmed))
         now = datetime.now(timezone.utc)
         written, moves = {}, []
         for prod_id in confirmed:
@@ -632,9 +741,13 @@ class SyncEngine(FollowStage, ActivationStage):
             if target and target != handler.initial_status:
                 moves.append((plan.record, created[prod_id], handler.status_steps(plan.record, target, handler.initial_status)))
                 plan.target_print = fingerprint(view, target)
-        for prod_id, landed in self._move(ctx, moves).items():
-            written[prod_id] = (plans[prod_id].target_print, landed)
-        self.crosswalk.wrote(kind, written, history=self._status_writes(ctx, {p: created[p] for p in written}))
+
+        def settle() -> None:
+            for prod_id, landed in self._move(ctx, moves).items():
+                written[prod_id] = (plans[prod_id].target_print, landed)
+            self.crosswalk.wrote(kind, written, history=self._status_writes(ctx, {p: created[p] for p in written}))
+
+        return settle
 
     def _create(self, handler: EntityHandler, plan: _Plan) -> tuple[str, object]:
         try:
@@ -726,7 +839,7 @@ class SyncEngine(FollowStage, ActivationStage):
                     self.crosswalk.release(handler.kind, [item.plan.prod_id], self.options.run_id)
                     outcome = Outcome.DEFERRED if status == "deferred" else Outcome.FAILED
                     self._issue(report, outcome, item.plan.prod_id, *value)
-            self._confirm(ctx, created, {i.plan.prod_id: i.plan for i in items})
+            self._confirm(ctx, created, {i.plan.prod_id: i.plan for i in items})()
 
     # ---- bookkeeping ---------------------------------------------------------------------------
 
@@ -748,7 +861,21 @@ class SyncEngine(FollowStage, ActivationStage):
         log.info("%s %s %s: %s: %s", kind, prod_id, outcome.value, field_name, reason)
         # Kept for later runs (the backlog): what was not copied. A conflict is looked at again whenever it changes.
         if record_issue and outcome.value in ISSUE_STATUSES and not self.options.dry_run and isinstance(prod_id, int):
-            self.crosswalk.set_issues(kind, {prod_id: (outcome.value, reason, field_name)}, self.options.run_id)
+            with self._issues_lock:
+                self._unsaved_issues.setdefault(kind, {})[prod_id] = (outcome.value, reason, field_name)
+
+    def _save_issues(self) -> None:
+        """Issues are written a batch at a time (one transaction, not one per record), always before any clear:
+        the crosswalk ends up as if each had been written at once."""
+        with self._issues_lock:
+            unsaved, self._unsaved_issues = self._unsaved_issues, {}
+            for kind, issues in unsaved.items():
+                self.crosswalk.set_issues(kind, issues, self.options.run_id)
+
+    def _clear_issues(self, kind: str, prod_ids: list[int]) -> None:
+        with self._issues_lock:
+            self._save_issues()
+            self.crosswalk.clear_issues(kind, prod_ids)
 
     def _wrote(self, prod_id: int, int_id: int | None, action: str, fields=(), detail: str = "") -> Write:
         return Write(self.options.run_id, self._asset, prod_id, int_id, action, tuple(fields), detail)

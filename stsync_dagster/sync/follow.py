@@ -47,7 +47,7 @@ def _written_at(response: dict | None) -> datetime:
 
 class FollowStage:
     """The update half of the engine (mixed into SyncEngine, which provides the clients, crosswalk and pool,
-    and `_reasons` with its lock: the status reasons read from Integration, by list path)."""
+    `_reasons` with its lock: the status reasons read from Integration, by list path, and `_issue` / `_clear_issues`)."""
 
     def _follow(self, ctx, wanted: list[tuple]) -> None:
         """`wanted`: (record, crosswalk entry, body it would be created with now) of records copied before."""
@@ -145,7 +145,7 @@ class FollowStage:
                 report.add(Outcome.STATUS_CHANGED, record.id)
         self.crosswalk.note(kind, alone)
         self.crosswalk.wrote(kind, done, history=history)
-        self.crosswalk.clear_issues(kind, list(done))
+        self._clear_issues(kind, list(done))
 
     def _patch_all(self, handler, patches: list[tuple[int, dict | None]]) -> list[tuple[bool, object]]:
         """Send the patches: in bulk where the kind has it (one request per batch; a batch the API refuses or

@@ -19,11 +19,11 @@ BATCH = 50  # the API's limit on ids / externalDataValues per request
 
 @dataclass
 class PageContext:
-    """What a handler may use while preparing a page: the Production reader, and `pull(kind, ids)`, which
-    copies referenced records of another kind first (a PO's materials and job)."""
+    """What a handler may use while preparing a page: the Production reader, and `pull({kind: ids})`, which
+    copies referenced records of other kinds first, kind by kind (a PO's materials, then its job)."""
 
     prod: Any
-    pull: Callable[[str, set[int]], None]
+    pull: Callable[[dict[str, set[int]]], None]
 
 
 def _field(record: BaseModel, name: str):

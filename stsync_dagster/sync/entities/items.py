@@ -48,7 +48,7 @@ class ItemsHandler(EntityHandler):
 
     def prepare(self, records: list[SourceMaterial], ctx: PageContext) -> None:
         """A configurable material names its variations: they are copied first."""
-        ctx.pull("items", {v for record in records for v in variations(record)})
+        ctx.pull({"items": {v for record in records for v in variations(record)}})
 
     def references(self, record: SourceMaterial, extra=None) -> Iterable[Ref]:
         if record.primaryVendor is not None:

@@ -130,7 +130,7 @@ class JobsHandler(EntityHandler):
     def prepare(self, jobs: list[SourceJob], ctx: PageContext) -> dict[int, list[Visit]]:
         """The jobs these were generated from (copied first), the page's appointments by ids (batched), then
         their technician assignments."""
-        ctx.pull("jobs", {j.jobGeneratedLeadSource.jobId for j in jobs if j.jobGeneratedLeadSource} - {None})
+        ctx.pull({"jobs": {j.jobGeneratedLeadSource.jobId for j in jobs if j.jobGeneratedLeadSource} - {None}})
         related = self.config.related
         wanted = {i for job in jobs for i in (job.firstAppointmentId, job.lastAppointmentId) if i}
         appointments = [SourceAppointment.model_validate(a) for a in ctx.prod.get_by_ids(related.appointments, sorted(wanted), params=_ANY)]

@@ -98,9 +98,10 @@ class PurchaseOrdersHandler(EntityHandler):
         return []
 
     def prepare(self, records: list[SourcePurchaseOrder], ctx: PageContext) -> None:
-        for kind in ("items", "equipment"):
-            ctx.pull(kind, {line.skuId for po in records for line in po.items if sku_kind(line) == kind})
-        ctx.pull("jobs", {po.jobId for po in records if po.jobId is not None})
+        ctx.pull({
+            kind: {line.skuId for po in records for line in po.items if sku_kind(line) == kind}
+            for kind in ("items", "equipment")
+        } | {"jobs": {po.jobId for po in records if po.jobId is not None}})
 
     def needs_active(self, po: SourcePurchaseOrder) -> list[tuple[str, int]]:
         return sorted({(sku_kind(line), line.skuId) for line in po.items})  # "any active material or equipment"
