@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from stsync_dagster.sync.fieldmap import COPIED, DROPPED, FIELD_MAPS, NO_READ_SOURCE, TRANSLATED, FieldMap
+from stsync_dagster.sync.fieldmap import COPIED, DROPPED, DOCUMENTED_MAPS, NO_READ_SOURCE, TRANSLATED, FieldMap
 
 REPO = Path(__file__).resolve().parent.parent
 OPENAPI_DIR = REPO.parent / "shared" / "servicetitan" / "openapi"
@@ -155,7 +155,7 @@ def rows(docs: Documents, field_map: FieldMap) -> list[Row]:
         elif rule.how in (COPIED, TRANSLATED) and not model_has(field_map.model, path):
             out.append(Row(path, NOT_COPIED, source, f"{field_map.model.__name__} has no such field"))
         else:
-            how = f"{rule.how} ({rule.kind})" if rule.how == TRANSLATED else rule.how
+            how = f"{rule.how} ({rule.kind.replace('|', ' or ')})" if rule.how == TRANSLATED else rule.how
             out.append(Row(path, how, source or "", rule.note))
     return out
 
@@ -199,8 +199,8 @@ def _cell(text: str) -> str:
 
 def render(folder: Path = OPENAPI_DIR) -> str:
     docs = Documents(folder)
-    tables = {kind: rows(docs, m) for kind, m in FIELD_MAPS.items()}
-    summaries = [summarise(docs, FIELD_MAPS[kind], table) for kind, table in tables.items()]
+    tables = {kind: rows(docs, m) for kind, m in DOCUMENTED_MAPS.items()}
+    summaries = [summarise(docs, DOCUMENTED_MAPS[kind], table) for kind, table in tables.items()]
     lines = [
         "# Field coverage",
         "",
@@ -235,8 +235,8 @@ def render(folder: Path = OPENAPI_DIR) -> str:
             f"({s.carried / s.readable:.0%}) |"
         )
     for s in summaries:
-        lines += ["", f"## {s.title}", "", f"`{s.endpoint}` ({FIELD_MAPS[s.kind].document}, "
-                  f"`{FIELD_MAPS[s.kind].schema}`)", "", "| field | how | read from | note |", "|---|---|---|---|"]
+        lines += ["", f"## {s.title}", "", f"`{s.endpoint}` ({DOCUMENTED_MAPS[s.kind].document}, "
+                  f"`{DOCUMENTED_MAPS[s.kind].schema}`)", "", "| field | how | read from | note |", "|---|---|---|---|"]
         lines += [f"| `{r.path}` | {r.how} | {f'`{r.read}`' if r.read else '–'} | {_cell(r.note)} |"
                   for r in tables[s.kind]]
     return "\n".join(lines) + "\n"
@@ -265,7 +265,7 @@ def _with_summary(readme: str, summary: str) -> str:
 
 def coverage(folder: Path = OPENAPI_DIR) -> dict[str, Summary]:
     docs = Documents(folder)
-    return {kind: summarise(docs, m, rows(docs, m)) for kind, m in FIELD_MAPS.items()}
+    return {kind: summarise(docs, m, rows(docs, m)) for kind, m in DOCUMENTED_MAPS.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

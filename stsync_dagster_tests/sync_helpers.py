@@ -96,3 +96,14 @@ def sync_env(sim, folder, **extra) -> dict[str, str]:
         "STSYNC_PACER_DIR": str(Path(folder) / "pacer"),
         **extra,
     }
+
+
+def lines(rows) -> list[str]:
+    """A table's rows (a report's `issues`, `dropped`, a check's `details`) as text lines, one per row."""
+    records = getattr(rows, "records", None)
+    rows = [r.data for r in records] if records is not None else rows
+    return [" | ".join(str(v) for v in row.values()) for row in rows or []]
+
+
+def text(rows) -> str:
+    return "\n".join(lines(rows))

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from stsync_dagster.sync.activation import OURS
 from stsync_dagster.sync.crosswalk import Crosswalk
 from stsync_dagster.sync.crosswalk.schema import sync_action
-from stsync_dagster_tests.sync_helpers import counts, sync, sync_env
+from stsync_dagster_tests.sync_helpers import counts, lines, sync, sync_env, text
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_while_another_run_holds_the_sku_active_it_is_not_compared_or_recorded(c
     sim.change("prod", "materials", material["id"], price=material["price"] + 5)
 
     report = sync({**env, "ST_SERVER_TIMEOUT": "600"}, entities=["items"])  # the claim is young for it
-    deferred = [i for i in report["items"]["issues"].splitlines() if str(material["id"]) in i]
+    deferred = [i for i in lines(report["items"]["issues"]) if str(material["id"]) in i]
     assert counts(report["items"])["deferred"] == 1 and "held active" in deferred[0]
     held = _int_material(sim, int_id)
     assert held["active"] is True and held["price"] == material["price"]  # neither patched nor "fixed"
@@ -104,7 +104,7 @@ def test_a_po_on_an_inactive_material_waits_while_another_run_holds_it(make_simu
         _held(env["STSYNC_DB"], prod_id, "another-live-run", timedelta(seconds=0))
     report = sync({**env, "ST_SERVER_TIMEOUT": "600"}, entities=["pos"])  # the claims are young for it
     assert counts(report["pos"])["failed"] == 0
-    assert counts(report["pos"])["deferred"] > 0 and "held active by another run" in report["pos"]["issues"], report["pos"]["issues"]
+    assert counts(report["pos"])["deferred"] > 0 and "held active by another run" in text(report["pos"]["issues"]), report["pos"]["issues"]
     with Crosswalk(env["STSYNC_DB"]) as cw:
         cw._run(lambda conn: conn.execute(sync_action.delete()), write=True)  # that run is done
     again = sync(env, entities=["pos"])

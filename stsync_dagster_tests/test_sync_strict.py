@@ -8,7 +8,7 @@ from __future__ import annotations
 from stsync_dagster.simulator.data import DELIBERATE_GAPS, MERGED_CUSTOMER
 from stsync_dagster.simulator.strict import Strictness
 from stsync_dagster.sync.crosswalk import Crosswalk
-from stsync_dagster_tests.sync_helpers import counts, sync, sync_env
+from stsync_dagster_tests.sync_helpers import counts, lines, sync, sync_env
 
 
 def _clean(sim, kind: str, field: str, record: dict) -> bool:
@@ -50,7 +50,7 @@ def test_refused_records_fail_with_their_field_and_are_copied_once_accepted(make
     env = sync_env(sim, tmp_path)
     first = sync(env, since=env["STSYNC_START_DATE"])
     failed = {(line.split("|")[1].strip(), int(line.split("|")[2])): line
-              for entity in ("items", "jobs", "pos") for line in first[entity]["issues"].splitlines()
+              for entity in ("items", "jobs", "pos") for line in lines(first[entity]["issues"])
               if "| failed |" in line}
     assert set(failed) == {("jobs", cases["campaign"]), ("jobs", cases["window"]), ("items", cases["code"]),
                            ("pos", cases["quantity"])}, failed

@@ -41,16 +41,20 @@ class Translator:
         self.known: dict[str, dict[int, int]] = {}
 
     def load(self, kind: str, ids: set[int]) -> None:
-        have = self.known.setdefault(kind, {})
-        wanted = sorted(i for i in ids if i not in have)
-        if wanted:
-            have.update(self.crosswalk.int_ids(kind, wanted))
+        for one in kind.split("|"):
+            have = self.known.setdefault(one, {})
+            wanted = sorted(i for i in ids if i not in have)
+            if wanted:
+                have.update(self.crosswalk.int_ids(one, wanted))
 
     def __call__(self, kind: str, value):
-        """An id or a list of ids in Integration's terms; an unmatched one is None (left out of a list)."""
+        """An id or a list of ids in Integration's terms; an unmatched one is None (left out of a list).
+        `kind` may name several kinds, `items|equipment`: a PO line's SKU is either."""
         if isinstance(value, list):
             return [t for t in (self(kind, v) for v in value) if t is not None]
-        return None if value is None else self.known.get(kind, {}).get(int(value))
+        if value is None:
+            return None
+        return next((found for one in kind.split("|") if (found := self.known.get(one, {}).get(int(value)))), None)
 
 
 def _ids(values: list) -> set[int]:
@@ -77,9 +81,32 @@ def held(rule: FieldRule, prod: dict, copy: dict) -> list:
     return [strip_marker(v) if rule.marked and isinstance(v, str) else v for v in values] if rule.marked else values
 
 
+def without_dropped(field_map: FieldMap, prod: dict, translate: Translator) -> dict:
+    """The Production record as Integration should hold it: an object or list element whose reference has no
+    Integration counterpart (a material's vendor, dropped by the reference policy) left out, as STSync sends it."""
+    prod = dict(prod)
+    translated = [r for r in field_map.compared() if r.how == TRANSLATED]
+    parents = [r.read_path.rpartition(".")[0] for r in translated]
+    for rule, parent in zip(translated, parents):
+        leaf = rule.read_path.rpartition(".")[2]
+        # Only an element that a single reference stands for (a vendor entry); one with several keeps the others.
+        if not parent or "." in parent or parents.count(parent) > 1:
+            continue
+        name = parent.removesuffix("[]")
+        value = prod.get(name)
+        translate.load(rule.kind, _ids(values_at(prod, rule.read_path)))
+        if parent.endswith("[]") and isinstance(value, list):
+            prod[name] = [e for e in value if not isinstance(e, dict) or e.get(leaf) is None
+                          or translate(rule.kind, e[leaf]) is not None]
+        elif isinstance(value, dict) and value.get(leaf) is not None and translate(rule.kind, value[leaf]) is None:
+            prod[name] = None
+    return prod
+
+
 def differences(field_map: FieldMap, prod: dict, copy: dict, translate: Translator) -> list[str]:
     """`field: Production …, Integration …` for every copied field whose values differ."""
     out = []
+    prod = without_dropped(field_map, prod, translate)
     for rule in field_map.compared():
         want, got = expected(rule, prod, translate), held(rule, prod, copy)
         if len(want) != len(got):

@@ -9,10 +9,12 @@ its manufacturer and model.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Iterable
+
 from pydantic import BaseModel, Field
 
 from stsync_dagster.sync.entities.base import EntityHandler
-from stsync_dagster.sync.entities.items import ItemsHandler
+from stsync_dagster.sync.entities.items import ItemsHandler, vendor_references
 from stsync_dagster.sync.models import (
     ExternalDataCreate,
     SkuVendorCreate,
@@ -24,7 +26,7 @@ from stsync_dagster.sync.outcome import Invalid
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import external_data
 
-_PLAIN_FIELDS = (
+EQUIPMENT_FIELDS = (
     "displayName", "price", "memberPrice", "addOnPrice", "addOnMemberPrice", "manufacturer", "model", "cost",
     "unitOfMeasure", "isInventory", "account", "costOfSaleAccount", "assetAccount", "taxable", "hours", "bonus",
     "commissionBonus", "paysCommission", "active",
@@ -78,8 +80,10 @@ class EquipmentHandler(EntityHandler):
     kind = "equipment"
     model = SourceEquipment
 
-    references = ItemsHandler.references  # its vendors, as a material's
-    reference_fields = ItemsHandler.reference_fields
+    reference_fields = ItemsHandler.reference_fields  # its vendors, as a material's
+
+    def references(self, record: SourceEquipment, extra=None) -> Iterable[Ref]:
+        return vendor_references(record)
 
     def build(self, record: SourceEquipment, refs: RefMap, extra=None) -> EquipmentCreate:
         if not (record.description or "").strip():
@@ -94,7 +98,7 @@ class EquipmentHandler(EntityHandler):
         return EquipmentCreate(
             code=record.code,
             description=record.description,
-            **{name: getattr(record, name) for name in _PLAIN_FIELDS},
+            **{name: getattr(record, name) for name in EQUIPMENT_FIELDS},
             primaryVendor=vendor(record.primaryVendor, "primaryVendor.vendorId") if record.primaryVendor else None,
             otherVendors=others or None,
             externalData=external_data(self.guid, record.id),

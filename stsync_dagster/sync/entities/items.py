@@ -27,6 +27,14 @@ _PLAIN_FIELDS = (
 )  # fmt: skip
 
 
+def vendor_references(record) -> Iterable[Ref]:
+    """A SKU's vendors (a material's, an equipment's)."""
+    if record.primaryVendor is not None:
+        yield Ref("primaryVendor.vendorId", "vendors", record.primaryVendor.vendorId)
+    for i, vendor in enumerate(record.otherVendors or []):
+        yield Ref(f"otherVendors[{i}].vendorId", "vendors", vendor.vendorId)
+
+
 def variations(record: SourceMaterial) -> list[int]:
     """A configurable material's variations (the same read field lists, on a variation, the configurable
     materials it belongs to: not something a create sets)."""
@@ -51,10 +59,7 @@ class ItemsHandler(EntityHandler):
         ctx.pull({"items": {v for record in records for v in variations(record)}})
 
     def references(self, record: SourceMaterial, extra=None) -> Iterable[Ref]:
-        if record.primaryVendor is not None:
-            yield Ref("primaryVendor.vendorId", "vendors", record.primaryVendor.vendorId)
-        for i, vendor in enumerate(record.otherVendors or []):
-            yield Ref(f"otherVendors[{i}].vendorId", "vendors", vendor.vendorId)
+        yield from vendor_references(record)
         for category in record.categories or []:
             yield Ref("categories", "categories", category)
         for variation in variations(record):

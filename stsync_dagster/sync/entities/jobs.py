@@ -94,7 +94,7 @@ class JobsHandler(EntityHandler):
     def read_back_view(self, client, raws: list[dict]) -> dict[int, dict]:
         """Each job with its visits as STSync copies them (read from the tenant `client` reads)."""
         jobs = [SourceJob.model_validate(r) for r in raws]
-        visits = self.prepare(jobs, PageContext(client, lambda kind, ids: None))
+        visits = self.prepare(jobs, PageContext(client, lambda wanted: None))
         return {
             int(r["id"]): {**r, "appointments": [
                 {**{k: _opt(getattr(v.appointment, k)) for k in self._TIMES}, "technicianIds": list(v.technician_ids)}
