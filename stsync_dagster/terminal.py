@@ -167,7 +167,9 @@ def history_table(kind: str, prod_id: int, writes: list) -> Table:
     for name in ("when (UTC)", "run", "action", "Integration id", "fields", "detail"):
         table.add_column(name, overflow="fold")
     for w in writes:
-        table.add_row(*map(_cell, (f"{w.at:%Y-%m-%d %H:%M:%S}", w.run_id, w.action, w.int_id, ", ".join(w.fields), w.detail)))
+        via = f"by the {w.asset} step" if w.asset and w.asset != kind else ""  # pulled in, e.g. a PO's material
+        detail = "; ".join(part for part in (w.detail, via) if part)
+        table.add_row(*map(_cell, (f"{w.at:%Y-%m-%d %H:%M:%S}", w.run_id, w.action, w.int_id, ", ".join(w.fields), detail)))
     return table
 
 

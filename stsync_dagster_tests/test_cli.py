@@ -150,6 +150,9 @@ def test_copy_copies_given_records_with_what_they_need_once_and_history_tells_th
     assert f"mapped to Integration {copied[po]}" in story.stdout
     told = json.loads(run(["history", "pos", str(po), "--json"], cli_env, tmp_path).stdout)
     assert [(w["action"], w["int_id"]) for w in told["writes"]] == [("created", copied[po])]
+    line = next(p for p in simulator.records("prod", "purchase-orders") if p["id"] == po)["items"][0]["skuId"]
+    material = run(["history", "items", str(line)], cli_env, tmp_path)
+    assert "│ created " in material.stdout and "by the pos step" in material.stdout  # pulled in with its PO
     blocked = next(i for i in ids if i not in copied)
     waiting = run(["history", "pos", str(blocked)], cli_env, tmp_path)
     assert "written nothing" in waiting.stdout and "Not copied: blocked" in waiting.stdout
