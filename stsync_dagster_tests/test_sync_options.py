@@ -126,6 +126,15 @@ def test_po_lines_pull_in_their_materials_first(env):
     assert len(codes) < len(prod_materials)
 
 
+def test_the_schedules_yesterday_holds_the_simulators_data(simulator):
+    """The simulator's dates move with today: tonight's tick asks for a day on which records were modified."""
+    tonight = datetime.now(timezone.utc).replace(hour=2, minute=30, second=0, microsecond=0)
+    request = daily_sync_schedule(dg.build_schedule_context(scheduled_execution_time=tonight))
+    assert isinstance(request, dg.RunRequest)
+    modified = {r["modifiedOn"][:10] for kind in KIND_OF.values() for r in simulator.records("prod", kind)}
+    assert request.partition_key in modified
+
+
 def test_the_schedule_asks_for_yesterday():
     when = datetime(2026, 9, 15, 2, 30, tzinfo=timezone.utc)
     context = dg.build_schedule_context(scheduled_execution_time=when)
