@@ -15,7 +15,7 @@ from .transport import DEFAULT_BACKOFF, RequestStats, Transport
 log = logging.getLogger("stsync.servicetitan.reading")
 
 IDS_PER_REQUEST = 50
-ID_READS_IN_FLIGHT = 4
+READS_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -140,18 +140,23 @@ class Reader:
     def get_by_ids(self, path: str, ids: Iterable[int | str], params: Mapping[str, Any] | None = None,
                    id_param: str = "ids") -> list[dict]:
         """Records whose ids are in `ids`, asked for 50 ids per request (duplicates asked once), a few requests
-        at a time (the pacer keeps them under the rate limit; one request waits out the latency of the next)."""
+        at a time (see list_each)."""
         unique = list(dict.fromkeys(str(i) for i in ids))
         chunks = [unique[start:start + IDS_PER_REQUEST] for start in range(0, len(unique), IDS_PER_REQUEST)]
+        lists = self.list_each(path, [{**(params or {}), id_param: ",".join(chunk)} for chunk in chunks])
+        return [record for records in lists for record in records]
 
-        def read(chunk: list[str]) -> list[dict]:
-            query = {**(params or {}), id_param: ",".join(chunk)}
+    def list_each(self, path: str, queries: list[Mapping[str, Any]]) -> list[list[dict]]:
+        """Every record of each query (all its pages), in the order of the queries, a few queries at a time: the
+        pacer keeps them under the rate limit, and one request waits out its latency while the next is sent."""
+
+        def read(query: Mapping[str, Any]) -> list[dict]:
             return [record for page in self.iter_pages(path, query) for record in page.records]
 
-        if len(chunks) <= 1:
-            return [record for chunk in chunks for record in read(chunk)]
-        with ThreadPoolExecutor(max_workers=min(ID_READS_IN_FLIGHT, len(chunks)), thread_name_prefix="stsync-read") as pool:
-            return [record for records in pool.map(read, chunks) for record in records]
+        if len(queries) <= 1:
+            return [read(query) for query in queries]
+        with ThreadPoolExecutor(max_workers=min(READS_IN_FLIGHT, len(queries)), thread_name_prefix="stsync-read") as pool:
+            return list(pool.map(read, queries))
 
     def get(self, path: str, id: int | str) -> dict:
         """One record by id (NotFoundError when absent)."""

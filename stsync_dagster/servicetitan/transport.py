@@ -11,8 +11,10 @@ Retry policy (the reason this module exists):
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import re
+import ssl
 import threading
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -135,6 +137,13 @@ def _field_errors(raw: Any) -> dict[str, list[str]]:
     return out
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context (httpx's default, certifi's CAs) for every client of the process: loading the CAs is most
+    of what creating a client costs, and a sync creates several."""
+    return httpx.create_ssl_context()
+
+
 class Transport:
     """Sends API requests for one environment; safe to share between threads."""
 
@@ -161,6 +170,7 @@ class Transport:
         self.max_wait = float(max_wait)
         self._app_key = env.app_key.get_secret_value()
         self._http = httpx.Client(
+            verify=_tls(),
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": "stsync-dagster"},
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),

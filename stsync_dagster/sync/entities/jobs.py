@@ -138,12 +138,11 @@ class JobsHandler(EntityHandler):
         for appt in appointments:
             by_job[appt.jobId][appt.id] = appt
         # first/last only cover jobs with at most two appointments; ask for the rest job by job.
-        for job in jobs:
-            if job.appointmentCount > len(by_job[job.id]):
-                for page in ctx.prod.iter_pages(related.appointments, {"jobId": job.id, **_ANY}):
-                    for raw in page.records:
-                        appt = SourceAppointment.model_validate(raw)
-                        by_job[job.id][appt.id] = appt
+        more = [job.id for job in jobs if job.appointmentCount > len(by_job[job.id])]
+        for job_id, raws in zip(more, ctx.prod.list_each(related.appointments, [{"jobId": i, **_ANY} for i in more])):
+            for raw in raws:
+                appt = SourceAppointment.model_validate(raw)
+                by_job[job_id][appt.id] = appt
         appointment_ids = sorted(a for visits in by_job.values() for a in visits)
         technicians: dict[int, list[int]] = defaultdict(list)
         for raw in ctx.prod.get_by_ids(related.appointment_assignments, appointment_ids, id_param="appointmentIds"):
