@@ -144,3 +144,10 @@ def test_the_command_line_report_lists_dropped_references(sim, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Copied by jobs without a reference" in done.stdout
     assert "appointments.technicianIds drop:" in done.stdout and GAP_TECHNICIAN.casefold() in done.stdout.casefold()
+
+
+def test_a_dry_run_lists_the_references_it_would_drop_and_writes_nothing(sim, tmp_path):
+    env = sync_env(sim, tmp_path)
+    plan = sync(env, entities=["jobs"], dry_run=True)
+    assert plan["jobs"]["dropped_references"] >= 1 and "].technicianIds | drop |" in plan["jobs"]["dropped"]
+    assert not sim.records("int", "jobs")
