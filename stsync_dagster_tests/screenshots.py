@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1600, "height": 1000}
 DEFAULT_OUT = REPO_ROOT / "docs" / "images"
-SYNC_ASSETS = ("items", "jobs", "pos")
+SYNC_ASSETS = ("items", "equipment", "jobs", "pos")
 KINDS = ("materials", "jobs", "purchase-orders")
 PAGE_SIZE = "20"  # small pages, so the run log shows several progress lines per asset
 

@@ -145,3 +145,10 @@ def test_the_command_line_report_lists_dropped_references(sim, tmp_path):
     assert "Copied by jobs without a reference" in done.stdout
     rows = [line for line in done.stdout.splitlines() if "appointments.technicianIds" in line]
     assert rows and all(" drop " in row for row in rows), done.stdout
+
+
+def test_a_dry_run_lists_the_references_it_would_drop_and_writes_nothing(sim, tmp_path):
+    env = sync_env(sim, tmp_path)
+    plan = sync(env, entities=["jobs"], dry_run=True)
+    assert any(r["reference"].endswith("].technicianIds") and r["policy"] == "drop" for r in plan["jobs"]["dropped"])
+    assert not sim.records("int", "jobs")
