@@ -287,6 +287,18 @@ def test_rate_limit_per_app_per_tenant_with_retry_after(make_simulator):
     assert prod.get("vendors").status_code == 200
 
 
+def test_rate_limit_counts_a_request_from_its_arrival():
+    """The gateway counts a request when it arrives: requests that arrived more than a second apart never share a
+    window, however late the simulator gets to them (its added latency, a busy machine)."""
+    from stsync_dagster.simulator.ratelimit import RateLimiter
+
+    limiter, now = RateLimiter(2), time.monotonic()
+    assert limiter.acquire(("app", 1), now - 1.5) is None  # arrived 1.5 s ago, handled only now
+    assert limiter.acquire(("app", 1), now - 0.4) is None
+    assert limiter.acquire(("app", 1), now) is None  # the first is outside this one's second
+    assert limiter.acquire(("app", 1), now) == 1  # two in the last second already
+
+
 def test_rate_limit_can_change_at_run_time(make_simulator):
     sim = make_simulator(seed=1, scale=0.05, rate_limit=100)
     api = Api(sim, "prod")

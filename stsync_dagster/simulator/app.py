@@ -8,6 +8,7 @@ import base64
 import contextlib
 import json
 import logging
+import time
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -74,13 +75,13 @@ def _injected_response(error: InjectedError) -> Response:
 def _api_endpoint(state: SimState, env: str, method: str, key: str, handler: Handler):
     tenant, stats, dice = state.tenants[env], state.stats[env], state.dice
 
-    async def process(request: Request) -> Response:
+    async def process(request: Request, arrived: float) -> Response:
         state.tokens.check(env, request.headers)
         if request.path_params["tenant"] != tenant.tenant_id:
             # 404 (not 403): to this app, another tenant id simply does not exist here.
             raise ApiError(404, f"Tenant {request.path_params['tenant']} was not found.",
                            {"tenant": [f"Tenant {request.path_params['tenant']} not found"]})
-        wait = state.limiter.acquire((request.headers.get("st-app-key"), tenant.tenant_id))
+        wait = state.limiter.acquire((request.headers.get("st-app-key"), tenant.tenant_id), arrived)
         if wait is not None:
             stats.add("rate_limited")
             raise ApiError(429, f"Rate limit is exceeded. Try again in {wait} seconds.",
@@ -112,12 +113,13 @@ def _api_endpoint(state: SimState, env: str, method: str, key: str, handler: Han
     async def endpoint(request: Request) -> Response:
         stats.request(key)
         stats.enter()
+        arrived = time.monotonic()  # the rate limit counts the request from here, not after the added latency
         try:
             latency = dice.latency()
             if latency:
                 await asyncio.sleep(latency)
             try:
-                response = await process(request)
+                response = await process(request, arrived)
             except ApiError as error:
                 response = problem_response(error)
             except Exception:  # a simulator bug: answer like the API would, and say so in the log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 import time
@@ -20,18 +21,20 @@ class RateLimiter:
             raise ValueError("rate limit must not be negative (None or 0: no limit)")
         self.per_second = per_second or None
 
-    def acquire(self, key: tuple) -> int | None:
+    def acquire(self, key: tuple, arrived: float | None = None) -> int | None:
         """None if the request may proceed (and is counted), else the seconds to wait (an integer ≥ 1).
-        Refused requests are not counted in the window."""
+        Refused requests are not counted in the window. A request counts from when it arrived (time.monotonic()):
+        the gateway counts it before any processing time."""
         limit = self.per_second
         if not limit:
             return None
         now = time.monotonic()
+        at = now if arrived is None else min(arrived, now)
         with self._lock:
             window = self._windows.setdefault(key, deque())
             while window and window[0] <= now - 1.0:
                 window.popleft()
-            if len(window) >= limit:
+            if sum(1 for t in window if t > at - 1.0) >= limit:
                 return max(1, math.ceil(window[0] + 1.0 - now))
-            window.append(now)
+            bisect.insort(window, at)
             return None

@@ -303,7 +303,7 @@ class SyncEngine(FollowStage, ActivationStage):
                 previous, created = created, self._creator.submit(create, batch, created)
                 finishing.append(self._finisher.submit(lambda done: self._finish(done.result()), created))
                 if previous is not None:
-                    wait([previous])  # the next batch is planned while this one is being created
+                    previous.result()  # the next batch is planned while this one is being created
                 finished(keep=2)
             finished(keep=0)
         finally:
