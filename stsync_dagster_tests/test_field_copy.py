@@ -94,7 +94,10 @@ def test_the_fields_not_copied_before_arrive(copied):
         assert [{k: a[k] for k in ("type", "url", "alias", "isDefault")} for a in i["assets"]] == [
             {k: a[k] for k in ("type", "url", "alias", "isDefault")} for a in p["assets"]]
         filled["assets"] += bool(p["assets"])
-        for pv, iv in zip([p["primaryVendor"], *(p["otherVendors"] or [])], [i["primaryVendor"], *(i["otherVendors"] or [])]):
+        # A vendor without an Integration counterpart is dropped (the reference policy): pair the others.
+        prod_vendors = {(v["vendorPart"], v["memo"]): v for v in [p["primaryVendor"], *(p["otherVendors"] or [])] if v}
+        for iv in [v for v in [i["primaryVendor"], *(i["otherVendors"] or [])] if v]:
+            pv = prod_vendors[(iv["vendorPart"], iv["memo"])]
             if pv:
                 for name in ("primarySubAccount", "otherSubAccounts"):
                     strip = (lambda a: {"cost": a["cost"], "accountName": a["accountName"]} if a else None)

@@ -45,8 +45,8 @@ def test_every_create_is_kept_once_with_its_run_and_the_table_shows_it(copied):
     assert moved and moved == sum(1 for s in stories.values() if "status_changed" in s)
     table = first["pos"]["writes"]
     assert sum(m["writes_total"] for m in first.values()) == sum(len(story) for story in stories.values())
-    assert {"kind", "prod_id", "int_id", "action", "fields"} <= {c.name for c in table.schema.columns}
-    assert {r.data["action"] for r in table.records} >= {"created"}
+    assert table and {"kind", "prod_id", "int_id", "action", "fields"} <= set(table[0])
+    assert {row["action"] for row in table} >= {"created"}
     # A run that changes nothing writes nothing, and keeps nothing.
     again = sync(env, ENTITIES)
     assert _stories(env) == stories and all(m["writes_total"] == 0 for m in again.values())
@@ -68,7 +68,7 @@ def test_updates_and_status_changes_are_kept_with_the_fields_they_wrote(copied):
         assert [w.action for w in story] == ["created", "updated"]
         assert story[1].fields == ("price",) and story[1].int_id == int_item and story[1].run_id != story[0].run_id
         assert [(w.action, w.detail) for w in crosswalk.history("pos", po)][-1] == ("status_changed", "cancel")
-    assert {(r.data["prod_id"], r.data["action"]) for r in report["items"]["writes"].records} == {(item, "updated")}
+    assert {(row["prod_id"], row["action"]) for row in report["items"]["writes"]} == {(item, "updated")}
 
 
 def test_adoptions_are_kept_when_the_crosswalk_was_lost(copied, tmp_path):

@@ -115,6 +115,7 @@ class _Context:
     steps_sent: dict[int, list[str]] = field(default_factory=dict)  # status actions sent, by Production id
     # Records of this kind copied ahead of the page they are on, because another record needs them first.
     pulled_ahead: set[int] = field(default_factory=set)
+    in_flight: Future | None = None  # the create stage of the batch before the one being planned (pipelined)
     batch: set[int] = field(default_factory=set)  # the Production ids being processed
     dropped: dict[int, list] = field(default_factory=dict)  # references a record is sent without (or defaulted)
 
@@ -301,6 +302,7 @@ class SyncEngine(FollowStage, ActivationStage):
             for raws in batches:
                 batch = self._plan(ctx, raws)
                 previous, created = created, self._creator.submit(create, batch, created)
+                ctx.in_flight = created
                 finishing.append(self._finisher.submit(lambda done: self._finish(done.result()), created))
                 if previous is not None:
                     previous.result()  # the next batch is planned while this one is being created
@@ -423,11 +425,22 @@ class SyncEngine(FollowStage, ActivationStage):
         missing: dict[str, list[int]] = {}
         for kind, prod_ids in wanted.items():
             mapped = self.crosswalk.lookup(kind, sorted(prod_ids)) if prod_ids else {}
-            ids = sorted(i for i in prod_ids if i not in mapped and i not in self._pulled[kind])
-            if kind == ctx.handler.kind:  # one processed earlier in the run ended as it ended: not processed twice
+            unmapped = sorted(i for i in prod_ids if i not in mapped)
+            if kind == ctx.handler.kind:
                 seen = self._seen.setdefault(kind, set())
-                ids = [i for i in ids if i in ctx.batch or i not in seen]
+                if ctx.in_flight is not None and any(i in seen and i not in ctx.batch for i in unmapped):
+                    ctx.in_flight.result()  # maybe being created by the batch in flight: its mapping comes with it
+                    unmapped = [i for i in unmapped if i not in self.crosswalk.lookup(kind, unmapped)]
+                # Those on this batch go first (again, when a pulled-in record needs another one pulled in with
+                # it), unless they all need each other: then there is no order to keep. One processed earlier in
+                # the run ended as it ended: not processed twice.
+                first = [i for i in unmapped if i in ctx.batch]
+                if set(first) >= ctx.batch:
+                    first = []
+                ids = first + [i for i in unmapped if i not in ctx.batch and i not in seen and i not in self._pulled[kind]]
                 seen.difference_update(ids)
+            else:
+                ids = [i for i in unmapped if i not in self._pulled[kind]]
             if ids:
                 missing[kind] = ids
                 self._read_index_soon(self.handlers[kind])

@@ -80,7 +80,7 @@ class EquipmentHandler(EntityHandler):
     kind = "equipment"
     model = SourceEquipment
 
-    reference_fields = ItemsHandler.reference_fields  # its vendors, as a material's
+    reference_fields = {name: ref for name, ref in ItemsHandler.reference_fields.items() if ref.kind == "vendors"}
 
     def references(self, record: SourceEquipment, extra=None) -> Iterable[Ref]:
         return vendor_references(record)

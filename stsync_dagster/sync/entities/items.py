@@ -50,7 +50,8 @@ class ItemsHandler(EntityHandler):
     model = SourceMaterial
     bulk_create = True  # the pricebook's bulk endpoint: many materials per request
     reference_fields = {"primaryVendor.vendorId": Reference("vendors", False),
-                        "otherVendors.vendorId": Reference("vendors", False)}
+                        "otherVendors.vendorId": Reference("vendors", False),
+                        "categories": Reference("categories", False)}
     read_names = {"variationMaterials": "variationsOrConfigurableMaterials"}
     not_updatable = frozenset({"externalData", "isOtherDirectCost"})  # MaterialUpdateRequest has no such field
 
@@ -84,7 +85,7 @@ class ItemsHandler(EntityHandler):
             )
 
         # Optional references: one without an Integration counterpart is left out (and counted), not blocking.
-        categories = [refs.optional("categories", c) for c in record.categories or []]
+        categories = [refs.get(Ref("categories", "categories", c)) for c in record.categories or []]  # policy: drop
         variation_ids = [refs.optional("items", v) for v in variations(record)]
         return MaterialCreate(
             code=record.code,

@@ -208,7 +208,7 @@ class JobsHandler(EntityHandler):
             appointments=appointments,
             summary=job.summary,
             customerPo=job.customerPo or None,
-            soldById=refs.optional("technicians", job.soldById),
+            soldById=refs.get(Ref("soldById", "technicians", job.soldById)) if job.soldById is not None else None,
             jobGeneratedLeadSource=_lead_source(job, refs),
             externalData=external_data(self.guid, job.id),
         )
