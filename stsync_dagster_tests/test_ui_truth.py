@@ -3,11 +3,12 @@ line, a dry run (the `sync_plan` job) leaves the partition unmaterialized and th
 records fail a check, blocked ones warn, and the run log carries them at their level.
 
 One simulator with invalid Production records (they fail) and the usual master-data gaps (what references
-them is blocked), one `dg dev`, several runs.
+them is blocked: a material's vendors too, by the config's reference policy), one `dg dev`, several runs.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from stsync_dagster.simulator import Simulator
 from stsync_dagster_tests.sync_helpers import sync_env
 from stsync_dagster_tests.test_ui_graphql import (
     ASSET_JOB,
+    CONFIG,
     DagsterDev,
     check_evaluations,
     metadata_value,
@@ -46,7 +48,12 @@ def ui(tmp_path_factory):
     try:
         first_day = sync_env(sim, tmp)["STSYNC_START_DATE"]  # (some corrupted records lack modifiedOn)
         last_day = sim.until.strftime("%Y-%m-%d")  # the data ends yesterday
-        with DagsterDev(stsync_env(sim, tmp, first_day), tmp / "dagster_home") as dagster:
+        # A material whose vendor has no counterpart is blocked here, not copied without it (the default).
+        config = json.loads(CONFIG.read_text())
+        config["references"]["items"].update({"primaryVendor.vendorId": "block", "otherVendors.vendorId": "block"})
+        (tmp / "stsync.config.json").write_text(json.dumps(config))
+        env = {**stsync_env(sim, tmp, first_day), "STSYNC_CONFIG": str(tmp / "stsync.config.json")}
+        with DagsterDev(env, tmp / "dagster_home") as dagster:
             yield sim, dagster, first_day, last_day
     finally:
         sim.stop()
