@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from .shapes import EQUIPMENT_CREATE, EQUIPMENT_UPDATE
 from .store import Tenant
-from .validate import API_USER_ID, Errors, external_data, not_found, require
-from .writes_pricebook import _apply, _code_taken, _duplicate, commit_create, commit_update
+from .validate import API_USER_ID, Errors, external_data, require
+from .writes_pricebook import _apply, _code_taken, _duplicate, commit_create, commit_update, prepare_update
 
 KIND = "equipment"
 TEXTS = ("manufacturer", "model")
@@ -44,15 +44,6 @@ def create_equipment(tenant: Tenant, body: object) -> tuple[dict, str | None]:
 
 
 def update_equipment(tenant: Tenant, equipment_id: int, body: object) -> tuple[dict, str | None]:
-    body = require(body, EQUIPMENT_UPDATE)
-    record = tenant.get(KIND, equipment_id)
-    if record is None:
-        raise not_found(KIND, equipment_id)
-    errors = Errors(tenant)
-    changed = dict(record)
-    _apply_equipment(errors, tenant, body, changed)
-    stamp = external_data(errors, body, update=True)
-    errors.raise_if_any()
-    if _code_taken(tenant, changed["code"], except_id=equipment_id, kind=KIND):
-        raise _duplicate(changed["code"], "equipment")
+    record, changed, stamp = prepare_update(tenant, equipment_id, body, kind=KIND, schema=EQUIPMENT_UPDATE,
+                                            apply=_apply_equipment, label="equipment")
     return commit_update(tenant, record, changed, stamp, KIND), stamp[0] if stamp else None

@@ -108,19 +108,21 @@ def create_material(tenant: Tenant, body: object) -> tuple[dict, str | None]:
     return commit_create(tenant, record, stamp), stamp[0] if stamp else None
 
 
-def prepare_update(tenant: Tenant, material_id: int, body: object) -> tuple[dict, dict, tuple | None]:
-    """The change checked but not applied (ApiError when invalid): (record, changed copy, stamp)."""
-    body = require(body, MATERIAL_UPDATE)
-    record = tenant.get(KIND, material_id)
+def prepare_update(tenant: Tenant, material_id: int, body: object, *, kind: str = KIND, schema=MATERIAL_UPDATE,
+                   apply=None, label: str = "material") -> tuple[dict, dict, tuple | None]:
+    """The change checked but not applied (ApiError when invalid): (record, changed copy, stamp). A material's by
+    default; equipment passes its kind, schema, fields and label."""
+    body = require(body, schema)
+    record = tenant.get(kind, material_id)
     if record is None:
-        raise not_found(KIND, material_id)
+        raise not_found(kind, material_id)
     errors = Errors(tenant)
     changed = dict(record)
-    _apply(errors, tenant, body, changed)
+    (apply or _apply)(errors, tenant, body, changed)
     stamp = external_data(errors, body, update=True)
     errors.raise_if_any()
-    if _code_taken(tenant, changed["code"], except_id=material_id):
-        raise _duplicate(changed["code"])
+    if _code_taken(tenant, changed["code"], except_id=material_id, kind=kind):
+        raise _duplicate(changed["code"], label)
     return record, changed, stamp
 
 
