@@ -1,9 +1,11 @@
-"""The `stsync` command: verify, sync, demo. `sync` materializes the same Dagster assets as the UI."""
+"""The `stsync` command: verify, sync, copy, history, reconcile, demo. `sync` materializes the same Dagster
+assets as the UI; `copy` runs the `copy_records` job. What it shows is drawn by stsync_dagster.terminal."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values, load_dotenv
 
+from stsync_dagster import terminal
 from stsync_dagster.config import SYNC_ENTITIES, SyncConfig, load_config
 from stsync_dagster.servicetitan import (
     ConfigError,
@@ -26,10 +29,9 @@ from stsync_dagster.servicetitan.redact import RedactingStream, Redactor
 from stsync_dagster.sync.crosswalk import setting as database
 from stsync_dagster.sync.timefmt import parse_day
 
-COUNT_COLUMNS = ("created", "adopted", "updated", "status_changed", "unchanged", "conflict", "skipped", "blocked", "failed",
-                 "deferred", "pulled_in", "requests", "rate_limited", "seconds")
 EXIT_FAILED_RECORDS = 1
 EXIT_CONFIG = 2
+_ERR = None  # the console on stderr (progress bars and logs), made once the streams are wrapped
 
 
 def _load_env() -> None:
@@ -98,46 +100,73 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if ok else EXIT_CONFIG
 
 
-# ---- sync -------------------------------------------------------------------------------------------
+# ---- sync, copy: the report ------------------------------------------------------------------------
 
 
-def _metadata_value(entry):
-    return getattr(entry, "value", entry)
+def _values(metadata: dict) -> dict:
+    return {k: getattr(v, "value", v) for k, v in metadata.items()}
 
 
-def print_report(result, entities: list[str], *, verbose: bool = False, details: bool = True, stream=sys.stdout) -> int:
-    """A table of counts per asset, then what was not copied, grouped by reason. Returns the failed count."""
-    failed = 0
-    print(f"{'asset':<8}" + "".join(f"{c:>{max(9, len(c) + 1)}}" for c in COUNT_COLUMNS), file=stream)
-    show_details, details = details, []
-    for entity in entities:
-        events = result.asset_materializations_for_node(entity)
-        if not events:
-            print(f"{entity:<8}  (not materialized: see the errors below)", file=stream)
-            failed += 1
+def materialized(result, entities: list[str]) -> dict[str, dict | None]:
+    """Each asset's metadata, or its plan's for a dry run (None: it reported nothing)."""
+    from stsync_dagster.defs.materialize import reported_metadata
+
+    return {entity: reported_metadata(result, entity) for entity in entities}
+
+
+def step_errors(result) -> list[str]:
+    failure = "dagster._core.definitions.events.Failure: "  # the class of dg.Failure says nothing to a user
+    return [f"step {e.step_key} failed: {e.step_failure_data.error.message.strip().removeprefix(failure)}"
+            for e in result.all_events if e.is_step_failure]
+
+
+def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, details: bool = True) -> None:
+    """The counts table, then what was not copied, grouped by reason."""
+    values = {entity: None if meta is None else _values(meta) for entity, meta in reports.items()}
+    out.print(terminal.counts_table(values))
+    for entity, meta in values.items():
+        if meta is None:
+            out.print(f"{entity}: not materialized (see the errors below)", markup=False)
             continue
-        meta = {k: _metadata_value(v) for k, v in events[-1].metadata.items()}
-        failed += int(meta.get("failed", 0))
-        print(f"{entity:<8}" + "".join(f"{meta.get(c, 0):>{max(9, len(c) + 1)}}" for c in COUNT_COLUMNS), file=stream)
-        details.append((entity, meta))
-    for entity, meta in details if show_details else []:
-        if verbose and not str(meta.get("issues", "")).startswith("Nothing"):
-            print(f"\nNot copied by {entity}:\n{meta['issues']}", file=stream)
+        if not details:
             continue
-        groups = meta.get("issue_groups") or []
-        if groups:
-            print(f"\nNot copied by {entity} (grouped; --verbose lists every record):", file=stream)
-        for g in groups:
-            more = ", …" if g["count"] > len(g["examples"]) else ""
-            ids = ", ".join(str(i) for i in g["examples"]) + more
-            print(f"  {g['count']:>5} {g['kind']} {g['outcome']} ({', '.join(g['fields'])}): {g['reason']}  [{ids}]", file=stream)
-    return failed
+        if verbose and getattr(reports[entity].get("issues"), "records", None):
+            out.print(f"\nNot copied by {entity}:", markup=False)
+            out.print(terminal.metadata_table(meta["issues"]), soft_wrap=True)
+        elif meta.get("issue_groups"):
+            out.print(terminal.issues_table(entity, meta["issue_groups"]))
+        if meta.get("dropped_groups"):
+            out.print(terminal.dropped_table(entity, meta["dropped_groups"], int(meta.get("dropped_references", 0))))
+
+
+def finish(command: str, reports: dict[str, dict | None], errors: list[str], args, *, details: bool = True) -> int:
+    """Print the report (a table, or JSON with --json) and the step errors; return the exit code (1 when records
+    failed or an asset was not materialized)."""
+    failed = sum(1 if meta is None else int(_values(meta).get("failed", 0)) for meta in reports.values())
+    code = EXIT_FAILED_RECORDS if failed or errors else 0
+    if getattr(args, "json", False):
+        body = {"command": command, "success": code == 0, "exit_code": code, "errors": errors,
+                "assets": {k: None if m is None else terminal.as_json(m) for k, m in reports.items()}}  # fmt: skip
+        print(json.dumps(body, indent=2, default=str))
+        return code
+    show_report(reports, terminal.console(sys.stdout), verbose=getattr(args, "verbose", False), details=details)
+    for error in errors:
+        print(f"\n{error}", file=sys.stderr)
+    return code
 
 
 def materialize_sync(*args, **kwargs):
     from stsync_dagster.defs.materialize import materialize_sync as run  # Dagster loads only when needed
 
     return run(*args, **kwargs)
+
+
+def _watched(work):
+    """Run `work` with a progress bar per asset on the terminal (stderr)."""
+    from stsync_dagster.sync import progress
+
+    with terminal.ProgressBars(_ERR or terminal.console(sys.stderr)) as bars, progress.watching(bars):
+        return work()
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -147,14 +176,59 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings = load_settings(dotenv_path=".env")  # fail before anything runs, naming the variable
     _preflight(settings, write=not args.dry_run)  # a dry run creates nothing, not even the crosswalk file
     _load_env()  # the Dagster resources read os.environ
-    result = materialize_sync(entities, since=args.since, limit=args.limit, dry_run=args.dry_run, verbose=args.verbose)
-    failed = print_report(result, entities, verbose=args.verbose)
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                print(f"\nstep {event.step_key} failed: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
-        return EXIT_FAILED_RECORDS
-    return EXIT_FAILED_RECORDS if failed else 0
+    result = _watched(lambda: materialize_sync(
+        entities, since=args.since, limit=args.limit, dry_run=args.dry_run, verbose=args.verbose,
+        log_format=args.log_format))  # fmt: skip
+    return finish("sync", materialized(result, entities), step_errors(result), args)
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    from stsync_dagster.defs.copy import copy_in_process, copy_report
+
+    settings = load_settings(dotenv_path=".env")
+    _preflight(settings, write=not args.dry_run)
+    _load_env()
+    result = _watched(lambda: copy_in_process(
+        args.kind, args.ids, dry_run=args.dry_run, verbose=args.verbose, log_format=args.log_format))  # fmt: skip
+    return finish("copy", {args.kind: copy_report(result)}, step_errors(result), args)
+
+
+# ---- history ----------------------------------------------------------------------------------------
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from stsync_dagster.servicetitan.settings import default_db
+    from stsync_dagster.sync.crosswalk import Crosswalk
+
+    _load_env()
+    value = os.environ.get(database.ENV_VAR, "").strip() or default_db()
+    shown = database.check(value, write=False)
+    if "://" not in value and not Path(value).expanduser().is_file():  # opening it would make an empty one
+        raise ConfigError(f"{database.ENV_VAR} ({shown}): no crosswalk there: nothing was synced with it yet",
+                          variables=[database.ENV_VAR])  # fmt: skip
+    with Crosswalk(value) as crosswalk:
+        writes = crosswalk.history(args.kind, args.prod_id)
+        entry = crosswalk.lookup(args.kind, [args.prod_id]).get(args.prod_id)
+        issue = next(iter(crosswalk.issues(kind=args.kind, prod_ids=[args.prod_id])), None)
+    now = "not in the crosswalk" if entry is None else (
+        f"mapped to Integration {entry.int_id} ({entry.source})" if entry.state == "confirmed"
+        else f"claimed by run {entry.run_id}, not confirmed yet")  # fmt: skip
+    waiting = None if issue is None else f"{issue.status} since {issue.first_seen:%Y-%m-%d %H:%M} UTC: {issue.reason}"
+    if args.json:
+        body = {"kind": args.kind, "prod_id": args.prod_id, "now": now, "issue": waiting,
+                "writes": [{**{k: getattr(w, k) for k in ("at", "run_id", "asset", "action", "int_id", "detail")},
+                            "fields": list(w.fields)} for w in writes]}  # fmt: skip
+        print(json.dumps(body, indent=2, default=str))
+        return 0
+    out = terminal.console(sys.stdout)
+    if writes:
+        out.print(terminal.history_table(args.kind, args.prod_id, writes))
+    else:
+        out.print(f"{args.kind} {args.prod_id}: STSync has written nothing for it", markup=False)
+    out.print(f"Now: {now}", markup=False)
+    if waiting:
+        out.print(f"Not copied: {waiting}", markup=False)
+    return 0
 
 
 # ---- reconcile --------------------------------------------------------------------------------------
@@ -183,9 +257,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         IntegrationClient.from_settings(settings) as intc,
         Crosswalk(settings.db) as crosswalk,
     ):
+        run_id = f"reconcile-{uuid.uuid4().hex[:12]}"
         print(f"Reconciling the crosswalk {shown} with what Integration holds")
         for entity in entities:
-            report = reconcile(HANDLERS[entity](config, settings.external_data_guid), intc, crosswalk)
+            report = reconcile(HANDLERS[entity](config, settings.external_data_guid), intc, crosswalk, run_id)
             duplicates += len(report.duplicates)
             print(f"  {report.summary()}")
             for prod_id, int_ids in report.duplicates.items():
@@ -193,7 +268,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         # Then what Integration holds without STSync's marks (a refresh, hand-made records), by natural key.
         for kind in MASTER_KINDS:
             match_master(kind, config.master(kind), prod, intc, crosswalk)
-        options = SyncOptions(run_id=f"reconcile-{uuid.uuid4().hex[:12]}", create=False)
+        options = SyncOptions(run_id=run_id, create=False)
         window = window_for(None, start_date())
         for entity in entities:
             report = run_entity(
@@ -224,8 +299,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             r["modifiedOn"][:10] for kind in ("materials", "purchase-orders", "jobs") for r in sim.records("prod", kind)
         )
         print(f"stsync sync all --since {since}")
-        result = materialize_sync(list(SYNC_ENTITIES), since=since, limit=0, dry_run=False, verbose=args.verbose)
-        print_report(result, list(SYNC_ENTITIES), verbose=args.verbose)
+        result = _watched(lambda: materialize_sync(list(SYNC_ENTITIES), since=since, limit=0, dry_run=False,
+                                                   verbose=args.verbose))  # fmt: skip
+        finish("sync", materialized(result, list(SYNC_ENTITIES)), step_errors(result), args)
         print(
             "\nThe blocked records are expected: the simulator's Integration tenant lacks a vendor, a customer, a job"
             "\ntype and a technician on purpose, and has one campaign name twice (STSync does not guess)."
@@ -234,8 +310,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for kind in ("materials", "purchase-orders", "jobs"):
             print(f"  {kind:<16} {len(sim.records('int', kind)):>6}   (Production: {len(sim.records('prod', kind))})")
         print("\nRunning the same sync again (it must create nothing):")
-        again = materialize_sync(list(SYNC_ENTITIES), since=since, limit=0, dry_run=False, verbose=False)
-        print_report(again, list(SYNC_ENTITIES), details=False)
+        again = _watched(lambda: materialize_sync(list(SYNC_ENTITIES), since=since, limit=0, dry_run=False))
+        finish("sync", materialized(again, list(SYNC_ENTITIES)), step_errors(again), args, details=False)
     return 0 if result.success else EXIT_FAILED_RECORDS
 
 
@@ -252,6 +328,19 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--limit", type=int, default=0, help="most records to create (0 = no limit)")
     sync.add_argument("--dry-run", action="store_true", help="build and validate every payload, write nothing")
     sync.add_argument("--verbose", action="store_true", help="log every page and every record not copied")
+    copy = sub.add_parser("copy", help="copy given Production records with everything they need")
+    copy.add_argument("kind", choices=SYNC_ENTITIES)
+    copy.add_argument("ids", nargs="+", type=int, metavar="ID", help="Production ids")
+    copy.add_argument("--dry-run", action="store_true", help="build and validate every payload, write nothing")
+    copy.add_argument("--verbose", action="store_true", help="log every page and every record not copied")
+    history = sub.add_parser("history", help="what STSync wrote for one record, run by run")
+    history.add_argument("kind", choices=SYNC_ENTITIES)
+    history.add_argument("prod_id", type=int, metavar="PROD_ID")
+    for command in (sync, copy, history):
+        command.add_argument("--json", action="store_true", help="print the report as JSON (nothing else on stdout)")
+    for command in (sync, copy):
+        command.add_argument("--log-format", choices=("text", "json"), default="text",
+                             help="logs on stderr as text or as one JSON object a line")
     reconcile = sub.add_parser("reconcile", help="rebuild or repair the crosswalk from the marks in Integration")
     reconcile.add_argument("entity", nargs="?", default="all", choices=[*SYNC_ENTITIES, "all"])
     demo = sub.add_parser("demo", help="start the simulator, sync everything into it, print the report")
@@ -280,15 +369,20 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(sys.stdout, RedactingStream):
         mask = _output_redactor()
         sys.stdout, sys.stderr = RedactingStream(sys.stdout, mask), RedactingStream(sys.stderr, mask)
+    global _ERR
+    _ERR = terminal.console(sys.stderr)
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[terminal.log_handler(getattr(args, "log_format", "text"), _ERR)],
+        force=True,
     )
     if args.command == "sync" and args.limit < 0:
         print("stsync: --limit must be 0 or more", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        return {"verify": cmd_verify, "sync": cmd_sync, "reconcile": cmd_reconcile, "demo": cmd_demo}[args.command](args)
+        commands = {"verify": cmd_verify, "sync": cmd_sync, "copy": cmd_copy, "history": cmd_history,
+                    "reconcile": cmd_reconcile, "demo": cmd_demo}  # fmt: skip
+        return commands[args.command](args)
     except (ConfigError, ValueError) as exc:
         if getattr(args, "verbose", False):
             traceback.print_exc()

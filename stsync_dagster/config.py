@@ -7,12 +7,13 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from stsync_dagster.servicetitan.errors import ConfigError
+from stsync_dagster.sync.policy import Policy, check_policies
 
 DEFAULT_CONFIG_PATH = "stsync.config.json"
-SYNC_ENTITIES = ("items", "jobs", "pos")  # dependency order
+SYNC_ENTITIES = ("items", "equipment", "jobs", "pos")  # dependency order
 MASTER_KINDS = (
     "vendors",
     "warehouses",
@@ -23,6 +24,7 @@ MASTER_KINDS = (
     "job_types",
     "campaigns",
     "technicians",
+    "categories",
 )
 
 
@@ -86,6 +88,7 @@ class MasterConfig(_Strict):
 
 class EntitiesConfig(_Strict):
     items: EntityConfig
+    equipment: EntityConfig
     pos: EntityConfig
     jobs: EntityConfig
 
@@ -100,6 +103,7 @@ class MasterDataConfig(_Strict):
     job_types: MasterConfig
     campaigns: MasterConfig
     technicians: MasterConfig
+    categories: MasterConfig
 
 
 class UpdatesConfig(_Strict):
@@ -112,6 +116,18 @@ class SyncConfig(_Strict):
     updates: UpdatesConfig = Field(default_factory=UpdatesConfig)
     related: RelatedConfig
     master_data: MasterDataConfig
+    # A reference with no Integration counterpart, per entity and field: block, drop or {"default": key}
+    # (sync/policy.py); a field left out has its default (block when the create requires it, else drop).
+    references: dict[str, dict[str, Policy]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_references(self) -> "SyncConfig":
+        from stsync_dagster.sync.entities import HANDLERS  # the handlers say which references they translate
+
+        problems = check_policies(self.references, {k: h.reference_fields for k, h in HANDLERS.items()}, MASTER_KINDS)
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return self
 
     def entity(self, name: str) -> EntityConfig:
         return getattr(self.entities, name)
@@ -141,6 +157,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> SyncConfig:
         raise ConfigError(f"{file}: config file {why} (STSYNC_CONFIG)") from None
     try:
         return SyncConfig.model_validate(raw)
+    except ConfigError as exc:  # what the model's own checks found (the references section)
+        raise ConfigError(f"{file}: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(
             f"$.{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -30,13 +31,11 @@ def _env(sim: SimulatorProcess, folder: Path, **extra: str) -> dict[str, str]:
 
 
 def _row_of(stdout: str, entity: str) -> dict[str, float]:
-    head = next(line for line in stdout.splitlines() if line.startswith("asset")).split()[1:]
-    values = next(line for line in stdout.splitlines() if line.startswith(entity)).split()[1:]
-    return dict(zip(head, map(float, values)))
+    return json.loads(stdout)["assets"][entity]  # `stsync sync --json`
 
 
 def _stsync(entity: str, env: dict, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / "stsync"), "sync", entity], env=env, cwd=cwd, stdout=subprocess.PIPE,
+    return subprocess.Popen([str(BIN / "stsync"), "sync", entity, "--json"], env=env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 

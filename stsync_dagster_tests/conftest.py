@@ -16,6 +16,8 @@ OPENAPI_DIR = Path(__file__).resolve().parents[2] / "shared" / "servicetitan" / 
 # The pacer's default folder is shared by every STSync process of the machine, whoever runs it; the
 # simulators of this test session are no real tenant, so the session (and its subprocesses) keeps its own.
 os.environ.setdefault("STSYNC_PACER_DIR", tempfile.mkdtemp(prefix="stsync-test-pacer-"))
+# Nor does a test that forgets STSYNC_DB write into the user's own default crosswalk (~/.local/share/stsync).
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="stsync-test-data-")
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
     uv run --group docs python -m stsync_dagster_tests.screenshots [--out docs/images]
 
-Starts the simulator and `dagster dev` (as the GraphQL test does), materializes every asset (master data,
+Starts the simulator and `dg dev` (as the GraphQL test does), materializes every asset (master data,
 items, jobs, purchase orders) for one partition with `since` at the first day of data, then drives Debian's
 Chromium (`apt-get install chromium`; Playwright's own browsers are not used) through Playwright and saves:
 
@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1600, "height": 1000}
 DEFAULT_OUT = REPO_ROOT / "docs" / "images"
-SYNC_ASSETS = ("items", "jobs", "pos")
+SYNC_ASSETS = ("items", "equipment", "jobs", "pos")
 KINDS = ("materials", "jobs", "purchase-orders")
 PAGE_SIZE = "20"  # small pages, so the run log shows several progress lines per asset
 
@@ -56,7 +56,7 @@ def materialize_everything(dagster: DagsterDev, sim: Simulator) -> str:
     """One run of every asset for the last day of data, `since` its first day; the run id."""
     first_day, last_day = data_days(sim, KINDS)
     assets = ["/".join(node["assetKey"]["path"]) for node in dagster.graphql(ASSET_KEYS)["assetNodes"]]
-    sync_config = {"config": {"since": first_day, "limit": 0, "dry_run": False}}
+    sync_config = {"config": {"since": first_day, "limit": 0}}
     run_id = dagster.launch_assets(assets, last_day, {"ops": {name: sync_config for name in SYNC_ASSETS}})
     print(f"run {run_id}: {len(assets)} assets, partition {last_day}, since {first_day}", flush=True)
     status = dagster.wait_for_run(run_id, timeout=600)
@@ -105,9 +105,11 @@ def take_screenshots(camera: Camera, run_id: str, has_checks: bool) -> list[Path
     camera.open("/assets/pos?view=events", "materialized in run", "created", "issue_groups")
     saved.append(camera.shoot("materialization.png"))
 
-    issues_row = page.locator("tr").filter(has=page.get_by_text("issues", exact=True))
-    issues_row.get_by_text("[Show Markdown]").first.click()
-    page.get_by_role("dialog").get_by_text("Production id").wait_for(timeout=30_000)
+    # The records not copied: a table, shown in place (its header row has the column prod_id).
+    header = page.get_by_text("prod_id", exact=True).first
+    header.wait_for(timeout=30_000)
+    header.scroll_into_view_if_needed()
+    page.mouse.wheel(0, -120)  # the row's label too
     page.wait_for_timeout(500)
     saved.append(camera.shoot("issues.png"))
 
@@ -122,9 +124,9 @@ def take_screenshots(camera: Camera, run_id: str, has_checks: bool) -> list[Path
 
     if has_checks:
         camera.open("/assets/pos?view=checks", "Latest execution")
-        fidelity = page.get_by_text("read_back_fidelity")
-        if fidelity.count():
-            fidelity.first.click()
+        blocked = page.get_by_text("blocked_records")  # a warning: the records blocked, with the reasons
+        if blocked.count():
+            blocked.first.click()
             camera.settle()
         saved.append(camera.shoot("checks.png"))
     else:

@@ -6,9 +6,10 @@ import os
 from collections import Counter
 from contextlib import contextmanager
 
-from stsync_dagster.defs.materialize import materialize_sync
+from stsync_dagster.defs.materialize import materialize_sync, reported
+from stsync_dagster.defs.plan import plan_step
 
-KIND_OF = {"items": "materials", "pos": "purchase-orders", "jobs": "jobs"}
+KIND_OF = {"items": "materials", "equipment": "equipment", "pos": "purchase-orders", "jobs": "jobs"}
 
 
 @contextmanager
@@ -26,16 +27,14 @@ def pointed_at(env: dict[str, str]):
                 os.environ[key] = value
 
 
-def sync(env: dict[str, str], entities=("items", "jobs", "pos"), **options) -> dict[str, dict]:
+def sync(env: dict[str, str], entities=("items", "equipment", "jobs", "pos"), **options) -> dict[str, dict]:
     """Materialize the sync assets as `stsync sync` does; returns each asset's metadata values."""
     with pointed_at(env):
         result = materialize_sync(list(entities), **{"since": None, "limit": 0, "dry_run": False, **options})
     assert result.success, [e.message for e in result.all_events if e.is_failure]
-    out = {}
-    for entity in entities:
-        (event,) = result.asset_materializations_for_node(entity)
-        out[entity] = {k: getattr(v, "value", v) for k, v in event.metadata.items()}
-    return out
+    for entity in entities:  # one event each: a materialization, or for a dry run an observation
+        assert len(result.asset_materializations_for_node(entity) + result.asset_observations_for_node(plan_step(entity))) == 1
+    return {entity: reported(result, entity) for entity in entities}
 
 
 def counts(report: dict) -> dict[str, int]:
@@ -55,7 +54,7 @@ def stamp_duplicates(sim, guid: str) -> dict[str, dict]:
     from stsync_dagster.sync.stamps import marked_prod_id, stamped_prod_id
 
     found = {}
-    for kind in ("materials", "jobs"):
+    for kind in ("materials", "equipment", "jobs"):
         found[kind] = duplicates(sim.records("int", kind), lambda r: stamped_prod_id(_stamp_view(r, guid), guid))
     found["purchase-orders"] = duplicates(sim.records("int", "purchase-orders"), lambda r: marked_prod_id(r.get("summary")))
     return {k: v for k, v in found.items() if v}
@@ -75,7 +74,7 @@ def copied_ids(sim, guid: str) -> dict[str, set[int]]:
     """Production ids that have a copy in Integration, per kind."""
     from stsync_dagster.sync.stamps import marked_prod_id, stamped_prod_id
 
-    out = {k: {stamped_prod_id(_stamp_view(r, guid), guid) for r in sim.records("int", k)} for k in ("materials", "jobs")}
+    out = {k: {stamped_prod_id(_stamp_view(r, guid), guid) for r in sim.records("int", k)} for k in ("materials", "equipment", "jobs")}
     out["purchase-orders"] = {marked_prod_id(r.get("summary")) for r in sim.records("int", "purchase-orders")}
     return {k: v - {None} for k, v in out.items()}
 
@@ -97,3 +96,14 @@ def sync_env(sim, folder, **extra) -> dict[str, str]:
         "STSYNC_PACER_DIR": str(Path(folder) / "pacer"),
         **extra,
     }
+
+
+def lines(rows) -> list[str]:
+    """A table's rows (a report's `issues`, `dropped`, a check's `details`) as text lines, one per row."""
+    records = getattr(rows, "records", None)
+    rows = [r.data for r in records] if records is not None else rows
+    return [" | ".join(str(v) for v in row.values()) for row in rows or []]
+
+
+def text(rows) -> str:
+    return "\n".join(lines(rows))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +16,9 @@ STSYNC = Path(sys.executable).parent / "stsync"
 ENTITY_OF = {v: k for k, v in KIND_OF.items()}
 
 
-def _issue_rows(markdown: str) -> dict[int, tuple[str, str, str]]:
-    rows = {}
-    for line in markdown.splitlines()[2:]:
-        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
-        if len(cells) == 5 and cells[1].isdigit():
-            rows[int(cells[1])] = (cells[2], cells[3], cells[4])
-    return rows
+def _issue_rows(rows: list[dict]) -> dict[int, tuple[str, str, str]]:
+    """The issues table (one row per record not copied) by Production id."""
+    return {row["prod_id"]: (row["outcome"], row["field"], row["reason"]) for row in rows}
 
 
 def test_invalid_production_records_are_failed_with_their_field_and_the_rest_is_copied(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -73,13 +74,23 @@ def test_verify_reads_a_dotenv_file(cli_env, tmp_path):
 def test_sync_prints_a_summary_and_honours_limit_and_dry_run(cli_env, tmp_path, simulator):
     dry = run(["sync", "items", "--dry-run"], cli_env, tmp_path)
     assert dry.returncode == 0, dry.stdout + dry.stderr
-    assert "created" in dry.stdout.splitlines()[0]
+    assert _table_row(dry.stdout, "count") == ["items"] and int(_table_row(dry.stdout, "created")[0]) > 5
     assert simulator.records("int", "materials") == []
-    done = run(["sync", "items", "--limit", "5"], cli_env, tmp_path)
+    done = run(["sync", "items", "--limit", "5", "--json"], cli_env, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    row = next(line for line in done.stdout.splitlines() if line.startswith("items"))
-    assert row.split()[1] == "5"
+    report = json.loads(done.stdout)  # nothing else on stdout
+    assert report["success"] and report["assets"]["items"]["created"] == 5
     assert len(simulator.records("int", "materials")) == 5
+    assert {w["action"] for w in report["assets"]["items"]["writes"]} == {"created"}
+
+
+def _table_row(stdout: str, name: str) -> list[str]:
+    """The cells of a row of the report's table (drawn with box characters) after its name."""
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip("│┃ ").replace("┃", "│").split("│")]
+        if cells[0] == name:
+            return cells[1:]
+    raise AssertionError(f"no row {name!r} in:\n{stdout}")
 
 
 def test_sync_runs_in_memory_whatever_dagster_home_says(cli_env, tmp_path):
@@ -103,3 +114,76 @@ def test_sync_refuses_an_integration_target_that_is_production(cli_env, tmp_path
     assert done.returncode != 0
     assert "ST_API_BASE_INT" in done.stdout + done.stderr
     assert simulator.stats("prod")["by_route"].get("POST materials", 0) == 0
+
+
+def _po_ids_with_jobs(simulator, count: int) -> list[int]:
+    missing = {"Gulf Coast Refrigerant Supply"}
+    vendors = {v["id"]: v["name"] for v in simulator.records("prod", "vendors")}
+    return [p["id"] for p in simulator.records("prod", "purchase-orders")
+            if p.get("jobId") and vendors.get(p["vendorId"]) not in missing][:count]  # fmt: skip
+
+
+def test_copy_copies_given_records_with_what_they_need_once_and_history_tells_their_story(cli_env, tmp_path, simulator):
+    ids = _po_ids_with_jobs(simulator, 20)
+    done = run(["copy", "pos", *map(str, ids), "--json"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    pos = json.loads(done.stdout)["assets"]["pos"]
+    assert pos["created"] >= 1 and pos["created"] + pos["blocked"] == len(ids) and pos["failed"] == 0
+    assert pos["pulled_in_items"] >= pos["created"]  # a PO's materials come with it
+    assert len(simulator.records("int", "purchase-orders")) == pos["created"]
+    assert len(simulator.records("int", "materials")) == pos["pulled_in_items"]  # nothing else was copied
+    from stsync_dagster.sync.crosswalk import Crosswalk
+
+    with Crosswalk(cli_env["STSYNC_DB"]) as crosswalk:
+        copied = crosswalk.int_ids("pos", ids)
+        jobs = crosswalk.int_ids("jobs", [p["jobId"] for p in simulator.records("prod", "purchase-orders") if p["id"] in copied])
+    assert len(copied) == pos["created"] and jobs  # and the jobs of the copied POs
+    again = run(["copy", "pos", *map(str, ids), "--json"], cli_env, tmp_path)
+    assert json.loads(again.stdout)["assets"]["pos"]["created"] == 0  # never twice
+    assert len(simulator.records("int", "purchase-orders")) == pos["created"]
+
+    po = min(copied)
+    story = run(["history", "pos", str(po)], cli_env, tmp_path)
+    assert story.returncode == 0, story.stdout + story.stderr
+    (row,) = [line for line in story.stdout.splitlines() if "│ created " in line]
+    assert str(copied[po]) in row
+    assert f"mapped to Integration {copied[po]}" in story.stdout
+    told = json.loads(run(["history", "pos", str(po), "--json"], cli_env, tmp_path).stdout)
+    assert [(w["action"], w["int_id"]) for w in told["writes"]] == [("created", copied[po])]
+    line = next(p for p in simulator.records("prod", "purchase-orders") if p["id"] == po)["items"][0]["skuId"]
+    material = run(["history", "items", str(line)], cli_env, tmp_path)
+    assert "│ created " in material.stdout and "by the pos step" in material.stdout  # pulled in with its PO
+    blocked = next(i for i in ids if i not in copied)
+    waiting = run(["history", "pos", str(blocked)], cli_env, tmp_path)
+    assert "written nothing" in waiting.stdout and "Not copied: blocked" in waiting.stdout
+
+
+def test_copy_of_an_unknown_or_unmatched_record_says_why(cli_env, tmp_path, simulator):
+    vendors = {v["id"]: v["name"] for v in simulator.records("prod", "vendors")}
+    unmatched = next(p["id"] for p in simulator.records("prod", "purchase-orders")
+                     if vendors.get(p["vendorId"]) == "Gulf Coast Refrigerant Supply")  # fmt: skip
+    done = run(["copy", "pos", str(unmatched), "999999999"], cli_env, tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert _table_row(done.stdout, "failed") == ["1"] and _table_row(done.stdout, "blocked") == ["1"]
+    reasons = {g["reason"] for g in json.loads(run(["copy", "pos", str(unmatched), "999999999", "--json"], cli_env, tmp_path).stdout)["assets"]["pos"]["issue_groups"]}
+    assert "not found in Production" in reasons and any("gulf coast refrigerant supply" in r for r in reasons)
+    assert "Traceback" not in done.stderr and "Stack Trace" not in done.stderr
+    assert simulator.records("int", "purchase-orders") == []
+
+
+def test_json_report_and_json_logs_are_all_json(cli_env, tmp_path):
+    done = run(["sync", "jobs", "--json", "--log-format", "json", "--verbose"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["command"] == "sync" and report["exit_code"] == 0 and report["assets"]["jobs"]["created"] > 0
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]  # every line is an object
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    ours = [line for line in lines if line["logger"] == "dagster" and line.get("step_key") == "jobs"]
+    assert ours and all(line["run_id"] for line in ours)  # Dagster's run log, in the same shape
+    assert any(line["logger"].startswith("stsync.") for line in lines)
+
+
+def test_history_of_a_crosswalk_that_does_not_exist_says_so_and_makes_none(cli_env, tmp_path):
+    done = run(["history", "items", "1"], cli_env, tmp_path)
+    assert done.returncode == 2 and "STSYNC_DB" in done.stderr and "no crosswalk there" in done.stderr
+    assert not Path(cli_env["STSYNC_DB"]).exists()

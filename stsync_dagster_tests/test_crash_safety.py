@@ -34,12 +34,12 @@ def _spawn(args, env, cwd):
 
 
 def test_a_faulty_api_makes_no_duplicate_and_one_rerun_finishes_the_copy(make_simulator, tmp_path):
-    sim = make_simulator(seed=21, scale=0.2, token_lifetime=15)
+    # The server allows 30 requests/s and the client paces at 75/s (below), so 429s happen whatever the timing.
+    sim = make_simulator(seed=21, scale=0.2, token_lifetime=15, rate_limit=30)
     expected = _copyable(sim, tmp_path)
     sim.set_faults(
         error_rate=0.05, html_error_fraction=0.5, drop_post_rate=0.05, slow_rate=0.01, slow_seconds=3, latency_ms=20
     )
-    # The client paces above the server's limit, so 429s happen too.
     # Single creates (no bulk): the faults meet every create.
     env = sync_env(sim, tmp_path, ST_RATE_LIMIT="75", ST_HTTP_TIMEOUT="2", ST_BULK_SIZE="0")
     first = sync(env)

@@ -22,6 +22,7 @@ from stsync_dagster.sync.crosswalk import (
     Entry,
     Issue,
     RecordCounts,
+    Write,
     database_url,
 )
 from stsync_dagster_tests import pg
@@ -227,7 +228,9 @@ def test_sqlite_queries_search_indexes_instead_of_scanning(tmp_path):
         crosswalk.stale_claims(KIND, cutoff)
         crosswalk.take_over(KIND, [300], "run-b", cutoff)
         crosswalk.take_over(KIND, list(crosswalk.lookup(KIND, [302]).values()), "run-b", cutoff)
-        crosswalk.confirm(KIND, {300: 1300}, "run-a")
+        crosswalk.confirm(KIND, {300: 1300}, "run-a", history=[Write("run-a", KIND, 300, 1300, "created")])
+        crosswalk.history(KIND, 300)
+        crosswalk.run_writes("run-a", KIND)
         crosswalk.release(KIND, [301], "run-a")
         crosswalk.record(KIND, {302: 1302}, "recovered")
         crosswalk.set_issues(KIND, {5: ("blocked", "r", None)}, "run-a")
@@ -506,3 +509,23 @@ def test_issues_round_trip(cw):
     assert [(i.kind, i.prod_id) for i in cw.issues()] == [(KIND, 1)]
 
 
+
+
+def test_a_crosswalk_of_revision_0004_gains_the_history_and_keeps_its_rows(db_url):
+    from alembic import command
+    from sqlalchemy import text
+
+    from stsync_dagster.sync.crosswalk import migrations
+
+    with Crosswalk(db_url) as old, old.engine.begin() as conn:
+        command.upgrade(migrations._config(conn), "0004")  # the schema before the history
+        conn.execute(text("INSERT INTO id_map (kind, prod_id, int_id, created_at, state, updated_at, source) "
+                          "VALUES ('items', 7, 70, CURRENT_TIMESTAMP, 'confirmed', CURRENT_TIMESTAMP, 'sync')"))
+    with Crosswalk(db_url) as crosswalk:
+        assert crosswalk.int_ids("items", [7]) == {7: 70}
+        assert "sync_history" in inspect(crosswalk.engine).get_table_names()
+        crosswalk.claim("items", [8], "run")
+        crosswalk.confirm("items", {8: 80}, "run", history=[Write("run", "items", 8, 80, "created")])
+        assert [(w.kind, w.prod_id, w.int_id, w.action) for w in crosswalk.history("items", 8)] == [("items", 8, 80, "created")]
+        with crosswalk.engine.connect() as conn:
+            assert conn.execute(text(f"SELECT version_num FROM {migrations.VERSION_TABLE}")).scalar() == migrations.head()

@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEPLOY_YAML = REPO / "deploy" / "dagster.yaml"
 BIN = Path(sys.executable).parent  # dagster-webserver and dagster-daemon of this environment
 
-SYNC_ASSETS = ("items", "jobs", "pos")
+SYNC_ASSETS = ("items", "equipment", "jobs", "pos")
 MASTER_ASSETS = (
     "vendors", "warehouses", "po_types", "business_units", "customers", "locations", "job_types", "campaigns",
     "technicians",

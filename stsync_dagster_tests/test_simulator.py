@@ -32,7 +32,7 @@ from stsync_dagster.simulator import (
 GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
 OTHER_GUID = "11111111-2222-3333-4444-555555555555"
 DOMAINS = {
-    "materials": "pricebook", "categories": "pricebook", "purchase-orders": "inventory", "vendors": "inventory",
+    "materials": "pricebook", "equipment": "pricebook", "categories": "pricebook", "purchase-orders": "inventory", "vendors": "inventory",
     "warehouses": "inventory", "purchase-order-types": "inventory", "jobs": "jpm", "job-types": "jpm",
     "appointments": "jpm", "appointment-assignments": "dispatch", "customers": "crm", "locations": "crm",
     "campaigns": "marketing", "business-units": "settings", "technicians": "settings",
@@ -886,7 +886,7 @@ def test_the_gaps_are_referenced_by_production_records(shared):
 
 
 def test_production_data_is_consistent_and_realistic(shared):
-    until = datetime(2026, 10, 31, 23, 59, 59, tzinfo=timezone.utc)
+    until = shared.until
     materials = shared.records("prod", "materials")
     inactive = sum(not m["active"] for m in materials) / len(materials)
     assert 0.03 <= inactive <= 0.2
@@ -897,9 +897,19 @@ def test_production_data_is_consistent_and_realistic(shared):
             created = datetime.fromisoformat(record["createdOn"])
             assert created <= datetime.fromisoformat(record["modifiedOn"]) <= until
             assert created >= until - timedelta(days=125)
-    active_skus = {m["id"] for m in materials if m["active"]}
+    by_id = {m["id"]: m for m in materials}
+    equipment = {e["id"]: e for e in shared.records("prod", "equipment")}
+    awkward = {"Equipment": 0, "inactive": 0}
     for po in shared.records("prod", "purchase-orders"):
-        assert 1 <= len(po["items"]) <= 5 and {i["skuId"] for i in po["items"]} <= active_skus
+        assert 1 <= len(po["items"]) <= 7
+        for line in po["items"]:
+            sku = (equipment if line["skuType"] == "Equipment" else by_id)[line["skuId"]]
+            assert sku["code"] == line["skuCode"]
+            awkward["Equipment"] += line["skuType"] == "Equipment"
+            if not sku["active"]:  # deactivated after the PO was made: an equipment line's is always active
+                assert line["skuType"] == "Material" and sku["modifiedOn"] > po["createdOn"]
+                awkward["inactive"] += 1
+    assert awkward["Equipment"] > 0 and awkward["inactive"] > 0
     locations = {loc["id"]: loc for loc in shared.records("prod", "locations")}
     appointments = {a["id"]: a for a in shared.records("prod", "appointments")}
     for job in shared.records("prod", "jobs"):
@@ -910,6 +920,14 @@ def test_production_data_is_consistent_and_realistic(shared):
     assert max(len(m["description"]) for m in materials) > 2000
     assert any(m["displayName"] is None for m in materials) and any(j["summary"] is None for j in shared.records(
         "prod", "jobs"))
+
+
+def test_the_data_ends_yesterday_by_default(shared):
+    """So the schedule's "yesterday" and the UI's recent ranges find records (the dates move with today)."""
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%d")
+    assert shared.until.strftime("%Y-%m-%dT%H:%M:%S") == f"{yesterday}T23:59:59"
+    days = {r["modifiedOn"][:10] for kind in ("materials", "purchase-orders", "jobs") for r in shared.records("prod", kind)}
+    assert max(days) == yesterday
 
 
 def test_until_moves_the_data_window():

@@ -210,7 +210,7 @@ def test_add_records_assigns_ids_and_clock_stamps_and_serves_them(make_simulator
     added = sim.add_records("int", "vendors", [vendor, dict(vendor, name="Second Added Vendor", id=80_555_555)])
     first, second = added
     assert first["id"] >= 80_000_000 and second["id"] == 80_555_555 and first["externalData"] == {}
-    assert first["createdOn"] == first["modifiedOn"] > "2026-10-31T23:59:59.000Z"
+    assert first["createdOn"] == first["modifiedOn"] > sim.until.strftime("%Y-%m-%dT%H:%M:%S.999Z")
     intg = Api(sim, "int")
     listed = {r["name"]: r for r in intg.all("vendors")}
     assert listed["Added Vendor Supply"]["id"] == first["id"]

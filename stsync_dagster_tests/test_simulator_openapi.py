@@ -32,6 +32,10 @@ NOT_SERVED = {  # in the documents, deliberately not simulated (STSync never cal
 BEYOND_DOCUMENTS = {  # served, but not in the cut-down documents (API.md, "Beyond create": [client] endpoints)
     ("pricebook-v2.json", "post", "/tenant/{tenant}/pricebook"),
     ("pricebook-v2.json", "patch", "/tenant/{tenant}/pricebook"),
+    ("pricebook-v2.json", "get", "/tenant/{tenant}/equipment"),
+    ("pricebook-v2.json", "get", "/tenant/{tenant}/equipment/{id}"),
+    ("pricebook-v2.json", "post", "/tenant/{tenant}/equipment"),
+    ("pricebook-v2.json", "patch", "/tenant/{tenant}/equipment/{id}"),
     ("jpm-v2.json", "put", "/tenant/{tenant}/jobs/{id}/cancel"),
     ("jpm-v2.json", "put", "/tenant/{tenant}/jobs/{id}/remove-cancellation"),
     ("jpm-v2.json", "put", "/tenant/{tenant}/jobs/{id}/hold"),

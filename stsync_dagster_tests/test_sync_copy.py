@@ -9,7 +9,7 @@ import pytest
 from stsync_dagster.simulator import Simulator
 from stsync_dagster.simulator.data import DELIBERATE_GAPS
 from stsync_dagster.sync.crosswalk import Crosswalk
-from stsync_dagster_tests.sync_helpers import KIND_OF, counts, duplicates, sync, sync_env
+from stsync_dagster_tests.sync_helpers import KIND_OF, counts, duplicates, sync, sync_env, text
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,6 +25,9 @@ def copied(tmp_path_factory):
 
 def _by_id(records):
     return {r["id"]: r for r in records}
+
+
+_SKU = {"Material": "materials", "Equipment": "equipment"}  # a PO line's skuType → the kind its skuId is
 
 
 def test_every_copyable_record_arrives_exactly_once(copied):
@@ -46,7 +49,7 @@ def test_blocked_records_name_the_missing_master_data(copied):
     sim, _, report, _ = copied
     assert counts(report["jobs"])["blocked"] > 0
     assert counts(report["pos"])["blocked"] > 0
-    issues = report["jobs"]["issues"] + report["pos"]["issues"] + report["items"]["issues"]
+    issues = " ".join(f"{r['field']} {r['reason']}" for e in ("jobs", "pos", "items") for r in report[e]["issues"])
     gap_vendor = DELIBERATE_GAPS["missing"]["vendors"][0].casefold()
     assert gap_vendor in issues.casefold()  # the reason names the vendor that has no counterpart
     assert "customerId" in issues and "jobTypeId" in issues
@@ -56,7 +59,7 @@ def test_blocked_records_name_the_missing_master_data(copied):
 def test_references_point_at_the_counterparts(copied):
     sim, env, _, db = copied
     prod = {k: _by_id(sim.records("prod", k)) for k in (
-        "materials", "vendors", "customers", "locations", "job-types", "campaigns", "business-units",
+        "materials", "equipment", "vendors", "customers", "locations", "job-types", "campaigns", "business-units",
         "purchase-orders", "jobs", "purchase-order-types", "warehouses")}
     integ = {k: _by_id(sim.records("int", k)) for k in prod}
     with Crosswalk(str(db)) as cw:
@@ -81,20 +84,67 @@ def test_references_point_at_the_counterparts(copied):
             integ["purchase-order-types"][ip["typeId"]]["name"]
             == prod["purchase-order-types"][pp["typeId"]]["name"]
         )
-        assert [integ["materials"][line["skuId"]]["code"] for line in ip["items"]] == [
-            prod["materials"][line["skuId"]]["code"] for line in pp["items"]
+        assert [(integ[_SKU[line["skuType"]]][line["skuId"]]["code"], line["skuType"]) for line in ip["items"]] == [
+            (prod[_SKU[line["skuType"]]][line["skuId"]]["code"], line["skuType"]) for line in pp["items"]
         ]
         assert [(l["quantity"], l["cost"]) for l in ip["items"]] == [(l["quantity"], l["cost"]) for l in pp["items"]]
         assert f"[stsync prod-po {prod_id}]" in ip["summary"]
 
 
+def test_po_lines_on_equipment_and_on_inactive_materials_are_copied(copied):
+    """Lines on equipment, and lines on materials deactivated since: the POs are copied (none failed), and
+    Integration ends as Production is: those materials inactive, no claim left behind."""
+    sim, _, report, db = copied
+    assert counts(report["pos"])["failed"] == 0, report["pos"]["issues"]
+    prod_materials = _by_id(sim.records("prod", "materials"))
+    int_materials = {r["code"]: r for r in sim.records("int", "materials")}
+    int_pos = _by_id(sim.records("int", "purchase-orders"))
+    with Crosswalk(str(db)) as cw:
+        po_pairs = cw.int_ids("pos", [r["id"] for r in sim.records("prod", "purchase-orders")])
+        left = {kind: cw.held_actions(kind) for kind in ("items", "equipment")}
+    on_equipment = on_inactive = 0
+    for po in sim.records("prod", "purchase-orders"):
+        types = {line["skuType"] for line in po["items"]}
+        inactive = [line for line in po["items"] if line["skuType"] == "Material"
+                    and not prod_materials[line["skuId"]]["active"]]
+        if po["id"] not in po_pairs:
+            continue
+        copy = int_pos[po_pairs[po["id"]]]
+        on_equipment += "Equipment" in types
+        assert [line["skuType"] for line in copy["items"]] == [line["skuType"] for line in po["items"]]
+        for line in inactive:
+            on_inactive += 1
+            assert int_materials[prod_materials[line["skuId"]]["code"]]["active"] is False
+    assert on_equipment > 0 and on_inactive > 0
+    assert left == {"items": {}, "equipment": {}}
+    for code, material in int_materials.items():
+        prod = next((m for m in prod_materials.values() if m["code"] == code), None)
+        assert prod is None or material["active"] == prod["active"], code
+
+
+def test_equipment_is_copied_with_its_fields_and_stamp(copied):
+    sim, _, report, _ = copied
+    from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+
+    integ = {r["code"]: r for r in sim.records("int", "equipment")}
+    prod = sim.records("prod", "equipment")
+    assert counts(report["equipment"])["created"] == len(integ) > 0
+    for equipment in prod:
+        copy = integ.get(equipment["code"])
+        if copy is None:
+            continue
+        for field in ("description", "displayName", "manufacturer", "model", "cost", "price", "active", "account"):
+            assert copy[field] == equipment[field], (equipment["code"], field)
+        assert copy["externalData"][GUID] == [{"key": "stsync.prodId", "value": str(equipment["id"])}]
+
+
 def test_material_fields_are_copied(copied):
-    sim, _, _, db = copied
+    sim, _, report, db = copied
     prod = _by_id(sim.records("prod", "materials"))
     integ = {r["code"]: r for r in sim.records("int", "materials")}
     vendors_p = _by_id(sim.records("prod", "vendors"))
     vendors_i = _by_id(sim.records("int", "vendors"))
-    compared = 0
+    compared = dropped = 0
     for material in prod.values():
         copy = integ.get(material["code"])
         if copy is None:
@@ -103,16 +153,20 @@ def test_material_fields_are_copied(copied):
         for field in ("displayName", "description", "cost", "price", "unitOfMeasure", "active"):
             assert copy.get(field) == material.get(field), (material["id"], field)
         if material.get("primaryVendor"):
-            assert (
-                vendors_i[copy["primaryVendor"]["vendorId"]]["name"]
-                == vendors_p[material["primaryVendor"]["vendorId"]]["name"]
-            )
+            name = vendors_p[material["primaryVendor"]["vendorId"]]["name"]
+            if name in DELIBERATE_GAPS["missing"]["vendors"]:  # no counterpart: dropped (the default policy)
+                assert copy["primaryVendor"] is None
+                dropped += 1
+                continue
+            assert vendors_i[copy["primaryVendor"]["vendorId"]]["name"] == name
     assert compared > 50
+    assert dropped > 0 and report["items"]["dropped_references"] >= dropped
+    assert "primaryVendor.vendorId" in text(report["items"]["dropped"])
 
 
 def test_no_production_id_reaches_integration(copied):
     sim, _, _, _ = copied
-    prod_ids = {r["id"] for kind in ("materials", "purchase-orders", "jobs", "appointments", "vendors", "customers",
+    prod_ids = {r["id"] for kind in ("materials", "equipment", "purchase-orders", "jobs", "appointments", "vendors", "customers",
                                      "locations", "job-types", "campaigns", "business-units", "technicians",
                                      "warehouses", "purchase-order-types") for r in sim.records("prod", kind)}
 
@@ -128,7 +182,7 @@ def test_no_production_id_reaches_integration(copied):
             for v in value:
                 yield from ints(v)
 
-    for kind in ("materials", "purchase-orders", "jobs", "appointments", "appointment-assignments"):
+    for kind in ("materials", "equipment", "purchase-orders", "jobs", "appointments", "appointment-assignments"):
         for record in sim.records("int", kind):
             leaked = {i for i in ints({k: v for k, v in record.items() if k != "externalData"}) if i in prod_ids}
             assert not leaked, (kind, record["id"], leaked)

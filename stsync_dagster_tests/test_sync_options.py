@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -60,7 +61,10 @@ def test_since_narrows_the_window(env):
     days = sorted({m["modifiedOn"][:10] for m in materials})
     since = days[len(days) // 2]
     report = sync(env, entities=["items"], since=since)
-    expected = [m for m in materials if m["modifiedOn"][:10] >= since]
+    in_window = [m for m in materials if m["modifiedOn"][:10] >= since]
+    # A configurable material's variations are copied with it, whenever they were modified.
+    variations = {v for m in in_window if m["isConfigurableMaterial"] for v in m["variationsOrConfigurableMaterials"]}
+    expected = in_window + [m for m in materials if m["id"] in variations and m not in in_window]
     assert report["items"]["created"] + report["items"]["blocked"] + report["items"]["failed"] == len(expected)
     created_codes = {m["code"] for m in sim.records("int", "materials")}
     assert created_codes <= {m["code"] for m in expected}
@@ -77,7 +81,7 @@ def test_a_partitioned_run_copies_that_day_only(env):
             selection=["vendors", "items"],
             resources=build_resources(),
             partition_key=day,
-            run_config={"ops": {"items": {"config": {"since": "", "limit": 0, "dry_run": False}}}},
+            run_config={"ops": {"items": {"config": {"since": "", "limit": 0}}}},
         )
     assert result.success
     (event,) = result.asset_materializations_for_node("items")
@@ -111,13 +115,24 @@ def test_po_lines_pull_in_their_materials_first(env):
     assert report["pos"]["created"] > 0
     assert report["pos"]["pulled_in_items"] > 0
     codes = {m["code"] for m in sim.records("int", "materials")}
+    equipment = {m["code"] for m in sim.records("int", "equipment")}
     prod_materials = {m["id"]: m for m in sim.records("prod", "materials")}
     for po in sim.records("int", "purchase-orders"):
         for line in po["items"]:
-            assert line["skuCode"] in codes
+            assert line["skuCode"] in (equipment if line["skuType"] == "Equipment" else codes)
     assert len(codes) == report["pos"]["pulled_in_items"]
+    assert len(equipment) == report["pos"].get("pulled_in_equipment", 0)
     assert len(sim.records("int", "jobs")) == report["pos"].get("pulled_in_jobs", 0)
     assert len(codes) < len(prod_materials)
+
+
+def test_the_schedules_yesterday_holds_the_simulators_data(simulator):
+    """The simulator's dates move with today: tonight's tick asks for a day on which records were modified."""
+    tonight = datetime.now(timezone.utc).replace(hour=2, minute=30, second=0, microsecond=0)
+    request = daily_sync_schedule(dg.build_schedule_context(scheduled_execution_time=tonight))
+    assert isinstance(request, dg.RunRequest)
+    modified = {r["modifiedOn"][:10] for kind in KIND_OF.values() for r in simulator.records("prod", kind)}
+    assert request.partition_key in modified
 
 
 def test_the_schedule_asks_for_yesterday():
@@ -139,7 +154,7 @@ def test_the_asset_graph_has_the_real_dependencies():
 
     graph = defs.resolve_asset_graph()
     deps = {key.path[-1]: {p.path[-1] for p in graph.get(key).parent_keys} for key in graph.get_all_asset_keys()}
-    assert deps["items"] == {"vendors"}
+    assert deps["items"] == {"vendors", "categories"}
     assert {"items", "jobs", "vendors", "po_types", "business_units", "warehouses"} <= deps["pos"]
     assert {"customers", "locations", "job_types", "campaigns", "business_units", "technicians"} <= deps["jobs"]
 
@@ -163,9 +178,14 @@ def test_blocked_records_are_copied_once_their_master_data_exists(env):
     from stsync_dagster.simulator.data import DELIBERATE_GAPS
 
     sim, env = env
+    # A material's vendor is dropped by default (copied without it): this run blocks on it instead.
+    config = json.loads((REPO / "stsync.config.json").read_text())
+    config["references"]["items"] = {"primaryVendor.vendorId": "block", "otherVendors.vendorId": "block"}
+    (Path(env["STSYNC_PACER_DIR"]).parent / "block.json").write_text(json.dumps(config))
+    env = {**env, "STSYNC_CONFIG": str(Path(env["STSYNC_PACER_DIR"]).parent / "block.json")}
     first = sync(env, entities=["items"])
     gap = DELIBERATE_GAPS["missing"]["vendors"][0]
-    assert first["items"]["blocked"] > 0 and gap.casefold() in first["items"]["issues"].casefold()
+    assert first["items"]["blocked"] > 0 and any(gap.casefold() in r["reason"].casefold() for r in first["items"]["issues"])
     created_before = len(sim.records("int", "materials"))
     # Someone adds the missing vendor to Integration; the next run matches it and copies what waited.
     settings = load_settings(environ=env, dotenv_path=None)

@@ -1,37 +1,34 @@
-"""Assets: master data matched by natural keys, then items, jobs and purchase orders copied."""
+"""Assets: master data matched by natural keys, then items, equipment, jobs and purchase orders copied."""
 
 
+import logging
 from datetime import timedelta
 
 import dagster as dg
-from pydantic import Field
 
-from stsync_dagster.config import load_config
-from stsync_dagster.defs.metadata import check_details, masked, master_metadata, sync_metadata
+from stsync_dagster.config import SYNC_ENTITIES, load_config
+from stsync_dagster.defs.checks import ERROR, WARN, check_result
+from stsync_dagster.defs.metadata import master_metadata, sync_metadata
 from stsync_dagster.defs.partitions import daily
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
+from stsync_dagster.defs.writes import writes_metadata
+from stsync_dagster.defs.run_config import SyncRunConfig, fail_on_bad_run_config
 from stsync_dagster.servicetitan.redact import Redactor, redacting
-from stsync_dagster.sync.checks import blocked_too_long, crosswalk_integrity, read_back
-from stsync_dagster.sync.engine import SyncOptions
+from stsync_dagster.sync.checks import CheckOutcome, read_back
 from stsync_dagster.sync.entities import HANDLERS
+from stsync_dagster.sync.masterdata import MatchReport
+from stsync_dagster.sync.outcome import Outcome, SyncReport
 from stsync_dagster.sync.runner import run_entity, run_master
-from stsync_dagster.sync.window import window_for
+from stsync_dagster.sync.window import Window, window_between
 
 OWNERS = ["team:stsync"]
 MASTER_GROUP = "master_data"
 SYNC_GROUP = "sync"
 
 
-class MasterRunConfig(dg.Config):
-    dry_run: bool = Field(default=False, description="Match and report, but write no crosswalk row.")
-
-
-class SyncRunConfig(dg.Config):
-    since: str = Field(
-        default="", description="ISO date (YYYY-MM-DD). When given, the window starts there instead of at the partition's start."
-    )
-    limit: int = Field(default=0, ge=0, description="Most records created in the run; 0 = no limit.")
-    dry_run: bool = Field(default=False, description="Build and validate every payload, report the plan, write nothing.")
+# A daily sync that stopped shows stale: its last materialization is over a day old (the schedule runs at
+# 02:30 UTC: warn once a run is missed, fail after two).
+FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=50), warn_window=timedelta(hours=26))
 
 
 MASTER_DESCRIPTIONS = {
@@ -44,6 +41,7 @@ MASTER_DESCRIPTIONS = {
     "job_types": "Job types, matched by name.",
     "campaigns": "Marketing campaigns, matched by name.",
     "technicians": "Technicians, matched by name.",
+    "categories": "Pricebook material categories, matched by name.",
 }
 
 
@@ -53,6 +51,12 @@ def secrets(integration: IntegrationResource, crosswalk: CrosswalkResource) -> R
 
 
 MASTER_STEP = "master_data"
+MASTER_CHECKS = {
+    "unmatched_keys": "Warns listing the Production records whose natural key no Integration record has: the "
+                      "records that reference them are blocked until Integration has them.",
+    "ambiguous_keys": "Warns listing the natural keys that several Integration records share: STSync does not "
+                      "guess, so the records that reference them are blocked.",
+}
 
 
 @dg.multi_asset(
@@ -68,49 +72,83 @@ MASTER_STEP = "master_data"
         )
         for kind, text in MASTER_DESCRIPTIONS.items()
     ],
+    check_specs=[
+        dg.AssetCheckSpec(name, asset=kind, description=text)
+        for kind in MASTER_DESCRIPTIONS
+        for name, text in MASTER_CHECKS.items()
+    ],
     can_subset=True,
 )
 def master_data(
     context: dg.AssetExecutionContext,
-    config: MasterRunConfig,
     production: ProductionResource,
     integration: IntegrationResource,
     crosswalk: CrosswalkResource,
 ):
     """Every selected kind of master data in one step: a few list calls each, not worth a process apiece."""
+    fail_on_bad_run_config(context)  # this step runs first: a bad run fails before any request
     selected = {key.to_user_string() for key in context.selected_asset_keys}
+    checks = {(key.asset_key.to_user_string(), key.name) for key in context.selected_asset_check_keys}
     config_file = load_config()
     mask = secrets(integration, crosswalk)
     with redacting(mask), production.client() as prod, integration.client() as intc:
         for kind in MASTER_DESCRIPTIONS:
-            if kind not in selected:
+            if kind not in selected and not any(k == kind for k, _ in checks):
                 continue
-            report = run_master(
-                kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file, dry_run=config.dry_run
-            )
-            context.log.info(mask(report.summary()))
-            yield dg.MaterializeResult(asset_key=kind, metadata=master_metadata(report, config.dry_run, mask))
+            # Its checks alone (the UI's "Execute" on a check) match without writing the crosswalk.
+            report = run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file,
+                                dry_run=kind not in selected)
+            log_master_report(context, report, mask)
+            if kind in selected:
+                yield dg.MaterializeResult(asset_key=kind, metadata=master_metadata(report, mask))
+            for name, outcome in master_checks(report).items():
+                if (kind, name) in checks:
+                    yield check_result(kind, name, outcome, WARN, mask)
+
+
+def log_master_report(context, report: MatchReport, mask: Redactor) -> None:
+    context.log.info(mask(report.summary()))
+    for pid, key in report.unmatched[:50]:
+        context.log.warning(mask(f"{report.kind} {pid} ({key!r}): no Integration counterpart"))
+    for pid, key, ids in report.ambiguous[:50]:
+        context.log.warning(mask(f"{report.kind} {pid} ({key!r}): ambiguous, Integration holds {ids}"))
+
+
+def master_checks(report: MatchReport) -> dict[str, CheckOutcome]:
+    unmatched = [f"{report.kind} {pid} ({key!r}): no Integration counterpart" for pid, key in report.unmatched]
+    ambiguous = [f"{report.kind} {pid} ({key!r}): Integration holds {ids}" for pid, key, ids in report.ambiguous]
+    return {
+        "unmatched_keys": CheckOutcome(
+            not unmatched, f"{len(unmatched)} {report.kind} without an Integration counterpart" if unmatched
+            else f"every {report.kind} key has an Integration counterpart", unmatched, len(unmatched)),
+        "ambiguous_keys": CheckOutcome(
+            not ambiguous, f"{len(ambiguous)} {report.kind} keys match several Integration records" if ambiguous
+            else f"no {report.kind} key is ambiguous", ambiguous, len(ambiguous)),
+    }
 
 
 master_assets = [master_data]
 
 SYNC_DEPS = {
-    "items": ["vendors"],
+    "items": ["vendors", "categories"],
+    "equipment": ["vendors"],
     "jobs": ["customers", "locations", "business_units", "job_types", "campaigns", "technicians"],
-    "pos": ["items", "jobs", "vendors", "po_types", "business_units", "warehouses", "technicians"],
+    "pos": ["items", "equipment", "jobs", "vendors", "po_types", "business_units", "warehouses", "technicians"],
 }
 SYNC_DESCRIPTIONS = {
     "items": "Pricebook materials copied from Production to Integration, stamped with externalData.",
     "jobs": "Jobs with their appointments and assigned technicians, every reference translated.",
-    "pos": "Purchase orders with their lines; missing line materials and jobs are copied first.",
+    "equipment": "Pricebook equipment copied from Production to Integration, stamped with externalData.",
+    "pos": "Purchase orders with their lines; missing line materials, equipment and jobs are copied first.",
 }
 
 
-CHECK_DESCRIPTIONS = {
-    "read_back_fidelity": "A sample of the records created in the run, read back from Integration, equals what was sent.",
-    "crosswalk_integrity": "A random sample of the crosswalk's Integration ids still exists in Integration.",
-    "blocked_too_long": "Warns about records blocked for more than STSYNC_BLOCKED_WARN_DAYS days (default 7).",
-}
+READ_BACK = "read_back_fidelity"
+READ_BACK_DESCRIPTION = (
+    "A sample of the records created in the run, read back from Integration, holds Production's value of every "
+    "field STSync copies, references translated through the crosswalk (reported by the run itself: it needs the "
+    "run's creates)."
+)
 
 
 def _sync_asset(entity: str) -> dg.AssetsDefinition:
@@ -122,10 +160,10 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
         deps=SYNC_DEPS[entity],
         partitions_def=daily,
         pool=f"stsync_{entity}",
-        description=f"{SYNC_DESCRIPTIONS[entity]} Partitioned by the records' modifiedOn (UTC days).",
-        check_specs=[
-            dg.AssetCheckSpec(name, asset=entity, description=text) for name, text in CHECK_DESCRIPTIONS.items()
-        ],
+        freshness_policy=FRESHNESS,
+        description=f"{SYNC_DESCRIPTIONS[entity]} Partitioned by the records' modifiedOn (UTC days). A dry run "
+        "is the `sync_plan` job: it observes, never materializes.",
+        check_specs=[dg.AssetCheckSpec(READ_BACK, asset=entity, description=READ_BACK_DESCRIPTION)],
     )
     def _asset(
         context: dg.AssetExecutionContext,
@@ -134,78 +172,79 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
         integration: IntegrationResource,
         crosswalk: CrosswalkResource,
     ) -> dg.MaterializeResult:
+        fail_on_bad_run_config(context)
         mask = secrets(integration, crosswalk)
-        with redacting(mask):
-            return _sync(entity, context, config, production, integration, crosswalk, mask)
+        with redacting(mask), production.client() as prod, integration.client() as intc:
+            report, window = sync_entity(entity, context, config, prod, intc, integration, crosswalk, mask, dry_run=False)
+            handler = HANDLERS[entity](load_config(), integration.guid())
+            fidelity = read_back(handler, prod, intc, crosswalk.get(), report)
+        return dg.MaterializeResult(
+            metadata={**sync_metadata(report, str(window), mask),
+                      **writes_metadata(crosswalk.get(), context.run.run_id, entity, mask)},
+            check_results=[check_result(entity, READ_BACK, fidelity, ERROR, mask)],
+        )
 
     return _asset
 
 
-def _sync(
+def run_window(context, config: SyncRunConfig) -> Window:
+    """The partition's UTC day (context.partition_time_window), its start moved to `since` when given."""
+    if context.has_partition_key:
+        span = context.partition_time_window
+        return window_between(span.start, span.end, config.since or None)
+    return window_between(None, None, config.since or None)
+
+
+ISSUE_LEVELS = {Outcome.FAILED: logging.ERROR, Outcome.BLOCKED: logging.WARNING, Outcome.CONFLICT: logging.WARNING}
+
+
+def log_sync_report(context, entity: str, report: SyncReport, mask: Redactor) -> None:
+    """The summary, then each record not copied at its level: failed as errors, blocked as warnings."""
+    failed, blocked = report.count(Outcome.FAILED), report.count(Outcome.BLOCKED)
+    level = logging.ERROR if failed else logging.WARNING if blocked else logging.INFO
+    context.log.log(level, mask(report.summary()))
+    for issue in report.issues[:50]:
+        context.log.log(
+            ISSUE_LEVELS.get(issue.outcome, logging.INFO),
+            mask(f"{issue.kind} {issue.prod_id} {issue.outcome.value}: {issue.field}: {issue.reason}"),
+        )
+    if len(report.issues) > 50:
+        context.log.log(level, f"{entity}: and {len(report.issues) - 50} more records not copied (see the metadata)")
+
+
+def sync_entity(
     entity: str,
-    context: dg.AssetExecutionContext,
+    context,
     config: SyncRunConfig,
-    production: ProductionResource,
+    prod,
+    intc,
     integration: IntegrationResource,
     crosswalk: CrosswalkResource,
     mask: Redactor,
-) -> dg.MaterializeResult:
+    *,
+    dry_run: bool,
+) -> tuple[SyncReport, Window]:
+    """One entity's run (or its plan), logged; shared by the assets and the plan job."""
+    window = run_window(context, config)
     partition = context.partition_key if context.has_partition_key else None
-    try:
-        window = window_for(partition, config.since or None)
-    except ValueError as exc:
-        raise dg.Failure(description=f"run config: {exc}") from None
-    options = SyncOptions(
-        run_id=context.run.run_id,
-        partition=partition,
-        dry_run=config.dry_run,
-        limit=config.limit,
-        concurrency=integration.creates_in_flight(),
-        server_timeout=timedelta(seconds=integration.lost_answer_wait()),
-        bulk_size=integration.bulk_batch(),
-    )
+    options = integration.sync_options(context.run.run_id, partition=partition, dry_run=dry_run, limit=config.limit)
 
     def progress(report) -> None:
         context.log.info(mask(f"{entity}: page {report.pages} done: " + ", ".join(f"{k} {v}" for k, v in report.counts.items())))
 
-    config_file = load_config()
-    with production.client() as prod, integration.client() as intc:
-        report = run_entity(
-            entity,
-            window,
-            prod=prod,
-            intc=intc,
-            crosswalk=crosswalk.get(),
-            config=config_file,
-            options=options,
-            guid=integration.guid(),
-            on_page=progress,
-        )
-        context.log.info(mask(report.summary()))
-        for issue in report.issues[:50]:
-            context.log.info(mask(f"{issue.kind} {issue.prod_id} {issue.outcome.value}: {issue.field}: {issue.reason}"))
-        handler = HANDLERS[entity](config_file, integration.guid())
-        checks = {
-            "read_back_fidelity": read_back(handler, intc, report),
-            "crosswalk_integrity": crosswalk_integrity(handler, intc, crosswalk.get()),
-            "blocked_too_long": blocked_too_long(entity, crosswalk.get(), crosswalk.warn_days()),
-        }
-    return dg.MaterializeResult(
-        metadata=sync_metadata(report, str(window), mask),
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=name,
-                passed=outcome.passed,
-                severity=dg.AssetCheckSeverity.WARN if name == "blocked_too_long" else dg.AssetCheckSeverity.ERROR,
-                description=mask(outcome.description),
-                metadata=masked({
-                    "checked": dg.MetadataValue.int(outcome.checked),
-                    "details": dg.MetadataValue.md(check_details(outcome.details)),
-                }, mask),
-            )
-            for name, outcome in checks.items()
-        ],
+    report = run_entity(
+        entity,
+        window,
+        prod=prod,
+        intc=intc,
+        crosswalk=crosswalk.get(),
+        config=load_config(),
+        options=options,
+        guid=integration.guid(),
+        on_page=progress,
     )
+    log_sync_report(context, entity, report, mask)
+    return report, window
 
 
-sync_assets = [_sync_asset(entity) for entity in ("items", "jobs", "pos")]
+sync_assets = [_sync_asset(entity) for entity in SYNC_ENTITIES]

@@ -3,6 +3,7 @@
 
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +15,7 @@ from stsync_dagster.servicetitan import settings as st_settings
 from stsync_dagster.servicetitan.redact import Redactor
 from stsync_dagster.sync.crosswalk import setting as database
 from stsync_dagster.sync.crosswalk import Crosswalk
+from stsync_dagster.sync.engine import SyncOptions
 
 
 def _checked(name: str, parser, raw, show=str) -> object:
@@ -102,6 +104,16 @@ class IntegrationResource(_TenantResource):
 
     def client(self) -> IntegrationClient:
         return IntegrationClient(self.environment(), production=self.production.environment(), **self._tuning())
+
+    def sync_options(self, run_id: str, **options) -> SyncOptions:
+        """The engine's options for a run: the given ones, with this environment's write knobs."""
+        return SyncOptions(
+            run_id=run_id,
+            concurrency=self.creates_in_flight(),
+            server_timeout=timedelta(seconds=self.lost_answer_wait()),
+            bulk_size=self.bulk_batch(),
+            **options,
+        )
 
     def redactor(self) -> Redactor:
         """Masks the secrets of both environments, in every encoding (built from the raw fields, so it

@@ -8,10 +8,10 @@ import sys
 import threading
 
 from .clock import parse_instant
-from .constants import DEFAULT_UNTIL
 from .data import Refresh
 from .faults import Faults
 from .server import Simulator
+from .strict import Strictness
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,8 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument("--echo-credentials", action="store_true",
                         help="the token endpoints' refusals echo the request back, secret included")
-    parser.add_argument("--until", type=parse_instant, default=DEFAULT_UNTIL,
-                        help="end of the data's four-month window (default 2026-10-31T23:59:59Z)")
+    parser.add_argument("--until", type=parse_instant, default=None,
+                        help="end of the data's four-month window (default: the end of yesterday, UTC)")
     parser.add_argument("--invalid-fraction", type=float, default=0.0,
                         help="fraction of Production materials, POs and jobs served with one invalid field "
                              "(listed at GET /_sim/corruptions)")
@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bulk-partial", action="store_true",
                         help="a bulk request writes its valid items (default: all or nothing)")
     parser.add_argument("--no-bulk", action="store_true", help="the bulk pricebook endpoints answer 404")
+    parser.add_argument("--lenient", action="append", default=[], choices=Strictness.rules(),
+                        help="switch off an undocumented rule the simulator enforces (repeatable)")
     parser.add_argument("--print-env", action="store_true", help="print the ST_* block, then keep serving")
     parser.add_argument("--print-env-only", action="store_true", help="print the ST_* block and exit")
     return parser.parse_args(argv)
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         invalid_seed=args.invalid_seed,
         refresh=Refresh(args.refreshed_at, keep_ids=not args.refresh_new_ids) if args.refreshed_at else None,
         handmade_materials=args.handmade_materials,
+        strict={rule: False for rule in args.lenient},
         bulk={"enabled": not args.no_bulk, "limit": args.bulk_limit, "all_or_nothing": not args.bulk_partial},
         faults=Faults(latency_ms=args.latency_ms, error_rate=args.error_rate,
                       html_error_fraction=args.html_error_fraction, drop_post_rate=args.drop_post_rate,

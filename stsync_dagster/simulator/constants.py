@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import functools
+from datetime import datetime, time, timedelta, timezone
 
 PROD_TENANT_ID = 3_141_592_001
 INT_TENANT_ID = 2_718_281_002
@@ -27,6 +28,7 @@ INT_NEW_ID_START = 80_000_000  # records created in Integration through the API
 
 KINDS = (
     "materials",
+    "equipment",
     "purchase-orders",
     "jobs",
     "appointments",
@@ -45,7 +47,17 @@ KINDS = (
 EXTRA_KINDS = ("categories", "campaign-categories", "job-cancel-reasons", "job-hold-reasons")
 ALL_KINDS = KINDS + EXTRA_KINDS
 
-DEFAULT_UNTIL = datetime(2026, 10, 31, 23, 59, 59, tzinfo=timezone.utc)
+
+
+@functools.cache
+def default_until() -> datetime:
+    """The end of the generated data: the last second of yesterday (UTC), so a daily sync of "yesterday" and
+    the UI's recent ranges find records. Fixed for the life of the process, so every simulator it starts,
+    even across midnight, generates the same data from the same seed."""
+    yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
+    return datetime.combine(yesterday, time(23, 59, 59), tzinfo=timezone.utc)
+
+
 DEFAULT_EXTERNAL_DATA_GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
 # Another (imaginary) integration's stamp on a few Production records: must never leak to STSync.
 FOREIGN_EXTERNAL_DATA_GUID = "0d6f2a8e-1b3c-4d5e-8f90-a1b2c3d4e5f6"

@@ -5,8 +5,8 @@ a cost of "n/a", a purchase order without lines, a job whose priority no create 
 record gets exactly one bad field, named in the returned map as a dotted path ("code", "items[0].quantity").
 
 Only records that nothing else depends on, and that depend on no deliberate gap, are corrupted: materials on
-no PO line, jobs on no PO, and no record that references a master record missing from (or duplicated or
-merged in) Integration. So a sync should report each corrupted record for its bad field, and nothing else
+no PO line and in no configurable material (as it or a variation), jobs on no PO and no job's origin, and no
+record that references a master record missing from (or duplicated or merged in) Integration. So a sync should report each corrupted record for its bad field, and nothing else
 for it, and no other record because of it.
 """
 
@@ -116,8 +116,12 @@ def _eligible(prod: dict[str, list[dict]]) -> dict[str, list[dict]]:
         if taints(material):
             tainted.add(material["id"])
     pos = prod.get("purchase-orders", [])
-    on_po_lines = tainted | {line.get("skuId") for po in pos for line in po.get("items") or []}
-    on_pos = tainted | {po.get("jobId") for po in pos}
+    # A configurable material and its variations are copied together; a job names the one it came from.
+    paired = {i for m in prod.get("materials", []) if m.get("variationsOrConfigurableMaterials")
+              for i in (m["id"], *m["variationsOrConfigurableMaterials"])}
+    on_po_lines = tainted | paired | {line.get("skuId") for po in pos for line in po.get("items") or []}
+    origins = {(j.get("jobGeneratedLeadSource") or {}).get("jobId") for j in prod.get("jobs", [])}
+    on_pos = tainted | origins | {po.get("jobId") for po in pos}
     return {
         "materials": [r for r in _by_id(prod, "materials") if r["id"] not in on_po_lines],
         # with at least one line: emptying `items` or breaking a line's quantity must change something

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from .constants import DEFAULT_UNTIL, INT_ID_START, PROD_ID_RANGE
+from .constants import INT_ID_START, PROD_ID_RANGE, default_until
 from .gaps import DELIBERATE_GAPS, MERGED_CUSTOMER
 from .specs_base import Ref
 from .specs_work import MASTER_KINDS, Specs
@@ -33,10 +33,11 @@ BASE_COUNTS = {
     "technicians": 15,
     "categories": 8,
     "materials": 400,
+    "equipment": 30,
     "purchase-orders": 150,
     "jobs": 200,
 }
-SCALED_KINDS = ("materials", "purchase-orders", "jobs", "customers")
+SCALED_KINDS = ("materials", "equipment", "purchase-orders", "jobs", "customers")
 
 def resolve_counts(scale: float, counts: Mapping[str, int] | None) -> dict[str, int]:
     if scale <= 0:
@@ -62,7 +63,8 @@ def generate(seed: int, scale: float = 1.0, counts: Mapping[str, int] | None = N
              until: datetime | None = None, refresh: Refresh | None = None,
              handmade_materials: int = 0) -> dict[str, dict[str, list[dict]]]:
     """Both tenants' records: {"prod": {kind: [record, ...]}, "int": {...}} (externalData under "_external")."""
-    specs = Specs(random.Random(seed), resolve_counts(scale, counts), until or DEFAULT_UNTIL).build()
+    specs = Specs(random.Random(seed), resolve_counts(scale, counts), until or default_until(),
+                  fill=random.Random(seed * 104_729 + 3)).build()
     rng = random.Random(seed * 7919 + 1)
     prod_ids = _Ids(rng, PROD_ID_RANGE[0])
     prod = _materialize(specs, prod_ids, shuffle=None)
@@ -89,11 +91,12 @@ def _refreshed_specs(specs: dict[str, list[dict]], as_of: datetime) -> dict[str,
     out = {kind: list(specs[kind]) for kind in MASTER_KINDS}
     copied = {s["key"] for kind_specs in out.values() for s in kind_specs}
     children = {"jobs": ("appointments",)}  # a job names its appointments, which are copied after it
-    for kind in ("jobs", "appointments", "appointment-assignments", "materials", "purchase-orders"):
+    for kind in ("jobs", "appointments", "appointment-assignments", "materials", "equipment", "purchase-orders"):
         kept = []
         for spec in specs.get(kind, []):
             created = datetime.fromisoformat(spec["createdOn"].replace("Z", "+00:00"))
-            needed = [r for r in _refs({k: v for k, v in spec.items() if k != "key"})
+            # A configurable material and its variations name each other: neither waits for the other.
+            needed = [r for r in _refs({k: v for k, v in spec.items() if k not in ("key", "variationsOrConfigurableMaterials")})
                       if r[0] in specs and r[0] not in children.get(kind, ())]
             if created <= as_of and all(r in copied for r in needed):
                 kept.append(spec)
@@ -108,10 +111,12 @@ def _handmade(specs: dict[str, list[dict]], int_specs: dict[str, list[dict]], co
     held = {s["key"] for s in int_specs.get("materials", [])}
     chosen = [s for s in specs["materials"] if s["key"] not in held][:count]
     return [
-        {**{k: v for k, v in spec.items() if k not in ("primaryVendor", "otherVendors", "categories", "_external")},
+        {**{k: v for k, v in spec.items() if k not in ("primaryVendor", "otherVendors", "categories", "_external",
+                                                        "variationsOrConfigurableMaterials", "assets")},
          "key": ("handmade-materials", i), "code": f" {spec['code'].swapcase()} ",
          "description": f"Made by hand for a test: {spec['description']}"[:2000],
-         "primaryVendor": None, "otherVendors": [], "categories": []}
+         "primaryVendor": None, "otherVendors": [], "categories": [], "assets": [], "isConfigurableMaterial": False,
+         "variationsOrConfigurableMaterials": []}
         for i, spec in enumerate(chosen)
     ]
 

@@ -31,6 +31,7 @@ class ListSpec:
 
 LIST_SPECS: dict[str, ListSpec] = {
     "materials": ListSpec(external=True),
+    "equipment": ListSpec(external=True),
     "purchase-orders": ListSpec(
         active=False, ints={"jobId": "jobId", "technicianId": "technicianId"}, int_lists={"jobIds": "jobId"},
         strings={"status": "status", "number": "number"}),
@@ -53,7 +54,7 @@ LIST_SPECS: dict[str, ListSpec] = {
     "job-types": ListSpec(contains={"name": "name"}),
     "campaigns": ListSpec(contains={"name": "name"}),
     "technicians": ListSpec(contains={"name": "name"}),
-    "categories": ListSpec(),
+    "categories": ListSpec(strings={"categoryType": "categoryType"}),
 }
 # Exports that take an `active` filter; for every export the default is all records, inactive included.
 EXPORT_ACTIVE_FILTER = ("appointments", "appointment-assignments")

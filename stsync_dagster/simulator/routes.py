@@ -7,7 +7,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import writes_crm, writes_inventory, writes_jpm, writes_pricebook, writes_pricebook_bulk, writes_status
+from . import writes_crm, writes_equipment, writes_inventory, writes_jpm, writes_pricebook, writes_pricebook_bulk, writes_status
 from .problems import ApiError
 from .query import export_records, list_records
 from .state import SimState
@@ -93,6 +93,11 @@ API: tuple[tuple[str, str, str, Handler], ...] = (
     ("POST", "pricebook", "pricebook", bulk(writes_pricebook_bulk.bulk_create, 201)),
     ("PATCH", "pricebook", "pricebook", bulk(writes_pricebook_bulk.bulk_update, 200)),
     ("GET", "pricebook", "categories", listing("categories")),
+    ("GET", "pricebook", "equipment", listing("equipment")),
+    ("GET", "pricebook", f"equipment/{ID}", by_id("equipment")),
+    ("POST", "pricebook", "equipment", full_record("equipment", writes_equipment.create_equipment)),
+    ("PATCH", "pricebook", f"equipment/{ID}", full_record("equipment", writes_equipment.update_equipment,
+                                                          with_id=True)),
     ("GET", "inventory", "purchase-orders", listing("purchase-orders")),
     ("GET", "inventory", f"purchase-orders/{ID}", by_id("purchase-orders")),
     ("POST", "inventory", "purchase-orders", id_only(writes_inventory.create_purchase_order)),

@@ -20,12 +20,12 @@ from .constants import (
     ALL_KINDS,
     APP_KEY,
     DEFAULT_EXTERNAL_DATA_GUID,
-    DEFAULT_UNTIL,
     ENVS,
     INT_NEW_ID_START,
     INT_TENANT_ID,
     PROD_NEW_ID_START,
     PROD_TENANT_ID,
+    default_until,
 )
 from .corrupt import corrupt
 from .data import Refresh, generate
@@ -42,12 +42,15 @@ HOST = "127.0.0.1"
 class Simulator:
     def __init__(self, seed: int = 7, scale: float = 1.0, counts: Mapping[str, int] | None = None,
                  token_lifetime: float = 900, rate_limit: int | None = 60, faults: Faults | None = None, *,
-                 until: datetime = DEFAULT_UNTIL, export_batch_size: int = 500, invalid_fraction: float = 0.0,
+                 until: datetime | None = None, export_batch_size: int = 500, invalid_fraction: float = 0.0,
                  invalid_seed: int | None = None, refresh: Refresh | None = None,
                  handmade_materials: int = 0, clients: Mapping[str, tuple[str, str]] | None = None,
-                 bulk: Mapping[str, object] | None = None) -> None:
+                 bulk: Mapping[str, object] | None = None, strict: Mapping[str, bool] | None = None) -> None:
         """`refresh`: Integration starts as a copy of Production (see data.Refresh), not with master data only;
-        `handmade_materials`: that many Integration materials made by hand with Production codes."""
+        `handmade_materials`: that many Integration materials made by hand with Production codes; `strict`:
+        undocumented rules switched off (strict.py: all on by default);
+        `until`: the end of the data's four months (default: the end of yesterday, UTC)."""
+        until = until or default_until()
         data = generate(seed, scale, counts, until, refresh=refresh, handmade_materials=handmade_materials)
         # Before the tenants copy the records: Production only, Integration is never corrupted.
         corruptions = corrupt(data["prod"], invalid_fraction, seed if invalid_seed is None else invalid_seed)
@@ -70,6 +73,9 @@ class Simulator:
                 for name in names:
                     tenant.insert(kind, {"id": tenant.new_id(), "name": name, "active": True})
         self.state.bulk.update(**(bulk or {}))
+        shared = self.state.tenants["int"].strict
+        self.state.tenants["prod"].strict = shared
+        shared.update(**(strict or {}))
         self.state.tokens.set_lifetime(token_lifetime)
         self.state.limiter.set_limit(rate_limit)
         self.app = build_app(self.state)
@@ -171,6 +177,10 @@ class Simulator:
 
     def set_rate_limit(self, per_second: int | None) -> None:
         self.state.limiter.set_limit(per_second)
+
+    def set_strict(self, **rules: bool) -> None:
+        """Switch the undocumented rules (strict.py) on or off at run time, e.g. window_order=False."""
+        self.state.tenants["int"].strict.update(**rules)
 
     def set_bulk(self, **fields) -> None:
         """The bulk pricebook endpoints: enabled (False: 404), limit (items per request), all_or_nothing."""

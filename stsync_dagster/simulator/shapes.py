@@ -39,6 +39,11 @@ MATERIAL_UPDATE = Shape(
     "Pricebook.V2.MaterialUpdateRequest", (),
     objects={"primaryVendor": _SKU_VENDOR, "externalData": _external_data("Pricebook.V2", update=True)},
     lists={"otherVendors": _SKU_VENDOR, "assets": _SKU_ASSET})
+# Not in the cut-down documents ([client]): the material request's shape, under the equipment's names.
+EQUIPMENT_CREATE = Shape("Pricebook.V2.EquipmentCreateRequest", ("code", "description"),
+                         objects=MATERIAL_CREATE.objects, lists=MATERIAL_CREATE.lists)
+EQUIPMENT_UPDATE = Shape("Pricebook.V2.EquipmentUpdateRequest", (),
+                         objects=MATERIAL_UPDATE.objects, lists=MATERIAL_UPDATE.lists)
 
 # -- inventory ----------------------------------------------------------------------------------------
 _ADDRESS = Shape("Inventory.V2.AddressRequest", ("street", "unit", "city", "state", "zip", "country"))

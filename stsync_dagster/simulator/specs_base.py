@@ -27,30 +27,35 @@ def pick_names(pool: tuple[str, ...], n: int, must: tuple[str, ...] = ()) -> lis
 
 
 class SpecBuilderBase:
-    def __init__(self, rng: random.Random, sizes: dict[str, int], until: datetime) -> None:
+    def __init__(self, rng: random.Random, sizes: dict[str, int], until: datetime,
+                 fill: random.Random | None = None) -> None:
         self.rng, self.sizes, self.until = rng, sizes, until
+        # Draws for the fields every copyable field is filled with (fill.py), apart from `rng` so that adding
+        # one does not reshuffle the rest of the data.
+        self.fill = fill or random.Random(0)
         self.window_start = until - timedelta(days=WINDOW_DAYS)
         self.specs: dict[str, list[dict]] = {}
 
     # -- helpers --------------------------------------------------------------------------------
-    def moment(self, start: datetime, end: datetime) -> datetime:
+    def moment(self, start: datetime, end: datetime, rng: random.Random | None = None) -> datetime:
         span = max(0.0, (end - start).total_seconds())
-        moment = start + timedelta(seconds=self.rng.uniform(0, span))
+        moment = start + timedelta(seconds=(rng or self.rng).uniform(0, span))
         return moment.replace(microsecond=(moment.microsecond // 1000) * 1000)
 
-    def stamps(self, midnight: bool = False) -> dict[str, str]:
+    def stamps(self, midnight: bool = False, rng: random.Random | None = None) -> dict[str, str]:
         """createdOn in the window, modifiedOn at or after it; some modified exactly at midnight UTC (a
-        boundary for daily partitions), always so when `midnight`."""
-        created = self.moment(self.window_start, self.until - timedelta(days=2))
-        roll = self.rng.random()
+        boundary for daily partitions), always so when `midnight`. `rng`: another generator than the main one."""
+        rng = rng or self.rng
+        created = self.moment(self.window_start, self.until - timedelta(days=2), rng)
+        roll = rng.random()
         if midnight or 0.3 <= roll < 0.35:
             days_left = max(1, (self.until.date() - created.date()).days)
-            day = created.date() + timedelta(days=self.rng.randint(1, days_left))
+            day = created.date() + timedelta(days=rng.randint(1, days_left))
             modified = datetime(day.year, day.month, day.day, tzinfo=created.tzinfo)
         elif roll < 0.3:
             modified = created
         else:
-            modified = self.moment(created, self.until)
+            modified = self.moment(created, self.until, rng)
         return {"createdOn": iso(created), "modifiedOn": iso(modified)}
 
     def master_stamps(self) -> dict[str, str]:

@@ -7,23 +7,27 @@ from datetime import datetime, timedelta
 from . import vocab
 from .clock import iso
 from .constants import FOREIGN_EXTERNAL_DATA_GUID
+from .fill import fill
 from .gaps import DELIBERATE_GAPS, MERGED_CUSTOMER
 from .specs_base import Ref
+from .specs_equipment import EquipmentSpecs
 from .specs_master import MasterSpecs
 
 MASTER_KINDS = (
     "categories", "vendors", "warehouses", "purchase-order-types", "business-units", "job-types",
     "campaign-categories", "campaigns", "technicians", "customers", "locations",
 )
-TRANSACTIONAL_KINDS = ("jobs", "appointments", "appointment-assignments", "materials", "purchase-orders")
+TRANSACTIONAL_KINDS = ("jobs", "appointments", "appointment-assignments", "materials", "equipment",
+                       "purchase-orders")
 
 
-class Specs(MasterSpecs):
+class Specs(EquipmentSpecs, MasterSpecs):
     def build(self) -> dict[str, list[dict]]:
         for step in (self.categories, self.vendors, self.warehouses, self.po_types, self.business_units,
                      self.job_types, self.campaigns, self.technicians, self.customers, self.jobs,
-                     self.materials, self.purchase_orders):
+                     self.materials, self.purchase_orders, self.equipment, self.awkward_lines):
             step()
+        fill(self)
         for kind in MASTER_KINDS + TRANSACTIONAL_KINDS:
             self.specs.setdefault(kind, [])
         return self.specs
@@ -31,7 +35,7 @@ class Specs(MasterSpecs):
     def jobs(self) -> None:
         gaps = DELIBERATE_GAPS
         customers, locations = self.keys("customers"), self.locations_of()
-        units, campaigns = self.keys("business-units"), self.keys("campaigns")
+        units, campaigns = self.keys("business-units"), self.active_keys("campaigns")  # as job types, technicians
         job_types = self.active_keys("job-types")
         technicians = self.active_keys("technicians")
         forced = {
@@ -100,7 +104,8 @@ class Specs(MasterSpecs):
                 "status": appointment_status, "specialInstructions": self.awkward(0.15),
                 "createdOn": job["createdOn"], "modifiedOn": job["modifiedOn"], "customerId": job["customerId"],
                 "unused": False, "createdById": job["createdById"], "isConfirmed": self.rng.random() < 0.5,
-                "active": job["active"],
+                # A canceled job's appointments are canceled with it, and inactive (as change_record does).
+                "active": job["active"] and appointment_status != "Canceled",
             })
             keys.append(appointment["key"])
             crew = self.rng.sample(technicians, min(len(technicians), 1 if self.rng.random() < 0.6 else 2))

@@ -9,11 +9,12 @@ from collections.abc import Iterable
 
 from .clock import SimClock
 from .corrupt import OMIT_KEY
+from .strict import Strictness
 
 # Fields kept in the store but not part of a kind's list/get shape (the jobs export adds `active`).
 HIDDEN_IN_LISTS = {"jobs": ("active",)}
 # Kinds whose read shape has externalData (purchase orders, appointments... have none).
-EXTERNAL_DATA_KINDS = ("materials", "jobs", "vendors", "warehouses", "customers", "locations", "job-types",
+EXTERNAL_DATA_KINDS = ("materials", "equipment", "jobs", "vendors", "warehouses", "customers", "locations", "job-types",
                        "business-units")
 
 
@@ -30,6 +31,7 @@ class Tenant:
     def __init__(self, env: str, tenant_id: int, records: dict[str, list[dict]], new_id_start: int,
                  clock: SimClock) -> None:
         self.env, self.tenant_id, self.clock = env, tenant_id, clock
+        self.strict = Strictness()  # the undocumented rules it enforces (the simulator shares one between tenants)
         self.lock = threading.RLock()
         self._records: dict[str, dict[int, dict]] = {}
         self._external: dict[str, dict[int, dict[str, list[dict]]]] = {}

@@ -104,6 +104,29 @@ class Errors:
             return []
         return value
 
+    # -- the undocumented rules (strict.py): each applies only while its knob is on ------------------------
+    def required_text(self, body: dict, name: str, default: str | None = None, field: str | None = None):
+        value = self.text(body, name, default, field)
+        if self.tenant.strict.empty_required and name in body and isinstance(value, str) and not value.strip():
+            self.add(field or name, f"The {name} field must not be empty.")
+        return value
+
+    def active_ref(self, kind: str, field: str, value: int | None) -> dict | None:
+        record = self.ref(kind, field, value)
+        if record is not None and self.tenant.strict.inactive_references and not record.get("active", True):
+            self.add(field, f"{LABELS.get(kind, kind)} {value} is inactive")
+        return record
+
+    def window(self, start: str | None, end: str | None, field: str) -> None:
+        if self.tenant.strict.window_order and start and end and end < start:
+            self.add(field, "The arrival window must not end before it starts.")
+
+    def quantity(self, body: dict, name: str, field: str):
+        value = self.number(body, name, 0.0, field)
+        if self.tenant.strict.negative_quantities and isinstance(value, (int, float)) and value < 0:
+            self.add(field, f"The {name} must not be negative.")
+        return value
+
     # -- references ---------------------------------------------------------------------------
     def ref(self, kind: str, field: str, value: int | None, required: bool = True) -> dict | None:
         """The referenced record of this tenant, or None with an error naming the field."""

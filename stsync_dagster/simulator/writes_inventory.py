@@ -24,17 +24,19 @@ def _address(errors: Errors, address: dict, field: str) -> dict:
 
 def _item(errors: Errors, tenant: Tenant, body: dict, field: str, now: str, existing: dict | None) -> dict:
     sku_id = errors.integer(body, "skuId", f"{field}.skuId")
-    sku = errors.ref("materials", f"{field}.skuId", sku_id)
+    # "any active material or equipment": the line's skuType says which it is.
+    equipment = tenant.get("equipment", sku_id) if sku_id is not None else None
+    sku = equipment or errors.ref("materials", f"{field}.skuId", sku_id)
     if sku is not None and not sku["active"]:
         errors.add(f"{field}.skuId", f"Sku {sku_id} is inactive")
-    quantity = errors.number(body, "quantity", 0.0, f"{field}.quantity")
+    quantity = errors.quantity(body, "quantity", f"{field}.quantity")
     cost = errors.number(body, "cost", 0.0, f"{field}.cost")
     item = dict(existing or {"id": tenant.new_id(), "createdOn": now, "quantityReceived": 0.0,
                              "serialNumbers": [], "status": "Pending", "chargeable": False})
     item.update({
-        "skuId": sku_id, "description": errors.text(body, "description", "", f"{field}.description"),
+        "skuId": sku_id, "description": errors.required_text(body, "description", "", f"{field}.description"),
         "modifiedOn": now, "skuName": (sku or {}).get("displayName") or (sku or {}).get("code") or "",
-        "skuCode": (sku or {}).get("code") or "", "skuType": "Material",
+        "skuCode": (sku or {}).get("code") or "", "skuType": "Equipment" if equipment else "Material",
         "vendorPartNumber": errors.text(body, "vendorPartNumber", "", f"{field}.vendorPartNumber"),
         "quantity": quantity, "cost": cost, "total": round(quantity * cost, 2),
         "budgetCodeId": errors.integer(body, "budgetCodeId", f"{field}.budgetCodeId"),
@@ -53,7 +55,7 @@ def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict, now: str) -
             record[name] = errors.integer(body, name)
     if body.get("shipTo") is not None:
         ship_to = body["shipTo"]
-        errors.text(ship_to, "description", "", "shipTo.description")  # not read back: shipTo is an address
+        errors.required_text(ship_to, "description", "", "shipTo.description")  # not read back: an address
         record["shipTo"] = _address(errors, ship_to.get("address") or {}, "shipTo.address")
     if "vendorInvoiceNumber" in body:  # read back as vendorDocumentNumber
         record["vendorDocumentNumber"] = errors.text(body, "vendorInvoiceNumber") or ""

@@ -10,6 +10,7 @@ from .validate import API_USER_ID, Errors, external_data, not_found, require
 KIND = "jobs"
 PRIORITIES = ("Low", "Normal", "High", "Urgent")
 REFERENCES = (("businessUnitId", "business-units"), ("jobTypeId", "job-types"), ("campaignId", "campaigns"))
+ACTIVE_ONLY = ("jobTypeId", "campaignId")  # and an appointment's technicians (strict.inactive_references)
 
 
 def _customer_and_location(errors: Errors, body: dict, record: dict) -> None:
@@ -29,7 +30,7 @@ def _apply(errors: Errors, body: dict, record: dict) -> None:
     for name, kind in REFERENCES:
         if name in body:
             value = errors.integer(body, name)
-            errors.ref(kind, name, value)
+            (errors.active_ref if name in ACTIVE_ONLY else errors.ref)(kind, name, value)
             record[name] = value
     if "priority" in body:
         priority = errors.text(body, "priority")
@@ -64,14 +65,15 @@ def _appointment(errors: Errors, tenant: Tenant, body: dict, field: str, job: di
         errors.add(at("end"), "The end must not be before the start.")
     technicians = []
     for k, technician_id in enumerate(errors.id_list(body, "technicianIds", at("technicianIds"))):
-        technician = errors.ref("technicians", f"{at('technicianIds')}[{k}]", technician_id)
+        technician = errors.active_ref("technicians", f"{at('technicianIds')}[{k}]", technician_id)
         if technician is not None:
             technicians.append(technician)
+    window = (errors.instant(body, "arrivalWindowStart", at("arrivalWindowStart")),
+              errors.instant(body, "arrivalWindowEnd", at("arrivalWindowEnd")))
+    errors.window(*window, at("arrivalWindowEnd"))
     appointment = {
         "id": tenant.new_id(), "jobId": job["id"], "appointmentNumber": f"{job['jobNumber']}-{number}",
-        "start": start, "end": end,
-        "arrivalWindowStart": errors.instant(body, "arrivalWindowStart", at("arrivalWindowStart")),
-        "arrivalWindowEnd": errors.instant(body, "arrivalWindowEnd", at("arrivalWindowEnd")),
+        "start": start, "end": end, "arrivalWindowStart": window[0], "arrivalWindowEnd": window[1],
         "status": "Scheduled", "specialInstructions": errors.text(body, "specialInstructions"),
         "createdOn": now, "modifiedOn": now, "customerId": job["customerId"], "unused": False,
         "createdById": API_USER_ID, "isConfirmed": False, "active": True,

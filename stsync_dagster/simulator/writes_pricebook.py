@@ -29,16 +29,16 @@ def _sku_vendor(errors: Errors, tenant: Tenant, body: dict, field: str) -> dict 
     }
 
 
-def _code_taken(tenant: Tenant, code: str, except_id: int | None = None) -> bool:
-    return any(r["id"] != except_id for r in tenant.with_code(KIND, code))
+def _code_taken(tenant: Tenant, code: str, except_id: int | None = None, kind: str = KIND) -> bool:
+    return any(r["id"] != except_id for r in tenant.with_code(kind, code))
 
 
 def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:
     """Copy the writable fields present in body onto record (validated)."""
     if "code" in body:
-        record["code"] = errors.text(body, "code", record.get("code"))
+        record["code"] = errors.required_text(body, "code", record.get("code"))
     if "description" in body:
-        record["description"] = errors.text(body, "description", record.get("description"))
+        record["description"] = errors.required_text(body, "description", record.get("description"))
     for name in NUMBERS:
         if name in body:
             record[name] = errors.number(body, name, record.get(name, 0.0))
@@ -95,11 +95,11 @@ def prepare_create(tenant: Tenant, body: object) -> tuple[dict, tuple | None]:
     return record, stamp
 
 
-def commit_create(tenant: Tenant, record: dict, stamp: tuple | None) -> dict:
+def commit_create(tenant: Tenant, record: dict, stamp: tuple | None, kind: str = KIND) -> dict:
     record["id"] = tenant.new_id()
-    tenant.insert(KIND, record)
+    tenant.insert(kind, record)
     if stamp:
-        tenant.set_external(KIND, record["id"], stamp[0], stamp[1])
+        tenant.set_external(kind, record["id"], stamp[0], stamp[1])
     return record
 
 
@@ -108,28 +108,30 @@ def create_material(tenant: Tenant, body: object) -> tuple[dict, str | None]:
     return commit_create(tenant, record, stamp), stamp[0] if stamp else None
 
 
-def prepare_update(tenant: Tenant, material_id: int, body: object) -> tuple[dict, dict, tuple | None]:
-    """The change checked but not applied (ApiError when invalid): (record, changed copy, stamp)."""
-    body = require(body, MATERIAL_UPDATE)
-    record = tenant.get(KIND, material_id)
+def prepare_update(tenant: Tenant, material_id: int, body: object, *, kind: str = KIND, schema=MATERIAL_UPDATE,
+                   apply=None, label: str = "material") -> tuple[dict, dict, tuple | None]:
+    """The change checked but not applied (ApiError when invalid): (record, changed copy, stamp). A material's by
+    default; equipment passes its kind, schema, fields and label."""
+    body = require(body, schema)
+    record = tenant.get(kind, material_id)
     if record is None:
-        raise not_found(KIND, material_id)
+        raise not_found(kind, material_id)
     errors = Errors(tenant)
     changed = dict(record)
-    _apply(errors, tenant, body, changed)
+    (apply or _apply)(errors, tenant, body, changed)
     stamp = external_data(errors, body, update=True)
     errors.raise_if_any()
-    if _code_taken(tenant, changed["code"], except_id=material_id):
-        raise _duplicate(changed["code"])
+    if _code_taken(tenant, changed["code"], except_id=material_id, kind=kind):
+        raise _duplicate(changed["code"], label)
     return record, changed, stamp
 
 
-def commit_update(tenant: Tenant, record: dict, changed: dict, stamp: tuple | None) -> dict:
+def commit_update(tenant: Tenant, record: dict, changed: dict, stamp: tuple | None, kind: str = KIND) -> dict:
     record.update(changed)
-    tenant.changed(KIND, record)
+    tenant.changed(kind, record)
     tenant.touch(record)
     if stamp:
-        tenant.set_external(KIND, record["id"], stamp[0], stamp[1], merge=stamp[2])
+        tenant.set_external(kind, record["id"], stamp[0], stamp[1], merge=stamp[2])
     return record
 
 
@@ -138,8 +140,9 @@ def update_material(tenant: Tenant, material_id: int, body: object) -> tuple[dic
     return commit_update(tenant, record, changed, stamp), stamp[0] if stamp else None
 
 
-def _duplicate(code: str) -> ApiError:
+def _duplicate(code: str, label: str = "material") -> ApiError:
     # 409 Conflict (the API's documented status for conflicts): codes are unique per tenant, compared
     # case-insensitively and ignoring surrounding spaces.
-    return ApiError(409, f"A material with code '{code}' already exists.",
-                    {"code": [f"The code '{code}' is already used by another material."]})
+    article = "An" if label[0] in "aeiou" else "A"
+    return ApiError(409, f"{article} {label} with code '{code}' already exists.",
+                    {"code": [f"The code '{code}' is already used by another {label}."]})

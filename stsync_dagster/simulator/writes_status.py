@@ -114,6 +114,8 @@ def reschedule_appointment(tenant: Tenant, appointment_id: int, body: object) ->
     if start and end and end < start:
         errors.add("end", "The end must not be before the start.")
     windows = {name: errors.instant(body, name) for name in ("arrivalWindowStart", "arrivalWindowEnd") if name in body}
+    errors.window(windows.get("arrivalWindowStart", appointment.get("arrivalWindowStart")),
+                  windows.get("arrivalWindowEnd", appointment.get("arrivalWindowEnd")), "arrivalWindowEnd")
     errors.raise_if_any()
     appointment.update(start=start, end=end, **windows)
     tenant.touch(appointment)

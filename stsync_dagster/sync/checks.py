@@ -1,4 +1,4 @@
-"""Checks after a sync: what was sent reads back the same, the crosswalk points at real records, and
+"""Checks after a sync: Integration's copies hold what Production has, the crosswalk points at real records, and
 nothing has been blocked for too long. Plain Python; the assets turn the results into asset checks."""
 
 from __future__ import annotations
@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from stsync_dagster.sync import fidelity
 from stsync_dagster.sync.entities import EntityHandler
+from stsync_dagster.sync.fieldmap import FIELD_MAPS
+from stsync_dagster.sync.fidelity import Translator
 from stsync_dagster.sync.outcome import SyncReport
 from stsync_dagster.sync.timefmt import utc
 
@@ -16,6 +19,7 @@ class CheckOutcome:
     description: str
     details: list[str] = field(default_factory=list)
     checked: int = 0
+    rows: list[dict] = field(default_factory=list)  # the details as table rows, when they have columns
 
 
 def _instant(text: str) -> datetime | None:
@@ -66,34 +70,39 @@ def differing_fields(handler: EntityHandler, sent: dict, got: dict) -> set[str]:
     return set(_field_diffs(handler, sent, got))
 
 
-def differences(handler: EntityHandler, prod_id: int, sent: dict, got: dict) -> list[str]:
-    """Field-by-field differences between a create request and the record Integration holds, and its mark."""
-    diffs = [d for found in _field_diffs(handler, sent, got).values() for d in found]
-    mark = handler.mark_of(got)
-    if mark != prod_id:
-        diffs.append(f"mark: Production id {prod_id} expected, found {mark!r}")
-    return diffs
-
-
 def _read(handler: EntityHandler, intc, int_ids: list[int]) -> dict[int, dict]:
     return {int(r["id"]): r for r in intc.get_by_ids(handler.cfg.int_list_path, int_ids, params=handler.index_params())}
 
 
-def read_back(handler: EntityHandler, intc, report: SyncReport) -> CheckOutcome:
+def read_back(handler: EntityHandler, prod, intc, crosswalk, report: SyncReport) -> CheckOutcome:
+    """The records created in the run (a sample), read again from both tenants: Integration's copy must hold
+    Production's value of every field STSync copies (references translated), and STSync's mark."""
     sample = report.created_sample
     if not sample:
         return CheckOutcome(True, "nothing created in this run: nothing to read back")
-    got = _read(handler, intc, [int_id for _, int_id, _ in sample])
+    field_map = FIELD_MAPS[handler.kind]
+    pairs = {prod_id: int_id for prod_id, int_id, _ in sample}
+    copies = handler.read_back_view(intc, list(_read(handler, intc, list(pairs.values())).values()))
+    prod_list = prod.get_by_ids(handler.cfg.prod_list_path, sorted(pairs), params=dict(handler.cfg.list_params))
+    originals = handler.read_back_view(prod, prod_list)
+    translate = Translator(crosswalk)
     details = []
-    for prod_id, int_id, body in sample:
-        record = got.get(int_id)
-        if record is None:
-            details.append(f"{handler.kind} {prod_id} → {int_id}: not found in Integration")
+    for prod_id, int_id in pairs.items():
+        copy, original = copies.get(int_id), originals.get(prod_id)
+        where = f"{handler.kind} {prod_id} → {int_id}"
+        if copy is None or original is None:
+            details.append(f"{where}: not found in {'Integration' if copy is None else 'Production'}")
             continue
-        details += [f"{handler.kind} {prod_id} → {int_id}: {d}" for d in differences(handler, prod_id, body, record)]
+        found = fidelity.differences(field_map, original, copy, translate)
+        if handler.mark_of(copy) != prod_id:
+            found.append(f"mark: Production id {prod_id} expected, found {handler.mark_of(copy)!r}")
+        details += [f"{where}: {d}" for d in found]
     passed = not details
-    text = f"{len(sample)} created records read back" + (" identical to what was sent" if passed else f": {len(details)} differences")
-    return CheckOutcome(passed, text, details, len(sample))
+    fields = len(field_map.compared())
+    text = f"{len(pairs)} created records read back, {fields} copied fields each compared with Production" + (
+        ": identical" if passed else f": {len(details)} differences"
+    )
+    return CheckOutcome(passed, text, details, len(pairs))
 
 
 @dataclass
@@ -145,9 +154,27 @@ def crosswalk_integrity(handler: EntityHandler, intc, crosswalk, size: int = 50)
     return CheckOutcome(False, text, problems.wrong, problems.checked)
 
 
+def _issue_rows(issues) -> list[dict]:
+    return [
+        {"prod_id": i.prod_id, "since": f"{i.first_seen:%Y-%m-%d %H:%M}", "reason": i.reason, "detail": i.detail or ""}
+        for i in issues
+    ]
+
+
 def blocked_too_long(kind: str, crosswalk, days: float) -> CheckOutcome:
     cutoff = datetime.now(UTC) - timedelta(days=days)
     waiting = crosswalk.issues(kind=kind, status="blocked", first_seen_before=cutoff)
     details = [f"{kind} {i.prod_id} blocked since {i.first_seen:%Y-%m-%d}: {i.reason}" for i in waiting]
     text = f"{len(waiting)} records blocked for more than {days:g} days" if waiting else f"nothing blocked for more than {days:g} days"
-    return CheckOutcome(not waiting, text, details, len(waiting))
+    return CheckOutcome(not waiting, text, details, len(waiting), _issue_rows(waiting))
+
+
+def open_issues(kind: str, crosswalk, status: str) -> CheckOutcome:
+    """The records of a kind the crosswalk holds as failed (or blocked) now: each is tried again first by the
+    next run of its kind, and leaves the list when it is copied."""
+    found = crosswalk.issues(kind=kind, status=status)
+    if not found:
+        return CheckOutcome(True, f"no {kind} record is {status}")
+    details = [f"{kind} {i.prod_id} {status}: {i.reason}" for i in found]
+    text = f"{len(found)} {kind} records {status}; the next run tries them again. First: {details[0]}"
+    return CheckOutcome(False, text, details, len(found), _issue_rows(found))

@@ -25,14 +25,19 @@ import pydantic
 
 from stsync_dagster.config import SyncConfig
 from stsync_dagster.servicetitan import errors as st
+from stsync_dagster.sync.activation import ActivationStage
 from stsync_dagster.sync.adoption import Ambiguous, IntegrationIndex, Match
 from stsync_dagster.sync.checks import mapping_problems
 from stsync_dagster.sync.entities import HANDLERS, EntityHandler, PageContext
+from stsync_dagster.sync.crosswalk import Write
 from stsync_dagster.sync.crosswalk.schema import ISSUE_STATUSES
+from stsync_dagster.sync.fieldmap import FIELD_MAPS, dropped_references
 from stsync_dagster.sync.follow import FollowStage, fingerprint
 from stsync_dagster.sync.models import payload
 from stsync_dagster.sync.outcome import Blocked, Invalid, Outcome, SyncReport
+from stsync_dagster.sync import progress
 from stsync_dagster.sync.prefetch import prefetch
+from stsync_dagster.sync.policy import Policies
 from stsync_dagster.sync.references import RefMap
 from stsync_dagster.sync.window import Window
 
@@ -111,6 +116,12 @@ class _Context:
     handler: EntityHandler
     report: SyncReport
     on_page: Callable[[SyncReport], None] | None = None
+    steps_sent: dict[int, list[str]] = field(default_factory=dict)  # status actions sent, by Production id
+    # Records of this kind copied ahead of the page they are on, because another record needs them first.
+    pulled_ahead: set[int] = field(default_factory=set)
+    in_flight: Future | None = None  # the finish stage of the batch before the one being planned (pipelined)
+    batch: set[int] = field(default_factory=set)  # the Production ids being processed
+    dropped: dict[int, list] = field(default_factory=dict)  # references a record is sent without (or defaulted)
 
 
 @dataclass
@@ -122,6 +133,7 @@ class _Batch:
     wanted: list[tuple] = field(default_factory=list)  # (record, crosswalk entry, body) of records copied before
     taken_over: set[int] = field(default_factory=set)  # stale claims of this batch that this run now holds
     land: Callable[[], Callable[[], None]] = lambda: _nothing  # creates sent: wait, confirm; then moves, notes
+    size: int = 0  # the window's records it holds (progress)
 
 
 @dataclass
@@ -134,7 +146,7 @@ class _Lost:
     settle_at: float  # time.monotonic() after which the server cannot still be working on it
 
 
-class SyncEngine(FollowStage):
+class SyncEngine(FollowStage, ActivationStage):
     def __init__(
         self,
         prod,
@@ -152,6 +164,7 @@ class SyncEngine(FollowStage):
         self.config = config
         self.options = options
         self.handlers = {name: cls(config, guid) for name, cls in HANDLERS.items()}
+        self.policies = Policies(config, {name: h.reference_fields for name, h in self.handlers.items()}, intc)
         self.budget = Budget(options.limit)
         self._run_is_live = claim_is_live or (lambda run_id: None)
         self._planned: dict[str, set[int]] = {name: set() for name in HANDLERS}
@@ -164,6 +177,10 @@ class SyncEngine(FollowStage):
         self._reasons_lock = threading.Lock()
         self._bulk_ok = True
         self._lost: list[_Lost] = []
+        self._reactivations_finished = False
+        self._asset: str | None = None  # the asset being synced: the history says which step wrote what
+        self._late: set = set()
+        self._prod_of: dict = {}
         self._unsaved_issues: dict[str, dict[int, tuple[str, str, str]]] = {}
         self._issues_lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="stsync-create")
@@ -187,20 +204,56 @@ class SyncEngine(FollowStage):
     # ---- entry point ---------------------------------------------------------------------------
 
     def sync(self, entity: str, window: Window, on_page: Callable[[SyncReport], None] | None = None) -> SyncReport:
-        handler = self.handlers[entity]
-        report = SyncReport(entity, dry_run=self.options.dry_run)
-        ctx = _Context(handler, report, on_page)
-        started = time.monotonic()
-        before = self._request_counts()
-        cfg = handler.cfg
-        params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
-        try:
+        """Copy and follow the records of `entity` modified in the window (and those earlier runs left behind)."""
+
+        def work(ctx: _Context) -> None:
+            cfg = ctx.handler.cfg
+            params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param), "includeTotal": "true"}
             if not self.options.dry_run:
                 self._check_mappings(ctx)
                 self._sweep(ctx)
             self._backlog(ctx)
             log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
             self._pipeline(ctx, self._batches(ctx, prefetch(self.prod.iter_pages(cfg.prod_list_path, params))))
+
+        return self._run(entity, work, on_page)
+
+    def copy(self, entity: str, prod_ids: list[int], on_page: Callable[[SyncReport], None] | None = None) -> SyncReport:
+        """Copy (or bring up to date) these Production records, whatever their modifiedOn, with what they
+        reference: a PO's materials and job are pulled in, its master data must be matched."""
+
+        def work(ctx: _Context) -> None:
+            if not self.options.dry_run:
+                self._check_mappings(ctx)
+            wanted = sorted({int(i) for i in prod_ids})
+            ctx.report.window_total = len(wanted)
+            try:
+                raws = self.prod.get_by_ids(ctx.handler.cfg.prod_list_path, wanted, params=dict(ctx.handler.cfg.list_params))
+            except st.ServiceTitanError as exc:
+                for prod_id in wanted:
+                    self._issue(ctx.report, Outcome.FAILED, prod_id, "(request)", f"reading it from Production: {exc}")
+                return
+            found = {int(r["id"]) for r in raws if "id" in r}
+            for prod_id in sorted(set(wanted) - found):
+                self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "not found in Production", record_issue=False)
+            size = self.options.batch_size
+            self._pipeline(ctx, (raws[start : start + size] for start in range(0, len(raws), size)))
+
+        return self._run(entity, work, on_page)
+
+    def _run(self, entity: str, work: Callable[[_Context], None], on_page) -> SyncReport:
+        handler = self.handlers[entity]
+        self._asset = entity
+        report = SyncReport(entity, dry_run=self.options.dry_run)
+        ctx = _Context(handler, report, on_page)
+        started = time.monotonic()
+        before = self._request_counts()
+        try:
+            if not self.options.dry_run and not self._reactivations_finished:
+                self._finish_reactivations()
+                self._reactivations_finished = True
+            progress.tell(report)
+            work(ctx)
             self._settle_lost()
         finally:
             self._save_issues()
@@ -208,6 +261,7 @@ class SyncEngine(FollowStage):
         report.requests = after[0] - before[0]
         report.rate_limited = after[1] - before[1]
         report.seconds = round(time.monotonic() - started, 3)
+        progress.tell(report, finished=True)
         return report
 
     def _batches(self, ctx: _Context, pages) -> Iterator[list[dict]]:
@@ -216,6 +270,8 @@ class SyncEngine(FollowStage):
         size = max(1, self.options.batch_size // 5)
         for page in pages:
             ctx.report.pages += 1
+            if page.total_count is not None and ctx.report.window_total is None:
+                ctx.report.window_total = page.total_count
             start = 0
             while start < len(page.records):
                 yield page.records[start : start + size]
@@ -233,9 +289,7 @@ class SyncEngine(FollowStage):
         of Production's pages (pulled-in records take from the same budget)."""
         if self.options.limit > 0:
             for raws in batches:
-                self._finish(self._create_stage(self._plan(ctx, raws)))
-                if ctx.on_page is not None:
-                    ctx.on_page(ctx.report)
+                self._done(self._finish(self._create_stage(self._plan(ctx, raws))))
             return
         finishing: deque[Future] = deque()  # the finish stage of each batch not yet done, oldest first
         created: Future | None = None
@@ -248,21 +302,28 @@ class SyncEngine(FollowStage):
         def finished(keep: int) -> None:
             """Wait until at most `keep` batches are still finishing; progress is reported for each one done."""
             while len(finishing) > keep or (finishing and finishing[0].done()):
-                finishing.popleft().result()
-                if ctx.on_page is not None:
-                    ctx.on_page(ctx.report)
+                self._done(finishing.popleft().result())
 
         try:
             for raws in batches:
                 batch = self._plan(ctx, raws)
                 previous, created = created, self._creator.submit(create, batch, created)
                 finishing.append(self._finisher.submit(lambda done: self._finish(done.result()), created))
+                ctx.in_flight = finishing[-1]  # its creates are confirmed (mapped) once its finish stage is done
                 if previous is not None:
                     previous.result()  # the next batch is planned while this one is being created
                 finished(keep=2)
             finished(keep=0)
         finally:
             wait(finishing)  # on an error, what is in flight still finishes before the error goes on
+
+    @staticmethod
+    def _done(batch: "_Batch") -> None:
+        ctx = batch.ctx
+        ctx.report.window_done += batch.size
+        progress.tell(ctx.report)
+        if ctx.on_page is not None:
+            ctx.on_page(ctx.report)
 
     # ---- one batch -----------------------------------------------------------------------------
 
@@ -274,14 +335,15 @@ class SyncEngine(FollowStage):
         batch.land = self._write(batch.ctx, batch.plans, batch.taken_over)
         return batch
 
-    def _finish(self, batch: _Batch) -> None:
+    def _finish(self, batch: _Batch) -> _Batch:
         batch.land()()
         self._follow(batch.ctx, batch.wanted)
         self._save_issues()
+        return batch
 
     def _plan(self, ctx: _Context, raw_records: list[dict]) -> _Batch:
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
-        batch = _Batch(ctx)
+        batch = _Batch(ctx, size=len(raw_records))
         records = []
         for raw in raw_records:
             try:
@@ -292,6 +354,7 @@ class SyncEngine(FollowStage):
         seen = self._seen.setdefault(kind, set())
         records = [r for r in records if r.id not in seen]  # the backlog, the sweep and the window may overlap
         seen.update(r.id for r in records)
+        ctx.batch = {r.id for r in records}
         if not records:
             return batch
 
@@ -319,14 +382,19 @@ class SyncEngine(FollowStage):
             if batch.taken_over and not self.options.dry_run:
                 self.crosswalk.release(kind, batch.taken_over, self.options.run_id)
             return batch
+        todo = [record for record in todo if record.id not in ctx.pulled_ahead]
         refs = RefMap.load(
             self.crosswalk,
             (ref for record in everything for refs_of in (handler.references(record, extra), handler.key_references(record)) for ref in refs_of),
             planned=self._planned if self.options.dry_run else None,
             overlay=self._overlay,
+            entity=kind,
+            policies=self.policies,
         )
         todo = self._adopt(ctx, todo, refs)
         batch.plans = [_Plan(record.id, body, record=record) for record, body in self._build(ctx, todo, refs, extra)]
+        for plan in batch.plans:
+            report.count_left_out(dropped_references(FIELD_MAPS[kind], plan.record.model_dump(mode="json"), plan.body))
         # Stale claims taken over for records that are not sent after all (adopted, blocked, failed) are let go.
         unsent = batch.taken_over - {plan.prod_id for plan in batch.plans}
         if unsent and not self.options.dry_run:
@@ -341,8 +409,12 @@ class SyncEngine(FollowStage):
         handler, report = ctx.handler, ctx.report
         built = []
         for record in records:
+            refs.take_dropped()
             try:
                 built.append((record, payload(handler.build(record, refs, extra))))
+                dropped = refs.take_dropped()
+                if dropped:
+                    ctx.dropped[record.id] = dropped
             except Blocked as exc:
                 self._issue(report, Outcome.BLOCKED, record.id, exc.field, exc.reason)
             except Invalid as exc:
@@ -353,19 +425,39 @@ class SyncEngine(FollowStage):
         return built
 
     def _pull(self, ctx: _Context, wanted: dict[str, set[int]]) -> None:
-        """Copy referenced records that are not mapped yet (materials of PO lines, jobs of POs), kind by kind in
-        the order given; the Integration index of every kind that has some is read meanwhile."""
+        """Copy referenced records that are not mapped yet (materials of PO lines, jobs of POs, and records of the
+        kind itself: a configurable material's variations, the job a job came from), kind by kind in the order
+        given; the Integration index of every kind that has some is read meanwhile."""
         missing: dict[str, list[int]] = {}
         for kind, prod_ids in wanted.items():
             mapped = self.crosswalk.lookup(kind, sorted(prod_ids)) if prod_ids else {}
-            ids = sorted(i for i in prod_ids if i not in mapped and i not in self._pulled[kind])
+            unmapped = sorted(i for i in prod_ids if i not in mapped)
+            if kind == ctx.handler.kind:
+                seen = self._seen.setdefault(kind, set())
+                if ctx.in_flight is not None and any(i in seen and i not in ctx.batch for i in unmapped):
+                    ctx.in_flight.result()  # maybe being created by the batch in flight: its mapping comes with it
+                    unmapped = [i for i in unmapped if i not in self.crosswalk.lookup(kind, unmapped)]
+                # Those on this batch go first (again, when a pulled-in record needs another one pulled in with
+                # it), unless they all need each other: then there is no order to keep. One processed earlier in
+                # the run ended as it ended: not processed twice.
+                first = [i for i in unmapped if i in ctx.batch]
+                if set(first) >= ctx.batch:
+                    first = []
+                ids = first + [i for i in unmapped if i not in ctx.batch and i not in seen and i not in self._pulled[kind]]
+                seen.difference_update(ids)
+            else:
+                ids = [i for i in unmapped if i not in self._pulled[kind]]
             if ids:
                 missing[kind] = ids
                 self._read_index_soon(self.handlers[kind])
         for kind, ids in missing.items():
             self._pulled[kind].update(ids)  # tried once per run: a blocked one stays blocked until the next
             log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(ids), kind)
+            batch = ctx.batch
             found = self._reread(ctx, self.handlers[kind], ids, into=ctx.report)
+            ctx.batch = batch
+            if kind == ctx.handler.kind:  # processed now: the batch they are on leaves them out
+                ctx.pulled_ahead.update(ids)
             for prod_id in sorted(set(ids) - found):
                 self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)
 
@@ -435,13 +527,18 @@ class SyncEngine(FollowStage):
             return
         for rule in rules:
             pairs = {p: m.int_id for p, m in adopted.items() if m.rule == rule}
-            self.crosswalk.record(kind, pairs, source="adopted", run_id=self.options.run_id, rule=rule)
+            writes = [self._wrote(p, i, "adopted", detail=f"by {rule}") for p, i in pairs.items()]
+            self.crosswalk.record(kind, pairs, source="adopted", run_id=self.options.run_id, rule=rule, history=writes)
         self._clear_issues(kind, list(adopted))
         unstamped = [(p, m.int_id) for p, m in adopted.items() if m.rule != "stamp" and handler.adoption_stamp(p)]
         # Marked, an adopted record is found again by its stamp when this crosswalk is lost in turn.
+        stamped = []
         for (prod_id, int_id), error in zip(unstamped, self._pool.map(lambda pair: self._stamp(handler, *pair), unstamped)):
             if error:
                 log.warning("%s %s: adopted as %s, but stamping it failed (%s)", kind, prod_id, int_id, error)
+            else:
+                stamped.append(self._wrote(prod_id, int_id, "stamped", ("externalData",), "STSync's mark added"))
+        self.crosswalk.note(kind, stamped)
 
     def _stamp(self, handler: EntityHandler, prod_id: int, int_id: int) -> str | None:
         try:
@@ -464,14 +561,15 @@ class SyncEngine(FollowStage):
         except st.ServiceTitanError as exc:
             log.warning("%s: the crosswalk's mappings could not be checked against Integration: %s", kind, exc)
             return
-        stale = [
-            prod_id
+        stale = {
+            prod_id: int_id
             for prod_id, (int_id, source) in self.crosswalk.mapped(kind).items()
             if not index.holds(int_id)
             or index.mark_of[int_id] not in (None, prod_id)
             or (source in ("sync", "recovered") and index.mark_of[int_id] != prod_id)
-        ]
-        forgotten = self.crosswalk.forget(kind, stale)
+        }
+        why = "Integration no longer holds it as this record's copy (refreshed or edited?)"
+        forgotten = self.crosswalk.forget(kind, stale, history=[self._wrote(p, i, "forgotten", detail=why) for p, i in stale.items()])
         log.warning("%s: %d mappings no longer held in Integration were forgotten; their records are adopted "
                     "again or created when they are next read", kind, forgotten)
 
@@ -546,7 +644,8 @@ class SyncEngine(FollowStage):
                 self._issue(report, Outcome.FAILED, prod_id, "(request)", f"looking up a pending claim: {exc}")
             return []
         if found:
-            self.crosswalk.record(kind, found, source="recovered")
+            why = "its create's answer was lost; found in Integration by its mark"
+            self.crosswalk.record(kind, found, source="recovered", history=[self._wrote(p, i, "recovered", detail=why) for p, i in found.items()])
             self._clear_issues(kind, list(found))
         report.recovered += len(found)
         for prod_id in found:
@@ -594,6 +693,7 @@ class SyncEngine(FollowStage):
             for plan in plans:
                 self._planned[kind].add(plan.prod_id)
                 report.created(plan.prod_id, None)
+                report.went_without(plan.prod_id, ctx.dropped.pop(plan.prod_id, []))
                 if len(report.sample_payloads) < self.options.sample_size:
                     report.sample_payloads.append({"prod_id": plan.prod_id, "payload": plan.body})
             return _landed
@@ -608,11 +708,15 @@ class SyncEngine(FollowStage):
         answers = self._send_all(handler, plans)
 
         def land() -> Callable[[], None]:
+            results = self._with_inactive_active(ctx, plans, answers())
             created: dict[int, int] = {}
             released: list[int] = []
-            for plan, (status, value) in zip(plans, answers()):
+            for plan, (status, value) in zip(plans, results):
                 if status == "ok":
                     created[plan.prod_id] = value
+                elif status == "deferred":
+                    released.append(plan.prod_id)
+                    self._issue(report, Outcome.DEFERRED, plan.prod_id, *value)
                 elif status == "ambiguous":  # value: when it was sent
                     settle_at = time.monotonic() + self.options.server_timeout.total_seconds()
                     self._lost.append(_Lost(ctx, plan, value, settle_at))
@@ -633,13 +737,16 @@ class SyncEngine(FollowStage):
         if not created:
             return _nothing
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
-        confirmed = self.crosswalk.confirm(kind, created, self.options.run_id)
+        confirmed = self.crosswalk.confirm(
+            kind, created, self.options.run_id, history=[self._wrote(p, i, "created") for p, i in created.items()]
+        )
         index = self._indexes.get(kind)
         for prod_id, int_id in created.items():
             if index is not None:
                 index.add(int_id, prod_id, None)
             if prod_id in confirmed:
                 report.created(prod_id, int_id, plans[prod_id].body)
+                report.went_without(prod_id, ctx.dropped.pop(prod_id, []))
             else:
                 other = self.crosswalk.int_ids(kind, [prod_id]).get(prod_id)
                 self._issue(
@@ -663,7 +770,7 @@ class SyncEngine(FollowStage):
         def settle() -> None:
             for prod_id, landed in self._move(ctx, moves).items():
                 written[prod_id] = (plans[prod_id].target_print, landed)
-            self.crosswalk.wrote(kind, written)
+            self.crosswalk.wrote(kind, written, history=self._status_writes(ctx, {p: created[p] for p in written}))
 
         return settle
 
@@ -680,6 +787,10 @@ class SyncEngine(FollowStage):
             return "failed", _api_reason(exc)
         except st.ServiceTitanError as exc:
             return "failed", ("(request)", str(exc))
+
+    def _create_all(self, handler: EntityHandler, plans: list[_Plan]) -> list[tuple[str, object]]:
+        """Create the plans and wait for the answers (see _send_all)."""
+        return self._send_all(handler, plans)()
 
     def _send_all(self, handler: EntityHandler, plans: list[_Plan]) -> Callable[[], list[tuple[str, object]]]:
         """Send the plans' creates, in bulk where the kind has a bulk endpoint (one request per batch), else one by
@@ -758,7 +869,7 @@ class SyncEngine(FollowStage):
             for item in items:
                 if item.plan.prod_id in found:
                     continue
-                status, value = self._create(handler, item.plan)
+                (status, value), = self._with_inactive_active(ctx, [item.plan], [self._create(handler, item.plan)])
                 if status == "ok":
                     created[item.plan.prod_id] = value
                 elif status == "ambiguous":
@@ -766,8 +877,8 @@ class SyncEngine(FollowStage):
                                 "the create's answer was lost twice; a later run looks it up after the server timeout")
                 else:
                     self.crosswalk.release(handler.kind, [item.plan.prod_id], self.options.run_id)
-                    field_name, reason = value
-                    self._issue(report, Outcome.FAILED, item.plan.prod_id, field_name, reason)
+                    outcome = Outcome.DEFERRED if status == "deferred" else Outcome.FAILED
+                    self._issue(report, outcome, item.plan.prod_id, *value)
             self._confirm(ctx, created, {i.plan.prod_id: i.plan for i in items})()
 
     # ---- bookkeeping ---------------------------------------------------------------------------
@@ -805,6 +916,14 @@ class SyncEngine(FollowStage):
         with self._issues_lock:
             self._save_issues()
             self.crosswalk.clear_issues(kind, prod_ids)
+
+    def _wrote(self, prod_id: int, int_id: int | None, action: str, fields=(), detail: str = "") -> Write:
+        return Write(self.options.run_id, self._asset, prod_id, int_id, action, tuple(fields), detail)
+
+    def _status_writes(self, ctx: _Context, int_ids: dict[int, int]) -> list[Write]:
+        """The status changes sent for these records (a history row each), taken from the context's tally."""
+        sent = {p: ctx.steps_sent.pop(p) for p in int_ids if p in ctx.steps_sent}
+        return [self._wrote(p, int_ids[p], "status_changed", detail=", ".join(steps)) for p, steps in sent.items()]
 
     def _request_counts(self) -> tuple[int, int]:
         total = limited = 0

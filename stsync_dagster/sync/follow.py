@@ -60,6 +60,12 @@ class FollowStage:
                 report.add(Outcome.UNCHANGED, record.id)
             else:
                 changed.append((record, entry, body, target, print_))
+        held = self._held_by_others(kind, [record.id for record, *_ in changed]) if changed else {}
+        for record, *_ in changed:
+            if record.id in held:
+                self._issue(report, Outcome.DEFERRED, record.id, "active", f"held active for a moment by run "
+                            f"{held[record.id]} (a PO line on it); compared once that run is done", record_issue=False)
+        changed = [item for item in changed if item[0].id not in held]
         report.compared += len(changed)
         if not changed:
             return
@@ -116,12 +122,20 @@ class FollowStage:
         results = self._patch_all(handler, [(p[1].int_id, p[2]) for p in patches])
         done: dict[int, tuple[str, datetime]] = {}
         moved = self._move(ctx, [m for m, (ok, _) in zip(moves, results) if ok])
+        history, alone = [], []
         for (record, entry, patch, print_), (ok, value), move in zip(patches, results, moves):
             if not ok:
                 field_name, reason, *lost = value
                 # A lost answer is not a failure: the record is looked at again (and finished) by the next run.
                 self._issue(report, Outcome.DEFERRED if lost else Outcome.FAILED, record.id, field_name, reason)
                 continue
+            steps = ", ".join(ctx.steps_sent.pop(record.id, []))
+            if patch:
+                # The patch landed even when the status change then failed: the history keeps it either way.
+                (history if record.id in moved else alone).append(
+                    self._wrote(record.id, entry.int_id, "updated", sorted(patch), f"then {steps}" if steps else ""))
+            elif steps:
+                history.append(self._wrote(record.id, entry.int_id, "status_changed", detail=steps))
             if record.id not in moved:
                 continue  # its status change failed (reported); the fingerprint stays, so it is tried again
             done[record.id] = (print_, max(value, moved[record.id]))
@@ -129,7 +143,8 @@ class FollowStage:
                 report.add(Outcome.UPDATED, record.id)
             else:
                 report.add(Outcome.STATUS_CHANGED, record.id)
-        self.crosswalk.wrote(kind, done)
+        self.crosswalk.note(kind, alone)
+        self.crosswalk.wrote(kind, done, history=history)
         self._clear_issues(kind, list(done))
 
     def _patch_all(self, handler, patches: list[tuple[int, dict | None]]) -> list[tuple[bool, object]]:
@@ -204,6 +219,7 @@ class FollowStage:
         for (record, _, steps), (ok, detail) in zip(claimed, results):
             if ok:
                 settled[record.id] = datetime.now(UTC)
+                ctx.steps_sent[record.id] = [step[0] for step in steps]
                 report.status_changes += len(steps)
                 release.append(record.id)
             elif detail == "lost":  # claim kept: the next run (after the server timeout) reads it before resending

@@ -24,12 +24,26 @@ class _Create(BaseModel):
 # ---- read from Production -------------------------------------------------------------------------
 
 
+class SourceSubAccount(_Source):
+    cost: float = 0.0
+    accountName: str
+
+
 class SourceSkuVendor(_Source):
     vendorId: int
     cost: float = 0.0
     active: bool = True
     memo: str | None = None
     vendorPart: str | None = None
+    primarySubAccount: SourceSubAccount | None = None
+    otherSubAccounts: list[SourceSubAccount] | None = None
+
+
+class SourceSkuAsset(_Source):
+    type: str
+    url: str
+    alias: str | None = None
+    isDefault: bool = False
 
 
 class SourceMaterial(_Source):
@@ -50,10 +64,20 @@ class SourceMaterial(_Source):
     isInventory: bool | None = None
     unitOfMeasure: str | None = None
     account: str | None = None
+    costOfSaleAccount: str | None = None
+    assetAccount: str | None = None
     taxable: bool | None = None
     active: bool = True
     primaryVendor: SourceSkuVendor | None = None
     otherVendors: list[SourceSkuVendor] | None = None
+    categories: list[int] | None = None
+    assets: list[SourceSkuAsset] | None = None
+    isConfigurableMaterial: bool | None = None
+    chargeableByDefault: bool | None = None
+    variationsOrConfigurableMaterials: list[int] | None = None
+    isOtherDirectCost: bool | None = None
+    budgetCostCode: str | None = None
+    budgetCostType: str | None = None
     createdOn: datetime | None = None
     modifiedOn: datetime
 
@@ -99,6 +123,11 @@ class SourcePurchaseOrder(_Source):
     modifiedOn: datetime
 
 
+class SourceLeadSource(_Source):
+    jobId: int | None = None
+    employeeId: int | None = None
+
+
 class SourceJob(_Source):
     id: int
     jobNumber: str | None = None
@@ -111,6 +140,8 @@ class SourceJob(_Source):
     jobStatus: str | None = None
     summary: str | None = None
     customerPo: str | None = None
+    soldById: int | None = None
+    jobGeneratedLeadSource: SourceLeadSource | None = None
     appointmentCount: int = 0
     firstAppointmentId: int | None = None
     lastAppointmentId: int | None = None
@@ -148,12 +179,26 @@ class ExternalDataCreate(_Create):
     externalData: list[ExternalDataPair]
 
 
+class SubAccountCreate(_Create):
+    cost: float
+    accountName: str
+
+
 class SkuVendorCreate(_Create):
     vendorId: int
     cost: float
     active: bool
     memo: str | None = None
     vendorPart: str | None = None
+    primarySubAccount: SubAccountCreate | None = None
+    otherSubAccounts: list[SubAccountCreate] | None = None
+
+
+class SkuAssetCreate(_Create):
+    type: str
+    url: str
+    alias: str | None = None
+    isDefault: bool | None = None
 
 
 class MaterialCreate(_Create):
@@ -173,10 +218,20 @@ class MaterialCreate(_Create):
     isInventory: bool | None = None
     unitOfMeasure: str | None = None
     account: str | None = None
+    costOfSaleAccount: str | None = None
+    assetAccount: str | None = None
     taxable: bool | None = None
     active: bool | None = None
     primaryVendor: SkuVendorCreate | None = None
     otherVendors: list[SkuVendorCreate] | None = None
+    categories: list[int] | None = None
+    assets: list[SkuAssetCreate] | None = None
+    isConfigurableMaterial: bool | None = None
+    chargeableByDefault: bool | None = None
+    variationMaterials: list[int] | None = None
+    isOtherDirectCost: bool | None = None
+    budgetCostCode: str | None = None
+    budgetCostType: str | None = None
     externalData: ExternalDataCreate | None = None
 
 
@@ -228,6 +283,11 @@ class AppointmentCreate(_Create):
     technicianIds: list[int] | None = None
 
 
+class LeadSourceCreate(_Create):
+    jobId: int | None = None
+    employeeId: int | None = None
+
+
 class JobCreate(_Create):
     customerId: int
     locationId: int
@@ -238,6 +298,8 @@ class JobCreate(_Create):
     appointments: list[AppointmentCreate] = Field(min_length=1)
     summary: str | None = None
     customerPo: str | None = None
+    soldById: int | None = None
+    jobGeneratedLeadSource: LeadSourceCreate | None = None
     externalData: ExternalDataCreate | None = None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import threading
 from dataclasses import dataclass, field
 from enum import Enum
@@ -60,6 +61,17 @@ class Invalid(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class DroppedReference:
+    """A copied record sent without one of its references (`how`: drop) or with a stand-in (`default <key>`)."""
+
+    kind: str
+    prod_id: int
+    field: str
+    how: str
+    reason: str
+
+
 @dataclass
 class SyncReport:
     kind: str
@@ -72,6 +84,8 @@ class SyncReport:
     pulled_in: dict[str, int] = field(default_factory=dict)  # created because a record here referenced them
     recovered: int = 0
     pages: int = 0
+    window_total: int | None = None  # records in the window (the API's totalCount), or the ids asked for
+    window_done: int = 0  # of those, handled so far (progress)
     requests: int = 0
     rate_limited: int = 0
     seconds: float = 0.0
@@ -79,6 +93,9 @@ class SyncReport:
     sample_diffs: list[dict] = field(default_factory=list)  # a dry run's planned updates: field, before → after
     status_changes: int = 0
     compared: int = 0  # copied records read back because what STSync would send changed
+    # Per create-request field, the Production values left out of the records created (fieldmap.py says why).
+    left_out: dict[str, int] = field(default_factory=dict)
+    dropped: list[DroppedReference] = field(default_factory=list)  # references the reference policy let go
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, outcome: Outcome, prod_id: int, *, field: str = "", reason: str = "", kind: str | None = None) -> None:
@@ -100,6 +117,28 @@ class SyncReport:
                 slot = self._sampler.randrange(seen)
                 if slot < CREATED_SAMPLE:
                     self.created_sample[slot] = (prod_id, int_id, body)
+
+    def count_left_out(self, found: dict[str, int]) -> None:
+        with self._lock:
+            for name, n in found.items():
+                self.left_out[name] = self.left_out.get(name, 0) + n
+
+    def went_without(self, prod_id: int, dropped) -> None:
+        """A created record's references that were dropped or defaulted (references.Dropped)."""
+        with self._lock:
+            self.dropped += [DroppedReference(self.kind, prod_id, d.ref.field, d.how, d.reason) for d in dropped]
+
+    def grouped_dropped(self, examples: int = 5) -> list[dict]:
+        """References let go, grouped by field (indices left out), policy and reason."""
+        groups: dict[tuple, list[DroppedReference]] = {}
+        for item in self.dropped:
+            name = re.sub(r"\[\d+\]", "", item.field)
+            groups.setdefault((name, item.how, re.sub(r"\b\d+\b", "N", root_cause(item.reason))), []).append(item)
+        return [
+            {"field": name, "policy": how, "reason": reason, "count": len(items),
+             "examples": sorted({i.prod_id for i in items})[:examples]}
+            for (name, how, reason), items in sorted(groups.items(), key=lambda item: -len(item[1]))
+        ]
 
     def grouped_issues(self, examples: int = 5) -> list[dict]:
         """Records not copied, grouped by their root cause (the most common first)."""

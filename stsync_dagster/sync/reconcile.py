@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from stsync_dagster.sync.crosswalk import Write
 from stsync_dagster.sync.entities import EntityHandler
 
 log = logging.getLogger("stsync.reconcile")
@@ -44,7 +45,7 @@ def _marks(handler: EntityHandler, intc) -> dict[int, list[int]]:
     return marks
 
 
-def reconcile(handler: EntityHandler, intc, crosswalk) -> ReconcileReport:
+def reconcile(handler: EntityHandler, intc, crosswalk, run_id: str | None = None) -> ReconcileReport:
     before = intc.stats.snapshot()["requests"]
     report = ReconcileReport(handler.kind)
     marks = _marks(handler, intc)
@@ -56,7 +57,9 @@ def reconcile(handler: EntityHandler, intc, crosswalk) -> ReconcileReport:
         if len(int_ids) > 1:
             report.duplicates[prod_id] = sorted(int_ids)
             log.warning("%s %s is marked on several Integration records %s", handler.kind, prod_id, sorted(int_ids))
-    counts = crosswalk.record(handler.kind, pairs, source="reconcile")
+    why = "found in Integration by its mark (stsync reconcile)"
+    writes = [Write(run_id, handler.kind, p, i, "reconciled", detail=why) for p, i in pairs.items()]
+    counts = crosswalk.record(handler.kind, pairs, source="reconcile", run_id=run_id, history=writes)
     crosswalk.clear_issues(handler.kind, list(pairs))
     report.inserted, report.updated, report.unchanged = counts.inserted, counts.updated, counts.unchanged
     report.requests = intc.stats.snapshot()["requests"] - before

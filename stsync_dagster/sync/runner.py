@@ -25,28 +25,30 @@ def run_master(kind: str, *, prod, intc, crosswalk, config: SyncConfig, dry_run:
     return report
 
 
-def run_entity(
-    entity: str,
-    window: Window,
-    *,
-    prod,
-    intc,
-    crosswalk,
-    config: SyncConfig,
-    options: SyncOptions,
-    guid: str,
-    on_page: Callable[[SyncReport], None] | None = None,
-) -> SyncReport:
-    overlay = None
-    if options.dry_run:
+def _with_engine(work: Callable[[SyncEngine], SyncReport], *, prod, intc, crosswalk, config: SyncConfig,
+                 options: SyncOptions, guid: str) -> SyncReport:
+    if options.dry_run:  # writes nothing, so claims nothing and needs no registration
         # A dry run writes no crosswalk row, so the master-data pairs it needs are matched in memory.
         overlay = {
             kind: match_master(kind, config.master(kind), prod, intc, crosswalk, write=False).pairs
             for kind in MASTER_KINDS
         }
-    if options.dry_run:  # writes nothing, so claims nothing and needs no registration
         with SyncEngine(prod, intc, crosswalk, config, options, guid, overlay=overlay) as engine:
-            return engine.sync(entity, window, on_page=on_page)
+            return work(engine)
     with RunRegistry(crosswalk, options.run_id) as registry:
         with SyncEngine(prod, intc, crosswalk, config, options, guid, claim_is_live=registry.is_live) as engine:
-            return engine.sync(entity, window, on_page=on_page)
+            return work(engine)
+
+
+def run_entity(
+    entity: str, window: Window, *, on_page: Callable[[SyncReport], None] | None = None, **needs
+) -> SyncReport:
+    """Sync the entity's records modified in the window. `needs`: prod, intc, crosswalk, config, options, guid."""
+    return _with_engine(lambda engine: engine.sync(entity, window, on_page=on_page), **needs)
+
+
+def run_copy(
+    entity: str, prod_ids: list[int], *, on_page: Callable[[SyncReport], None] | None = None, **needs
+) -> SyncReport:
+    """Copy these Production records of the entity, with what they reference (`stsync copy`)."""
+    return _with_engine(lambda engine: engine.copy(entity, prod_ids, on_page=on_page), **needs)

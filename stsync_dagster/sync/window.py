@@ -37,3 +37,9 @@ def window_for(partition_key: str | None, since: str | None) -> Window:
         return Window(start, None)
     day: date = parse_day(partition_key, "partition key")
     return Window(start or start_of_day(day), start_of_day(day + timedelta(days=1)))
+
+
+def window_between(start: datetime | None, end: datetime | None, since: str | None) -> Window:
+    """A partition's time window (or none: open-ended), its start moved to `since` when given."""
+    moved = start_of_day(parse_day(since, "since")) if since else None
+    return Window(moved or start, end)

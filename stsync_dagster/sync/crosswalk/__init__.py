@@ -1,5 +1,5 @@
 """The crosswalk: an index of what Integration holds, (kind, Production id) → Integration id, with the claims
-that make creates exactly-once, the sync issues and the registry of syncing processes.
+that make creates exactly-once, the sync issues, the registry of syncing processes and the history of writes.
 
 Integration is the truth; this is a cache of it that can be lost, moved, stale or old: the engine proves a
 record absent from Integration before it creates it, whatever the crosswalk says.
@@ -13,6 +13,7 @@ Backends: SQLite (a file path, or a sqlite:// URL) and PostgreSQL (psycopg 3); s
 
 from stsync_dagster.sync.crosswalk.claims import Claims
 from stsync_dagster.sync.crosswalk.database import CHUNK, ENV_VAR, Entry, database_url
+from stsync_dagster.sync.crosswalk.history import History, Write
 from stsync_dagster.sync.crosswalk.issues import Issue, Issues
 from stsync_dagster.sync.crosswalk.mappings import Mappings, RecordCounts
 from stsync_dagster.sync.crosswalk.migrations import SchemaError
@@ -27,11 +28,12 @@ from stsync_dagster.sync.crosswalk.schema import (
 )
 
 
-class Crosswalk(Mappings, Claims, Issues, Registry):
-    """Production id ↔ Integration id per kind, with claims, sync issues and the process registry. Thread-safe."""
+class Crosswalk(Mappings, Claims, Issues, Registry, History):
+    """Production id ↔ Integration id per kind, with claims, sync issues, the process registry and the history of
+    writes. Thread-safe."""
 
 
 __all__ = [
     "BLOCKED", "CHUNK", "CONFIRMED", "ENV_VAR", "FAILED", "PENDING", "SOURCES", "Crosswalk", "Entry", "Issue",
-    "RecordCounts", "SchemaError", "database_url", "id_map",
+    "RecordCounts", "SchemaError", "Write", "database_url", "id_map",
 ]  # fmt: skip

@@ -18,6 +18,7 @@ from stsync_dagster.sync.crosswalk.database import (
     distinct_ids,
     entry,
 )
+from stsync_dagster.sync.crosswalk.history import Write, log_writes
 from stsync_dagster.sync.crosswalk.schema import (
     sync_action,
     CONFIRMED,
@@ -73,20 +74,24 @@ class Claims(Database):
 
         return self._run(work, write=True)
 
-    def confirm(self, kind: str, pairs: Mapping[int, int], run_id: str) -> set[int]:
+    def confirm(self, kind: str, pairs: Mapping[int, int], run_id: str, history: Iterable[Write] = ()) -> set[int]:
         """Pending → confirmed with the Integration id. Returns the Production ids now mapped to the given ids.
 
         Any pending claim is confirmed, not only the caller's: the caller holds the Integration id, which beats
         a claim (another run may have taken the claim over while this one's create was still in flight). An id
         missing from the result was released, never claimed, or is confirmed to another Integration id: the
-        caller reports it (a confirmed mapping is never overwritten here).
+        caller reports it (a confirmed mapping is never overwritten here). `history`: the creates, kept for the
+        ids confirmed.
         """
+        history = list(history)
         wanted = {int(prod_id): int(int_id) for prod_id, int_id in pairs.items()}
         if not wanted:
             return set()
 
         def work(conn: Connection) -> set[int]:
             now = self._now(conn)
+            # The history keeps the confirmations this call makes, not those found made (by another run).
+            pending = self._pending_locked(conn, kind, sorted(wanted)) if history else set()
             statement = (
                 update(id_map)
                 .where(id_map.c.kind == kind, id_map.c.prod_id == bindparam("b_prod"), id_map.c.state == PENDING)
@@ -94,9 +99,22 @@ class Claims(Database):
             )
             conn.execute(statement, [{"b_prod": p, "b_int": i} for p, i in sorted(wanted.items())])
             found = self._select_entries(conn, kind, sorted(wanted))
-            return {p for p, e in found.items() if e.state == CONFIRMED and e.int_id == wanted[p]}
+            confirmed = {p for p, e in found.items() if e.state == CONFIRMED and e.int_id == wanted[p]}
+            log_writes(conn, now, kind, history, only=confirmed & pending)
+            return confirmed
 
         return self._run(work, write=True)
+
+    @staticmethod
+    def _pending_locked(conn: Connection, kind: str, ids: list[int]) -> set[int]:
+        """The ids still pending, their rows locked until the transaction ends (SQLite: the whole file is)."""
+        found: set[int] = set()
+        for chunk in chunks(ids):
+            query = select(id_map.c.prod_id).where(
+                id_map.c.kind == kind, id_map.c.prod_id.in_(chunk), id_map.c.state == IS_PENDING
+            )
+            found.update(conn.execute(query.with_for_update()).scalars())
+        return found
 
     def release(self, kind: str, prod_ids: Iterable[int], run_id: str) -> set[int]:
         """Delete this run's own pending rows (the create certainly did not happen); return the ids released."""
@@ -212,3 +230,20 @@ class Claims(Database):
         if ids:
             self._run(work, write=True)
 
+
+    def held_actions(self, kind: str, prod_ids: Iterable[int] | None = None) -> dict[int, tuple[str, str, datetime]]:
+        """Claimed actions of the kind (of these records, or all): prod id → (action, run id, claimed at)."""
+        columns = (sync_action.c.prod_id, sync_action.c.action, sync_action.c.run_id, sync_action.c.claimed_at)
+        if prod_ids is None:
+            query = select(*columns).where(sync_action.c.kind == kind)
+            return self._run(lambda conn: {p: (a, r, t) for p, a, r, t in conn.execute(query)}, write=False)
+        ids = distinct_ids(prod_ids)
+
+        def work(conn: Connection) -> dict[int, tuple[str, str, datetime]]:
+            found = {}
+            for chunk in chunks(ids):
+                query = select(*columns).where(sync_action.c.kind == kind, sync_action.c.prod_id.in_(chunk))
+                found.update({p: (a, r, t) for p, a, r, t in conn.execute(query)})
+            return found
+
+        return self._run(work, write=False) if ids else {}

@@ -15,6 +15,7 @@ from stsync_dagster.sync.crosswalk.database import (
     chunks,
     distinct_ids,
 )
+from stsync_dagster.sync.crosswalk.history import Write, log_writes
 from stsync_dagster.sync.crosswalk.schema import (
     CONFIRMED,
     SOURCES,
@@ -101,10 +102,11 @@ class Mappings(Database):
         )
         return self._run(lambda conn: {p: (i, s) for p, i, s in conn.execute(query)}, write=False)
 
-    def wrote(self, kind: str, written: Mapping[int, tuple[str, datetime]]) -> None:
+    def wrote(self, kind: str, written: Mapping[int, tuple[str, datetime]], history: Iterable[Write] = ()) -> None:
         """Remember what STSync just wrote to these confirmed records: (fingerprint of it, Integration's
-        modifiedOn after the write)."""
-        if not written:
+        modifiedOn after the write); `history`: the writes behind it (updates, status changes)."""
+        history = list(history)
+        if not written and not history:
             return
 
         def work(conn: Connection) -> None:
@@ -114,33 +116,40 @@ class Mappings(Database):
                 .values(fingerprint=bindparam("b_fp"), written_at=bindparam("b_at"))
             )
             rows = [{"b_prod": p, "b_fp": f, "b_at": t} for p, (f, t) in sorted(written.items())]
-            conn.execute(statement, rows)
+            if rows:
+                conn.execute(statement, rows)
+            log_writes(conn, self._now(conn), kind, history)
 
         self._run(work, write=True)
 
-    def forget(self, kind: str, prod_ids: Iterable[int]) -> int:
-        """Delete confirmed mappings that no longer hold (their Integration record is gone); return how many."""
+    def forget(self, kind: str, prod_ids: Iterable[int], history: Iterable[Write] = ()) -> int:
+        """Delete confirmed mappings that no longer hold (their Integration record is gone); return how many.
+        `history`: a `forgotten` write per id, kept for those deleted."""
         ids = distinct_ids(prod_ids)
+        history = list(history)
 
         def work(conn: Connection) -> int:
-            gone = 0
+            gone: set[int] = set()
             for chunk in chunks(ids):
                 statement = delete(id_map).where(
                     id_map.c.kind == kind, id_map.c.state == CONFIRMED, id_map.c.prod_id.in_(chunk)
                 )
-                gone += conn.execute(statement).rowcount
-            return gone
+                gone.update(conn.execute(statement.returning(id_map.c.prod_id)).scalars())
+            log_writes(conn, self._now(conn), kind, history, only=gone)
+            return len(gone)
 
         return self._run(work, write=True) if ids else 0
 
     def record(
-        self, kind: str, pairs: Mapping[int, int], source: str, run_id: str | None = None, rule: str | None = None
+        self, kind: str, pairs: Mapping[int, int], source: str, run_id: str | None = None, rule: str | None = None,
+        history: Iterable[Write] = (),
     ) -> RecordCounts:
         """Upsert confirmed mappings found outside a create (master data, reconcile, recovery).
 
         A row already confirmed with the same Integration id is left alone; a pending row, or one mapped to
-        another Integration id, is overwritten.
+        another Integration id, is overwritten. `history`: the writes behind them, kept for the rows written.
         """
+        history = list(history)
         if source not in SOURCES:
             raise ValueError(f"source {source!r} is not one of {SOURCES}")
         wanted = {int(prod_id): int(int_id) for prod_id, int_id in pairs.items()}
@@ -180,6 +189,7 @@ class Mappings(Database):
                 where=or_(id_map.c.state != CONFIRMED, id_map.c.int_id != excluded.int_id),
             ).returning(id_map.c.prod_id)
             written = set(conn.execute(statement, rows).scalars())
+            log_writes(conn, now, kind, history, only=written)
             inserted, updated = written - existed, written & existed
             return RecordCounts(
                 inserted=len(inserted),

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    Integer,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -152,3 +153,31 @@ sync_action = Table(
     Column("claimed_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("kind", "prod_id", name="pk_sync_action"),
 )
+
+# Every write STSync makes to an Integration record (created, adopted, updated, status changed…), one row each,
+# written in the transaction of the crosswalk change it goes with: `stsync history` tells a record's story.
+HISTORY_ACTIONS = ("created", "adopted", "recovered", "updated", "status_changed", "stamped", "forgotten", "reconciled")
+
+
+def history_table(meta: MetaData) -> Table:
+    return Table(
+        "sync_history",
+        meta,
+        # INTEGER on SQLite: only that type makes the column the rowid, numbered by the database.
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("at", UTCDateTime(), nullable=False),
+        Column("run_id", String(64)),
+        Column("asset", String(64)),  # the asset (or copy) being synced; a pulled-in material: its PO's
+        Column("kind", String(64), nullable=False),
+        Column("prod_id", BigInteger, nullable=False),
+        Column("int_id", BigInteger),
+        Column("action", String(16), nullable=False),
+        Column("fields", Text),  # the fields written, comma-separated (an update's patch)
+        Column("detail", Text),  # how (an adoption's rule, the status steps sent)
+        CheckConstraint(in_list("action", HISTORY_ACTIONS), name="ck_sync_history_action"),
+        Index("ix_sync_history_record", "kind", "prod_id"),
+        Index("ix_sync_history_run", "run_id", "asset"),
+    )
+
+
+sync_history = history_table(metadata)

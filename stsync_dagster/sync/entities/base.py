@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from stsync_dagster.config import EntityConfig, SyncConfig
 from stsync_dagster.sync.adoption import natural_key
+from stsync_dagster.sync.policy import Reference
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import STAMP_KEY, stamped_prod_id
 
@@ -36,6 +37,8 @@ class EntityHandler:
     model: ClassVar[type[BaseModel]]
     # Reference fields of the natural key (config's `natural_key`), compared after translation: field → kind.
     key_refs: ClassVar[dict[str, str]] = {}
+    # Every reference the handler translates (field without indices): its kind, whether the create requires it.
+    reference_fields: ClassVar[dict[str, Reference]] = {}
 
     def __init__(self, config: SyncConfig, guid: str):
         self.config = config
@@ -113,6 +116,10 @@ class EntityHandler:
             if name not in self.not_read_back:
                 yield name, self.read_names.get(name, name), value
 
+    def read_back_view(self, client, raws: list[dict]) -> dict[int, dict]:
+        """Records by id as the read-back check compares them (a job with its appointments): as read here."""
+        return {int(r["id"]): r for r in raws}
+
     # Create-request fields that no update can change (PATCH has no such field): never compared for updates.
     not_updatable: ClassVar[frozenset[str]] = frozenset({"externalData"})
     initial_status: ClassVar[str | None] = None  # what a new record starts as in Integration
@@ -146,6 +153,11 @@ class EntityHandler:
 
     def follow_steps(self, body: dict, int_record: dict, related: dict[int, list[dict]]) -> list[tuple]:
         """Other calls that bring the copy in line (a visit rescheduled): (action, body, id)."""
+        return []
+
+    def needs_active(self, record: BaseModel) -> list[tuple[str, int]]:
+        """(kind, Production id) of referenced records the create needs active in Integration: a create refused
+        on one of them is sent again with it active for the moment (activation.py)."""
         return []
 
     def created_id(self, response: dict) -> int:

@@ -4,51 +4,101 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from stsync_dagster.sync.entities.base import EntityHandler
-from stsync_dagster.sync.models import MaterialCreate, SkuVendorCreate, SourceMaterial, SourceSkuVendor
+from stsync_dagster.sync.entities.base import EntityHandler, PageContext
+from stsync_dagster.sync.models import (
+    MaterialCreate,
+    SkuAssetCreate,
+    SkuVendorCreate,
+    SourceMaterial,
+    SourceSkuVendor,
+    SubAccountCreate,
+)
 from stsync_dagster.sync.outcome import Invalid
+from stsync_dagster.sync.policy import Reference
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import external_data
 
-# Copied as they are; ids (vendors, categories) are translated or left out below.
+# Copied as they are; ids (vendors, categories, variations) are translated below.
 _PLAIN_FIELDS = (
     "displayName", "cost", "price", "memberPrice", "addOnPrice", "addOnMemberPrice", "hours", "bonus",
     "commissionBonus", "paysCommission", "deductAsJobCost", "isInventory", "unitOfMeasure", "account",
-    "taxable", "active",
+    "costOfSaleAccount", "assetAccount", "taxable", "active", "isConfigurableMaterial", "chargeableByDefault",
+    "isOtherDirectCost", "budgetCostCode", "budgetCostType",
 )  # fmt: skip
+
+
+def vendor_references(record) -> Iterable[Ref]:
+    """A SKU's vendors (a material's, an equipment's)."""
+    if record.primaryVendor is not None:
+        yield Ref("primaryVendor.vendorId", "vendors", record.primaryVendor.vendorId)
+    for i, vendor in enumerate(record.otherVendors or []):
+        yield Ref(f"otherVendors[{i}].vendorId", "vendors", vendor.vendorId)
+
+
+def variations(record: SourceMaterial) -> list[int]:
+    """A configurable material's variations (the same read field lists, on a variation, the configurable
+    materials it belongs to: not something a create sets)."""
+    return list(record.variationsOrConfigurableMaterials or []) if record.isConfigurableMaterial else []
+
+
+def _sub_account(account) -> SubAccountCreate:
+    return SubAccountCreate(cost=account.cost, accountName=account.accountName)
 
 
 class ItemsHandler(EntityHandler):
     kind = "items"
     model = SourceMaterial
     bulk_create = True  # the pricebook's bulk endpoint: many materials per request
+    reference_fields = {"primaryVendor.vendorId": Reference("vendors", False),
+                        "otherVendors.vendorId": Reference("vendors", False),
+                        "categories": Reference("categories", False)}
+    read_names = {"variationMaterials": "variationsOrConfigurableMaterials"}
+    not_updatable = frozenset({"externalData", "isOtherDirectCost"})  # MaterialUpdateRequest has no such field
+
+    def prepare(self, records: list[SourceMaterial], ctx: PageContext) -> None:
+        """A configurable material names its variations: they are copied first."""
+        ctx.pull({"items": {v for record in records for v in variations(record)}})
 
     def references(self, record: SourceMaterial, extra=None) -> Iterable[Ref]:
-        if record.primaryVendor is not None:
-            yield Ref("primaryVendor.vendorId", "vendors", record.primaryVendor.vendorId)
-        for i, vendor in enumerate(record.otherVendors or []):
-            yield Ref(f"otherVendors[{i}].vendorId", "vendors", vendor.vendorId)
+        yield from vendor_references(record)
+        for category in record.categories or []:
+            yield Ref("categories", "categories", category)
+        for variation in variations(record):
+            yield Ref("variationMaterials", "items", variation)
 
     def build(self, record: SourceMaterial, refs: RefMap, extra=None) -> MaterialCreate:
         if not (record.description or "").strip():
             raise Invalid("description", "required by the Integration API, empty in Production")
 
-        def vendor(v: SourceSkuVendor, field: str) -> SkuVendorCreate:
+        def vendor(v: SourceSkuVendor, field: str) -> SkuVendorCreate | None:
+            vendor_id = refs.get(Ref(field, "vendors", v.vendorId))
+            if vendor_id is None:  # dropped (the reference's policy): the material is copied without it
+                return None
             return SkuVendorCreate(
-                vendorId=refs.get(Ref(field, "vendors", v.vendorId)),
+                vendorId=vendor_id,
                 cost=v.cost,
                 active=v.active,
                 memo=v.memo,
                 vendorPart=v.vendorPart,
+                primarySubAccount=_sub_account(v.primarySubAccount) if v.primarySubAccount else None,
+                otherSubAccounts=[_sub_account(a) for a in v.otherSubAccounts or []] or None,
             )
 
-        # Categories are tenant-specific ids with no counterpart table: they are not copied.
+        # Optional references: one without an Integration counterpart is left out (and counted), not blocking.
+        categories = [refs.get(Ref("categories", "categories", c)) for c in record.categories or []]  # policy: drop
+        variation_ids = [refs.optional("items", v) for v in variations(record)]
         return MaterialCreate(
             code=record.code,
             description=record.description,
             **{name: getattr(record, name) for name in _PLAIN_FIELDS},
             primaryVendor=vendor(record.primaryVendor, "primaryVendor.vendorId") if record.primaryVendor else None,
-            otherVendors=[vendor(v, f"otherVendors[{i}].vendorId") for i, v in enumerate(record.otherVendors or [])]
+            otherVendors=[
+                copy for i, v in enumerate(record.otherVendors or []) if (copy := vendor(v, f"otherVendors[{i}].vendorId"))
+            ]
             or None,
+            categories=[c for c in categories if c is not None] or None,
+            assets=[SkuAssetCreate(type=a.type, url=a.url, alias=a.alias, isDefault=a.isDefault) for a in record.assets or []]
+            or None,
+            variationMaterials=[v for v in variation_ids if v is not None] or None,
             externalData=external_data(self.guid, record.id),
         )

@@ -11,11 +11,13 @@ from stsync_dagster.sync.entities.base import EntityHandler, PageContext
 from stsync_dagster.sync.models import (
     AppointmentCreate,
     JobCreate,
+    LeadSourceCreate,
     SourceAppointment,
     SourceAssignment,
     SourceJob,
 )
 from stsync_dagster.sync.outcome import Invalid
+from stsync_dagster.sync.policy import Reference
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import external_data
 from stsync_dagster.sync.timefmt import rfc3339
@@ -43,10 +45,25 @@ def _status(value: str | None) -> str:
     return value if value in _FOLLOWED else "Open"
 
 
+def _lead_source(job: SourceJob, refs: RefMap) -> LeadSourceCreate | None:
+    source = job.jobGeneratedLeadSource
+    if source is None:
+        return None
+    job_id, employee_id = refs.optional("jobs", source.jobId), refs.optional("technicians", source.employeeId)
+    return LeadSourceCreate(jobId=job_id, employeeId=employee_id) if (job_id, employee_id) != (None, None) else None
+
+
 class JobsHandler(EntityHandler):
     kind = "jobs"
     model = SourceJob
     key_refs = {"customerId": "customers"}
+    reference_fields = {
+        **{name: Reference(kind, True) for name, kind in (
+            ("customerId", "customers"), ("locationId", "locations"), ("businessUnitId", "business_units"),
+            ("jobTypeId", "job_types"), ("campaignId", "campaigns"))},
+        "appointments.technicianIds": Reference("technicians", False),
+        "soldById": Reference("technicians", False),
+    }  # fmt: skip
     not_updatable = frozenset({"externalData", "appointments"})  # appointments have their own endpoints
     not_read_back = frozenset({"externalData", "appointments"})  # their own resource
     initial_status = "Open"  # a new job starts Scheduled
@@ -74,6 +91,18 @@ class JobsHandler(EntityHandler):
                 steps.append(("reschedule", {k: want[k] for k in self._TIMES if want.get(k)}, int(have["id"])))
         return steps
 
+    def read_back_view(self, client, raws: list[dict]) -> dict[int, dict]:
+        """Each job with its visits as STSync copies them (read from the tenant `client` reads)."""
+        jobs = [SourceJob.model_validate(r) for r in raws]
+        visits = self.prepare(jobs, PageContext(client, lambda wanted: None))
+        return {
+            int(r["id"]): {**r, "appointments": [
+                {**{k: _opt(getattr(v.appointment, k)) for k in self._TIMES}, "technicianIds": list(v.technician_ids)}
+                for v in visits.get(int(r["id"]), [])
+            ]}
+            for r in raws
+        }  # fmt: skip
+
     def desired_status(self, job: SourceJob) -> str:
         return _status(job.jobStatus)
 
@@ -99,7 +128,9 @@ class JobsHandler(EntityHandler):
         return steps
 
     def prepare(self, jobs: list[SourceJob], ctx: PageContext) -> dict[int, list[Visit]]:
-        """Appointments of the page's jobs by ids (batched), then their technician assignments."""
+        """The jobs these were generated from (copied first), the page's appointments by ids (batched), then
+        their technician assignments."""
+        ctx.pull({"jobs": {j.jobGeneratedLeadSource.jobId for j in jobs if j.jobGeneratedLeadSource} - {None}})
         related = self.config.related
         wanted = {i for job in jobs for i in (job.firstAppointmentId, job.lastAppointmentId) if i}
         appointments = [SourceAppointment.model_validate(a) for a in ctx.prod.get_by_ids(related.appointments, sorted(wanted), params=_ANY)]
@@ -135,13 +166,21 @@ class JobsHandler(EntityHandler):
         for i, visit in enumerate(visits.get(job.id, [])):
             for tech in visit.technician_ids:
                 yield Ref(f"appointments[{i}].technicianIds", "technicians", tech)
+        # Optional references, left out (and counted) when they have no Integration counterpart.
+        if job.soldById is not None:
+            yield Ref("soldById", "technicians", job.soldById)
+        source = job.jobGeneratedLeadSource
+        if source is not None and source.jobId is not None:
+            yield Ref("jobGeneratedLeadSource.jobId", "jobs", source.jobId)
+        if source is not None and source.employeeId is not None:  # a technician, or an office user (not listed)
+            yield Ref("jobGeneratedLeadSource.employeeId", "technicians", source.employeeId)
 
     def build(self, job: SourceJob, refs: RefMap, visits: dict[int, list[Visit]]) -> JobCreate:
         job_visits = visits.get(job.id, [])
         if not job_visits:
             raise Invalid("appointments", "the Integration API requires at least one; the Production job has none")
 
-        def ref(field: str, kind: str, prod_id: int) -> int:
+        def ref(field: str, kind: str, prod_id: int) -> int | None:
             return refs.get(Ref(field, kind, prod_id))
 
         appointments = [
@@ -150,12 +189,15 @@ class JobsHandler(EntityHandler):
                 end=rfc3339(v.appointment.end),
                 arrivalWindowStart=_opt(v.appointment.arrivalWindowStart),
                 arrivalWindowEnd=_opt(v.appointment.arrivalWindowEnd),
-                technicianIds=[ref(f"appointments[{i}].technicianIds", "technicians", t) for t in v.technician_ids]
+                technicianIds=[
+                    tid for t in v.technician_ids
+                    if (tid := ref(f"appointments[{i}].technicianIds", "technicians", t)) is not None
+                ]  # a technician without counterpart is dropped (the reference's policy), unless it blocks
                 or None,
             )
             for i, v in enumerate(job_visits)
         ]
-        # Tags and custom fields are tenant-specific type ids with no counterpart table: not copied.
+        # Tags, custom fields and projects: their types cannot be listed to be matched (see the field coverage).
         return JobCreate(
             customerId=ref("customerId", "customers", job.customerId),
             locationId=ref("locationId", "locations", job.locationId),
@@ -166,5 +208,7 @@ class JobsHandler(EntityHandler):
             appointments=appointments,
             summary=job.summary,
             customerPo=job.customerPo or None,
+            soldById=refs.get(Ref("soldById", "technicians", job.soldById)) if job.soldById is not None else None,
+            jobGeneratedLeadSource=_lead_source(job, refs),
             externalData=external_data(self.guid, job.id),
         )

@@ -12,12 +12,20 @@ from stsync_dagster.sync.models import (
     PurchaseOrderCreate,
     PurchaseOrderItemCreate,
     ShipToCreate,
+    SourcePurchaseOrderItem,
     SourcePurchaseOrder,
 )
 from stsync_dagster.sync.outcome import Invalid
+from stsync_dagster.sync.policy import Reference
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import marked_prod_id, memo_with_marker, strip_marker
 from stsync_dagster.sync.timefmt import rfc3339
+
+def sku_kind(line: SourcePurchaseOrderItem) -> str:
+    """The kind a line's SKU is copied as: its `skuType` says material or equipment."""
+    sku_type = str((line.model_extra or {}).get("skuType") or "Material")
+    return "equipment" if sku_type.casefold() == "equipment" else "items"
+
 
 # How far before a claim to look for the PO it may have created (clock skew between us and the API).
 _RECOVERY_SLACK = timedelta(minutes=10)
@@ -27,6 +35,13 @@ class PurchaseOrdersHandler(EntityHandler):
     kind = "pos"
     model = SourcePurchaseOrder
     key_refs = {"vendorId": "vendors"}
+    reference_fields = {
+        **{name: Reference(kind, True) for name, kind in (
+            ("vendorId", "vendors"), ("typeId", "po_types"), ("businessUnitId", "business_units"),
+            ("inventoryLocationId", "warehouses"), ("items.skuId", "items"))},
+        "jobId": Reference("jobs", False, default="block"),  # pulled in first; a PO is about its job
+        "technicianId": Reference("technicians", False),
+    }  # fmt: skip
 
     read_names = {"memo": "summary", "vendorInvoiceNumber": "vendorDocumentNumber"}
     not_read_back = frozenset({"shipTo", "impactsTechnicianPayroll"})  # no read source for the payroll flag
@@ -84,9 +99,12 @@ class PurchaseOrdersHandler(EntityHandler):
 
     def prepare(self, records: list[SourcePurchaseOrder], ctx: PageContext) -> None:
         ctx.pull({
-            "items": {line.skuId for po in records for line in po.items},
-            "jobs": {po.jobId for po in records if po.jobId is not None},
-        })  # fmt: skip
+            kind: {line.skuId for po in records for line in po.items if sku_kind(line) == kind}
+            for kind in ("items", "equipment")
+        } | {"jobs": {po.jobId for po in records if po.jobId is not None}})
+
+    def needs_active(self, po: SourcePurchaseOrder) -> list[tuple[str, int]]:
+        return sorted({(sku_kind(line), line.skuId) for line in po.items})  # "any active material or equipment"
 
     def references(self, po: SourcePurchaseOrder, extra=None) -> Iterable[Ref]:
         yield Ref("vendorId", "vendors", po.vendorId)
@@ -100,7 +118,7 @@ class PurchaseOrdersHandler(EntityHandler):
         if po.technicianId is not None:
             yield Ref("technicianId", "technicians", po.technicianId)
         for i, line in enumerate(po.items):
-            yield Ref(f"items[{i}].skuId", "items", line.skuId)
+            yield Ref(f"items[{i}].skuId", sku_kind(line), line.skuId)
 
     def build(self, po: SourcePurchaseOrder, refs: RefMap, extra=None) -> PurchaseOrderCreate:
         for field in ("businessUnitId", "inventoryLocationId"):
@@ -141,7 +159,7 @@ class PurchaseOrdersHandler(EntityHandler):
             memo=memo_with_marker(po.summary, po.id),
             items=[
                 PurchaseOrderItemCreate(
-                    skuId=refs.get(Ref(f"items[{i}].skuId", "items", line.skuId)),
+                    skuId=refs.get(Ref(f"items[{i}].skuId", sku_kind(line), line.skuId)),
                     description=line.description or line.skuCode or "",
                     vendorPartNumber=line.vendorPartNumber or "",
                     quantity=line.quantity,

@@ -1,0 +1,87 @@
+"""Run config of the sync assets and of the plan job, and the rules it must follow.
+
+Dagster checks the run config against its schema when a run is launched: a wrong type or an unknown key is
+refused by the Launchpad and by `launchRun`, before any run exists. The rules beyond types (a date that is a
+date, a limit that is not negative) are not part of that schema: Dagster runs pydantic's validators only when a
+step builds its config. So every step checks the whole run's config first, before any request, and fails with
+one line naming every bad key and its rule (`dg.Failure`, not a pydantic traceback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dagster as dg
+from pydantic import Field, model_validator
+
+from stsync_dagster.sync.timefmt import parse_day
+
+SINCE_RULE = "an ISO date YYYY-MM-DD, or empty"
+LIMIT_RULE = "a whole number, 0 or more (0 = no limit)"
+
+
+def _since_problem(value) -> str | None:
+    if value in ("", None):
+        return None
+    try:
+        parse_day(str(value))
+    except (TypeError, ValueError):
+        return f"since must be {SINCE_RULE} (got {str(value)[:40]!r})"
+    return None
+
+
+def _limit_problem(value) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return None
+    return f"limit must be {LIMIT_RULE} (got {value!r})"
+
+
+RULES = {"since": _since_problem, "limit": _limit_problem}
+
+
+def config_problems(values: Mapping) -> list[str]:
+    """What is wrong with one step's config values (keys absent take their defaults, which are valid)."""
+    return [problem for key, rule in RULES.items() if key in values and (problem := rule(values[key]))]
+
+
+def run_config_problems(run_config: Mapping) -> list[str]:
+    """Every problem of the run's config, step by step: `items: limit must be …` (only the sync steps take
+    `since` and `limit`)."""
+    found = []
+    for step, entry in sorted((run_config.get("ops") or {}).items()):
+        values = (entry or {}).get("config") if isinstance(entry, Mapping) else None
+        if isinstance(values, Mapping):
+            found += [f"{step}: {problem}" for problem in config_problems(values)]
+    return found
+
+
+def bad_run_config(problems: list[str]) -> dg.Failure:
+    return dg.Failure(description="invalid run config: " + "; ".join(problems), allow_retries=False)
+
+
+def fail_on_bad_run_config(context) -> None:
+    """Raise before the step does anything when any step of this run has bad config."""
+    problems = run_config_problems(context.run.run_config)
+    if problems:
+        raise bad_run_config(problems)
+
+
+class SyncRunConfig(dg.Config):
+    """Of `items`, `jobs` and `pos` (real runs) and of the plan job's steps (dry runs)."""
+
+    since: str = Field(
+        default="",
+        description=f"The window starts on this day (UTC) instead of the partition's day: {SINCE_RULE}.",
+    )
+    limit: int = Field(
+        default=0, description=f"Most records created in the run, pulled-in ones included: {LIMIT_RULE}."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _follow_the_rules(cls, values):
+        # Raised as dg.Failure, not ValueError: pydantic would turn a ValueError into its own traceback.
+        problems = config_problems(values) if isinstance(values, Mapping) else []
+        if problems:
+            raise bad_run_config(problems)
+        return values

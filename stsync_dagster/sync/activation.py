@@ -1,0 +1,183 @@
+"""Creates that need a referenced record active for a moment: a PO line on a material (or equipment) that
+Production has deactivated since the PO was made. The PO create needs "any active material or equipment", yet
+Integration must end as Production is: the SKU inactive, the PO on it.
+
+Under a claim on the SKU (the crosswalk's action table, action `reactivated`), the SKU is made active, the
+refused creates are sent again, and the SKU made inactive once more. While the claim is held the SKU's copy is
+not what the crosswalk says STSync wrote, so another run that would compare or patch it defers it instead; a
+run that crashed inside the window leaves the claim behind, and the next run of any kind, once the server
+timeout has passed and that run is gone, makes the SKU inactive again and lets the claim go. Our own two
+patches move the SKU's modifiedOn: its `written_at` is moved with them (when the inactive state was STSync's),
+so they do not read as an edit made in Integration.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from stsync_dagster.servicetitan import errors as st
+from stsync_dagster.sync.follow import _CLOCK_SLACK, _instant
+
+log = logging.getLogger("stsync.sync")
+
+ACTION = "reactivated"
+_SENDS = 3  # a PATCH whose answer was lost is sent again, at most this many times in all
+OURS = f"{ACTION}:ours"  # the inactive state was STSync's own write: written_at follows our patches
+THEIRS = f"{ACTION}:theirs"  # it was someone's edit in Integration: left to read as one
+
+
+class ActivationStage:
+    """Mixed into SyncEngine (clients, crosswalk, handlers, options, `_create_all`, `_issue`, `_run_is_live`)."""
+
+    _late: set  # (kind, prod id) of SKUs whose activation answer was lost: their claims outlive the run
+    _prod_of: dict  # (kind, Integration id) → prod id of the SKUs being activated
+
+    def _held_by_others(self, kind: str, prod_ids) -> dict[int, str]:
+        """Records of the kind another run holds active for a moment (a claim not yet stale): id → run id."""
+        if self.options.dry_run:
+            return {}
+        stale_before = self.crosswalk.now() - self.options.server_timeout
+        return {
+            prod_id: run_id
+            for prod_id, (action, run_id, claimed_at) in self.crosswalk.held_actions(kind, prod_ids).items()
+            if action.startswith(ACTION) and run_id != self.options.run_id
+            and (claimed_at >= stale_before or self._run_is_live(run_id))
+        }
+
+    def _finish_reactivations(self) -> None:
+        """Claims left by runs that crashed between making a SKU active and inactive again: finished now."""
+        older_than = self.crosswalk.now() - self.options.server_timeout
+        for kind, handler in self.handlers.items():
+            left = {
+                prod_id: action
+                for prod_id, (action, run_id, claimed_at) in self.crosswalk.held_actions(kind).items()
+                if action.startswith(ACTION) and claimed_at < older_than and not self._run_is_live(run_id)
+            }
+            if not left:
+                continue
+            ours = self.crosswalk.claim_actions(kind, left, self.options.run_id, older_than)
+            if not ours:
+                continue
+            log.warning("%s: %d made active for a PO by a run that is gone: made inactive again", kind, len(ours))
+            entries = self.crosswalk.lookup(kind, sorted(ours))
+            self._deactivate(handler, {p: (entries[p], left[p]) for p in ours if p in entries})
+            self.crosswalk.release_actions(kind, [p for p in ours if p not in entries], self.options.run_id)
+
+    def _deactivate(self, handler, skus: dict[int, tuple]) -> None:
+        """Make these SKUs (prod id → (crosswalk entry, action)) inactive again and let their claims go; one that
+        fails keeps its claim, so the next run finishes it."""
+        done, written = [], {}
+        for prod_id, (entry, action) in sorted(skus.items()):
+            try:
+                answer = self._set_active(handler, entry.int_id, False)
+            except st.ServiceTitanError as exc:
+                log.warning("%s %s: making it inactive again failed (%s); the next run finishes it", handler.kind,
+                            prod_id, exc)
+                continue
+            done.append(prod_id)
+            if action == OURS and entry.fingerprint:
+                landed = _instant((answer or {}).get("modifiedOn")) or datetime.now(UTC)
+                written[prod_id] = (entry.fingerprint, max(landed, datetime.now(UTC)))
+        self.crosswalk.wrote(handler.kind, written)
+        # An activation whose answer was lost may still commit late: its claim stays, so the run that finishes
+        # it (after the server timeout) makes the SKU inactive once more.
+        self.crosswalk.release_actions(handler.kind, [p for p in done if (handler.kind, p) not in self._late],
+                                       self.options.run_id)
+
+    def _set_active(self, handler, int_id: int, active: bool) -> dict:
+        """PATCH the SKU's `active`; an answer lost is sent again (setting a value twice does no harm)."""
+        for attempt in range(_SENDS):
+            try:
+                return self.intc.patch(handler.cfg.int_create_path, int_id, {"active": active})
+            except st.AmbiguousWriteError:
+                if active:
+                    self._late.add((handler.kind, self._prod_of.get((handler.kind, int_id))))
+                if attempt == _SENDS - 1:
+                    raise
+        return {}
+
+    def _with_inactive_active(self, ctx, plans: list, results: list) -> list:
+        """Creates refused on a line's SKU (`results`, in `plans` order): where Integration holds one of the
+        record's SKUs inactive, sent again with them active for the moment. Returns the results, updated."""
+        handler = ctx.handler
+        refused = [
+            i for i, (plan, (status, value)) in enumerate(zip(plans, results))
+            if status == "failed" and "skuId" in value[0] and plan.record is not None and handler.needs_active(plan.record)
+        ]
+        if not refused:
+            return results
+        try:
+            inactive = self._inactive_skus({ref for i in refused for ref in handler.needs_active(plans[i].record)})
+        except st.ServiceTitanError as exc:
+            log.warning("%s: reading the SKUs of refused lines failed: %s", handler.kind, exc)
+            return results
+        retry = [i for i in refused if any(ref in inactive for ref in handler.needs_active(plans[i].record))]
+        if not retry:
+            return results
+        wanted: dict[str, dict[int, str]] = {}
+        for i in retry:
+            for ref in handler.needs_active(plans[i].record):
+                if ref in inactive:
+                    wanted.setdefault(ref[0], {})[ref[1]] = inactive[ref][1]
+        stale_before = self.crosswalk.now() - self.options.server_timeout
+        claimed = {kind: self.crosswalk.claim_actions(kind, skus, self.options.run_id, stale_before)
+                   for kind, skus in wanted.items()}
+        results = list(results)
+        ready = []
+        for i in retry:
+            refs = [ref for ref in handler.needs_active(plans[i].record) if ref in inactive]
+            if all(ref[1] in claimed[ref[0]] for ref in refs):
+                ready.append(i)
+            else:
+                results[i] = ("deferred", ("(line sku)", "a line's SKU is inactive in Integration and held active by "
+                                                         "another run for its own PO; copied by a later run"))
+        for kind, ids in claimed.items():
+            unused = ids - {ref[1] for i in ready for ref in handler.needs_active(plans[i].record) if ref[0] == kind}
+            self.crosswalk.release_actions(kind, unused, self.options.run_id)
+        if not ready:
+            return results
+        active = {ref for i in ready for ref in handler.needs_active(plans[i].record) if ref in inactive}
+        activated = self._activate(active, inactive)
+        go = [i for i in ready if all(ref in activated for ref in handler.needs_active(plans[i].record) if ref in inactive)]
+        log.info("%s: %d creates sent again with %d inactive SKUs active for the moment", handler.kind, len(go),
+                 len(activated))
+        for i, answer in zip(go, self._create_all(handler, [plans[i] for i in go])):
+            results[i] = answer
+        by_kind: dict[str, dict[int, tuple]] = {}
+        for kind, prod_id in active:
+            by_kind.setdefault(kind, {})[prod_id] = (inactive[(kind, prod_id)][0], inactive[(kind, prod_id)][1])
+        for kind, skus in by_kind.items():
+            self._deactivate(self.handlers[kind], skus)
+        return results
+
+    def _inactive_skus(self, refs: set[tuple[str, int]]) -> dict[tuple[str, int], tuple]:
+        """(kind, prod id) → (crosswalk entry, action) of the SKUs Integration holds inactive."""
+        found = {}
+        for kind in sorted({kind for kind, _ in refs}):
+            sku_handler = self.handlers[kind]
+            entries = self.crosswalk.lookup(kind, sorted(p for k, p in refs if k == kind))
+            confirmed = {p: e for p, e in entries.items() if e.state == "confirmed"}
+            held = {int(r["id"]): r for r in self.intc.get_by_ids(
+                sku_handler.cfg.int_list_path, [e.int_id for e in confirmed.values()], params=sku_handler.index_params())}
+            for prod_id, entry in confirmed.items():
+                record = held.get(entry.int_id)
+                if record is None or record.get("active", True):
+                    continue
+                edited = _instant(record.get("modifiedOn"))
+                ours = entry.written_at is not None and edited is not None and edited <= entry.written_at + _CLOCK_SLACK
+                found[(kind, prod_id)] = (entry, OURS if ours else THEIRS)
+        return found
+
+    def _activate(self, refs: set[tuple[str, int]], inactive: dict) -> set[tuple[str, int]]:
+        done = set()
+        for kind, prod_id in sorted(refs):
+            entry = inactive[(kind, prod_id)][0]
+            self._prod_of[(kind, entry.int_id)] = prod_id
+            try:
+                self._set_active(self.handlers[kind], entry.int_id, True)
+                done.add((kind, prod_id))
+            except st.ServiceTitanError as exc:  # its claim stays until deactivated: a lost answer may have landed
+                log.warning("%s %s: making it active for a PO failed: %s", kind, prod_id, exc)
+        return done
+

@@ -1,0 +1,105 @@
+"""Pricebook equipment: copied like materials (stamped with externalData, matched by code), one per request.
+
+A PO line's `skuId` may be "any active material or equipment" (its `skuType` says which), so POs pull
+equipment in as they pull materials. The cut-down OpenAPI documents have no equipment schema (API.md: a
+[client] endpoint); the request models here take the material request's fields that equipment shares, plus
+its manufacturer and model.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+from pydantic import BaseModel, Field
+
+from stsync_dagster.sync.entities.base import EntityHandler
+from stsync_dagster.sync.entities.items import ItemsHandler, vendor_references
+from stsync_dagster.sync.models import (
+    ExternalDataCreate,
+    SkuVendorCreate,
+    SourceSkuVendor,
+    _Create,
+    _Source,
+)
+from stsync_dagster.sync.outcome import Invalid
+from stsync_dagster.sync.references import Ref, RefMap
+from stsync_dagster.sync.stamps import external_data
+
+EQUIPMENT_FIELDS = (
+    "displayName", "price", "memberPrice", "addOnPrice", "addOnMemberPrice", "manufacturer", "model", "cost",
+    "unitOfMeasure", "isInventory", "account", "costOfSaleAccount", "assetAccount", "taxable", "hours", "bonus",
+    "commissionBonus", "paysCommission", "active",
+)  # fmt: skip
+
+
+class _EquipmentFields(BaseModel):
+    """What a Production equipment record and an equipment create request share."""
+
+    displayName: str | None = None
+    price: float | None = None
+    memberPrice: float | None = None
+    addOnPrice: float | None = None
+    addOnMemberPrice: float | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    cost: float | None = None
+    unitOfMeasure: str | None = None
+    isInventory: bool | None = None
+    account: str | None = None
+    costOfSaleAccount: str | None = None
+    assetAccount: str | None = None
+    taxable: bool | None = None
+    hours: float | None = None
+    bonus: float | None = None
+    commissionBonus: float | None = None
+    paysCommission: bool | None = None
+
+
+class SourceEquipment(_EquipmentFields, _Source):
+    id: int
+    code: str = Field(min_length=1)
+    description: str | None = None
+    active: bool = True
+    primaryVendor: SourceSkuVendor | None = None
+    otherVendors: list[SourceSkuVendor] | None = None
+    createdOn: datetime | None = None
+    modifiedOn: datetime
+
+
+class EquipmentCreate(_EquipmentFields, _Create):
+    code: str
+    description: str
+    active: bool | None = None
+    primaryVendor: SkuVendorCreate | None = None
+    otherVendors: list[SkuVendorCreate] | None = None
+    externalData: ExternalDataCreate | None = None
+
+
+class EquipmentHandler(EntityHandler):
+    kind = "equipment"
+    model = SourceEquipment
+
+    reference_fields = {name: ref for name, ref in ItemsHandler.reference_fields.items() if ref.kind == "vendors"}
+
+    def references(self, record: SourceEquipment, extra=None) -> Iterable[Ref]:
+        return vendor_references(record)
+
+    def build(self, record: SourceEquipment, refs: RefMap, extra=None) -> EquipmentCreate:
+        if not (record.description or "").strip():
+            raise Invalid("description", "required by the Integration API, empty in Production")
+
+        def vendor(v: SourceSkuVendor, field: str) -> SkuVendorCreate | None:
+            vendor_id = refs.get(Ref(field, "vendors", v.vendorId))  # None: dropped, by the reference's policy
+            return None if vendor_id is None else SkuVendorCreate(
+                vendorId=vendor_id, cost=v.cost, active=v.active, memo=v.memo, vendorPart=v.vendorPart)
+
+        others = [c for i, v in enumerate(record.otherVendors or []) if (c := vendor(v, f"otherVendors[{i}].vendorId"))]
+        return EquipmentCreate(
+            code=record.code,
+            description=record.description,
+            **{name: getattr(record, name) for name in EQUIPMENT_FIELDS},
+            primaryVendor=vendor(record.primaryVendor, "primaryVendor.vendorId") if record.primaryVendor else None,
+            otherVendors=others or None,
+            externalData=external_data(self.guid, record.id),
+        )
