@@ -119,7 +119,7 @@ class _Context:
     steps_sent: dict[int, list[str]] = field(default_factory=dict)  # status actions sent, by Production id
     # Records of this kind copied ahead of the page they are on, because another record needs them first.
     pulled_ahead: set[int] = field(default_factory=set)
-    in_flight: Future | None = None  # the finish stage of the batch before the one being planned (pipelined)
+    in_flight: Future | None = None  # done once the batch before the one being planned is mapped (pipelined)
     batch: set[int] = field(default_factory=set)  # the Production ids being processed
     dropped: dict[int, list] = field(default_factory=dict)  # references a record is sent without (or defaulted)
 
@@ -134,6 +134,7 @@ class _Batch:
     taken_over: set[int] = field(default_factory=set)  # stale claims of this batch that this run now holds
     land: Callable[[], Callable[[], None]] = lambda: _nothing  # creates sent: wait, confirm; then moves, notes
     size: int = 0  # the window's records it holds (progress)
+    mapped: Future = field(default_factory=Future)  # done once its creates are confirmed (before its status moves)
 
 
 @dataclass
@@ -299,6 +300,14 @@ class SyncEngine(FollowStage, ActivationStage):
                 previous.result()  # a batch whose creates failed stops the ones after it
             return self._create_stage(batch)
 
+        def finish(created: Future, batch: _Batch) -> _Batch:
+            try:
+                created.result()
+            except BaseException as exc:
+                batch.mapped.set_exception(exc)  # a batch planned meanwhile may be waiting for its mappings
+                raise
+            return self._finish(batch)
+
         def finished(keep: int) -> None:
             """Wait until at most `keep` batches are still finishing; progress is reported for each one done."""
             while len(finishing) > keep or (finishing and finishing[0].done()):
@@ -308,8 +317,8 @@ class SyncEngine(FollowStage, ActivationStage):
             for raws in batches:
                 batch = self._plan(ctx, raws)
                 previous, created = created, self._creator.submit(create, batch, created)
-                finishing.append(self._finisher.submit(lambda done: self._finish(done.result()), created))
-                ctx.in_flight = finishing[-1]  # its creates are confirmed (mapped) once its finish stage is done
+                finishing.append(self._finisher.submit(finish, created, batch))
+                ctx.in_flight = batch.mapped
                 if previous is not None:
                     previous.result()  # the next batch is planned while this one is being created
                 finished(keep=2)
@@ -336,7 +345,13 @@ class SyncEngine(FollowStage, ActivationStage):
         return batch
 
     def _finish(self, batch: _Batch) -> _Batch:
-        batch.land()()
+        try:
+            settle = batch.land()
+        except BaseException as exc:
+            batch.mapped.set_exception(exc)
+            raise
+        batch.mapped.set_result(batch)
+        settle()
         self._follow(batch.ctx, batch.wanted)
         self._save_issues()
         return batch
