@@ -116,7 +116,7 @@ def take_screenshots(camera: Camera, run_id: str, has_checks: bool) -> list[Path
     camera.open(f"/runs/{run_id}", "Success", "STEP_SUCCESS")
     page.get_by_placeholder("Filter", exact=False).first.fill("step:items")
     page.keyboard.press("Enter")
-    page.get_by_text("items: page 1 done").first.wait_for(timeout=30_000)
+    page.get_by_text("items: created").first.wait_for(timeout=30_000)  # the step's summary
     page.mouse.move(1000, 800)
     page.mouse.wheel(0, -50_000)  # the log follows its tail: scroll back to the step's start
     page.get_by_text('Started execution of step "items"').first.wait_for(timeout=30_000)

@@ -230,7 +230,9 @@ def sync_entity(
     options = integration.sync_options(context.run.run_id, partition=partition, dry_run=dry_run, limit=config.limit)
 
     def progress(report) -> None:
-        context.log.info(mask(f"{entity}: page {report.pages} done: " + ", ".join(f"{k} {v}" for k, v in report.counts.items())))
+        done = f"{report.window_done} of {report.window_total}" if report.window_total is not None else report.window_done
+        context.log.info(mask(f"{entity}: {done} records of the window done: "
+                              + ", ".join(f"{k} {v}" for k, v in report.counts.items())))
 
     report = run_entity(
         entity,

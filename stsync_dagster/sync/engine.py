@@ -119,7 +119,8 @@ class _Context:
     steps_sent: dict[int, list[str]] = field(default_factory=dict)  # status actions sent, by Production id
     # Records of this kind copied ahead of the page they are on, because another record needs them first.
     pulled_ahead: set[int] = field(default_factory=set)
-    in_flight: Future | None = None  # done once the batch before the one being planned is mapped (pipelined)
+    # Production id → done once its batch's creates are mapped: the batches in flight while another is planned.
+    in_flight: dict[int, Future] = field(default_factory=dict)
     batch: set[int] = field(default_factory=set)  # the Production ids being processed
     dropped: dict[int, list] = field(default_factory=dict)  # references a record is sent without (or defaulted)
 
@@ -318,7 +319,7 @@ class SyncEngine(FollowStage, ActivationStage):
                 batch = self._plan(ctx, raws)
                 previous, created = created, self._creator.submit(create, batch, created)
                 finishing.append(self._finisher.submit(finish, created, batch))
-                ctx.in_flight = batch.mapped
+                ctx.in_flight.update({plan.prod_id: batch.mapped for plan in batch.plans})
                 if previous is not None:
                     previous.result()  # the next batch is planned while this one is being created
                 finished(keep=2)
@@ -329,6 +330,8 @@ class SyncEngine(FollowStage, ActivationStage):
     @staticmethod
     def _done(batch: "_Batch") -> None:
         ctx = batch.ctx
+        for plan in batch.plans:
+            ctx.in_flight.pop(plan.prod_id, None)
         ctx.report.window_done += batch.size
         progress.tell(ctx.report)
         if ctx.on_page is not None:
@@ -449,8 +452,10 @@ class SyncEngine(FollowStage, ActivationStage):
             unmapped = sorted(i for i in prod_ids if i not in mapped)
             if kind == ctx.handler.kind:
                 seen = self._seen.setdefault(kind, set())
-                if ctx.in_flight is not None and any(i in seen and i not in ctx.batch for i in unmapped):
-                    ctx.in_flight.result()  # maybe being created by the batch in flight: its mapping comes with it
+                waits = {id(f): f for i in unmapped if i not in ctx.batch and (f := ctx.in_flight.get(i)) is not None}
+                if waits:  # being created by a batch in flight: its mapping comes with it
+                    for mapped in waits.values():
+                        mapped.result()
                     unmapped = [i for i in unmapped if i not in self.crosswalk.lookup(kind, unmapped)]
                 # Those on this batch go first (again, when a pulled-in record needs another one pulled in with
                 # it), unless they all need each other: then there is no order to keep. One processed earlier in
