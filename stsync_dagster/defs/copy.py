@@ -87,7 +87,7 @@ def copy_in_process(
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
     }
     with dg.DagsterInstance.ephemeral() as instance:
-        job = build_copy_job(cli_loggers(log_format) or None)
+        job = build_copy_job(cli_loggers(log_format))
         return job.execute_in_process(run_config=run_config, resources=build_resources(), instance=instance,
                                       raise_on_error=False)  # fmt: skip
 
