@@ -452,10 +452,12 @@ class SyncEngine(FollowStage, ActivationStage):
             unmapped = sorted(i for i in prod_ids if i not in mapped)
             if kind == ctx.handler.kind:
                 seen = self._seen.setdefault(kind, set())
-                waits = {id(f): f for i in unmapped if i not in ctx.batch and (f := ctx.in_flight.get(i)) is not None}
-                if waits:  # being created by a batch in flight: its mapping comes with it
-                    for mapped in waits.values():
-                        mapped.result()
+                # Being created by a batch in flight (claimed, not confirmed yet): its mapping comes with it.
+                waits = {id(f): f for i in prod_ids if i not in ctx.batch and (f := ctx.in_flight.get(i)) is not None
+                         and (i not in mapped or mapped[i].state != "confirmed")}
+                if waits:
+                    for landed in waits.values():
+                        landed.result()
                     unmapped = [i for i in unmapped if i not in self.crosswalk.lookup(kind, unmapped)]
                 # Those on this batch go first (again, when a pulled-in record needs another one pulled in with
                 # it), unless they all need each other: then there is no order to keep. One processed earlier in
