@@ -9,7 +9,7 @@ Chromium (`apt-get install chromium`; Playwright's own browsers are not used) th
     asset-graph.png       the global asset lineage: master data, then items and jobs, then purchase orders
     materialization.png   the latest materialization of `pos`: its counts
     issues.png            the same materialization's table of records not copied, and why
-    run.png               the run's event log for `items`: page-by-page progress, summary, blocked records
+    run.png               the run's event log for `items`: progress batch by batch, summary, blocked records
     checks.png            the asset checks of `pos` (when the code location defines checks)
 """
 

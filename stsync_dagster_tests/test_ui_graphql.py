@@ -397,7 +397,7 @@ def test_materialize_items_through_graphql(make_simulator, tmp_path):
     assert items["requests"] > 0
     assert found["vendors"]["matched"] > 0
     # Progress lines in the run log, page by page.
-    assert any("items: page" in (e.get("message") or "") for e in events)
+    assert any("records of the window done" in (e.get("message") or "") for e in events)
     # Nothing failed: no check of severity ERROR fails (blocked records are warnings: see test_ui_truth.py).
     failed_checks = [c for c in check_evaluations(events) if not c["success"] and c["severity"] == "ERROR"]
     assert failed_checks == []
