@@ -14,7 +14,7 @@ from typing import Iterable
 from pydantic import BaseModel, Field
 
 from stsync_dagster.sync.entities.base import EntityHandler
-from stsync_dagster.sync.entities.items import ItemsHandler, vendor_references
+from stsync_dagster.sync.entities.items import ItemsHandler, require_description, sku_vendors, vendor_references
 from stsync_dagster.sync.models import (
     ExternalDataCreate,
     SkuVendorCreate,
@@ -22,7 +22,6 @@ from stsync_dagster.sync.models import (
     _Create,
     _Source,
 )
-from stsync_dagster.sync.outcome import Invalid
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import external_data
 
@@ -86,20 +85,13 @@ class EquipmentHandler(EntityHandler):
         return vendor_references(record)
 
     def build(self, record: SourceEquipment, refs: RefMap, extra=None) -> EquipmentCreate:
-        if not (record.description or "").strip():
-            raise Invalid("description", "required by the Integration API, empty in Production")
-
-        def vendor(v: SourceSkuVendor, field: str) -> SkuVendorCreate | None:
-            vendor_id = refs.get(Ref(field, "vendors", v.vendorId))  # None: dropped, by the reference's policy
-            return None if vendor_id is None else SkuVendorCreate(
-                vendorId=vendor_id, cost=v.cost, active=v.active, memo=v.memo, vendorPart=v.vendorPart)
-
-        others = [c for i, v in enumerate(record.otherVendors or []) if (c := vendor(v, f"otherVendors[{i}].vendorId"))]
+        require_description(record)
+        primary, others = sku_vendors(record, refs, sub_accounts=False)
         return EquipmentCreate(
             code=record.code,
             description=record.description,
             **{name: getattr(record, name) for name in EQUIPMENT_FIELDS},
-            primaryVendor=vendor(record.primaryVendor, "primaryVendor.vendorId") if record.primaryVendor else None,
-            otherVendors=others or None,
+            primaryVendor=primary,
+            otherVendors=others,
             externalData=external_data(self.guid, record.id),
         )

@@ -35,6 +35,31 @@ def vendor_references(record) -> Iterable[Ref]:
         yield Ref(f"otherVendors[{i}].vendorId", "vendors", vendor.vendorId)
 
 
+def require_description(record) -> None:
+    if not (record.description or "").strip():
+        raise Invalid("description", "required by the Integration API, empty in Production")
+
+
+def sku_vendors(record, refs: RefMap, *, sub_accounts: bool = True) -> tuple[SkuVendorCreate | None, list | None]:
+    """A SKU's primary and other vendors as the create sends them (a material's, an equipment's); a vendor
+    without an Integration counterpart is left out when the reference's policy drops it."""
+
+    def vendor(v: SourceSkuVendor, field: str) -> SkuVendorCreate | None:
+        vendor_id = refs.get(Ref(field, "vendors", v.vendorId))
+        if vendor_id is None:
+            return None
+        accounts = {} if not sub_accounts else {
+            "primarySubAccount": _sub_account(v.primarySubAccount) if v.primarySubAccount else None,
+            "otherSubAccounts": [_sub_account(a) for a in v.otherSubAccounts or []] or None,
+        }
+        return SkuVendorCreate(vendorId=vendor_id, cost=v.cost, active=v.active, memo=v.memo, vendorPart=v.vendorPart,
+                               **accounts)
+
+    primary = vendor(record.primaryVendor, "primaryVendor.vendorId") if record.primaryVendor else None
+    others = [c for i, v in enumerate(record.otherVendors or []) if (c := vendor(v, f"otherVendors[{i}].vendorId"))]
+    return primary, others or None
+
+
 def variations(record: SourceMaterial) -> list[int]:
     """A configurable material's variations (the same read field lists, on a variation, the configurable
     materials it belongs to: not something a create sets)."""
@@ -67,23 +92,8 @@ class ItemsHandler(EntityHandler):
             yield Ref("variationMaterials", "items", variation)
 
     def build(self, record: SourceMaterial, refs: RefMap, extra=None) -> MaterialCreate:
-        if not (record.description or "").strip():
-            raise Invalid("description", "required by the Integration API, empty in Production")
-
-        def vendor(v: SourceSkuVendor, field: str) -> SkuVendorCreate | None:
-            vendor_id = refs.get(Ref(field, "vendors", v.vendorId))
-            if vendor_id is None:  # dropped (the reference's policy): the material is copied without it
-                return None
-            return SkuVendorCreate(
-                vendorId=vendor_id,
-                cost=v.cost,
-                active=v.active,
-                memo=v.memo,
-                vendorPart=v.vendorPart,
-                primarySubAccount=_sub_account(v.primarySubAccount) if v.primarySubAccount else None,
-                otherSubAccounts=[_sub_account(a) for a in v.otherSubAccounts or []] or None,
-            )
-
+        require_description(record)
+        primary, others = sku_vendors(record, refs)
         # Optional references: one without an Integration counterpart is left out (and counted), not blocking.
         categories = [refs.get(Ref("categories", "categories", c)) for c in record.categories or []]  # policy: drop
         variation_ids = [refs.optional("items", v) for v in variations(record)]
@@ -91,11 +101,8 @@ class ItemsHandler(EntityHandler):
             code=record.code,
             description=record.description,
             **{name: getattr(record, name) for name in _PLAIN_FIELDS},
-            primaryVendor=vendor(record.primaryVendor, "primaryVendor.vendorId") if record.primaryVendor else None,
-            otherVendors=[
-                copy for i, v in enumerate(record.otherVendors or []) if (copy := vendor(v, f"otherVendors[{i}].vendorId"))
-            ]
-            or None,
+            primaryVendor=primary,
+            otherVendors=others,
             categories=[c for c in categories if c is not None] or None,
             assets=[SkuAssetCreate(type=a.type, url=a.url, alias=a.alias, isDefault=a.isDefault) for a in record.assets or []]
             or None,
