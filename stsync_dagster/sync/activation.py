@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from stsync_dagster.servicetitan import errors as st
 from stsync_dagster.sync.follow import _CLOCK_SLACK, _instant
+from stsync_dagster.sync.requests_pool import RequestPool
 
 log = logging.getLogger("stsync.sync")
 
@@ -28,7 +29,7 @@ THEIRS = f"{ACTION}:theirs"  # it was someone's edit in Integration: left to rea
 
 
 class ActivationStage:
-    """Mixed into SyncEngine (clients, crosswalk, handlers, options, `_create_all`, `_issue`, `_run_is_live`)."""
+    """Mixed into SyncEngine (clients, crosswalk, handlers, options, `_pool`, `_create_all`, `_issue`, `_run_is_live`)."""
 
     _late: set  # (kind, prod id) of SKUs whose activation answer was lost: their claims outlive the run
     _prod_of: dict  # (kind, Integration id) → prod id of the SKUs being activated
@@ -68,10 +69,9 @@ class ActivationStage:
         """Make these SKUs (prod id → (crosswalk entry, action)) inactive again and let their claims go; one that
         fails keeps its claim, so the next run finishes it."""
         done, written = [], {}
-        for prod_id, (entry, action) in sorted(skus.items()):
-            try:
-                answer = self._set_active(handler, entry.int_id, False)
-            except st.ServiceTitanError as exc:
+        order = sorted(skus.items())
+        for (prod_id, (entry, action)), (answer, exc) in zip(order, self._patch_active(handler, [e.int_id for _, (e, _) in order], False)):
+            if exc is not None:
                 log.warning("%s %s: making it inactive again failed (%s); the next run finishes it", handler.kind,
                             prod_id, exc)
                 continue
@@ -84,6 +84,17 @@ class ActivationStage:
         # it (after the server timeout) makes the SKU inactive once more.
         self.crosswalk.release_actions(handler.kind, [p for p in done if (handler.kind, p) not in self._late],
                                        self.options.run_id)
+
+    def _patch_active(self, handler, int_ids: list[int], active: bool) -> list[tuple[dict, Exception | None]]:
+        """The SKUs' `active` set, concurrently: (answer, error) of each, in order."""
+
+        def one(int_id: int) -> tuple[dict, Exception | None]:
+            try:
+                return self._set_active(handler, int_id, active), None
+            except st.ServiceTitanError as exc:
+                return {}, exc
+
+        return list(self._pool.map(one, int_ids))
 
     def _set_active(self, handler, int_id: int, active: bool) -> dict:
         """PATCH the SKU's `active`; an answer lost is sent again (setting a value twice does no harm)."""
@@ -138,17 +149,20 @@ class ActivationStage:
         if not ready:
             return results
         active = {ref for i in ready for ref in handler.needs_active(plans[i].record) if ref in inactive}
-        activated = self._activate(active, inactive)
-        go = [i for i in ready if all(ref in activated for ref in handler.needs_active(plans[i].record) if ref in inactive)]
-        log.info("%s: %d creates sent again with %d inactive SKUs active for the moment", handler.kind, len(go),
-                 len(activated))
-        for i, answer in zip(go, self._create_all(handler, [plans[i] for i in go])):
-            results[i] = answer
-        by_kind: dict[str, dict[int, tuple]] = {}
-        for kind, prod_id in active:
-            by_kind.setdefault(kind, {})[prod_id] = (inactive[(kind, prod_id)][0], inactive[(kind, prod_id)][1])
-        for kind, skus in by_kind.items():
-            self._deactivate(self.handlers[kind], skus)
+        # A few requests that the batch's mappings (and the batches planned after it) wait for: ahead of the
+        # creates in flight.
+        with self._pool.lane(RequestPool.FINISHING):
+            activated = self._activate(active, inactive)
+            go = [i for i in ready if all(ref in activated for ref in handler.needs_active(plans[i].record) if ref in inactive)]
+            log.info("%s: %d creates sent again with %d inactive SKUs active for the moment", handler.kind, len(go),
+                     len(activated))
+            for i, answer in zip(go, self._create_all(handler, [plans[i] for i in go])):
+                results[i] = answer
+            by_kind: dict[str, dict[int, tuple]] = {}
+            for kind, prod_id in active:
+                by_kind.setdefault(kind, {})[prod_id] = (inactive[(kind, prod_id)][0], inactive[(kind, prod_id)][1])
+            for kind, skus in by_kind.items():
+                self._deactivate(self.handlers[kind], skus)
         return results
 
     def _inactive_skus(self, refs: set[tuple[str, int]]) -> dict[tuple[str, int], tuple]:
@@ -171,13 +185,14 @@ class ActivationStage:
 
     def _activate(self, refs: set[tuple[str, int]], inactive: dict) -> set[tuple[str, int]]:
         done = set()
-        for kind, prod_id in sorted(refs):
-            entry = inactive[(kind, prod_id)][0]
-            self._prod_of[(kind, entry.int_id)] = prod_id
-            try:
-                self._set_active(self.handlers[kind], entry.int_id, True)
-                done.add((kind, prod_id))
-            except st.ServiceTitanError as exc:  # its claim stays until deactivated: a lost answer may have landed
-                log.warning("%s %s: making it active for a PO failed: %s", kind, prod_id, exc)
+        for kind in sorted({kind for kind, _ in refs}):
+            prod_ids = sorted(p for k, p in refs if k == kind)
+            int_ids = [inactive[(kind, p)][0].int_id for p in prod_ids]
+            self._prod_of.update({(kind, i): p for p, i in zip(prod_ids, int_ids)})
+            for prod_id, (_, exc) in zip(prod_ids, self._patch_active(self.handlers[kind], int_ids, True)):
+                if exc is None:
+                    done.add((kind, prod_id))
+                else:  # its claim stays until deactivated: a lost answer may have landed
+                    log.warning("%s %s: making it active for a PO failed: %s", kind, prod_id, exc)
         return done
 

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator
@@ -39,6 +39,7 @@ from stsync_dagster.sync import progress
 from stsync_dagster.sync.prefetch import prefetch
 from stsync_dagster.sync.policy import Policies
 from stsync_dagster.sync.references import RefMap
+from stsync_dagster.sync.requests_pool import RequestPool
 from stsync_dagster.sync.window import Window
 
 log = logging.getLogger("stsync.sync")
@@ -62,6 +63,14 @@ class SyncOptions:
 
 def _nothing() -> None:
     pass
+
+
+def _tell(created: Future, int_id: int | None) -> None:
+    """A record's first create answered (its Integration id, or None: not created by it); told once."""
+    try:
+        created.set_result(int_id)
+    except InvalidStateError:
+        pass
 
 
 def _landed() -> Callable[[], None]:
@@ -109,6 +118,9 @@ class _Plan:
     claimed_at: datetime | None = None
     record: object = None  # the Production record (for the status it should get once created)
     target_print: str | None = None
+    # The Integration id its create answered, before the batch confirms it (None: not created by that send): a
+    # record of the next batch that references it need not wait for the whole batch.
+    created: Future = field(default_factory=Future)
 
 
 @dataclass
@@ -119,8 +131,11 @@ class _Context:
     steps_sent: dict[int, list[str]] = field(default_factory=dict)  # status actions sent, by Production id
     # Records of this kind copied ahead of the page they are on, because another record needs them first.
     pulled_ahead: set[int] = field(default_factory=set)
-    # Production id → done once its batch's creates are mapped: the batches in flight while another is planned.
-    in_flight: dict[int, Future] = field(default_factory=dict)
+    # Production id → its plan and its batch, while the batch is in flight (created, then mapped) and another
+    # batch is planned.
+    in_flight: dict[int, tuple[_Plan, "_Batch"]] = field(default_factory=dict)
+    # Records of the batches in flight created in Integration, not yet confirmed in the crosswalk: id → id.
+    fresh: dict[int, int] = field(default_factory=dict)
     batch: set[int] = field(default_factory=set)  # the Production ids being processed
     dropped: dict[int, list] = field(default_factory=dict)  # references a record is sent without (or defaulted)
 
@@ -136,6 +151,9 @@ class _Batch:
     land: Callable[[], Callable[[], None]] = lambda: _nothing  # creates sent: wait, confirm; then moves, notes
     size: int = 0  # the window's records it holds (progress)
     mapped: Future = field(default_factory=Future)  # done once its creates are confirmed (before its status moves)
+    # What is left of the records pulled in while it was planned (their status moves, their follow-up): done by
+    # its finish stage, so planning waits only for their mappings.
+    pulled_rest: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass
@@ -185,7 +203,8 @@ class SyncEngine(FollowStage, ActivationStage):
         self._prod_of: dict = {}
         self._unsaved_issues: dict[str, dict[int, tuple[str, str, str]]] = {}
         self._issues_lock = threading.RLock()
-        self._pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="stsync-create")
+        self._pool = RequestPool(options.concurrency, "stsync-create")
+        self._pulled_rest = threading.local()  # .sink: where the batch being planned collects pulled_rest
         # The pipeline's stages (see _pipeline), one batch at a time each.
         self._creator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stsync-creates")
         self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stsync-finish")
@@ -195,7 +214,7 @@ class SyncEngine(FollowStage, ActivationStage):
         self._creator.shutdown(wait=True)
         self._finisher.shutdown(wait=True)
         self._index_reader.shutdown(wait=True)
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown()
 
     def __enter__(self) -> "SyncEngine":
         return self
@@ -291,7 +310,7 @@ class SyncEngine(FollowStage, ActivationStage):
         of Production's pages (pulled-in records take from the same budget)."""
         if self.options.limit > 0:
             for raws in batches:
-                self._done(self._finish(self._create_stage(self._plan(ctx, raws))))
+                self._done(self._finish(self._create_stage(self._plan_batch(ctx, raws))))
             return
         finishing: deque[Future] = deque()  # the finish stage of each batch not yet done, oldest first
         created: Future | None = None
@@ -305,9 +324,12 @@ class SyncEngine(FollowStage, ActivationStage):
             try:
                 created.result()
             except BaseException as exc:
-                batch.mapped.set_exception(exc)  # a batch planned meanwhile may be waiting for its mappings
+                self._abandon(batch, exc)
                 raise
-            return self._finish(batch)
+            # Its few requests (status moves, sends again, updates) go before the next batches' creates queued
+            # meanwhile: the batches after it wait for this stage, and the creates keep the budget busy anyway.
+            with self._pool.lane(RequestPool.FINISHING):
+                return self._finish(batch)
 
         def finished(keep: int) -> None:
             """Wait until at most `keep` batches are still finishing; progress is reported for each one done."""
@@ -316,10 +338,10 @@ class SyncEngine(FollowStage, ActivationStage):
 
         try:
             for raws in batches:
-                batch = self._plan(ctx, raws)
+                batch = self._plan_batch(ctx, raws)
                 previous, created = created, self._creator.submit(create, batch, created)
                 finishing.append(self._finisher.submit(finish, created, batch))
-                ctx.in_flight.update({plan.prod_id: batch.mapped for plan in batch.plans})
+                ctx.in_flight.update({plan.prod_id: (plan, batch) for plan in batch.plans})
                 if previous is not None:
                     previous.result()  # the next batch is planned while this one is being created
                 finished(keep=2)
@@ -332,6 +354,7 @@ class SyncEngine(FollowStage, ActivationStage):
         ctx = batch.ctx
         for plan in batch.plans:
             ctx.in_flight.pop(plan.prod_id, None)
+            ctx.fresh.pop(plan.prod_id, None)
         ctx.report.window_done += batch.size
         progress.tell(ctx.report)
         if ctx.on_page is not None:
@@ -343,6 +366,21 @@ class SyncEngine(FollowStage, ActivationStage):
         """Plan and write a batch at once (records read again by id: the backlog, the sweep, pulled-in ones)."""
         self._finish(self._create_stage(self._plan(ctx, raw_records)))
 
+    def _plan_batch(self, ctx: _Context, raw_records: list[dict]) -> _Batch:
+        """A batch of the window planned; what is left of the records it pulled in goes with it (see _Batch)."""
+        rest: list[Callable[[], None]] = []
+        self._pulled_rest.sink = rest
+        try:
+            batch = self._plan(ctx, raw_records)
+        except BaseException:
+            self._pulled_rest.sink = None
+            self._rest_of_pulled(_Batch(ctx, pulled_rest=rest), failing=True)  # no finish stage will do it
+            raise
+        finally:
+            self._pulled_rest.sink = None
+        batch.pulled_rest = rest
+        return batch
+
     def _create_stage(self, batch: _Batch) -> _Batch:
         batch.land = self._write(batch.ctx, batch.plans, batch.taken_over)
         return batch
@@ -351,13 +389,44 @@ class SyncEngine(FollowStage, ActivationStage):
         try:
             settle = batch.land()
         except BaseException as exc:
-            batch.mapped.set_exception(exc)
+            self._abandon(batch, exc)
             raise
+        for plan in batch.plans:  # not sent (a limit, a claim taken meanwhile, a dry run): nothing to tell
+            _tell(plan.created, None)
         batch.mapped.set_result(batch)
+        sink = getattr(self._pulled_rest, "sink", None)
+        if sink is not None:  # pulled in while a batch is planned: that batch's finish stage does the rest
+            sink.append(lambda: self._settle(batch, settle))
+            return batch
+        self._rest_of_pulled(batch)
+        self._settle(batch, settle)
+        return batch
+
+    def _abandon(self, batch: _Batch, exc: BaseException) -> None:
+        """A batch whose creates failed: the batch planned meanwhile, waiting for some of them, gets the error."""
+        for plan in batch.plans:
+            _tell(plan.created, None)
+        batch.mapped.set_exception(exc)
+        self._rest_of_pulled(batch, failing=True)
+
+    @staticmethod
+    def _rest_of_pulled(batch: _Batch, failing: bool = False) -> None:
+        """What is left of the records the batch pulled in; when the batch itself failed, done all the same (their
+        creates are confirmed: their status moves are owed), and the batch's error is the one that goes on."""
+        rest, batch.pulled_rest = batch.pulled_rest, []
+        for step in rest:
+            if not failing:
+                step()
+                continue
+            try:
+                step()
+            except Exception:
+                log.exception("%s: finishing the records pulled in by a failed batch", batch.ctx.handler.kind)
+
+    def _settle(self, batch: _Batch, settle: Callable[[], None]) -> None:
         settle()
         self._follow(batch.ctx, batch.wanted)
         self._save_issues()
-        return batch
 
     def _plan(self, ctx: _Context, raw_records: list[dict]) -> _Batch:
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
@@ -405,7 +474,7 @@ class SyncEngine(FollowStage, ActivationStage):
             self.crosswalk,
             (ref for record in everything for refs_of in (handler.references(record, extra), handler.key_references(record)) for ref in refs_of),
             planned=self._planned if self.options.dry_run else None,
-            overlay=self._overlay,
+            overlay={**self._overlay, kind: {**self._overlay.get(kind, {}), **ctx.fresh}} if ctx.fresh else self._overlay,
             entity=kind,
             policies=self.policies,
         )
@@ -447,18 +516,16 @@ class SyncEngine(FollowStage, ActivationStage):
         kind itself: a configurable material's variations, the job a job came from), kind by kind in the order
         given; the Integration index of every kind that has some is read meanwhile."""
         missing: dict[str, list[int]] = {}
+        waits: dict[int, Future] = {}
         for kind, prod_ids in wanted.items():
             mapped = self.crosswalk.lookup(kind, sorted(prod_ids)) if prod_ids else {}
             unmapped = sorted(i for i in prod_ids if i not in mapped)
             if kind == ctx.handler.kind:
                 seen = self._seen.setdefault(kind, set())
-                # Being created by a batch in flight (claimed, not confirmed yet): its mapping comes with it.
-                waits = {id(f): f for i in prod_ids if i not in ctx.batch and (f := ctx.in_flight.get(i)) is not None
+                # Being created by a batch in flight (claimed, not confirmed yet): its create's answer is waited for
+                # once the others are copied (they were planned, so they are seen: never pulled in here).
+                waits = {i: f for i in prod_ids if i not in ctx.batch and (f := ctx.in_flight.get(i)) is not None
                          and (i not in mapped or mapped[i].state != "confirmed")}
-                if waits:
-                    for landed in waits.values():
-                        landed.result()
-                    unmapped = [i for i in unmapped if i not in self.crosswalk.lookup(kind, unmapped)]
                 # Those on this batch go first (again, when a pulled-in record needs another one pulled in with
                 # it), unless they all need each other: then there is no order to keep. One processed earlier in
                 # the run ended as it ended: not processed twice.
@@ -476,12 +543,19 @@ class SyncEngine(FollowStage, ActivationStage):
             self._pulled[kind].update(ids)  # tried once per run: a blocked one stays blocked until the next
             log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(ids), kind)
             batch = ctx.batch
-            found = self._reread(ctx, self.handlers[kind], ids, into=ctx.report)
+            with self._pool.lane(RequestPool.PLANNING):  # the batch being planned waits for them
+                found = self._reread(ctx, self.handlers[kind], ids, into=ctx.report)
             ctx.batch = batch
             if kind == ctx.handler.kind:  # processed now: the batch they are on leaves them out
                 ctx.pulled_ahead.update(ids)
             for prod_id in sorted(set(ids) - found):
                 self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)
+        for prod_id, (plan, batch) in waits.items():
+            int_id = plan.created.result()
+            if int_id is not None:
+                ctx.fresh[prod_id] = int_id
+            else:  # not created by its first send (sent again, or not at all): as its batch leaves it
+                batch.mapped.result()
 
     # ---- what Integration already holds ---------------------------------------------------------
 
@@ -632,7 +706,11 @@ class SyncEngine(FollowStage, ActivationStage):
         sub = ctx if handler is ctx.handler and into is ctx.report else _Context(handler, SyncReport(handler.kind, dry_run=self.options.dry_run))
         self._process(sub, raws)
         if sub is not ctx:
-            into.merge(sub.report)
+            sink = getattr(self._pulled_rest, "sink", None)
+            if sink is None:
+                into.merge(sub.report)
+            else:  # its status moves are still to come (see _finish)
+                sink.append(lambda: into.merge(sub.report))
         return {int(r["id"]) for r in raws if "id" in r}
 
     def _resolve_pending(self, ctx: _Context, pending: dict, taken_over: set[int]) -> list:
@@ -797,6 +875,11 @@ class SyncEngine(FollowStage, ActivationStage):
         return settle
 
     def _create(self, handler: EntityHandler, plan: _Plan) -> tuple[str, object]:
+        answer = self._create_once(handler, plan)
+        _tell(plan.created, answer[1] if answer[0] == "ok" else None)
+        return answer
+
+    def _create_once(self, handler: EntityHandler, plan: _Plan) -> tuple[str, object]:
         sent_at = datetime.now(timezone.utc)
         try:
             response = self.intc.create(handler.cfg.int_create_path, plan.body)
@@ -841,6 +924,13 @@ class SyncEngine(FollowStage, ActivationStage):
     def _create_batch(self, handler: EntityHandler, batch: list[_Plan]) -> dict[int, tuple[str, object]]:
         """One bulk request; a refused batch is split until the invalid records stand alone, each failed with
         its field, and the rest created. A lost answer: every record of the batch is looked up by its stamp."""
+        answers = self._create_bulk(handler, batch)
+        for plan in batch:
+            status, value = answers[plan.prod_id]
+            _tell(plan.created, value if status == "ok" else None)
+        return answers
+
+    def _create_bulk(self, handler: EntityHandler, batch: list[_Plan]) -> dict[int, tuple[str, object]]:
         sent_at = datetime.now(timezone.utc)
         try:
             answer = self.intc.bulk_create_materials([{**p.body, "customId": str(p.prod_id)} for p in batch])
@@ -853,7 +943,7 @@ class SyncEngine(FollowStage, ActivationStage):
         except (st.ValidationError, st.ConflictError) as exc:
             if len(batch) > 1:
                 half = len(batch) // 2
-                return {**self._create_batch(handler, batch[:half]), **self._create_batch(handler, batch[half:])}
+                return {**self._create_bulk(handler, batch[:half]), **self._create_bulk(handler, batch[half:])}
             errors = {name.split("].", 1)[-1]: msgs for name, msgs in (getattr(exc, "errors", None) or {}).items()}
             if errors:
                 return {batch[0].prod_id: ("failed", (", ".join(errors), "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())))}

@@ -128,9 +128,9 @@ class JobsHandler(EntityHandler):
         return steps
 
     def prepare(self, jobs: list[SourceJob], ctx: PageContext) -> dict[int, list[Visit]]:
-        """The jobs these were generated from (copied first), the page's appointments by ids (batched), then
-        their technician assignments."""
-        ctx.pull({"jobs": {j.jobGeneratedLeadSource.jobId for j in jobs if j.jobGeneratedLeadSource} - {None}})
+        """The page's appointments by ids (batched), their technician assignments, then the jobs these were
+        generated from, copied now (Production is read first: those reads overlap the creates in flight, which
+        the copy may have to wait for)."""
         related = self.config.related
         wanted = {i for job in jobs for i in (job.firstAppointmentId, job.lastAppointmentId) if i}
         appointments = [SourceAppointment.model_validate(a) for a in ctx.prod.get_by_ids(related.appointments, sorted(wanted), params=_ANY)]
@@ -155,6 +155,7 @@ class JobsHandler(EntityHandler):
             # A canceled job's appointments are all inactive; they still give the visit its times.
             kept = [a for a in appts if a.active] or appts
             visits[job.id] = [Visit(a, tuple(sorted(set(technicians[a.id])))) for a in kept]
+        ctx.pull({"jobs": {j.jobGeneratedLeadSource.jobId for j in jobs if j.jobGeneratedLeadSource} - {None}})
         return visits
 
     def references(self, job: SourceJob, visits: dict[int, list[Visit]]) -> Iterable[Ref]:

@@ -1,0 +1,100 @@
+"""The request pool's lanes: what a batch being planned waits for goes before the creates already queued."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from stsync_dagster.sync.requests_pool import RequestPool
+
+
+def _held_pool():
+    """A one-worker pool whose worker is busy until `release` is set: what is queued meanwhile waits."""
+    pool = RequestPool(1, "test")
+    release, started = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        started.set()
+        release.wait(timeout=30)
+
+    pool.submit(hold)
+    assert started.wait(timeout=30)
+    return pool, release
+
+
+def test_work_goes_in_lane_order_then_in_the_order_submitted():
+    pool, release = _held_pool()
+    done: list[str] = []
+    futures = [pool.submit(done.append, "create 1"), pool.submit(done.append, "create 2")]
+    with pool.lane(RequestPool.FINISHING):
+        futures.append(pool.submit(done.append, "finish 1"))
+    with pool.lane(RequestPool.PLANNING):
+        futures += [pool.submit(done.append, "pull 1"), pool.submit(done.append, "pull 2")]
+    futures.append(pool.submit(done.append, "create 3"))  # out of the lane again
+    release.set()
+    for future in futures:
+        future.result(timeout=30)
+    pool.shutdown()
+    assert done == ["pull 1", "pull 2", "finish 1", "create 1", "create 2", "create 3"]
+
+
+def test_a_lane_inside_an_earlier_one_keeps_the_earlier():
+    # A PO's material pulled in while a batch is planned may be sent again with its SKU active (the finish
+    # stage's lane): it is still what planning waits for.
+    pool, release = _held_pool()
+    done: list[str] = []
+    futures = [pool.submit(done.append, "create")]
+    with pool.lane(RequestPool.PLANNING):
+        with pool.lane(RequestPool.FINISHING):
+            futures.append(pool.submit(done.append, "sent again for a pull"))
+        futures.append(pool.submit(done.append, "pull"))
+    release.set()
+    for future in futures:
+        future.result(timeout=30)
+    pool.shutdown()
+    assert done == ["sent again for a pull", "pull", "create"]
+
+
+def test_lanes_are_per_thread():
+    pool, release = _held_pool()
+    done: list[str] = []
+    other: list = []
+
+    def submit_from_another_thread() -> None:
+        other.append(pool.submit(done.append, "another thread's create"))
+
+    with pool.lane(RequestPool.PLANNING):
+        thread = threading.Thread(target=submit_from_another_thread)
+        thread.start()
+        thread.join()
+        pull = pool.submit(done.append, "pull")
+    release.set()
+    pull.result(timeout=30)
+    other[0].result(timeout=30)
+    pool.shutdown()
+    assert done == ["pull", "another thread's create"]
+
+
+def test_map_keeps_the_order_of_the_items_and_errors_reach_the_caller():
+    pool = RequestPool(4, "test")
+    assert list(pool.map(lambda n: n * n, range(20))) == [n * n for n in range(20)]
+
+    def fail(n: int) -> int:
+        if n == 3:
+            raise ValueError("record 3 refused")
+        return n
+
+    with pytest.raises(ValueError, match="record 3 refused"):
+        list(pool.map(fail, range(6)))
+    pool.shutdown()
+
+
+def test_shutdown_lets_the_queued_work_finish():
+    pool, release = _held_pool()
+    done: list[int] = []
+    for n in range(5):
+        pool.submit(done.append, n)
+    release.set()
+    pool.shutdown()
+    assert done == [0, 1, 2, 3, 4]
