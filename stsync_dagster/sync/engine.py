@@ -516,7 +516,7 @@ class SyncEngine(FollowStage, ActivationStage):
         kind itself: a configurable material's variations, the job a job came from), kind by kind in the order
         given; the Integration index of every kind that has some is read meanwhile."""
         missing: dict[str, list[int]] = {}
-        waits: dict[int, Future] = {}
+        waits: dict[int, tuple[_Plan, _Batch]] = {}
         for kind, prod_ids in wanted.items():
             mapped = self.crosswalk.lookup(kind, sorted(prod_ids)) if prod_ids else {}
             unmapped = sorted(i for i in prod_ids if i not in mapped)
