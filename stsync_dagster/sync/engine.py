@@ -415,12 +415,11 @@ class SyncEngine(FollowStage, ActivationStage):
         creates are confirmed: their status moves are owed), and the batch's error is the one that goes on."""
         rest, batch.pulled_rest = batch.pulled_rest, []
         for step in rest:
-            if not failing:
-                step()
-                continue
             try:
                 step()
             except Exception:
+                if not failing:
+                    raise
                 log.exception("%s: finishing the records pulled in by a failed batch", batch.ctx.handler.kind)
 
     def _settle(self, batch: _Batch, settle: Callable[[], None]) -> None:
