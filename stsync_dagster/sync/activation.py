@@ -14,6 +14,7 @@ so they do not read as an edit made in Integration.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 
 from stsync_dagster.servicetitan import errors as st
@@ -32,6 +33,7 @@ class ActivationStage:
     """Mixed into SyncEngine (clients, crosswalk, handlers, options, `_pool`, `_create_all`, `_issue`, `_run_is_live`)."""
 
     _late: set  # (kind, prod id) of SKUs whose activation answer was lost: their claims outlive the run
+    _activation_lock: threading.Lock
     _prod_of: dict  # (kind, Integration id) → prod id of the SKUs being activated
 
     def _held_by_others(self, kind: str, prod_ids) -> dict[int, str]:
@@ -118,6 +120,13 @@ class ActivationStage:
         ]
         if not refused:
             return results
+        # One batch's SKUs active at a time: a batch must not read a SKU as active, or make it inactive, while
+        # another batch's creates are sent again on it.
+        with self._activation_lock:
+            return self._resend_with_active(ctx, plans, results, refused)
+
+    def _resend_with_active(self, ctx, plans: list, results: list, refused: list[int]) -> list:
+        handler = ctx.handler
         try:
             inactive = self._inactive_skus({ref for i in refused for ref in handler.needs_active(plans[i].record)})
         except st.ServiceTitanError as exc:

@@ -94,6 +94,21 @@ class Budget:
 
 
 
+class _Background(Future):
+    """`work` run now on a thread of its own; its result (or error) waited for with `result()`."""
+
+    def __init__(self, work: Callable[[], object], name: str) -> None:
+        super().__init__()
+
+        def run() -> None:
+            try:
+                self.set_result(work())
+            except BaseException as exc:
+                self.set_exception(exc)
+
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+
 def _field_of(err: dict) -> str:
     """A pydantic error location as the API spells fields: items[0].quantity."""
     path = ""
@@ -191,7 +206,8 @@ class SyncEngine(FollowStage, ActivationStage):
         self._pulled: dict[str, set[int]] = {name: set() for name in HANDLERS}
         self._overlay = overlay or {}
         self._indexes: dict[str, IntegrationIndex] = {}
-        self._index_reads: dict[str, Future] = {}  # indexes being read (by the planning thread's calls only)
+        self._index_reads: dict[str, Future] = {}  # indexes being read
+        self._index_lock = threading.RLock()  # pulled-in kinds are planned side by side (see _pull_kinds)
         self._seen: dict[str, set[int]] = {}
         self._reasons: dict[str, dict[str, int]] = {}
         self._reasons_lock = threading.Lock()
@@ -201,6 +217,7 @@ class SyncEngine(FollowStage, ActivationStage):
         self._asset: str | None = None  # the asset being synced: the history says which step wrote what
         self._late: set = set()
         self._prod_of: dict = {}
+        self._activation_lock = threading.Lock()
         self._unsaved_issues: dict[str, dict[int, tuple[str, str, str]]] = {}
         self._issues_lock = threading.RLock()
         self._pool = RequestPool(options.concurrency, "stsync-create")
@@ -208,7 +225,7 @@ class SyncEngine(FollowStage, ActivationStage):
         # The pipeline's stages (see _pipeline), one batch at a time each.
         self._creator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stsync-creates")
         self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stsync-finish")
-        self._index_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stsync-index")
+        self._index_reader = ThreadPoolExecutor(max_workers=3, thread_name_prefix="stsync-index")
 
     def close(self) -> None:
         self._creator.shutdown(wait=True)
@@ -318,7 +335,7 @@ class SyncEngine(FollowStage, ActivationStage):
         def create(batch: _Batch, previous: Future | None) -> _Batch:
             if previous is not None:
                 previous.result()  # a batch whose creates failed stops the ones after it
-            return self._create_stage(batch)
+            return self._create_stage(batch, early=True)
 
         def finish(created: Future, batch: _Batch) -> _Batch:
             try:
@@ -381,8 +398,8 @@ class SyncEngine(FollowStage, ActivationStage):
         batch.pulled_rest = rest
         return batch
 
-    def _create_stage(self, batch: _Batch) -> _Batch:
-        batch.land = self._write(batch.ctx, batch.plans, batch.taken_over)
+    def _create_stage(self, batch: _Batch, early: bool = False) -> _Batch:
+        batch.land = self._write(batch.ctx, batch.plans, batch.taken_over, early)
         return batch
 
     def _finish(self, batch: _Batch) -> _Batch:
@@ -461,7 +478,8 @@ class SyncEngine(FollowStage, ActivationStage):
             self._read_index_soon(handler)  # while what the records need is read
         everything = todo + [record for record, _ in mapped.values()]
         try:
-            extra = handler.prepare(everything, PageContext(self.prod, lambda wanted: self._pull(ctx, wanted)))
+            extra = handler.prepare(everything, PageContext(self.prod, lambda wanted: self._pull(ctx, wanted),
+                                                              lambda wanted: self._pull_soon(ctx, wanted)))
         except st.ServiceTitanError as exc:  # retries ran out: these records fail, the run goes on
             for record in everything:
                 self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading what the record needs: {exc}")
@@ -540,15 +558,7 @@ class SyncEngine(FollowStage, ActivationStage):
                 self._read_index_soon(self.handlers[kind])
         for kind, ids in missing.items():
             self._pulled[kind].update(ids)  # tried once per run: a blocked one stays blocked until the next
-            log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(ids), kind)
-            batch = ctx.batch
-            with self._pool.lane(RequestPool.PLANNING):  # the batch being planned waits for them
-                found = self._reread(ctx, self.handlers[kind], ids, into=ctx.report)
-            ctx.batch = batch
-            if kind == ctx.handler.kind:  # processed now: the batch they are on leaves them out
-                ctx.pulled_ahead.update(ids)
-            for prod_id in sorted(set(ids) - found):
-                self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)
+        self._pull_kinds(ctx, missing)
         for prod_id, (plan, batch) in waits.items():
             int_id = plan.created.result()
             if int_id is not None:
@@ -556,20 +566,87 @@ class SyncEngine(FollowStage, ActivationStage):
             else:  # not created by its first send (sent again, or not at all): as its batch leaves it
                 batch.mapped.result()
 
+    def _pull_kinds(self, ctx: _Context, missing: dict[str, list[int]]) -> None:
+        """Each kind's records pulled in, the kinds at the same time (a PO's equipment is created while its jobs
+        are read): their requests are few and one round trip after the other, so side by side they keep the batch
+        being planned from waiting for the sum. Under a run limit one after the other, in the order given: which
+        records the budget covers stays the same from run to run. The kind being synced goes on this thread (it
+        is processed on this very context); the others have contexts of their own."""
+        kinds = sorted(missing, key=lambda kind: kind != ctx.handler.kind)
+        if len(kinds) < 2 or self.options.limit > 0:
+            for kind in kinds:
+                self._pull_kind(ctx, kind, missing[kind])
+            return
+        others = [self._beside(lambda kind=kind: self._pull_kind(ctx, kind, missing[kind])) for kind in kinds[1:]]
+        try:
+            self._pull_kind(ctx, kinds[0], missing[kinds[0]])
+        finally:
+            wait(others)
+        for other in others:
+            other.result()
+
+    def _pull_soon(self, ctx: _Context, wanted: dict[str, set[int]]) -> Future:
+        """`_pull` started now, beside what the batch being planned reads meanwhile (under a run limit: done now)."""
+        if self.options.limit > 0:
+            done: Future = Future()
+            self._pull(ctx, wanted)
+            done.set_result(None)
+            return done
+        return self._beside(lambda: self._pull(ctx, wanted))
+
+    def _beside(self, work: Callable[[], None]) -> Future:
+        """`work` for the batch being planned, on a thread of its own: what it pulls in goes with that batch."""
+        sink = getattr(self._pulled_rest, "sink", None)
+
+        def run() -> None:
+            self._pulled_rest.sink = sink
+            try:
+                work()
+            finally:
+                self._pulled_rest.sink = None
+
+        return _Background(run, "stsync-pull")
+
+    def _pull_kind(self, ctx: _Context, kind: str, ids: list[int]) -> None:
+        log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(ids), kind)
+        batch = ctx.batch
+        with self._pool.lane(RequestPool.PLANNING):  # the batch being planned waits for them
+            found = self._reread(ctx, self.handlers[kind], ids, into=ctx.report)
+        ctx.batch = batch
+        if kind == ctx.handler.kind:  # processed now: the batch they are on leaves them out
+            ctx.pulled_ahead.update(ids)
+        for prod_id in sorted(set(ids) - found):
+            self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)
+
     # ---- what Integration already holds ---------------------------------------------------------
 
     def _index(self, handler: EntityHandler) -> IntegrationIndex:
         """The kind's Integration records by mark and natural key: read once per run, when first needed."""
-        index = self._indexes.get(handler.kind)
-        if index is None:
+        with self._index_lock:
+            index = self._indexes.get(handler.kind)
+            if index is not None:
+                return index
             self._read_index_soon(handler)
-            index = self._indexes[handler.kind] = self._index_reads.pop(handler.kind).result()
-        return index
+            reading = self._index_reads[handler.kind]
+        try:
+            index = reading.result()
+        except BaseException:  # read again when next needed
+            self._drop_index_read(handler.kind, reading)
+            raise
+        with self._index_lock:
+            self._drop_index_read(handler.kind, reading)
+            return self._indexes.setdefault(handler.kind, index)
+
+    def _drop_index_read(self, kind: str, reading: Future) -> None:
+        with self._index_lock:
+            if self._index_reads.get(kind) is reading:
+                del self._index_reads[kind]
 
     def _read_index_soon(self, handler: EntityHandler) -> None:
         """Start reading the kind's index in the background: a page that needs it reads other things first."""
-        if handler.kind not in self._indexes and handler.kind not in self._index_reads:
-            self._index_reads[handler.kind] = self._index_reader.submit(IntegrationIndex.read, handler, self.intc)
+        with self._index_lock:
+            if handler.kind not in self._indexes and handler.kind not in self._index_reads:
+                self._index_reads[handler.kind] = self._index_reader.submit(IntegrationIndex.read, handler, self.intc)
 
     def _adopt(self, ctx: _Context, todo: list, refs: RefMap) -> list:
         """Map the records Integration already holds to their counterpart instead of creating them; return the
@@ -769,10 +846,13 @@ class SyncEngine(FollowStage, ActivationStage):
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def _write(self, ctx: _Context, plans: list[_Plan], taken_over: set[int]) -> Callable[[], Callable[[], None]]:
+    def _write(self, ctx: _Context, plans: list[_Plan], taken_over: set[int],
+               early: bool = False) -> Callable[[], Callable[[], None]]:
         """Claim the plans and send their creates; returns `land`, which waits for the answers and confirms them,
         and returns in turn the status moves and notes left to do (see _confirm). The creates of the next batch
-        can be sent meanwhile: the concurrent requests never drain between batches."""
+        can be sent meanwhile: the concurrent requests never drain between batches. `early`: the creates refused
+        on an inactive SKU are sent again as soon as the answers are in, not when `land` is called (the finish
+        stage may still be busy with the batch before)."""
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
         if not plans:
             return _landed
@@ -805,9 +885,10 @@ class SyncEngine(FollowStage, ActivationStage):
         plans = [p for p in plans if p.prod_id in ours]
 
         answers = self._send_all(handler, plans)
+        resolved = _Background(lambda: self._with_inactive_active(ctx, plans, answers()), "stsync-answers") if early else None
 
         def land() -> Callable[[], None]:
-            results = self._with_inactive_active(ctx, plans, answers())
+            results = resolved.result() if resolved else self._with_inactive_active(ctx, plans, answers())
             created: dict[int, int] = {}
             released: list[int] = []
             for plan, (status, value) in zip(plans, results):

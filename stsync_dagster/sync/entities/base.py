@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, ClassVar, Iterable
+from typing import Any, Callable, ClassVar, Iterable, Iterator
 
 from pydantic import BaseModel
 
@@ -20,10 +22,25 @@ BATCH = 50  # the API's limit on ids / externalDataValues per request
 @dataclass
 class PageContext:
     """What a handler may use while preparing a page: the Production reader, and `pull({kind: ids})`, which
-    copies referenced records of other kinds first, kind by kind (a PO's materials, then its job)."""
+    copies referenced records first (a PO's materials, equipment and job; a job's origin), the kinds side by
+    side. `with pulling(wanted):` pulls them in while the block reads what else the page needs."""
 
     prod: Any
     pull: Callable[[dict[str, set[int]]], None]
+    pull_soon: Callable[[dict[str, set[int]]], Future] | None = None
+
+    @contextmanager
+    def pulling(self, wanted: dict[str, set[int]]) -> Iterator[None]:
+        if self.pull_soon is None:
+            yield
+            self.pull(wanted)
+            return
+        pulled = self.pull_soon(wanted)
+        try:
+            yield
+        finally:
+            wait([pulled])  # never left running behind a page that failed
+        pulled.result()
 
 
 def _field(record: BaseModel, name: str):

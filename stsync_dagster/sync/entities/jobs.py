@@ -94,7 +94,7 @@ class JobsHandler(EntityHandler):
     def read_back_view(self, client, raws: list[dict]) -> dict[int, dict]:
         """Each job with its visits as STSync copies them (read from the tenant `client` reads)."""
         jobs = [SourceJob.model_validate(r) for r in raws]
-        visits = self.prepare(jobs, PageContext(client, lambda wanted: None))
+        visits = self._visits(jobs, client)
         return {
             int(r["id"]): {**r, "appointments": [
                 {**{k: _opt(getattr(v.appointment, k)) for k in self._TIMES}, "technicianIds": list(v.technician_ids)}
@@ -128,24 +128,29 @@ class JobsHandler(EntityHandler):
         return steps
 
     def prepare(self, jobs: list[SourceJob], ctx: PageContext) -> dict[int, list[Visit]]:
-        """The page's appointments by ids (batched), their technician assignments, then the jobs these were
-        generated from, copied now (Production is read first: those reads overlap the creates in flight, which
-        the copy may have to wait for)."""
+        """The page's appointments and their technician assignments; meanwhile the jobs these were generated
+        from are copied (they may have to wait for the creates in flight)."""
+        with ctx.pulling({"jobs": {j.jobGeneratedLeadSource.jobId for j in jobs if j.jobGeneratedLeadSource} - {None}}):
+            visits = self._visits(jobs, ctx.prod)
+        return visits
+
+    def _visits(self, jobs: list[SourceJob], prod) -> dict[int, list[Visit]]:
+        """The page's appointments by ids (batched), then their technician assignments."""
         related = self.config.related
         wanted = {i for job in jobs for i in (job.firstAppointmentId, job.lastAppointmentId) if i}
-        appointments = [SourceAppointment.model_validate(a) for a in ctx.prod.get_by_ids(related.appointments, sorted(wanted), params=_ANY)]
+        appointments = [SourceAppointment.model_validate(a) for a in prod.get_by_ids(related.appointments, sorted(wanted), params=_ANY)]
         by_job: dict[int, dict[int, SourceAppointment]] = defaultdict(dict)
         for appt in appointments:
             by_job[appt.jobId][appt.id] = appt
         # first/last only cover jobs with at most two appointments; ask for the rest job by job.
         more = [job.id for job in jobs if job.appointmentCount > len(by_job[job.id])]
-        for job_id, raws in zip(more, ctx.prod.list_each(related.appointments, [{"jobId": i, **_ANY} for i in more])):
+        for job_id, raws in zip(more, prod.list_each(related.appointments, [{"jobId": i, **_ANY} for i in more])):
             for raw in raws:
                 appt = SourceAppointment.model_validate(raw)
                 by_job[job_id][appt.id] = appt
         appointment_ids = sorted(a for visits in by_job.values() for a in visits)
         technicians: dict[int, list[int]] = defaultdict(list)
-        for raw in ctx.prod.get_by_ids(related.appointment_assignments, appointment_ids, id_param="appointmentIds"):
+        for raw in prod.get_by_ids(related.appointment_assignments, appointment_ids, id_param="appointmentIds"):
             assignment = SourceAssignment.model_validate(raw)
             if assignment.active:
                 technicians[assignment.appointmentId].append(assignment.technicianId)
@@ -155,7 +160,6 @@ class JobsHandler(EntityHandler):
             # A canceled job's appointments are all inactive; they still give the visit its times.
             kept = [a for a in appts if a.active] or appts
             visits[job.id] = [Visit(a, tuple(sorted(set(technicians[a.id])))) for a in kept]
-        ctx.pull({"jobs": {j.jobGeneratedLeadSource.jobId for j in jobs if j.jobGeneratedLeadSource} - {None}})
         return visits
 
     def references(self, job: SourceJob, visits: dict[int, list[Visit]]) -> Iterable[Ref]:
