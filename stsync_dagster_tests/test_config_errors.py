@@ -113,6 +113,7 @@ def test_a_bad_start_date_is_named(value, reason, simulator, tmp_path):
     ("ST_CONCURRENCY", "abc"),
     ("ST_CONCURRENCY", "0"),
     ("STSYNC_BLOCKED_WARN_DAYS", "-2"),
+    ("ST_BATCH_SIZE", "0"),
 ])
 def test_verify_checks_every_tuning_knob(name, value, simulator, tmp_path):
     done = _run(["verify"], sync_env(simulator, tmp_path, **{name: value}), tmp_path)

@@ -7,6 +7,7 @@ active in Integration, the claim in the crosswalk, claimed an hour ago by a run 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +16,8 @@ from sqlalchemy import update
 from stsync_dagster.sync.activation import OURS
 from stsync_dagster.sync.crosswalk import Crosswalk
 from stsync_dagster.sync.crosswalk.schema import sync_action
-from stsync_dagster_tests.sync_helpers import counts, lines, sync, sync_env, text
+from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster_tests.sync_helpers import copied_ids, counts, lines, sync, sync_env, text
 
 
 @pytest.fixture
@@ -112,3 +114,30 @@ def test_a_po_on_an_inactive_material_waits_while_another_run_holds_it(make_simu
     int_by_code = {m["code"]: m for m in sim.records("int", "materials")}
     copied = [int_by_code[materials[p]["code"]] for p in waiting if materials[p]["code"] in int_by_code]
     assert copied and all(m["active"] is False for m in copied)
+
+
+def test_batches_back_to_back_on_the_same_inactive_skus_all_copy(make_simulator, tmp_path):
+    """Batches of ten, so a batch's POs refused on an inactive SKU come back while the batch before still holds
+    the same SKUs active for its own: one batch's SKUs are read, made active and inactive again at a time, so
+    every PO is copied and every SKU ends as Production has it."""
+    sim = make_simulator(seed=31, scale=0.6)
+    lines_on = Counter(line["skuId"] for po in sim.records("prod", "purchase-orders") for line in po["items"]
+                       if line["skuType"] == "Material")
+    for prod_id, _ in lines_on.most_common(8):  # deactivated in Production since the POs were made
+        sim.change("prod", "materials", prod_id, active=False)
+    sim.set_faults(latency_ms=15)  # a batch's answers come back while the batch before is still sending again
+    env = sync_env(sim, tmp_path, ST_BATCH_SIZE="10")
+    report = sync(env, since=env["STSYNC_START_DATE"])["pos"]
+    materials = {m["id"]: m for m in sim.records("prod", "materials")}
+    on_inactive = [po for po in sim.records("prod", "purchase-orders")
+                   if any(line["skuType"] == "Material" and not materials[line["skuId"]]["active"] for line in po["items"])]
+    # Not one refused for good, nor left for a later run (the others are blocked on a job that is).
+    assert counts(report)["failed"] == 0 and counts(report)["deferred"] == 0, report["issues"]
+    copied = {po["id"] for po in on_inactive} & copied_ids(sim, GUID)["purchase-orders"]
+    assert len(copied) >= 20, "POs of many batches on the same inactive materials"
+    int_by_code = {m["code"]: m for m in sim.records("int", "materials")}
+    inactive = {materials[line["skuId"]]["code"] for po in on_inactive for line in po["items"]
+                if line["skuType"] == "Material" and not materials[line["skuId"]]["active"]}
+    assert all(int_by_code[code]["active"] is False for code in inactive)
+    with Crosswalk(env["STSYNC_DB"]) as cw:
+        assert cw.held_actions("items") == {}

@@ -88,6 +88,7 @@ class IntegrationResource(_TenantResource):
     concurrency: str = str(st_settings.DEFAULT_CONCURRENCY)  # creates in flight at once, all paced by one pacer
     server_timeout: str = str(st_settings.DEFAULT_SERVER_TIMEOUT)  # seconds a create may still commit, answer lost
     bulk_size: str = str(st_settings.DEFAULT_BULK_SIZE)  # materials per bulk create; 0: one request each
+    batch_size: str = str(st_settings.DEFAULT_BATCH_SIZE)  # records claimed, created and confirmed together
     _env_name: str = "int"
 
     def guid(self) -> str:
@@ -102,6 +103,9 @@ class IntegrationResource(_TenantResource):
     def bulk_batch(self) -> int:
         return _checked("ST_BULK_SIZE", st_settings.parse_retries, self.bulk_size)
 
+    def records_per_batch(self) -> int:
+        return _checked("ST_BATCH_SIZE", st_settings.parse_batch_size, self.batch_size)
+
     def client(self) -> IntegrationClient:
         return IntegrationClient(self.environment(), production=self.production.environment(), **self._tuning())
 
@@ -112,6 +116,7 @@ class IntegrationResource(_TenantResource):
             concurrency=self.creates_in_flight(),
             server_timeout=timedelta(seconds=self.lost_answer_wait()),
             bulk_size=self.bulk_batch(),
+            batch_size=self.records_per_batch(),
             **options,
         )
 
@@ -187,6 +192,7 @@ def build_resources() -> dict:
             concurrency=_knob("ST_CONCURRENCY", st_settings.parse_concurrency, st_settings.DEFAULT_CONCURRENCY),
             server_timeout=_knob("ST_SERVER_TIMEOUT", st_settings.parse_positive, st_settings.DEFAULT_SERVER_TIMEOUT),
             bulk_size=_knob("ST_BULK_SIZE", st_settings.parse_retries, st_settings.DEFAULT_BULK_SIZE),
+            batch_size=_knob("ST_BATCH_SIZE", st_settings.parse_batch_size, st_settings.DEFAULT_BATCH_SIZE),
         ),
         "crosswalk": CrosswalkResource(
             url=_knob("STSYNC_DB", database.parse, st_settings.DEFAULT_DB, show=database.display),

@@ -43,6 +43,7 @@ DEFAULT_BLOCKED_WARN_DAYS = 7.0
 # looked up again, and only then sent again, once this much time has passed since it was sent.
 DEFAULT_SERVER_TIMEOUT = 120.0
 DEFAULT_BULK_SIZE = 100  # materials per bulk pricebook request (the API's limit is not documented); 0: none
+DEFAULT_BATCH_SIZE = 250  # records claimed, created and confirmed together (progress is told per batch)
 
 ENVIRONMENT_LABELS = {"prod": "Production", "int": "Integration"}
 
@@ -120,6 +121,13 @@ def parse_concurrency(value: str) -> int:
     return number
 
 
+def parse_batch_size(value: str) -> int:
+    number = parse_retries(value)
+    if not 1 <= number <= 5000:
+        raise ValueError("must be between 1 and 5000")
+    return number
+
+
 def parse_guid(value: str) -> str:
     try:
         return str(uuid.UUID(value.strip()))
@@ -181,6 +189,7 @@ class Settings(BaseModel):
     blocked_warn_days: float = DEFAULT_BLOCKED_WARN_DAYS
     server_timeout: float = DEFAULT_SERVER_TIMEOUT
     bulk_size: int = DEFAULT_BULK_SIZE
+    batch_size: int = DEFAULT_BATCH_SIZE
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -272,6 +281,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
     warn_days = parsed("STSYNC_BLOCKED_WARN_DAYS", parse_positive, DEFAULT_BLOCKED_WARN_DAYS)
     server_timeout = parsed("ST_SERVER_TIMEOUT", parse_positive, DEFAULT_SERVER_TIMEOUT)
     bulk_size = parsed("ST_BULK_SIZE", parse_retries, DEFAULT_BULK_SIZE)
+    batch_size = parsed("ST_BATCH_SIZE", parse_batch_size, DEFAULT_BATCH_SIZE)
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems), variables=bad_vars)
 
@@ -290,6 +300,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
         blocked_warn_days=warn_days,
         server_timeout=server_timeout,
         bulk_size=bulk_size,
+        batch_size=batch_size,
     )
 
 
