@@ -26,6 +26,11 @@ def _copyable(sim, tmp_path) -> dict[str, set[int]]:
         return copied_ids(twin, GUID)
 
 
+def _writes(sim) -> int:
+    """Writes (POST, PUT, PATCH) Integration has served so far."""
+    return sum(n for route, n in sim.stats("int")["by_route"].items() if route.startswith(("POST", "PUT", "PATCH")))
+
+
 def _spawn(args, env, cwd):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_"))}
     return subprocess.Popen(
@@ -69,12 +74,16 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(make_sim
     sim = make_simulator(seed=22, scale=0.2)
     expected = _copyable(sim, tmp_path)
     sim.set_faults(latency_ms=15)
-    env = sync_env(sim, tmp_path)
+    env = sync_env(sim, tmp_path, ST_BULK_SIZE="0")  # one write per record: the kills land among them
     rng = random.Random(2026)
     killed = 0
     for _ in range(10):
+        # Killed once Integration has served a random number of this run's writes (an event, not a time: a
+        # faster sync is killed at as many moments), or not at all if it ends first.
+        target = _writes(sim) + rng.randint(1, 20)
         proc = _spawn(["sync", "all"], env, tmp_path)
-        time.sleep(rng.uniform(1.0, 5.0))
+        while proc.poll() is None and _writes(sim) < target:
+            time.sleep(0.005)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1

@@ -94,14 +94,18 @@ def parse_positive(value: str | float) -> float:
     return number
 
 
-def parse_retries(value: str | int) -> int:
+def _whole_number(value: str | int, low: int, high: int) -> int:
     try:
-        retries = int(str(value).strip())
+        number = int(str(value).strip())
     except ValueError:
         raise ValueError("must be a whole number") from None
-    if not 0 <= retries <= 100:
-        raise ValueError("must be between 0 and 100")
-    return retries
+    if not low <= number <= high:
+        raise ValueError(f"must be between {low} and {high}")
+    return number
+
+
+def parse_retries(value: str | int) -> int:
+    return _whole_number(value, 0, 100)
 
 
 def parse_start_date(value: str) -> str:
@@ -122,10 +126,7 @@ def parse_concurrency(value: str) -> int:
 
 
 def parse_batch_size(value: str) -> int:
-    number = parse_retries(value)
-    if not 1 <= number <= 5000:
-        raise ValueError("must be between 1 and 5000")
-    return number
+    return _whole_number(value, 1, 5000)
 
 
 def parse_guid(value: str) -> str:

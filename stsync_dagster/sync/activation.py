@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future
 from datetime import UTC, datetime
+from typing import Iterator
 
 from stsync_dagster.servicetitan import errors as st
 from stsync_dagster.sync.follow import _CLOCK_SLACK, _instant
-from stsync_dagster.sync.requests_pool import RequestPool
+from stsync_dagster.sync.requests_pool import RequestPool, in_background
 
 log = logging.getLogger("stsync.sync")
 
@@ -33,7 +35,8 @@ class ActivationStage:
     """Mixed into SyncEngine (clients, crosswalk, handlers, options, `_pool`, `_create_all`, `_issue`, `_run_is_live`)."""
 
     _late: set  # (kind, prod id) of SKUs whose activation answer was lost: their claims outlive the run
-    _activation_lock: threading.Lock
+    _activation_lock: threading.Lock  # held from reading a batch's SKUs until they are inactive again
+    _deactivating: list[Future]
     _prod_of: dict  # (kind, Integration id) → prod id of the SKUs being activated
 
     def _held_by_others(self, kind: str, prod_ids) -> dict[int, str]:
@@ -67,12 +70,32 @@ class ActivationStage:
             self._deactivate(handler, {p: (entries[p], left[p]) for p in ours if p in entries})
             self.crosswalk.release_actions(kind, [p for p in ours if p not in entries], self.options.run_id)
 
+    def _wait_deactivations(self) -> BaseException | None:
+        """Wait until every SKU made active for a moment is inactive again (or its claim is left for the next run):
+        a run ends only then. Returns the first error, if any."""
+        failed = None
+        while self._deactivating:
+            exc = self._deactivating.pop(0).exception()
+            failed = failed or exc
+        return failed
+
     def _deactivate(self, handler, skus: dict[int, tuple]) -> None:
-        """Make these SKUs (prod id → (crosswalk entry, action)) inactive again and let their claims go; one that
-        fails keeps its claim, so the next run finishes it."""
+        self._deactivate_kinds({handler.kind: skus})
+
+    def _deactivate_kinds(self, by_kind: dict[str, dict[int, tuple]]) -> None:
+        """Make these SKUs (kind → prod id → (crosswalk entry, action)) inactive again, every kind's at once, and
+        let their claims go; one that fails keeps its claim, so the next run finishes it."""
+        sent = []
+        for kind, skus in sorted(by_kind.items()):
+            order = sorted(skus.items())
+            sent.append((self.handlers[kind], order,
+                         self._patch_active(self.handlers[kind], [e.int_id for _, (e, _) in order], False)))
+        for handler, order, answers in sent:
+            self._deactivated(handler, order, answers)
+
+    def _deactivated(self, handler, order: list, answers) -> None:
         done, written = [], {}
-        order = sorted(skus.items())
-        for (prod_id, (entry, action)), (answer, exc) in zip(order, self._patch_active(handler, [e.int_id for _, (e, _) in order], False)):
+        for (prod_id, (entry, action)), (answer, exc) in zip(order, answers):
             if exc is not None:
                 log.warning("%s %s: making it inactive again failed (%s); the next run finishes it", handler.kind,
                             prod_id, exc)
@@ -87,8 +110,8 @@ class ActivationStage:
         self.crosswalk.release_actions(handler.kind, [p for p in done if (handler.kind, p) not in self._late],
                                        self.options.run_id)
 
-    def _patch_active(self, handler, int_ids: list[int], active: bool) -> list[tuple[dict, Exception | None]]:
-        """The SKUs' `active` set, concurrently: (answer, error) of each, in order."""
+    def _patch_active(self, handler, int_ids: list[int], active: bool) -> Iterator[tuple[dict, Exception | None]]:
+        """The SKUs' `active` set, concurrently (sent now): (answer, error) of each, in order, as they come."""
 
         def one(int_id: int) -> tuple[dict, Exception | None]:
             try:
@@ -96,7 +119,7 @@ class ActivationStage:
             except st.ServiceTitanError as exc:
                 return {}, exc
 
-        return list(self._pool.map(one, int_ids))
+        return self._pool.map(one, int_ids)
 
     def _set_active(self, handler, int_id: int, active: bool) -> dict:
         """PATCH the SKU's `active`; an answer lost is sent again (setting a value twice does no harm)."""
@@ -121,20 +144,38 @@ class ActivationStage:
         if not refused:
             return results
         # One batch's SKUs active at a time: a batch must not read a SKU as active, or make it inactive, while
-        # another batch's creates are sent again on it.
-        with self._activation_lock:
-            return self._resend_with_active(ctx, plans, results, refused)
+        # another batch's creates are sent again on it. The lock is let go once the SKUs are inactive again; the
+        # answers are returned before that (the batch confirms meanwhile), and the run waits for it before it ends.
+        self._activation_lock.acquire()
+        try:
+            results, deactivate = self._resend_with_active(ctx, plans, results, refused)
+        except BaseException:
+            self._activation_lock.release()
+            raise
+        if deactivate is None:
+            self._activation_lock.release()
+            return results
 
-    def _resend_with_active(self, ctx, plans: list, results: list, refused: list[int]) -> list:
+        def then_let_go() -> None:
+            try:
+                deactivate()
+            finally:
+                self._activation_lock.release()
+
+        self._deactivating.append(in_background(then_let_go, "stsync-deactivate"))
+        return results
+
+    def _resend_with_active(self, ctx, plans: list, results: list, refused: list[int]):
+        """(results, what makes the SKUs inactive again, or None)."""
         handler = ctx.handler
         try:
             inactive = self._inactive_skus({ref for i in refused for ref in handler.needs_active(plans[i].record)})
         except st.ServiceTitanError as exc:
             log.warning("%s: reading the SKUs of refused lines failed: %s", handler.kind, exc)
-            return results
+            return results, None
         retry = [i for i in refused if any(ref in inactive for ref in handler.needs_active(plans[i].record))]
         if not retry:
-            return results
+            return results, None
         wanted: dict[str, dict[int, str]] = {}
         for i in retry:
             for ref in handler.needs_active(plans[i].record):
@@ -156,33 +197,41 @@ class ActivationStage:
             unused = ids - {ref[1] for i in ready for ref in handler.needs_active(plans[i].record) if ref[0] == kind}
             self.crosswalk.release_actions(kind, unused, self.options.run_id)
         if not ready:
-            return results
+            return results, None
         active = {ref for i in ready for ref in handler.needs_active(plans[i].record) if ref in inactive}
-        # A few requests that the batch's mappings (and the batches planned after it) wait for: ahead of the
-        # creates in flight.
-        with self._pool.lane(RequestPool.FINISHING):
+        by_kind: dict[str, dict[int, tuple]] = {}
+        for kind, prod_id in active:
+            by_kind.setdefault(kind, {})[prod_id] = inactive[(kind, prod_id)]
+        # A chain of round trips (read, make active, send again, make inactive) that the batch's mappings, the
+        # batches planned after it and the next batch's own chain wait for: ahead of everything else queued.
+        with self._pool.lane(RequestPool.PLANNING):
             activated = self._activate(active, inactive)
             go = [i for i in ready if all(ref in activated for ref in handler.needs_active(plans[i].record) if ref in inactive)]
             log.info("%s: %d creates sent again with %d inactive SKUs active for the moment", handler.kind, len(go),
                      len(activated))
             for i, answer in zip(go, self._create_all(handler, [plans[i] for i in go])):
                 results[i] = answer
-            by_kind: dict[str, dict[int, tuple]] = {}
-            for kind, prod_id in active:
-                by_kind.setdefault(kind, {})[prod_id] = (inactive[(kind, prod_id)][0], inactive[(kind, prod_id)][1])
-            for kind, skus in by_kind.items():
-                self._deactivate(self.handlers[kind], skus)
-        return results
+
+        def deactivate() -> None:
+            with self._pool.lane(RequestPool.PLANNING):
+                self._deactivate_kinds(by_kind)
+
+        return results, deactivate
 
     def _inactive_skus(self, refs: set[tuple[str, int]]) -> dict[tuple[str, int], tuple]:
         """(kind, prod id) → (crosswalk entry, action) of the SKUs Integration holds inactive."""
-        found = {}
-        for kind in sorted({kind for kind, _ in refs}):
+        def read(kind: str) -> tuple[str, dict, dict]:
             sku_handler = self.handlers[kind]
             entries = self.crosswalk.lookup(kind, sorted(p for k, p in refs if k == kind))
             confirmed = {p: e for p, e in entries.items() if e.state == "confirmed"}
             held = {int(r["id"]): r for r in self.intc.get_by_ids(
                 sku_handler.cfg.int_list_path, [e.int_id for e in confirmed.values()], params=sku_handler.index_params())}
+            return kind, confirmed, held
+
+        found = {}
+        with self._pool.lane(RequestPool.PLANNING):  # every kind's read at once
+            reads = self._pool.map(read, sorted({kind for kind, _ in refs}))
+        for kind, confirmed, held in reads:
             for prod_id, entry in confirmed.items():
                 record = held.get(entry.int_id)
                 if record is None or record.get("active", True):
@@ -193,12 +242,14 @@ class ActivationStage:
         return found
 
     def _activate(self, refs: set[tuple[str, int]], inactive: dict) -> set[tuple[str, int]]:
-        done = set()
-        for kind in sorted({kind for kind, _ in refs}):
+        done, sent = set(), []
+        for kind in sorted({kind for kind, _ in refs}):  # every kind's patches at once
             prod_ids = sorted(p for k, p in refs if k == kind)
             int_ids = [inactive[(kind, p)][0].int_id for p in prod_ids]
             self._prod_of.update({(kind, i): p for p, i in zip(prod_ids, int_ids)})
-            for prod_id, (_, exc) in zip(prod_ids, self._patch_active(self.handlers[kind], int_ids, True)):
+            sent.append((kind, prod_ids, self._patch_active(self.handlers[kind], int_ids, True)))
+        for kind, prod_ids, answers in sent:
+            for prod_id, (_, exc) in zip(prod_ids, answers):
                 if exc is None:
                     done.add((kind, prod_id))
                 else:  # its claim stays until deactivated: a lost answer may have landed

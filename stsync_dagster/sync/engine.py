@@ -40,7 +40,7 @@ from stsync_dagster.sync import progress
 from stsync_dagster.sync.prefetch import prefetch
 from stsync_dagster.sync.policy import Policies
 from stsync_dagster.sync.references import RefMap
-from stsync_dagster.sync.requests_pool import RequestPool
+from stsync_dagster.sync.requests_pool import RequestPool, in_background
 from stsync_dagster.sync.window import Window
 
 log = logging.getLogger("stsync.sync")
@@ -93,21 +93,6 @@ class Budget:
             self._left -= granted
             return granted
 
-
-
-class _Background(Future):
-    """`work` run now on a thread of its own; its result (or error) waited for with `result()`."""
-
-    def __init__(self, work: Callable[[], object], name: str) -> None:
-        super().__init__()
-
-        def run() -> None:
-            try:
-                self.set_result(work())
-            except BaseException as exc:
-                self.set_exception(exc)
-
-        threading.Thread(target=run, name=name, daemon=True).start()
 
 
 def _field_of(err: dict) -> str:
@@ -219,6 +204,7 @@ class SyncEngine(FollowStage, ActivationStage):
         self._late: set = set()
         self._prod_of: dict = {}
         self._activation_lock = threading.Lock()
+        self._deactivating: list[Future] = []  # SKUs being made inactive again (see _with_inactive_active)
         self._unsaved_issues: dict[str, dict[int, tuple[str, str, str]]] = {}
         self._issues_lock = threading.RLock()
         self._pool = RequestPool(options.concurrency, "stsync-create")
@@ -295,7 +281,10 @@ class SyncEngine(FollowStage, ActivationStage):
             work(ctx)
             self._settle_lost()
         finally:
+            failed = self._wait_deactivations()
             self._save_issues()
+        if failed is not None:
+            raise failed
         after = self._request_counts()
         report.requests = after[0] - before[0]
         report.rate_limited = after[1] - before[1]
@@ -606,7 +595,7 @@ class SyncEngine(FollowStage, ActivationStage):
             finally:
                 self._pulled_rest.sink = None
 
-        return _Background(run, "stsync-pull")
+        return in_background(run, "stsync-pull")
 
     def _pull_kind(self, ctx: _Context, kind: str, ids: list[int]) -> None:
         log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(ids), kind)
@@ -886,7 +875,7 @@ class SyncEngine(FollowStage, ActivationStage):
         plans = [p for p in plans if p.prod_id in ours]
 
         answers = self._send_all(handler, plans)
-        resolved = _Background(lambda: self._with_inactive_active(ctx, plans, answers()), "stsync-answers") if early else None
+        resolved = in_background(lambda: self._with_inactive_active(ctx, plans, answers()), "stsync-answers") if early else None
 
         def land() -> Callable[[], None]:
             results = resolved.result() if resolved else self._with_inactive_active(ctx, plans, answers())

@@ -75,3 +75,17 @@ class RequestPool:
                 future.set_result(fn(*args))
             except BaseException as exc:
                 future.set_exception(exc)
+
+
+def in_background(work: Callable[[], object], name: str) -> Future:
+    """`work` started now on a thread of its own; its result (or error) comes through the future."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
