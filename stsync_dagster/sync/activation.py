@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Iterator
 
 from stsync_dagster.servicetitan import errors as st
 from stsync_dagster.sync.follow import _CLOCK_SLACK, _instant
-from stsync_dagster.sync.requests_pool import RequestPool, in_background
+from stsync_dagster.sync.requests_pool import RequestPool
 
 log = logging.getLogger("stsync.sync")
 
@@ -36,7 +35,6 @@ class ActivationStage:
 
     _late: set  # (kind, prod id) of SKUs whose activation answer was lost: their claims outlive the run
     _activation_lock: threading.Lock  # held from reading a batch's SKUs until they are inactive again
-    _deactivating: list[Future]
     _prod_of: dict  # (kind, Integration id) → prod id of the SKUs being activated
 
     def _held_by_others(self, kind: str, prod_ids) -> dict[int, str]:
@@ -69,15 +67,6 @@ class ActivationStage:
             entries = self.crosswalk.lookup(kind, sorted(ours))
             self._deactivate(handler, {p: (entries[p], left[p]) for p in ours if p in entries})
             self.crosswalk.release_actions(kind, [p for p in ours if p not in entries], self.options.run_id)
-
-    def _wait_deactivations(self) -> BaseException | None:
-        """Wait until every SKU made active for a moment is inactive again (or its claim is left for the next run):
-        a run ends only then. Returns the first error, if any."""
-        failed = None
-        while self._deactivating:
-            exc = self._deactivating.pop(0).exception()
-            failed = failed or exc
-        return failed
 
     def _deactivate(self, handler, skus: dict[int, tuple]) -> None:
         self._deactivate_kinds({handler.kind: skus})
@@ -144,38 +133,20 @@ class ActivationStage:
         if not refused:
             return results
         # One batch's SKUs active at a time: a batch must not read a SKU as active, or make it inactive, while
-        # another batch's creates are sent again on it. The lock is let go once the SKUs are inactive again; the
-        # answers are returned before that (the batch confirms meanwhile), and the run waits for it before it ends.
-        self._activation_lock.acquire()
-        try:
-            results, deactivate = self._resend_with_active(ctx, plans, results, refused)
-        except BaseException:
-            self._activation_lock.release()
-            raise
-        if deactivate is None:
-            self._activation_lock.release()
-            return results
+        # another batch's creates are sent again on it.
+        with self._activation_lock:
+            return self._resend_with_active(ctx, plans, results, refused)
 
-        def then_let_go() -> None:
-            try:
-                deactivate()
-            finally:
-                self._activation_lock.release()
-
-        self._deactivating.append(in_background(then_let_go, "stsync-deactivate"))
-        return results
-
-    def _resend_with_active(self, ctx, plans: list, results: list, refused: list[int]):
-        """(results, what makes the SKUs inactive again, or None)."""
+    def _resend_with_active(self, ctx, plans: list, results: list, refused: list[int]) -> list:
         handler = ctx.handler
         try:
             inactive = self._inactive_skus({ref for i in refused for ref in handler.needs_active(plans[i].record)})
         except st.ServiceTitanError as exc:
             log.warning("%s: reading the SKUs of refused lines failed: %s", handler.kind, exc)
-            return results, None
+            return results
         retry = [i for i in refused if any(ref in inactive for ref in handler.needs_active(plans[i].record))]
         if not retry:
-            return results, None
+            return results
         wanted: dict[str, dict[int, str]] = {}
         for i in retry:
             for ref in handler.needs_active(plans[i].record):
@@ -197,7 +168,7 @@ class ActivationStage:
             unused = ids - {ref[1] for i in ready for ref in handler.needs_active(plans[i].record) if ref[0] == kind}
             self.crosswalk.release_actions(kind, unused, self.options.run_id)
         if not ready:
-            return results, None
+            return results
         active = {ref for i in ready for ref in handler.needs_active(plans[i].record) if ref in inactive}
         by_kind: dict[str, dict[int, tuple]] = {}
         for kind, prod_id in active:
@@ -211,12 +182,8 @@ class ActivationStage:
                      len(activated))
             for i, answer in zip(go, self._create_all(handler, [plans[i] for i in go])):
                 results[i] = answer
-
-        def deactivate() -> None:
-            with self._pool.lane(RequestPool.PLANNING):
-                self._deactivate_kinds(by_kind)
-
-        return results, deactivate
+            self._deactivate_kinds(by_kind)
+        return results
 
     def _inactive_skus(self, refs: set[tuple[str, int]]) -> dict[tuple[str, int], tuple]:
         """(kind, prod id) → (crosswalk entry, action) of the SKUs Integration holds inactive."""

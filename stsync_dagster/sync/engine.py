@@ -204,7 +204,6 @@ class SyncEngine(FollowStage, ActivationStage):
         self._late: set = set()
         self._prod_of: dict = {}
         self._activation_lock = threading.Lock()
-        self._deactivating: list[Future] = []  # SKUs being made inactive again (see _with_inactive_active)
         self._unsaved_issues: dict[str, dict[int, tuple[str, str, str]]] = {}
         self._issues_lock = threading.RLock()
         self._pool = RequestPool(options.concurrency, "stsync-create")
@@ -281,10 +280,7 @@ class SyncEngine(FollowStage, ActivationStage):
             work(ctx)
             self._settle_lost()
         finally:
-            failed = self._wait_deactivations()
             self._save_issues()
-        if failed is not None:
-            raise failed
         after = self._request_counts()
         report.requests = after[0] - before[0]
         report.rate_limited = after[1] - before[1]
