@@ -141,3 +141,31 @@ def test_batches_back_to_back_on_the_same_inactive_skus_all_copy(make_simulator,
     assert all(int_by_code[code]["active"] is False for code in inactive)
     with Crosswalk(env["STSYNC_DB"]) as cw:
         assert cw.held_actions("items") == {}
+
+
+def test_a_material_a_po_pulled_in_keeps_following_production_after_being_active_for_a_moment(make_simulator, tmp_path):
+    """POs copied before their materials: the materials they pull in are created (inactive where Production has
+    them so) ahead of the POs, and the POs on them refused, then sent again with them active for a moment, once
+    the batch's answers are in: seconds after those materials were created, more than the clock slack. Those two
+    patches are STSync's own: a Production edit of the material is followed afterwards, not taken for an edit
+    made in Integration."""
+    sim = make_simulator(seed=31, scale=1.0)
+    lines_on = Counter(line["skuId"] for po in sim.records("prod", "purchase-orders") for line in po["items"]
+                       if line["skuType"] == "Material")
+    deactivated = [prod_id for prod_id, _ in lines_on.most_common(4)]
+    for prod_id in deactivated:
+        sim.change("prod", "materials", prod_id, active=False)
+    env = sync_env(sim, tmp_path)
+    sync(env, entities=["jobs"])
+    # One batch, its creates paced at 50/s: its answers are all in only seconds after its materials were copied.
+    pos = sync({**env, "ST_BATCH_SIZE": "1000", "ST_RATE_LIMIT": "50"}, entities=["pos"])["pos"]
+    assert counts(pos)["created"] >= 100 and counts(pos)["failed"] == 0
+    with Crosswalk(env["STSYNC_DB"]) as cw:
+        pulled = cw.int_ids("items", deactivated)
+    assert len(pulled) == len(deactivated) and all(_int_material(sim, i)["active"] is False for i in pulled.values())
+
+    for prod_id in deactivated:
+        sim.change("prod", "materials", prod_id, description="changed in Production")
+    items = sync(env, entities=["items"])["items"]
+    assert counts(items)["conflict"] == 0, items["issues"]
+    assert all(_int_material(sim, i)["description"].startswith("changed in Production") for i in pulled.values())

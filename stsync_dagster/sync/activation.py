@@ -90,7 +90,7 @@ class ActivationStage:
                             prod_id, exc)
                 continue
             done.append(prod_id)
-            if action == OURS and entry.fingerprint:
+            if action == OURS:  # a fingerprint not noted yet (None) is left to the note still to come
                 landed = _instant((answer or {}).get("modifiedOn")) or datetime.now(UTC)
                 written[prod_id] = (entry.fingerprint, max(landed, datetime.now(UTC)))
         self.crosswalk.wrote(handler.kind, written)
@@ -204,7 +204,10 @@ class ActivationStage:
                 if record is None or record.get("active", True):
                     continue
                 edited = _instant(record.get("modifiedOn"))
-                ours = entry.written_at is not None and edited is not None and edited <= entry.written_at + _CLOCK_SLACK
+                ours = (entry.written_at is not None and edited is not None and edited <= entry.written_at + _CLOCK_SLACK) or (
+                    # created inactive by this run, its write not noted yet (pulled in by a PO, noted when the PO's
+                    # batch finishes): the inactive state is ours
+                    entry.written_at is None and entry.source == "sync" and entry.run_id == self.options.run_id)
                 found[(kind, prod_id)] = (entry, OURS if ours else THEIRS)
         return found
 

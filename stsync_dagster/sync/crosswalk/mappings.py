@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from stsync_dagster.sync.crosswalk.database import (
@@ -104,7 +104,9 @@ class Mappings(Database):
 
     def wrote(self, kind: str, written: Mapping[int, tuple[str, datetime]], history: Iterable[Write] = ()) -> None:
         """Remember what STSync just wrote to these confirmed records: (fingerprint of it, Integration's
-        modifiedOn after the write); `history`: the writes behind it (updates, status changes)."""
+        modifiedOn after the write); `history`: the writes behind it (updates, status changes). Writes noted out
+        of order (a record's create noted after a later patch of it) keep the later time; a fingerprint of None
+        keeps the one noted."""
         history = list(history)
         if not written and not history:
             return
@@ -113,7 +115,9 @@ class Mappings(Database):
             statement = (
                 update(id_map)
                 .where(id_map.c.kind == kind, id_map.c.prod_id == bindparam("b_prod"), id_map.c.state == CONFIRMED)
-                .values(fingerprint=bindparam("b_fp"), written_at=bindparam("b_at"))
+                .values(fingerprint=func.coalesce(bindparam("b_fp"), id_map.c.fingerprint),
+                        written_at=case((id_map.c.written_at > bindparam("b_at"), id_map.c.written_at),
+                                        else_=bindparam("b_at")))
             )
             rows = [{"b_prod": p, "b_fp": f, "b_at": t} for p, (f, t) in sorted(written.items())]
             if rows:
