@@ -595,11 +595,12 @@ class SyncEngine(FollowStage, ActivationStage):
 
     def _pull_kind(self, ctx: _Context, kind: str, ids: list[int]) -> None:
         log.info("%s: pulling in %d %s referenced by this page", ctx.handler.kind, len(ids), kind)
+        own = kind == ctx.handler.kind  # processed on this very context (other kinds have their own)
         batch = ctx.batch
         with self._pool.lane(RequestPool.PLANNING):  # the batch being planned waits for them
             found = self._reread(ctx, self.handlers[kind], ids, into=ctx.report)
-        ctx.batch = batch
-        if kind == ctx.handler.kind:  # processed now: the batch they are on leaves them out
+        if own:  # processed now: the batch they are on leaves them out
+            ctx.batch = batch
             ctx.pulled_ahead.update(ids)
         for prod_id in sorted(set(ids) - found):
             self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from stsync_dagster.sync.adoption import natural_key
 from stsync_dagster.sync.policy import Reference
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import STAMP_KEY, stamped_prod_id
+
+log = logging.getLogger("stsync.sync")
 
 BATCH = 50  # the API's limit on ids / externalDataValues per request
 
@@ -38,8 +41,11 @@ class PageContext:
         pulled = self.pull_soon(wanted)
         try:
             yield
-        finally:
-            wait([pulled])  # never left running behind a page that failed
+        except BaseException:
+            wait([pulled])  # never left running behind a page that failed, nor its own failure unsaid
+            if pulled.exception() is not None:
+                log.error("pulling in %s failed too: %s", ", ".join(sorted(wanted)), pulled.exception())
+            raise
         pulled.result()
 
 
