@@ -555,14 +555,11 @@ class SyncEngine(FollowStage, ActivationStage):
     def _pull_kinds(self, ctx: _Context, missing: dict[str, list[int]]) -> None:
         """Each kind's records pulled in, the kinds at the same time (a PO's equipment is created while its jobs
         are read): their requests are few and one round trip after the other, so side by side they keep the batch
-        being planned from waiting for the sum. Under a run limit one after the other, in the order given: which
-        records the budget covers stays the same from run to run. The kind being synced goes on this thread (it
-        is processed on this very context); the others have contexts of their own."""
-        kinds = sorted(missing, key=lambda kind: kind != ctx.handler.kind)
-        if len(kinds) < 2 or self.options.limit > 0:
-            for kind in kinds:
-                self._pull_kind(ctx, kind, missing[kind])
+        being planned from waiting for the sum (under a run limit, see _beside). The kind being synced goes on
+        this thread (it is processed on this very context); the others have contexts of their own."""
+        if not missing:
             return
+        kinds = sorted(missing, key=lambda kind: kind != ctx.handler.kind)
         others = [self._beside(lambda kind=kind: self._pull_kind(ctx, kind, missing[kind])) for kind in kinds[1:]]
         try:
             self._pull_kind(ctx, kinds[0], missing[kinds[0]])
@@ -572,16 +569,21 @@ class SyncEngine(FollowStage, ActivationStage):
             other.result()
 
     def _pull_soon(self, ctx: _Context, wanted: dict[str, set[int]]) -> Future:
-        """`_pull` started now, beside what the batch being planned reads meanwhile (under a run limit: done now)."""
-        if self.options.limit > 0:
-            done: Future = Future()
-            self._pull(ctx, wanted)
-            done.set_result(None)
-            return done
+        """`_pull` started now, beside what the batch being planned reads meanwhile."""
         return self._beside(lambda: self._pull(ctx, wanted))
 
     def _beside(self, work: Callable[[], None]) -> Future:
-        """`work` for the batch being planned, on a thread of its own: what it pulls in goes with that batch."""
+        """`work` for the batch being planned, on a thread of its own: what it pulls in goes with that batch.
+        Under a run limit it is done now, on this thread: the pulls go one after the other, so which records the
+        budget covers stays the same from run to run."""
+        if self.options.limit > 0:
+            done: Future = Future()
+            try:
+                work()
+                done.set_result(None)
+            except BaseException as exc:
+                done.set_exception(exc)
+            return done
         sink = getattr(self._pulled_rest, "sink", None)
 
         def run() -> None:

@@ -30,14 +30,10 @@ class PageContext:
 
     prod: Any
     pull: Callable[[dict[str, set[int]]], None]
-    pull_soon: Callable[[dict[str, set[int]]], Future] | None = None
+    pull_soon: Callable[[dict[str, set[int]]], Future]  # `pull` started now; its future is done when it is
 
     @contextmanager
     def pulling(self, wanted: dict[str, set[int]]) -> Iterator[None]:
-        if self.pull_soon is None:
-            yield
-            self.pull(wanted)
-            return
         pulled = self.pull_soon(wanted)
         try:
             yield
