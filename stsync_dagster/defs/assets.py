@@ -13,6 +13,7 @@ from stsync_dagster.defs.partitions import daily
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
 from stsync_dagster.defs.writes import writes_metadata
 from stsync_dagster.defs.run_config import SyncRunConfig, fail_on_bad_run_config
+from stsync_dagster.servicetitan.errors import ServiceTitanError
 from stsync_dagster.servicetitan.redact import Redactor, redacting
 from stsync_dagster.sync.checks import CheckOutcome, read_back
 from stsync_dagster.sync.entities import HANDLERS
@@ -234,17 +235,22 @@ def sync_entity(
         context.log.info(mask(f"{entity}: {done} records of the window done: "
                               + ", ".join(f"{k} {v}" for k, v in report.counts.items())))
 
-    report = run_entity(
-        entity,
-        window,
-        prod=prod,
-        intc=intc,
-        crosswalk=crosswalk.get(),
-        config=load_config(),
-        options=options,
-        guid=integration.guid(),
-        on_page=progress,
-    )
+    try:
+        report = run_entity(
+            entity,
+            window,
+            prod=prod,
+            intc=intc,
+            crosswalk=crosswalk.get(),
+            config=load_config(),
+            options=options,
+            guid=integration.guid(),
+            on_page=progress,
+        )
+    except ServiceTitanError as exc:
+        # The run could not go on (a window that cannot be read whole, retries run out): one line naming the
+        # endpoint, not a trace. What was copied before it is in the crosswalk; the next run goes on from there.
+        raise dg.Failure(description=mask(f"{entity}: {exc}")) from None
     log_sync_report(context, entity, report, mask)
     return report, window
 

@@ -67,6 +67,12 @@ class BulkUnsupported(ServiceTitanError):
     """The API has no bulk endpoint here (404 or 405): send the records one by one."""
 
 
+class PagingError(ServiceTitanError):
+    """A list answered in a way that cannot be walked to its end: `data` missing or not a list, a page that
+    repeats the one before, `hasMore` with an empty page or past the last page `totalCount` allows, or a window
+    that kept changing while it was read. Records may be missing: never taken for an empty or complete read."""
+
+
 class ServerError(ServiceTitanError):
     """5xx answers (after retries for reads)."""
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 
-from .errors import ServiceTitanError
+from .errors import PagingError, ServiceTitanError
 from .settings import DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT
 from .settings import MAX_PAGE_SIZE, EnvironmentSettings
 from .transport import DEFAULT_BACKOFF, RequestStats, Transport
@@ -39,13 +39,21 @@ def _object(body: Any, what: str) -> Mapping[str, Any]:
     return body
 
 
-def _records(body: Mapping[str, Any], what: str) -> list[dict]:
+def _records(body: Mapping[str, Any], what: str) -> list:
+    """The answer's `data`: a list, else an error (never an empty page: the records would be missed silently).
+    Its elements are handed on as they are; one that is not an object fails alone, where it is used."""
     data = body.get("data")
-    if data is None:
-        return []
     if not isinstance(data, list):
-        raise ServiceTitanError(f"{what}: 'data' is not a list")
+        shown = "missing" if "data" not in body else "null" if data is None else f"a {type(data).__name__}"
+        raise PagingError(f"{what}: the answer's 'data' is {shown}, not a list: its records cannot be read")
     return data
+
+
+def record_key(record: Any) -> str | None:
+    """A listed record's id as text (for telling records apart across pages), or None when it has none."""
+    if isinstance(record, Mapping) and record.get("id") is not None:
+        return str(record["id"])
+    return None
 
 
 class Reader:
@@ -91,29 +99,43 @@ class Reader:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
+    def url(self, path: str) -> str:
+        """The full URL of a path template (no query, no secret): what errors name."""
+        return self._transport.resolve(path)
+
     def iter_pages(self, path: str, params: Mapping[str, Any] | None = None, *,
                    page_size: int | None = None, start_page: int = 1) -> Iterator[Page]:
         """Yield pages as they arrive, from `start_page` until hasMore is false.
 
         Filters go in `params` (e.g. {"active": "Any", "modifiedOnOrAfter": "..."}); note the API hides
-        inactive records unless active=Any.
+        inactive records unless active=Any. A walk always ends: a page that repeats the one before (an API that
+        ignores `page`), `hasMore` with an empty page or past the last page `totalCount` allows, and `data`
+        missing are PagingErrors naming the endpoint. Records that move while the pages are read are the
+        caller's concern (sync/read/window.py).
         """
         size = int(page_size or self.page_size)
         page = start_page
+        previous: list[str | None] | None = None
         while True:
             query = {**(params or {}), "page": page, "pageSize": size}
-            what = f"GET {self._transport.resolve(path)} page {page}"
+            what = f"GET {self.url(path)} page {page}"
             body = _object(self._transport.request("GET", path, params=query), what)
             records = _records(body, what)
             has_more = bool(body.get("hasMore"))
             total = body.get("totalCount")
-            yield Page(records=records, page=page, has_more=has_more,
-                       total_count=total if isinstance(total, int) else None)
+            total = total if isinstance(total, int) and not isinstance(total, bool) else None
+            keys = [record_key(record) for record in records]
+            if records and keys == previous:
+                raise PagingError(f"{what}: the same {len(records)} records as page {page - 1}: the API is not "
+                                  "paging, so the rest of the list cannot be read")
+            if has_more and not records:
+                raise PagingError(f"{what}: hasMore with an empty page: the rest of the list cannot be read")
+            if has_more and total is not None and page * size >= total:
+                raise PagingError(f"{what}: hasMore, but totalCount {total} allows no page after this one")
+            yield Page(records=records, page=page, has_more=has_more, total_count=total)
             if not has_more:
                 return
-            if not records:
-                log.warning("%s: hasMore with an empty page; stopping", what)
-                return
+            previous = keys
             page += 1
 
     def iter_export(self, path: str, from_: str | None = None, continue_from: str | None = None,
@@ -151,7 +173,11 @@ class Reader:
         pacer keeps them under the rate limit, and one request waits out its latency while the next is sent."""
 
         def read(query: Mapping[str, Any]) -> list[dict]:
-            return [record for page in self.iter_pages(path, query) for record in page.records]
+            records = [record for page in self.iter_pages(path, query) for record in page.records]
+            kept = [record for record in records if isinstance(record, Mapping)]
+            if len(kept) < len(records):  # the record it stands for is missing, and its caller says so
+                log.warning("GET %s: %d elements of 'data' are not records; left out", self.url(path), len(records) - len(kept))
+            return kept
 
         if len(queries) <= 1:
             return [read(query) for query in queries]

@@ -14,6 +14,14 @@ HTML_ERROR_BODY = (
     "<hr><center>nginx</center></body></html>"
 )
 REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+PAGE_FAULTS = {
+    "": "none",
+    "repeat_page": "page n ≥ 2 answers what page n - 1 holds",
+    "ignore_page": "every page answers page 1, with hasMore true",
+    "data_null": "`data` is null",
+    "non_object": "the first element of page 1 is a string, not a record",
+    "duplicate_ids": "page n ≥ 2 starts with the last record of page n - 1, in place of its own first",
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,15 @@ class Faults:
     seed: int = 0  # seeds the fault dice only (the data has its own seed)
     # A careless token endpoint: its refusals echo the request back (form-encoded secret, Authorization header)
     echo_credentials: bool = False
+    # A live Production (moving.py): when page n ≥ 2 of a list is asked for, `live_edits` records of page n - 1
+    # (as the same query answers it now) are edited first, each at most once, `live_edit_limit` in all (0: no
+    # limit); on the lists named "env/kind", e.g. ("prod/materials",).
+    live_edits: int = 0
+    live_edit_limit: int = 0
+    live_edit_lists: tuple[str, ...] = ()
+    # A list that misbehaves (moving.py, PAGE_FAULTS), on the lists named "env/kind".
+    page_fault: str = ""
+    page_fault_lists: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "html_error_fraction", "drop_post_rate", "slow_rate", "late_commit_rate"):
@@ -39,6 +56,13 @@ class Faults:
                 raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
         if self.latency_ms < 0 or self.slow_seconds < 0 or self.late_commit_seconds < 0:
             raise ValueError("latency_ms, slow_seconds and late_commit_seconds must not be negative")
+        if self.live_edits < 0 or self.live_edit_limit < 0:
+            raise ValueError("live_edits and live_edit_limit must not be negative")
+        if self.page_fault not in PAGE_FAULTS:
+            raise ValueError(f"page_fault must be one of {sorted(PAGE_FAULTS)}, got {self.page_fault!r}")
+        # From JSON (the control plane) the lists come as lists.
+        object.__setattr__(self, "live_edit_lists", tuple(self.live_edit_lists))
+        object.__setattr__(self, "page_fault_lists", tuple(self.page_fault_lists))
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

@@ -9,7 +9,8 @@ from starlette.responses import JSONResponse, Response
 
 from . import writes_crm, writes_equipment, writes_inventory, writes_jpm, writes_pricebook, writes_pricebook_bulk, writes_status
 from .problems import ApiError
-from .query import export_records, list_records
+from .moving import list_answer
+from .query import export_records
 from .state import SimState
 from .store import Tenant
 from .validate import not_found
@@ -23,8 +24,8 @@ def _guid(request: Request) -> str | None:
 
 
 def listing(kind: str) -> Handler:
-    def handler(tenant, request, _body, _state):
-        return JSONResponse(list_records(tenant, kind, request.query_params))
+    def handler(tenant, request, _body, state):
+        return JSONResponse(list_answer(tenant, kind, request.query_params, state))
     return handler
 
 

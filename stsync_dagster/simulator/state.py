@@ -22,3 +22,4 @@ class SimState:
     export_batch_size: int = 500
     corruptions: dict[tuple[str, int], str] = field(default_factory=dict)  # (kind, prod id) -> field
     bulk: BulkSettings = field(default_factory=BulkSettings)  # the bulk pricebook endpoints' knobs
+    live_edited: dict[str, set[int]] = field(default_factory=dict)  # "env/kind" → ids the live_edits knob edited

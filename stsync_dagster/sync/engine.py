@@ -38,6 +38,7 @@ from stsync_dagster.sync.models import payload
 from stsync_dagster.sync.outcome import Blocked, Invalid, Outcome, SyncReport
 from stsync_dagster.sync import progress
 from stsync_dagster.sync.prefetch import prefetch
+from stsync_dagster.sync.read import complete_pages
 from stsync_dagster.sync.policy import Policies
 from stsync_dagster.sync.references import RefMap
 from stsync_dagster.sync.requests_pool import RequestPool, in_background
@@ -232,13 +233,14 @@ class SyncEngine(FollowStage, ActivationStage):
 
         def work(ctx: _Context) -> None:
             cfg = ctx.handler.cfg
-            params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param), "includeTotal": "true"}
             if not self.options.dry_run:
                 self._check_mappings(ctx)
                 self._sweep(ctx)
             self._backlog(ctx)
             log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
-            self._pipeline(ctx, self._batches(ctx, prefetch(self.prod.iter_pages(cfg.prod_list_path, params))))
+            read = window.read_at(datetime.now(timezone.utc))
+            params = {**cfg.list_params, **read.params(cfg.since_param, cfg.until_param)}
+            self._pipeline(ctx, self._batches(ctx, prefetch(complete_pages(self.prod, cfg.prod_list_path, params))))
 
         return self._run(entity, work, on_page)
 
@@ -294,7 +296,7 @@ class SyncEngine(FollowStage, ActivationStage):
         size = max(1, self.options.batch_size // 5)
         for page in pages:
             ctx.report.pages += 1
-            if page.total_count is not None and ctx.report.window_total is None:
+            if page.total_count is not None:  # grows when records moved and the window is read again
                 ctx.report.window_total = page.total_count
             start = 0
             while start < len(page.records):
@@ -439,7 +441,8 @@ class SyncEngine(FollowStage, ActivationStage):
                 records.append(handler.model.model_validate(raw))
             except pydantic.ValidationError as exc:
                 first = exc.errors()[0]
-                self._issue(report, Outcome.FAILED, raw.get("id"), _field_of(first), f"invalid in Production: {first['msg']}")
+                prod_id = raw.get("id") if isinstance(raw, dict) else None  # a list element that is no record fails alone
+                self._issue(report, Outcome.FAILED, prod_id, _field_of(first), f"invalid in Production: {first['msg']}")
         seen = self._seen.setdefault(kind, set())
         records = [r for r in records if r.id not in seen]  # the backlog, the sweep and the window may overlap
         seen.update(r.id for r in records)
