@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from stsync_dagster.servicetitan import hosts
 from stsync_dagster.servicetitan.errors import ConfigError
 from stsync_dagster.sync.policy import Policy, check_policies
 
@@ -33,8 +34,19 @@ class _Strict(BaseModel):
 
 
 def _check_path(value: str) -> str:
+    """A path below the API base, and only that: every request's URL is checked again when it is sent
+    (servicetitan/transport.py), but a path that could climb out of its base is refused here, on load."""
     if not value.startswith("/") or "{tenant}" not in value:
         raise ValueError("must start with '/' and contain '{tenant}'")
+    plain = hosts.decoded(value)
+    if "://" in plain or plain.startswith("//"):
+        raise ValueError("must be a path below the API base, without a scheme or host")
+    if "\\" in plain:
+        raise ValueError("must not hold a backslash (some servers read it as '/')")
+    if any(segment in (".", "..") for segment in plain.split("/")):
+        raise ValueError("must not hold a dot segment ('.' or '..', percent-encoded or not)")
+    if any(c in plain for c in "?#") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in plain):
+        raise ValueError("must not hold '?', '#' or control characters (list parameters go in list_params)")
     return value
 
 

@@ -123,3 +123,15 @@ def test_verify_checks_every_tuning_knob(name, value, simulator, tmp_path):
 def test_verbose_adds_the_traceback(simulator, tmp_path):
     done = _run(["sync", "all", "--verbose"], sync_env(simulator, tmp_path, STSYNC_DB=str(tmp_path)), tmp_path)
     assert done.returncode == 2 and "Traceback" in done.stderr and "STSYNC_DB" in done.stderr
+
+
+def test_verify_refuses_a_config_path_that_climbs_to_production(simulator, tmp_path):
+    """The issue's example: this path passed verify, then creates went to Production with Integration's token."""
+    from stsync_dagster_tests.test_guard import write_config
+
+    config = write_config(tmp_path, "entities", "items", "int_create_path", "/../prod/pricebook/v2/tenant/{tenant}/materials")
+    for args in (["verify"], ["sync", "items"]):
+        done = _run(args, sync_env(simulator, tmp_path, STSYNC_CONFIG=str(config)), tmp_path)
+        _assert_config_error(done, simulator, "entities.items.int_create_path", "dot segment")
+        failures = [line for line in (done.stdout + done.stderr).splitlines() if "int_create_path" in line]
+        assert len(failures) == 1, done.stdout + done.stderr

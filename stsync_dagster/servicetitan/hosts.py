@@ -10,6 +10,7 @@ IPv4 spellings the resolver accepts (2130706433, 0x7f000001, 127.1), and every l
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import posixpath
 import re
@@ -55,6 +56,7 @@ def _ip(host: str) -> str | None:
     return str(address)
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize_host(host: str) -> str:
     """The host as it is reached: lower case ASCII (punycode), no trailing dot; every loopback is LOOPBACK."""
     host = unquote(host.strip()).strip("[]")
@@ -74,15 +76,20 @@ def normalize_host(host: str) -> str:
         return host
 
 
+def decoded(text: str) -> str:
+    """Percent-decoded until stable (a proxy may decode twice)."""
+    for _ in range(5):
+        once = unquote(text)
+        if once == text:
+            break
+        text = once
+    return text
+
+
 def normalize_path(path: str) -> str:
     """Percent-decoded (until stable: a proxy may decode twice), dot segments resolved, slashes collapsed,
     no trailing slash, case-folded (ServiceTitan's servers route paths case-insensitively)."""
-    for _ in range(5):
-        decoded = unquote(path)
-        if decoded == path:
-            break
-        path = decoded
-    path = re.sub(r"/+", "/", "/" + path.replace("\\", "/"))
+    path = re.sub(r"/+", "/", "/" + decoded(path).replace("\\", "/"))
     path = posixpath.normpath(path)
     return "" if path == "/" else path.rstrip("/").casefold()
 
@@ -94,9 +101,16 @@ def endpoint(url: str) -> Endpoint:
                     normalize_path(parts.path))
 
 
-def environment_of(url: str) -> str | None:
+def under(where: Endpoint, base: Endpoint) -> bool:
+    """True when `where` is `base` or below it: the same host and port, and `base`'s path segments a prefix of
+    `where`'s (both normalised: "/int/../prod" is not below "/int", "/integration" is not below "/int")."""
+    return (where.host, where.port) == (base.host, base.port) and (
+        where.path == base.path or where.path.startswith(base.path + "/"))
+
+
+def environment_of(url: str | Endpoint) -> str | None:
     """"prod" or "int" when the URL names an environment: an official host, else a path segment."""
-    where = endpoint(url)
+    where = url if isinstance(url, Endpoint) else endpoint(url)
     if where.host in PRODUCTION_HOSTS:
         return "prod"
     if where.host in INTEGRATION_HOSTS:

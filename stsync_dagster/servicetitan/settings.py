@@ -311,7 +311,8 @@ def check_integration_target(int_settings: EnvironmentSettings, prod_settings: E
     Addresses are compared through hosts.endpoint (every alias of one address is equal) and whole (host,
     port, path), since one simulator serves both environments from one host under /prod and /int. A URL
     that names an environment (an official host, or a /prod or /int path segment) must name its own slot's:
-    that also catches the two blocks pasted the wrong way round, whose values all differ.
+    that also catches the two blocks pasted the wrong way round, whose values all differ. Nor may one API base
+    hold the other: the transport checks that every request stays under its own base, which then proves nothing.
     """
     reasons: list[str] = []
     variables: list[str] = []
@@ -323,10 +324,15 @@ def check_integration_target(int_settings: EnvironmentSettings, prod_settings: E
     for suffix in ("API_BASE", "AUTH_URL"):
         int_url, prod_url = getattr(int_settings, suffix.lower()), getattr(prod_settings, suffix.lower())
         name = int_settings.var(suffix)
-        if hosts.endpoint(int_url) == hosts.endpoint(prod_url):
+        int_at, prod_at = hosts.endpoint(int_url), hosts.endpoint(prod_url)
+        if int_at == prod_at:
             refuse(name, f"is the Production one ({prod_settings.var(suffix)})")
         elif hosts.environment_of(int_url) == "prod":
             refuse(name, f"points at Production ({hosts.describe(int_url)})")
+        elif suffix == "API_BASE" and (hosts.under(prod_at, int_at) or hosts.under(int_at, prod_at)):
+            # Every request is checked to stay under its own base (transport.py): nested bases defeat that.
+            refuse(name, f"and the Production one ({prod_settings.var(suffix)}) are nested: a path under one "
+                   "would reach the other")
         if hosts.environment_of(prod_url) == "int":
             refuse(prod_settings.var(suffix), f"points at Integration ({hosts.describe(prod_url)}): "
                    "are the _PROD and _INT blocks swapped?")

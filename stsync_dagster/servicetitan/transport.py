@@ -23,10 +23,12 @@ import httpx
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity import wait_exponential, wait_random
 
+from . import hosts
 from .auth import TokenProvider
 from .errors import (
     AmbiguousWriteError,
     AuthenticationError,
+    ConfigError,
     ConflictError,
     NotFoundError,
     RateLimitExhausted,
@@ -37,7 +39,7 @@ from .errors import (
     snippet,
 )
 from .pacer import Pacer, shared_pacer
-from .settings import EnvironmentSettings
+from .settings import ENVIRONMENT_LABELS, EnvironmentSettings
 
 log = logging.getLogger("stsync.servicetitan.transport")
 
@@ -95,6 +97,10 @@ class RequestStats:
         s = self.snapshot()
         return (f"RequestStats(requests={s['requests']}, retries={s['retries']}, "
                 f"rate_limited={s['rate_limited']}, errors={s['errors']})")
+
+
+class RefusedURL(ConfigError):
+    """A request whose URL, as it would be sent, leaves its environment's API base: nothing was sent."""
 
 
 class _Retry(Exception):
@@ -165,6 +171,8 @@ class Transport:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         self.env = env
+        self._base = hosts.endpoint(env.api_base)
+        self._other = {"prod": "int", "int": "prod"}.get(env.name)
         self.read_only = read_only
         self.max_retries = int(max_retries)
         self.max_wait = float(max_wait)
@@ -202,6 +210,8 @@ class Transport:
             raise ServiceTitanError(f"{self.env.label} client is read-only: refusing {method} {path}",
                                     method=method, path=path)
         rel = self.resolve(path)
+        # Refused before a token is asked for: the URL that would go out, query and all, as httpx builds it.
+        url = self._guard(method, self._http.build_request(method, self.env.api_base + rel, params=params).url)
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1),
             retry=retry_if_exception_type(_Retry),
@@ -210,7 +220,7 @@ class Transport:
             reraise=False,
         )
         try:
-            return retrying(self._attempt, method, rel, params, json)
+            return retrying(self._attempt, method, rel, url, json)
         except RetryError as err:
             last = err.last_attempt.exception()
             assert isinstance(last, _Retry)
@@ -218,11 +228,11 @@ class Transport:
 
     # -- one attempt -------------------------------------------------------------------------------
 
-    def _attempt(self, method: str, rel: str, params: Any, body: Any) -> Any:
+    def _attempt(self, method: str, rel: str, url: httpx.URL, body: Any) -> Any:
         renewed = False
         while True:
             token = self._token(method, rel)
-            resp = self._send(method, rel, token, params, body)
+            resp = self._send(method, rel, url, token, body)
             if resp.status_code == 401 and not renewed:
                 # An expired or forgotten token: renew once and re-send (the server refused it unprocessed).
                 self.stats._add("errors")
@@ -244,13 +254,31 @@ class Transport:
                                    method=method, path=rel, status=exc.status, cause=exc.cause)
             raise _Retry(f"token request failed ({exc})", final) from exc
 
-    def _send(self, method: str, rel: str, token: str, params: Any, body: Any) -> httpx.Response:
+    def _guard(self, method: str, url: httpx.URL) -> httpx.URL:
+        """`url` when it stays under this environment's API base once every spelling is undone (dot segments,
+        percent-encoding, backslashes, case: hosts.endpoint, as a proxy or server may resolve them) and names
+        no other environment; else RefusedURL, naming the URL (which carries no secret) and the variable."""
+        shown = str(url).split("?", 1)[0]
+        where = hosts.endpoint(shown)
+        if not hosts.under(where, self._base):
+            same_host = (where.host, where.port) == (self._base.host, self._base.port)
+            why = f"it resolves to {where.path or '/'}" if same_host else "it goes to another host"
+            why += ", outside"
+        elif self._other is not None and hosts.environment_of(where) == self._other:
+            why = f"it names {ENVIRONMENT_LABELS.get(self._other, self._other)}, though under"
+        else:
+            return url
+        raise RefusedURL(f"refusing {method} {shown} for {self.env.label}: {why} {self.env.var('API_BASE')} "
+                         f"({self.env.api_base}); nothing was sent", variables=[self.env.var("API_BASE")])
+
+    def _send(self, method: str, rel: str, url: httpx.URL, token: str, body: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}", "ST-App-Key": self._app_key}
+        request = self._http.build_request(method, url, json=body, headers=headers)
+        self._guard(method, request.url)  # the request exactly as it goes out
         self.pacer.acquire()
         self.stats._add("requests")
         try:
-            resp = self._http.request(method, self.env.api_base + rel, params=params, json=body,
-                                      headers=headers)
+            resp = self._http.send(request)
         except httpx.HTTPError as exc:
             self.stats._add("errors")
             what = f"{type(exc).__name__} from {self.env.api_base}: {self._clean(str(exc)) or 'no detail'}"
