@@ -25,7 +25,7 @@ from stsync_dagster.servicetitan import (
     check_integration_target,
     load_settings,
 )
-from stsync_dagster.servicetitan.redact import RedactingStream, Redactor
+from stsync_dagster.servicetitan.redact import RedactingStream, Redactor, url_secrets
 from stsync_dagster.sync.crosswalk import setting as database
 from stsync_dagster.sync.timefmt import parse_day
 
@@ -359,7 +359,7 @@ def _output_redactor() -> Redactor:
     values.update(os.environ)
     envs = ("PROD", "INT")
     secrets = [values.get(f"ST_{name}_{e}", "") for name in ("CLIENT_SECRET", "APP_KEY") for e in envs]
-    secrets.append(database.password(values.get("STSYNC_DB", "")) or "")
+    secrets += url_secrets(values.get("STSYNC_DB", ""))  # userinfo and query: password=, sslpassword=…
     pairs = [(values.get(f"ST_CLIENT_ID_{e}", ""), values.get(f"ST_CLIENT_SECRET_{e}", "")) for e in envs]
     return Redactor(secrets, pairs)
 

@@ -153,3 +153,87 @@ def test_no_secret_in_any_encoding_reaches_output_storage_or_the_ui(tmp_path):
                 assert form not in haystack, f"{what} as {form!r} in the {where}"
     # Access tokens are JWTs: none may be printed or stored either.
     assert "eyJhbGciOi" not in text and "eyJhbGciOi" not in stored
+
+
+# -- every credential form of a database URL: userinfo, and the query's password parameters ------------
+
+QUERY_PASSWORD = "qp+db/Kk51v="
+SSL_PASSWORD = "ssl+key/Jj62u="
+
+
+def _with_query_secrets(url: str) -> str:
+    """`url` with both passwords as libpq query parameters (percent-encoded, as a URL must carry them)."""
+    return (make_url(url).update_query_dict({"password": QUERY_PASSWORD, "sslpassword": SSL_PASSWORD})
+            .render_as_string(hide_password=False))
+
+
+def _pg_rows(url: str) -> str:
+    """Every row of every table of the test's schema (the crosswalk on PostgreSQL), as text."""
+    import psycopg
+
+    schema = make_url(url).query["options"].removeprefix("-csearch_path=")
+    parts = []
+    with psycopg.connect(pg.base_url()) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [schema])]
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{schema}"."{table}"'):
+                parts.extend(str(value) for value in row)
+    return "\n".join(parts)
+
+
+def _query_secrets_absent(where: str, haystack: str) -> None:
+    for what, secret in (("password", QUERY_PASSWORD), ("sslpassword", SSL_PASSWORD)):
+        for form in spellings(secret):
+            assert form not in haystack, f"the {what} query parameter as {form!r} in {where}"
+
+
+def test_a_password_in_the_query_of_an_unreachable_database_url_is_not_shown(simulator, tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    db = _with_query_secrets("postgresql://stsync@127.0.0.1:1/stsync")
+    env = sync_env(simulator, tmp_path, STSYNC_DB=db)
+    for args in (["verify"], ["sync", "items"], ["history", "items", "1"]):
+        out = _run(args, env, tmp_path, home)
+        assert "STSYNC_DB" in out and "127.0.0.1:1" in out, out  # the real error, the URL named
+        _query_secrets_absent(f"the output of stsync {' '.join(args)}", out)
+
+
+def test_a_password_in_the_query_of_the_database_url_stays_out_of_output_storage_and_crosswalk(tmp_path):
+    pg.require()
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with ExitStack() as stack:
+        db = _with_query_secrets(stack.enter_context(pg.fresh_schema()))
+        sim = stack.enter_context(Simulator(seed=34, scale=0.05).start())
+        sim.set_faults(error_rate=0.05, drop_post_rate=0.05)
+        env = sync_env(sim, tmp_path, STSYNC_DB=db)
+        outputs = [_run(args, env, tmp_path, home) for args in (["verify"], ["sync", "items", "--verbose"])]
+        prod_id = sim.records("prod", "materials")[0]["id"]
+        outputs.append(_run(["history", "items", str(prod_id)], env, tmp_path, home))
+        crosswalk = _pg_rows(db)
+    text = "\n".join(outputs)
+    assert "[ok] crosswalk" in text and "created" in text, text  # the outputs searched are the real ones
+    assert len(crosswalk) > 1000
+    _query_secrets_absent("the output", text)
+    _query_secrets_absent("Dagster storage", _stored(home))
+    _query_secrets_absent("the crosswalk", crosswalk)
+
+
+def test_every_credential_form_of_a_url_is_masked_where_it_is_shown():
+    from stsync_dagster.servicetitan.redact import Redactor, masked_url, url_secrets
+    from stsync_dagster.sync.crosswalk import setting as database
+
+    url = ("postgresql+psycopg://stsync:pw%2Bdb%2FHh27p%3D@db.example:5432/stsync?sslmode=require"
+           f"&password={quote_plus(QUERY_PASSWORD)}&SSLPassword={quote(SSL_PASSWORD, safe='')}&Api-Key=k3y-V4lue"
+           "&options=-csearch_path%3Dx")
+    shown = [database.display(url), masked_url(url)]
+    for text in shown:
+        assert "db.example:5432/stsync" in text and "sslmode=require" in text and "search_path" in text, text
+        for secret in (DB_PASSWORD, QUERY_PASSWORD, SSL_PASSWORD, "k3y-V4lue"):
+            for form in spellings(secret):
+                assert form not in text, (form, text)
+    mask = Redactor(url_secrets(url))
+    echoed = f"could not connect with password {QUERY_PASSWORD} ({json.dumps(SSL_PASSWORD)}, {DB_PASSWORD})"
+    assert mask(echoed) == 'could not connect with password *** ("***", ***)'
+    assert masked_url("sqlite:///x.sqlite3") == "sqlite:///x.sqlite3" and url_secrets("/tmp/x.sqlite3") == []

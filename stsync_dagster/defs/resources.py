@@ -12,7 +12,7 @@ from pydantic import PrivateAttr
 
 from stsync_dagster.servicetitan import ConfigError, EnvironmentSettings, IntegrationClient, ProductionClient
 from stsync_dagster.servicetitan import settings as st_settings
-from stsync_dagster.servicetitan.redact import Redactor
+from stsync_dagster.servicetitan.redact import Redactor, url_secrets
 from stsync_dagster.sync.crosswalk import setting as database
 from stsync_dagster.sync.crosswalk import Crosswalk
 from stsync_dagster.sync.engine import SyncOptions
@@ -153,7 +153,7 @@ class CrosswalkResource(dg.ConfigurableResource):
         return _checked("STSYNC_BLOCKED_WARN_DAYS", st_settings.parse_positive, self.blocked_warn_days)
 
     def redactor(self) -> Redactor:
-        return Redactor([database.password(self.url) or ""])
+        return Redactor(url_secrets(self.url))
 
     def teardown_after_execution(self, context) -> None:
         if self._crosswalk is not None:

@@ -15,10 +15,20 @@ import re
 import traceback
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
 MASK = "***"
 MIN_LENGTH = 4  # shorter values would mask ordinary text; no real secret is this short
+# Query parameters of a URL that carry a credential: libpq's `password` and `sslpassword` (its `sslkey` names
+# the private key), and the names other drivers and services use. Matched case-insensitively, "-" read as "_";
+# any name holding "password", "passwd", "secret" or "token" is one too.
+CREDENTIAL_PARAMS = frozenset({
+    "password", "passwd", "pwd", "pass", "sslpassword", "sslkey", "secret", "client_secret", "token",
+    "access_token", "refresh_token", "auth", "auth_token", "authorization", "api_key", "apikey", "key", "app_key",
+    "private_key", "credential", "credentials", "signature", "sig", "x_amz_signature", "x_amz_credential",
+})
+_CREDENTIAL_WORDS = ("password", "passwd", "secret", "token")
+_QUERY_PARAM = re.compile(r"(?P<name>[^&;=]*)=(?P<value>[^&;]*)")
 
 
 def _lower_hex(text: str) -> str:
@@ -40,6 +50,56 @@ _ENCODERS = (
     lambda s: html.escape(s),
     lambda s: repr(s)[1:-1],
 )
+
+
+def _credential_param(name: str) -> bool:
+    name = unquote_plus(name).strip().lower().replace("-", "_")
+    return name in CREDENTIAL_PARAMS or any(word in name for word in _CREDENTIAL_WORDS)
+
+
+def _userinfo(netloc: str) -> tuple[str, str | None, str]:
+    """(user, password or None, host) of a URL's network location."""
+    if "@" not in netloc:
+        return "", None, netloc
+    userinfo, _, host = netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    return user, password if colon else None, host
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials a URL carries (a database URL, a proxy's), as written and percent-decoded: the password of
+    its userinfo and the values of its credential query parameters (CREDENTIAL_PARAMS). Give them to a Redactor,
+    which masks every encoding of each."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return []
+    found: list[str] = []
+    password = _userinfo(parts.netloc)[1]
+    if password:
+        found += [password, unquote(password)]
+    for param in _QUERY_PARAM.finditer(parts.query):
+        if _credential_param(param["name"]):
+            found += [param["value"], unquote(param["value"]), unquote_plus(param["value"])]
+    return [secret for secret in dict.fromkeys(found) if secret]
+
+
+def masked_url(url: str) -> str:
+    """`url` as it may be shown: the password of its userinfo and its credential query parameters' values
+    replaced by the mask, everything else as it was."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "an unreadable URL"
+    user, password, host = _userinfo(parts.netloc)
+    shown = f"{parts.scheme}:" if parts.scheme else ""
+    if url[len(shown):].startswith("//"):  # (urlunsplit would drop an empty authority: sqlite:///x)
+        shown += "//" + (parts.netloc if password is None else f"{user}:{MASK}@{host}")
+    shown += parts.path
+    if parts.query:
+        shown += "?" + _QUERY_PARAM.sub(
+            lambda m: f"{m['name']}={MASK}" if _credential_param(m["name"]) else m[0], parts.query)
+    return shown + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 @functools.lru_cache(maxsize=256)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
+from stsync_dagster.servicetitan.redact import masked_url
 from stsync_dagster.servicetitan.settings import default_db
 from stsync_dagster.sync.crosswalk import migrations
 from stsync_dagster.sync.crosswalk.schema import id_map
@@ -141,7 +142,8 @@ class Database:
 
     def __init__(self, url_or_path: str | None = None, *, busy_timeout_s: float = BUSY_TIMEOUT_S):
         url = make_url(database_url(url_or_path or default_db()))
-        self.url = url.render_as_string(hide_password=True)  # for display: a password never leaves the engine
+        # for display: a password (in the userinfo or the query) never leaves the engine
+        self.url = masked_url(url.render_as_string(hide_password=True))
         backend = url.get_backend_name()
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(

@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from stsync_dagster.servicetitan.errors import ConfigError
+from stsync_dagster.servicetitan.redact import Redactor, masked_url, url_secrets
 from stsync_dagster.sync.crosswalk import ENV_VAR, Crosswalk, database_url
 
 BACKENDS = ("sqlite", "postgresql")
@@ -39,19 +40,13 @@ def parse(value: str) -> str:
     return value
 
 
-def password(value: str) -> str | None:
-    try:
-        return make_url(database_url(value)).password
-    except (ArgumentError, ValueError):
-        return None
-
-
 def display(value: str) -> str:
-    """STSYNC_DB as it may be printed: the password hidden (a plain path as it was given)."""
+    """STSYNC_DB as it may be printed: the password hidden, in the userinfo or the query (a plain path as it was
+    given)."""
     if "://" not in value:
         return value
     try:
-        return make_url(value).render_as_string(hide_password=True)
+        return masked_url(make_url(value).render_as_string(hide_password=True))
     except (ArgumentError, ValueError):
         return "an unreadable URL"
 
@@ -100,7 +95,7 @@ def check(value: str, *, write: bool) -> str:
     except ValueError as exc:
         raise ConfigError(f"{ENV_VAR} ({shown}) {exc}", variables=[ENV_VAR]) from None
     except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
-        reason = _first_line(exc).replace(password(value) or "\0", "***")
+        reason = Redactor(url_secrets(value))(_first_line(exc))
         raise ConfigError(f"{ENV_VAR} ({shown}) cannot be opened as the crosswalk: {reason}",
                           variables=[ENV_VAR]) from None
     return shown
