@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -285,14 +286,21 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 # ---- demo -------------------------------------------------------------------------------------------
 
 
+DEMO_MAX_SCALE = 100.0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from stsync_dagster.simulator import Simulator
 
+    if not (math.isfinite(args.scale) and 0 < args.scale <= DEMO_MAX_SCALE):
+        raise ConfigError(f"--scale must be a number between 0 (excluded) and {DEMO_MAX_SCALE:g} (got {args.scale!r})")
     workdir = Path(tempfile.mkdtemp(prefix="stsync-demo-"))
     with Simulator(seed=args.seed, scale=args.scale).start() as sim:
         os.environ.update(sim.env())
         os.environ["STSYNC_DB"] = str(workdir / "crosswalk.sqlite3")
         os.environ.setdefault("STSYNC_CONFIG", str(Path(__file__).resolve().parent.parent / "stsync.config.json"))
+        # The simulator's block plus this environment's other settings (ST_CONCURRENCY…): checked before any request.
+        _preflight(load_settings(dotenv_path=None), write=True)
         print(f"Simulator serving Production and Integration at {sim.url} (seed {args.seed}, scale {args.scale})")
         print(f"Crosswalk: {os.environ['STSYNC_DB']}\n")
         since = args.since or min(

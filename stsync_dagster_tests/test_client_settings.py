@@ -189,3 +189,51 @@ def test_production_client_has_no_write_method():
             prod._transport.request("POST", "/pricebook/v2/tenant/{tenant}/materials", json={})
         assert "read-only" in str(info.value)
         assert prod.stats.requests == 0
+
+
+# -- every numeric setting is bounded where it is parsed ---------------------------------------------
+
+UNWORKABLE = [
+    ("ST_HTTP_TIMEOUT", "1e308"), ("ST_HTTP_TIMEOUT", "1e-300"), ("ST_HTTP_TIMEOUT", "nan"), ("ST_HTTP_TIMEOUT", "-inf"),
+    ("ST_HTTP_TIMEOUT", "601"),
+    ("ST_RATE_LIMIT", "1e308"), ("ST_RATE_LIMIT", "1e-300"), ("ST_RATE_LIMIT", "NaN"), ("ST_RATE_LIMIT", "1001"),
+    ("ST_SERVER_TIMEOUT", "1e308"), ("ST_SERVER_TIMEOUT", "inf"), ("ST_SERVER_TIMEOUT", "0"), ("ST_SERVER_TIMEOUT", "3601"),
+    ("ST_SERVER_TIMEOUT", "1e-300"),
+    ("STSYNC_BLOCKED_WARN_DAYS", "1e308"), ("STSYNC_BLOCKED_WARN_DAYS", "nan"), ("STSYNC_BLOCKED_WARN_DAYS", "3651"),
+    ("ST_PAGE_SIZE", "1e3"), ("ST_PAGE_SIZE", "9" * 5000), ("ST_PAGE_SIZE", "-1"),
+    ("ST_MAX_RETRIES", "-1"), ("ST_MAX_RETRIES", "101"), ("ST_MAX_RETRIES", "nan"),
+    ("ST_CONCURRENCY", "65"), ("ST_CONCURRENCY", "inf"),
+    ("ST_BULK_SIZE", "-1"), ("ST_BULK_SIZE", "101"), ("ST_BULK_SIZE", "1e308"),
+    ("ST_BATCH_SIZE", "5001"), ("ST_BATCH_SIZE", "inf"),
+]
+
+
+@pytest.mark.parametrize("name, value", UNWORKABLE)
+def test_a_value_that_cannot_work_is_refused_where_it_is_parsed(name, value):
+    with pytest.raises(ConfigError) as info:
+        load_settings(full_env(**{name: value}), dotenv_path=None)
+    assert info.value.variables == [name]
+    assert "between" in str(info.value) or "whole number" in str(info.value), str(info.value)
+    assert len(str(info.value)) < 300  # one short line, even for 5000 digits
+
+
+def test_the_bounds_themselves_are_accepted():
+    s = load_settings(full_env(ST_HTTP_TIMEOUT="600", ST_RATE_LIMIT="1000", ST_SERVER_TIMEOUT="3600",
+                               STSYNC_BLOCKED_WARN_DAYS="0.000001", ST_MAX_RETRIES="100", ST_CONCURRENCY="64",
+                               ST_BULK_SIZE="0", ST_BATCH_SIZE="5000", ST_PAGE_SIZE="1"), dotenv_path=None)
+    assert (s.http_timeout, s.rate_limit, s.server_timeout, s.blocked_warn_days) == (600, 1000, 3600, 0.000001)
+    s = load_settings(full_env(ST_HTTP_TIMEOUT="0.1", ST_RATE_LIMIT="0.1", ST_SERVER_TIMEOUT="0.01",
+                               STSYNC_BLOCKED_WARN_DAYS="3650"), dotenv_path=None)
+    assert (s.http_timeout, s.rate_limit, s.server_timeout, s.blocked_warn_days) == (0.1, 0.1, 0.01, 3650)
+
+
+@pytest.mark.parametrize("name, value", [("ST_SERVER_TIMEOUT", "1e308"), ("ST_HTTP_TIMEOUT", "1e308"),
+                                         ("ST_RATE_LIMIT", "1e-300"), ("STSYNC_BLOCKED_WARN_DAYS", "1e308")])
+def test_the_dagster_resources_refuse_it_too(name, value):
+    """The code location reads the same variables through dg.EnvVar: checked with the same parsers."""
+    from stsync_dagster.defs.resources import build_resources
+    from stsync_dagster_tests.sync_helpers import pointed_at
+
+    with pointed_at(full_env(**{name: value})), pytest.raises(ConfigError) as info:
+        build_resources()
+    assert info.value.variables == [name]

@@ -135,3 +135,40 @@ def test_verify_refuses_a_config_path_that_climbs_to_production(simulator, tmp_p
         _assert_config_error(done, simulator, "entities.items.int_create_path", "dot segment")
         failures = [line for line in (done.stdout + done.stderr).splitlines() if "int_create_path" in line]
         assert len(failures) == 1, done.stdout + done.stderr
+
+
+# -- numbers that cannot work: refused by every command before any request --------------------------
+
+@pytest.mark.parametrize("name, value", [
+    ("ST_SERVER_TIMEOUT", "1e308"),  # passed verify, then the sync died with OverflowError
+    ("ST_HTTP_TIMEOUT", "1e308"),
+    ("ST_HTTP_TIMEOUT", "nan"),
+    ("ST_RATE_LIMIT", "1e-300"),
+    ("STSYNC_BLOCKED_WARN_DAYS", "1e308"),
+    ("ST_BULK_SIZE", "1e308"),
+])
+def test_verify_refuses_a_number_that_cannot_work(name, value, simulator, tmp_path):
+    done = _run(["verify"], sync_env(simulator, tmp_path, **{name: value}), tmp_path)
+    _assert_config_error(done, simulator, name, "between")
+
+
+@pytest.mark.parametrize("args", [["sync", "items"], ["copy", "items", "1"], ["reconcile"]],
+                         ids=["sync", "copy", "reconcile"])
+def test_every_command_refuses_an_unworkable_server_timeout_before_any_request(args, simulator, tmp_path):
+    done = _run(args, sync_env(simulator, tmp_path, ST_SERVER_TIMEOUT="1e308"), tmp_path)
+    _assert_config_error(done, simulator, "ST_SERVER_TIMEOUT", "between")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("extra, env, name", [
+    ([], {"STSYNC_BLOCKED_WARN_DAYS": "1e308"}, "STSYNC_BLOCKED_WARN_DAYS"),
+    ([], {"ST_CONCURRENCY": "inf"}, "ST_CONCURRENCY"),
+    (["--scale", "nan"], {}, "--scale"),
+])
+def test_the_demo_refuses_a_number_that_cannot_work_before_it_syncs(extra, env, name, tmp_path):
+    done = _run(["demo", "--scale", "0.05", *extra], env, tmp_path)
+    out = done.stdout + done.stderr
+    assert done.returncode == 2, out
+    assert "Traceback" not in out and len(done.stderr.strip().splitlines()) == 1, out
+    assert name in done.stderr, out
+    assert "stsync sync all" not in out  # nothing was synced

@@ -66,8 +66,8 @@ class _TenantResource(dg.ConfigurableResource):
     def _tuning(self) -> dict:
         return dict(
             page_size=_checked("ST_PAGE_SIZE", st_settings.parse_page_size, self.page_size),
-            timeout=_checked("ST_HTTP_TIMEOUT", st_settings.parse_positive, self.http_timeout),
-            rate_limit=_checked("ST_RATE_LIMIT", st_settings.parse_positive, self.rate_limit),
+            timeout=_checked("ST_HTTP_TIMEOUT", st_settings.parse_http_timeout, self.http_timeout),
+            rate_limit=_checked("ST_RATE_LIMIT", st_settings.parse_rate_limit, self.rate_limit),
             max_retries=_checked("ST_MAX_RETRIES", st_settings.parse_retries, self.max_retries),
             pacer_database=self.pacer_database or None,
         )
@@ -98,10 +98,10 @@ class IntegrationResource(_TenantResource):
         return _checked("ST_CONCURRENCY", st_settings.parse_concurrency, self.concurrency)
 
     def lost_answer_wait(self) -> float:
-        return _checked("ST_SERVER_TIMEOUT", st_settings.parse_positive, self.server_timeout)
+        return _checked("ST_SERVER_TIMEOUT", st_settings.parse_server_timeout, self.server_timeout)
 
     def bulk_batch(self) -> int:
-        return _checked("ST_BULK_SIZE", st_settings.parse_retries, self.bulk_size)
+        return _checked("ST_BULK_SIZE", st_settings.parse_bulk_size, self.bulk_size)
 
     def records_per_batch(self) -> int:
         return _checked("ST_BATCH_SIZE", st_settings.parse_batch_size, self.batch_size)
@@ -150,7 +150,7 @@ class CrosswalkResource(dg.ConfigurableResource):
         return self._crosswalk
 
     def warn_days(self) -> float:
-        return _checked("STSYNC_BLOCKED_WARN_DAYS", st_settings.parse_positive, self.blocked_warn_days)
+        return _checked("STSYNC_BLOCKED_WARN_DAYS", st_settings.parse_warn_days, self.blocked_warn_days)
 
     def redactor(self) -> Redactor:
         return Redactor(url_secrets(self.url))
@@ -171,8 +171,8 @@ def _tenant_fields(env: str) -> dict:
         "app_key": dg.EnvVar(f"ST_APP_KEY_{suffix}"),
         "tenant_id": dg.EnvVar(f"ST_TENANT_ID_{suffix}"),
         "page_size": _knob("ST_PAGE_SIZE", st_settings.parse_page_size, st_settings.DEFAULT_PAGE_SIZE),
-        "http_timeout": _knob("ST_HTTP_TIMEOUT", st_settings.parse_positive, st_settings.DEFAULT_HTTP_TIMEOUT),
-        "rate_limit": _knob("ST_RATE_LIMIT", st_settings.parse_positive, st_settings.DEFAULT_RATE_LIMIT),
+        "http_timeout": _knob("ST_HTTP_TIMEOUT", st_settings.parse_http_timeout, st_settings.DEFAULT_HTTP_TIMEOUT),
+        "rate_limit": _knob("ST_RATE_LIMIT", st_settings.parse_rate_limit, st_settings.DEFAULT_RATE_LIMIT),
         "max_retries": _knob("ST_MAX_RETRIES", st_settings.parse_retries, st_settings.DEFAULT_MAX_RETRIES),
         "pacer_database": _knob("STSYNC_DB", database.parse, st_settings.DEFAULT_DB, show=database.display),
     }
@@ -190,14 +190,14 @@ def build_resources() -> dict:
                 "ST_EXTERNAL_DATA_GUID", st_settings.parse_guid, st_settings.DEFAULT_EXTERNAL_DATA_GUID
             ),
             concurrency=_knob("ST_CONCURRENCY", st_settings.parse_concurrency, st_settings.DEFAULT_CONCURRENCY),
-            server_timeout=_knob("ST_SERVER_TIMEOUT", st_settings.parse_positive, st_settings.DEFAULT_SERVER_TIMEOUT),
-            bulk_size=_knob("ST_BULK_SIZE", st_settings.parse_retries, st_settings.DEFAULT_BULK_SIZE),
+            server_timeout=_knob("ST_SERVER_TIMEOUT", st_settings.parse_server_timeout, st_settings.DEFAULT_SERVER_TIMEOUT),
+            bulk_size=_knob("ST_BULK_SIZE", st_settings.parse_bulk_size, st_settings.DEFAULT_BULK_SIZE),
             batch_size=_knob("ST_BATCH_SIZE", st_settings.parse_batch_size, st_settings.DEFAULT_BATCH_SIZE),
         ),
         "crosswalk": CrosswalkResource(
             url=_knob("STSYNC_DB", database.parse, st_settings.DEFAULT_DB, show=database.display),
             blocked_warn_days=_knob(
-                "STSYNC_BLOCKED_WARN_DAYS", st_settings.parse_positive, st_settings.DEFAULT_BLOCKED_WARN_DAYS
+                "STSYNC_BLOCKED_WARN_DAYS", st_settings.parse_warn_days, st_settings.DEFAULT_BLOCKED_WARN_DAYS
             ),
         ),
     }

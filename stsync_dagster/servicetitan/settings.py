@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import math
 import os
+import re
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -74,38 +76,68 @@ def parse_tenant(value: str | int) -> int:
     return tenant
 
 
-def parse_page_size(value: str | int) -> int:
-    try:
-        size = int(str(value).strip())
-    except ValueError:
-        raise ValueError("must be a whole number") from None
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ValueError(f"must be between 1 and {MAX_PAGE_SIZE}")
-    return size
-
-
-def parse_positive(value: str | float) -> float:
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        raise ValueError("must be a number") from None
-    if not number > 0 or number == float("inf"):
-        raise ValueError("must be greater than 0")
-    return number
+# Every numeric setting has finite bounds, checked where it is parsed (here, for the command line and the Dagster
+# resources alike): a value outside them cannot work (an overflow deep in a run, a wait of 1e300 seconds, a
+# request that times out before it is sent), so it stops every command before any request, naming the variable.
+HTTP_TIMEOUT_RANGE = (0.1, 600.0)  # seconds
+RATE_LIMIT_RANGE = (0.1, 1000.0)  # requests per second (ServiceTitan allows 60)
+SERVER_TIMEOUT_RANGE = (0.01, 3600.0)  # seconds
+BLOCKED_WARN_DAYS_MAX = 3650.0  # above 0
+MAX_RETRIES_RANGE = (0, 100)
+CONCURRENCY_RANGE = (1, 64)
+BULK_SIZE_RANGE = (0, 100)
+BATCH_SIZE_RANGE = (1, 5000)
+_WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 def _whole_number(value: str | int, low: int, high: int) -> int:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ValueError("must be a whole number") from None
+    text = str(value).strip()
+    if not _WHOLE.fullmatch(text):  # ASCII digits only: no "1e3", no "1_000", no 5000-digit parse
+        raise ValueError(f"must be a whole number between {low} and {high}")
+    number = int(text)
     if not low <= number <= high:
-        raise ValueError(f"must be between {low} and {high}")
+        raise ValueError(f"must be a whole number between {low} and {high}")
     return number
 
 
+def _number(value: str | float, low: float, high: float, *, above_low: bool = False) -> float:
+    """A finite number in [low, high] (or (low, high] when `above_low`): never nan, inf, or 1e308."""
+    shown = f"between {low:g}{' (excluded)' if above_low else ''} and {high:g}"
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError(f"must be a number {shown}") from None
+    if not (math.isfinite(number) and (low < number if above_low else low <= number) and number <= high):
+        raise ValueError(f"must be a number {shown}")
+    return number
+
+
+def parse_page_size(value: str | int) -> int:
+    return _whole_number(value, 1, MAX_PAGE_SIZE)
+
+
+def parse_http_timeout(value: str | float) -> float:
+    return _number(value, *HTTP_TIMEOUT_RANGE)
+
+
+def parse_rate_limit(value: str | float) -> float:
+    return _number(value, *RATE_LIMIT_RANGE)
+
+
+def parse_server_timeout(value: str | float) -> float:
+    return _number(value, *SERVER_TIMEOUT_RANGE)
+
+
+def parse_warn_days(value: str | float) -> float:
+    return _number(value, 0.0, BLOCKED_WARN_DAYS_MAX, above_low=True)
+
+
 def parse_retries(value: str | int) -> int:
-    return _whole_number(value, 0, 100)
+    return _whole_number(value, *MAX_RETRIES_RANGE)
+
+
+def parse_bulk_size(value: str | int) -> int:
+    return _whole_number(value, *BULK_SIZE_RANGE)
 
 
 def parse_start_date(value: str) -> str:
@@ -119,14 +151,11 @@ def parse_start_date(value: str) -> str:
 
 
 def parse_concurrency(value: str) -> int:
-    number = parse_retries(value)
-    if not 1 <= number <= 64:
-        raise ValueError("must be between 1 and 64")
-    return number
+    return _whole_number(value, *CONCURRENCY_RANGE)
 
 
 def parse_batch_size(value: str) -> int:
-    return _whole_number(value, 1, 5000)
+    return _whole_number(value, *BATCH_SIZE_RANGE)
 
 
 def parse_guid(value: str) -> str:
@@ -273,15 +302,15 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
             "tenant_id": parsed(f"ST_TENANT_ID_{suffix}", parse_tenant),
         }
     page_size = parsed("ST_PAGE_SIZE", parse_page_size, DEFAULT_PAGE_SIZE)
-    http_timeout = parsed("ST_HTTP_TIMEOUT", parse_positive, DEFAULT_HTTP_TIMEOUT)
-    rate_limit = parsed("ST_RATE_LIMIT", parse_positive, DEFAULT_RATE_LIMIT)
+    http_timeout = parsed("ST_HTTP_TIMEOUT", parse_http_timeout, DEFAULT_HTTP_TIMEOUT)
+    rate_limit = parsed("ST_RATE_LIMIT", parse_rate_limit, DEFAULT_RATE_LIMIT)
     max_retries = parsed("ST_MAX_RETRIES", parse_retries, DEFAULT_MAX_RETRIES)
     guid = parsed("ST_EXTERNAL_DATA_GUID", parse_guid, DEFAULT_EXTERNAL_DATA_GUID)
     start = parsed("STSYNC_START_DATE", parse_start_date, DEFAULT_START_DATE)
     concurrency = parsed("ST_CONCURRENCY", parse_concurrency, DEFAULT_CONCURRENCY)
-    warn_days = parsed("STSYNC_BLOCKED_WARN_DAYS", parse_positive, DEFAULT_BLOCKED_WARN_DAYS)
-    server_timeout = parsed("ST_SERVER_TIMEOUT", parse_positive, DEFAULT_SERVER_TIMEOUT)
-    bulk_size = parsed("ST_BULK_SIZE", parse_retries, DEFAULT_BULK_SIZE)
+    warn_days = parsed("STSYNC_BLOCKED_WARN_DAYS", parse_warn_days, DEFAULT_BLOCKED_WARN_DAYS)
+    server_timeout = parsed("ST_SERVER_TIMEOUT", parse_server_timeout, DEFAULT_SERVER_TIMEOUT)
+    bulk_size = parsed("ST_BULK_SIZE", parse_bulk_size, DEFAULT_BULK_SIZE)
     batch_size = parsed("ST_BATCH_SIZE", parse_batch_size, DEFAULT_BATCH_SIZE)
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems), variables=bad_vars)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import functools
 import logging
+import math
 import re
 import ssl
 import threading
@@ -166,8 +167,11 @@ class Transport:
         pacer: Pacer | None = None,
         pacer_database: str | None = None,
     ) -> None:
-        if not timeout > 0:
-            raise ValueError("timeout must be > 0")
+        # (ST_HTTP_TIMEOUT, ST_RATE_LIMIT… are bounded where they are parsed: settings.py; this is the last check)
+        if not 0 < timeout < math.inf:
+            raise ValueError("timeout must be a finite number > 0")
+        if not 0 < rate_limit < math.inf:
+            raise ValueError("rate_limit must be a finite number > 0")
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         self.env = env
