@@ -118,13 +118,19 @@ def test_a_refreshed_tenant_synced_from_an_empty_crosswalk_adopts_what_it_holds(
     guid = env["ST_EXTERNAL_DATA_GUID"]
     stamped = [r for r in sim.records("int", "materials") if r["id"] in before["materials"] and guid in r["externalData"]]
     assert len(stamped) == len(before["materials"])
+    # The hand-made materials differ (description, vendor), and so may a copy the refresh made whose Production
+    # record moved on since (a visit rescheduled): who wrote their values is unknown, so they are conflicts, left
+    # alone, in the run that adopts them and in every run after, until a person decides (updates.conflicts).
+    conflicts = lambda report: sorted((k, r["prod_id"]) for k, m in report.items() for r in m["issues"] if r["outcome"] == "conflict")
+    assert first["items"]["conflict"] == 3 and sum(m["updated"] + m["status_changed"] for m in first.values()) == 0
     again = sync(env, ENTITIES)
     assert sum(m["created"] + m["adopted"] for m in again.values()) == 0
-    # What a refresh copied is what Production has: adopted records need no update; the hand-made materials
-    # are brought in line with Production (code, description, vendor), once.
-    assert again["items"]["updated"] == 3 and again["jobs"]["updated"] == again["pos"]["updated"] == 0
     third = sync(env, ENTITIES)
-    assert sum(m["updated"] + m["status_changed"] + m["conflict"] + m["created"] for m in third.values()) == 0
+    for report in (again, third):
+        assert sum(m["updated"] + m["status_changed"] + m["created"] for m in report.values()) == 0
+        assert conflicts(report) == conflicts(first)
+    assert {r["id"]: r["description"] for r in handmade} == {
+        r["id"]: r["description"] for r in sim.records("int", "materials") if r["id"] in {h["id"] for h in handmade}}
     print(f"\nrefreshed tenant ({'ids kept' if keep_ids else 'new ids'}), empty crosswalk: {figures}")
 
 

@@ -30,7 +30,7 @@ from stsync_dagster.sync.activation import ActivationStage
 from stsync_dagster.sync.adoption import Ambiguous, IntegrationIndex, Match
 from stsync_dagster.sync.checks import mapping_problems
 from stsync_dagster.sync.entities import HANDLERS, EntityHandler, PageContext
-from stsync_dagster.sync.crosswalk import Write
+from stsync_dagster.sync.crosswalk import Entry, Write
 from stsync_dagster.sync.crosswalk.schema import ISSUE_STATUSES
 from stsync_dagster.sync.fieldmap import FIELD_MAPS, dropped_references
 from stsync_dagster.sync.follow import FollowStage, fingerprint
@@ -484,7 +484,7 @@ class SyncEngine(FollowStage, ActivationStage):
             entity=kind,
             policies=self.policies,
         )
-        todo = self._adopt(ctx, todo, refs)
+        todo = self._adopt(ctx, todo, refs, mapped)
         batch.plans = [_Plan(record.id, body, record=record) for record, body in self._build(ctx, todo, refs, extra)]
         for plan in batch.plans:
             report.count_left_out(dropped_references(FIELD_MAPS[kind], plan.record.model_dump(mode="json"), plan.body))
@@ -640,9 +640,10 @@ class SyncEngine(FollowStage, ActivationStage):
             if handler.kind not in self._indexes and handler.kind not in self._index_reads:
                 self._index_reads[handler.kind] = self._index_reader.submit(IntegrationIndex.read, handler, self.intc)
 
-    def _adopt(self, ctx: _Context, todo: list, refs: RefMap) -> list:
+    def _adopt(self, ctx: _Context, todo: list, refs: RefMap, mapped: dict) -> list:
         """Map the records Integration already holds to their counterpart instead of creating them; return the
-        rest. This is the proof before any create: a record is created only when the index has no match."""
+        rest. This is the proof before any create: a record is created only when the index has no match. The
+        adopted ones join `mapped`: their history unknown, they are compared with Production now (follow.py)."""
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
         if not todo:
             return []
@@ -673,6 +674,8 @@ class SyncEngine(FollowStage, ActivationStage):
                 rest.append(record)
         if adopted:
             self._record_adopted(ctx, adopted)
+            mapped.update({r.id: (r, Entry(r.id, adopted[r.id].int_id, "confirmed", self.options.run_id, None, "adopted"))
+                           for r in todo if r.id in adopted})
         return rest
 
     def _record_adopted(self, ctx: _Context, adopted: dict[int, Match]) -> None:

@@ -6,6 +6,11 @@ and the status) differs from the one stored with its last write: an unchanged re
 changed one is read back from Integration (50 per call): the fields whose values Integration does not hold are
 patched, lists whole; a record edited in Integration since STSync's last write is a conflict, left alone
 unless the config says `overwrite`. Status changes follow the patch, each claimed in the crosswalk first.
+
+A value is replaced only with proof that STSync wrote it: its write noted (`written_at`), or a copy STSync created
+and nobody modified since. A record whose history is unknown (adopted, reconciled, from the original script's
+crosswalk) is compared field by field: equal, it is noted as STSync's from then on; different, it is a conflict
+(both values said) until a person decides. `stsync reconcile` (create=False) compares and writes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +28,43 @@ log = logging.getLogger("stsync.sync")
 
 # Integration's modifiedOn and our clock are compared: a write of ours can land this much after we noted it.
 _CLOCK_SLACK = timedelta(seconds=2)
+
+
+# Sources of mappings to records STSync created itself (a create whose answer was lost, found by its mark: recovered).
+_CREATED = ("sync", "recovered")
+_UNKNOWN = {"adopted": "adopted", "reconcile": "reconciled", "legacy": "mapped by the original script"}
+
+
+def _last_write(entry, int_record: dict) -> datetime | None:
+    """When STSync last wrote the copy, as far as it can prove: the time noted with its write; for a copy it
+    created whose write was never noted (a crash before the note, an older STSync), its creation, if nothing
+    modified it since. None: the history is unknown, and the values are compared before anything is replaced."""
+    if entry.written_at is not None:
+        return entry.written_at
+    if entry.source not in _CREATED:
+        return None
+    created, edited = _instant(int_record.get("createdOn")), _instant(int_record.get("modifiedOn"))
+    if created is None or edited is None or edited > created + _CLOCK_SLACK:
+        return None
+    return created
+
+
+def _shown(value) -> str:
+    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _differences(handler, fields: set[str], view: dict, int_record: dict, target: str | None, steps: list) -> str:
+    """Each field that differs, with Production's value (as STSync would send it) and Integration's."""
+    names = handler.read_names
+    said = [f"{f}: Production {_shown(view[f])}, Integration {_shown(int_record.get(names.get(f, f)))}"
+            for f in sorted(fields)]
+    current = handler.current_status(int_record) if target else None
+    if target and current != target:
+        said.append(f"status: Production {target}, Integration {current}")
+    elif steps:
+        said.append(f"to send: {', '.join(step[0] for step in steps)}")
+    return "; ".join(said)
 
 
 def fingerprint(view: dict, status: str | None) -> str:
@@ -52,6 +94,13 @@ class FollowStage:
     def _follow(self, ctx, wanted: list[tuple]) -> None:
         """`wanted`: (record, crosswalk entry, body it would be created with now) of records copied before."""
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
+        # Adopted by this very run (counted as adopted): compared now, since who wrote their values is unknown.
+        adopted_now = {r.id for r, entry, _ in wanted if entry.source == "adopted" and entry.run_id == self.options.run_id}
+        if not self.options.create:  # `stsync reconcile`: the crosswalk is rebuilt; no record is compared or written
+            for record, *_ in wanted:
+                if record.id not in adopted_now:
+                    report.add(Outcome.SKIPPED, record.id)
+            return
         changed = []
         for record, entry, body in wanted:
             target = handler.desired_status(record)
@@ -96,20 +145,18 @@ class FollowStage:
             steps = handler.status_steps(record, target, handler.current_status(int_record)) if target else []
             steps = handler.follow_steps(body, int_record, related) + steps
             if not fields and not steps:
+                # Integration holds what STSync would write: from now on its values count as STSync's.
                 baselines[record.id] = (print_, _written_at(int_record))
-                report.add(Outcome.UNCHANGED, record.id)
+                if record.id not in adopted_now:  # counted as adopted
+                    report.add(Outcome.UNCHANGED, record.id)
                 continue
-            edited = _instant(int_record.get("modifiedOn"))
-            if (
-                entry.written_at is not None
-                and edited is not None
-                and edited > entry.written_at + _CLOCK_SLACK
-                and self.config.updates.conflicts == "skip"
-            ):
-                self._issue(report, Outcome.CONFLICT, record.id, ", ".join(sorted(fields)) or "(status)",
-                            f"edited in Integration at {edited:%Y-%m-%d %H:%M:%S} UTC, after STSync's last write: left "
-                            "alone (set updates.conflicts to overwrite in stsync.config.json to replace it)")
-                continue
+            if self.config.updates.conflicts == "skip":
+                why = self._conflict(entry, int_record)
+                if why:
+                    self._issue(report, Outcome.CONFLICT, record.id, ", ".join(sorted(fields)) or "(status)",
+                                f"{why}: left alone (set updates.conflicts to overwrite in stsync.config.json to replace "
+                                f"it); {_differences(handler, fields, view, int_record, target, steps)}")
+                    continue
             if self.options.dry_run:
                 self._plan_shown(report, record.id, handler, fields, view, int_record, steps)
                 continue
@@ -146,6 +193,18 @@ class FollowStage:
         self.crosswalk.note(kind, alone)
         self.crosswalk.wrote(kind, done, history=history)
         self._clear_issues(kind, list(done))
+
+    @staticmethod
+    def _conflict(entry, int_record: dict) -> str | None:
+        """Why Integration's differing values may be a person's (not to be replaced), or None: STSync wrote them."""
+        written = _last_write(entry, int_record)
+        if written is None:
+            how = _UNKNOWN.get(entry.source, "its last write not noted")
+            return f"STSync's last write to it is unknown ({how}) and Integration differs from Production"
+        edited = _instant(int_record.get("modifiedOn"))
+        if edited is not None and edited > written + _CLOCK_SLACK:
+            return f"edited in Integration at {edited:%Y-%m-%d %H:%M:%S} UTC, after STSync's last write"
+        return None
 
     def _patch_all(self, handler, patches: list[tuple[int, dict | None]]) -> list[tuple[bool, object]]:
         """Send the patches: in bulk where the kind has it (one request per batch; a batch the API refuses or
