@@ -35,12 +35,12 @@ from stsync_dagster.sync.crosswalk.schema import ISSUE_STATUSES
 from stsync_dagster.sync.fieldmap import FIELD_MAPS, dropped_references
 from stsync_dagster.sync.follow import FollowStage, fingerprint
 from stsync_dagster.sync.models import payload
-from stsync_dagster.sync.outcome import Blocked, Invalid, Outcome, SyncReport
+from stsync_dagster.sync.outcome import Blocked, Deferred, Invalid, Outcome, SyncReport
 from stsync_dagster.sync import progress
 from stsync_dagster.sync.prefetch import prefetch
 from stsync_dagster.sync.read import complete_pages
 from stsync_dagster.sync.policy import Policies
-from stsync_dagster.sync.references import RefMap
+from stsync_dagster.sync.references import Claims, RefMap
 from stsync_dagster.sync.requests_pool import RequestPool, in_background
 from stsync_dagster.sync.window import Window
 
@@ -483,6 +483,7 @@ class SyncEngine(FollowStage, ActivationStage):
             overlay={**self._overlay, kind: {**self._overlay.get(kind, {}), **ctx.fresh}} if ctx.fresh else self._overlay,
             entity=kind,
             policies=self.policies,
+            claims=Claims(self.options.run_id, self._run_is_live, self.options.server_timeout),
         )
         todo = self._adopt(ctx, todo, refs, mapped)
         batch.plans = [_Plan(record.id, body, record=record) for record, body in self._build(ctx, todo, refs, extra)]
@@ -508,6 +509,8 @@ class SyncEngine(FollowStage, ActivationStage):
                 dropped = refs.take_dropped()
                 if dropped:
                     ctx.dropped[record.id] = dropped
+            except Deferred as exc:  # a reference is being created (claimed): a later run copies it
+                self._issue(report, Outcome.DEFERRED, record.id, exc.field, exc.reason)
             except Blocked as exc:
                 self._issue(report, Outcome.BLOCKED, record.id, exc.field, exc.reason)
             except Invalid as exc:

@@ -52,6 +52,11 @@ class Blocked(Exception):
         self.reason = reason
 
 
+class Deferred(Blocked):
+    """A reference of the record is being created (its target claimed by a run, not confirmed yet): the record is
+    deferred, not blocked, and a later run copies it."""
+
+
 class Invalid(Exception):
     """The record cannot be sent as it is: a field is missing or wrong. Retrying will not help."""
 

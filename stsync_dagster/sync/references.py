@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable
+from datetime import datetime, timedelta
+from typing import Callable, Iterable
 
 from stsync_dagster.config import MASTER_KINDS
-from stsync_dagster.sync.outcome import Blocked
+from stsync_dagster.sync.outcome import Blocked, Deferred
 from stsync_dagster.sync.policy import BLOCK, DEFAULT, DROP, DefaultPolicy, Policies
 
 
@@ -25,6 +26,33 @@ class Dropped:
     ref: Ref
     how: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a run knows of the claims in the crosswalk: a reference whose target is claimed (pending) waits for
+    that create instead of being blocked."""
+
+    run_id: str  # this run
+    is_live: Callable[[str | None], bool | None]  # whether another run's claims may still be in flight
+    server_timeout: timedelta  # how long after a create was sent ServiceTitan may still commit it
+
+    def waiting(self, kind: str, entry, now: datetime) -> str | None:
+        """Why a reference to this pending record waits (it is being created), or None: a claim left by a run
+        that is gone, which the next sync of its kind resolves (until then the reference has no counterpart)."""
+        what = f"{_singular(kind)} {entry.prod_id}"
+        if entry.run_id == self.run_id:
+            return f"{what} is being created by this run (its answer is awaited); copied by a later run"
+        if self.is_live(entry.run_id):
+            return f"{what} is being created by run {entry.run_id}; copied by a later run"
+        if entry.claimed_at is not None and now - entry.claimed_at < self.server_timeout:
+            return (f"{what} was claimed by run {entry.run_id} at {entry.claimed_at:%H:%M:%S} UTC; its create may still "
+                    "be committing; copied by a later run")
+        return None
+
+
+def _singular(kind: str) -> str:
+    return kind.rstrip("s").replace("_", " ")
 
 
 class RefMap:
@@ -49,6 +77,7 @@ class RefMap:
         self._entity = entity
         self._policies = policies
         self._unmatched = unmatched  # master-data kinds never matched into the crosswalk
+        self._waiting: dict[str, dict[int, str]] = {}  # targets being created: why the record waits (see Claims)
         # References the record being built goes without (drop) or with a stand-in (default): see take_dropped.
         self._dropped: list[Dropped] = []
 
@@ -62,9 +91,11 @@ class RefMap:
         *,
         entity: str = "",
         policies: Policies | None = None,
+        claims: Claims | None = None,
     ) -> "RefMap":
         """`overlay`: pairs known to the run but not written (a dry run's master-data matches); `policies`: what
-        a reference of `entity` without counterpart does (block, drop, a default)."""
+        a reference of `entity` without counterpart does (block, drop, a default); `claims`: tells a target being
+        created (the record is deferred) from one without counterpart."""
         wanted: dict[str, set[int]] = defaultdict(set)
         for ref in refs:
             wanted[ref.kind].add(ref.prod_id)
@@ -82,7 +113,11 @@ class RefMap:
             if kind in MASTER_KINDS and prod_ids - ids[kind].keys() and not (overlay or {}).get(kind)
             and not crosswalk.counts(kind)
         )
-        return cls(ids, reasons, planned, entity=entity, policies=policies, unmatched=unmatched)
+        refmap = cls(ids, reasons, planned, entity=entity, policies=policies, unmatched=unmatched)
+        if claims is not None:
+            refmap._waiting = _being_created(crosswalk, claims, {k: p - ids[k].keys() for k, p in wanted.items()},
+                                              refmap._reasons)
+        return refmap
 
     def take_dropped(self) -> list[Dropped]:
         """The references dropped or defaulted since the last call (one record's build)."""
@@ -110,7 +145,10 @@ class RefMap:
             return self.PLANNED
         if int_id is not None:
             return int_id
-        singular = ref.kind.rstrip("s").replace("_", " ")
+        waiting = self._waiting.get(ref.kind, {}).get(ref.prod_id)
+        if waiting is not None:  # whatever its policy: the counterpart exists soon
+            raise Deferred(ref.field, waiting)
+        singular = _singular(ref.kind)
         if ref.kind in self._unmatched:
             reason = (f"{singular} {ref.prod_id}: no {ref.kind} matched into the crosswalk yet: materialize "
                       f"master_data first")
@@ -129,3 +167,24 @@ class RefMap:
             self._dropped.append(Dropped(ref, f"{DEFAULT} {' | '.join(policy.parts())}", reason))
             return found
         raise Blocked(ref.field, reason)
+
+
+def _being_created(crosswalk, claims: Claims, missing: dict[str, set[int]],
+                   reasons: dict[str, dict[int, str]]) -> dict[str, dict[int, str]]:
+    """Of the targets without counterpart, those claimed (pending) in the crosswalk: why a record waits for each.
+    A claim left by a run that is gone adds its story to the reason the record is blocked with."""
+    pending = {kind: [e for e in crosswalk.lookup(kind, sorted(ids)).values() if e.state == "pending"]
+               for kind, ids in missing.items() if ids and kind not in MASTER_KINDS}
+    if not any(pending.values()):
+        return {}
+    now = crosswalk.now()
+    waiting: dict[str, dict[int, str]] = {}
+    for kind, entries in pending.items():
+        for entry in entries:
+            why = claims.waiting(kind, entry, now)
+            if why is not None:
+                waiting.setdefault(kind, {})[entry.prod_id] = why
+            else:
+                reasons.setdefault(kind, {}).setdefault(
+                    entry.prod_id, f"left claimed by run {entry.run_id}, which is gone: the next {kind} sync looks it up")
+    return waiting
