@@ -87,6 +87,18 @@ def test_the_window_reader_sees_every_record_nobody_edited(day_of_50, page_size)
     assert set(ids) <= on_day
 
 
+def test_records_edited_within_a_window_that_ends_later_move_nothing_and_cost_no_second_walk(day_of_50):
+    """From the day on, until now: an edited record stays in the window, so one walk is complete."""
+    sim, day, on_day = day_of_50
+    sim.set_faults(live_edits=3, live_edit_lists=("prod/materials",))
+    window = {"active": "Any", "modifiedOnOrAfter": f"{day}T00:00:00Z"}
+    with _client(sim, 10) as prod:
+        pages = list(complete_pages(prod, MATERIALS, window))
+    ids = {r["id"] for page in pages for r in page.records}
+    assert _edited(sim) and on_day <= ids
+    assert len(pages) == -(-pages[0].total_count // 10)  # each page asked for once
+
+
 def test_a_window_that_never_stops_moving_is_an_error_naming_the_endpoint(day_of_50):
     sim, day, _ = day_of_50
     sim.set_faults(live_edits=2, live_edit_lists=("prod/materials",))  # no limit: every walk is moved

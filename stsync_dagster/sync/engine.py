@@ -238,8 +238,7 @@ class SyncEngine(FollowStage, ActivationStage):
                 self._sweep(ctx)
             self._backlog(ctx)
             log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
-            read = window.read_at(datetime.now(timezone.utc))
-            params = {**cfg.list_params, **read.params(cfg.since_param, cfg.until_param)}
+            params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
             self._pipeline(ctx, self._batches(ctx, prefetch(complete_pages(self.prod, cfg.prod_list_path, params))))
 
         return self._run(entity, work, on_page)

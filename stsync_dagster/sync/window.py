@@ -21,11 +21,6 @@ class Window:
             params[until_param] = rfc3339(self.end)
         return params
 
-    def read_at(self, now: datetime) -> "Window":
-        """The window as a read that starts `now` asks for it: its end capped at now, so that a record edited
-        while it is read can only leave it (sync/read/complete.py); one modified from now on is a later run's."""
-        return Window(self.start, now if self.end is None or self.end > now else self.end)
-
     def __str__(self) -> str:
         start = rfc3339(self.start) if self.start else "the beginning"
         end = rfc3339(self.end) if self.end else "now"

@@ -3,13 +3,18 @@
 Production is live: a record edited while a past day is read leaves that day's window, and every record after
 it moves up a place, so the one that slides onto a page already read is never seen by a walk of page numbers.
 No page number survives that, and the export feeds cannot stop at a window's end. So a window is read, and
-then proved complete: the window's end is capped at the read's start (a record edited meanwhile can only
-leave it, never enter it), and a walk is complete when every page counted the same `totalCount` and the walk
-saw that many distinct records: nothing left the window while it was read, so nothing moved. Otherwise the
-window is walked again, and only the records not seen yet are handed on, until a walk is complete or
-`passes` walks were not (then a PagingError names the endpoint and how many records may be missing: never a
-green run with records missing). An API that gives no `totalCount` needs two walks that saw the same ids.
-Records are handed on as they come: a clean window costs its pages once, nothing more.
+then proved complete. Only a record that leaves the window while it is read can make another one slip past:
+one that enters it (created, or edited into a window that ends later than now) only pushes records down a
+place, to be seen twice. A walk is complete when no page counted fewer records (`totalCount`) than the page
+before it, and the walk saw at least as many distinct records as its first page counted: nothing left, and
+every record that was there when it started was seen. Otherwise the window is walked again, and only the
+records not seen yet are handed on, until a walk is complete or `passes` walks were not (then a PagingError
+names the endpoint and how many records may be missing: never a green run with records missing). An API that
+gives no `totalCount` needs two walks that saw the same ids. A clean window costs its pages once.
+
+A record that leaves and another that enters between the same two pages would cancel out in the count: in a
+window of past days nothing enters (an edit moves `modifiedOn` to now), and in one that ends later than now
+an edit does not leave, so only a deletion beside a creation, both between two pages, could hide.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ def complete_pages(reader, path: str, params: Mapping[str, Any], *, passes: int 
     previous: set[str] | None = None  # ids the walk before saw
     for walk in range(1, passes + 1):
         ids: set[str] = set()
-        totals: set[int | None] = set()
+        totals: list[int | None] = []
         without_id = 0  # elements that are not records with an id (they fail alone, once: on the first walk)
         for page in reader.iter_pages(path, params):
             fresh = []
@@ -51,22 +56,28 @@ def complete_pages(reader, path: str, params: Mapping[str, Any], *, passes: int 
                 if key not in handed:
                     handed.add(key)
                     fresh.append(record)
-            totals.add(page.total_count)
+            totals.append(page.total_count)
             expected = None if page.total_count is None else (
                 len(handed) + handed_without_id + max(0, page.total_count - len(ids) - without_id))
             yield Page(records=fresh, page=page.page, has_more=page.has_more, total_count=expected)
-        (total,) = totals if len(totals) == 1 else (None,)
-        if total is not None and len(ids) + without_id == total:
+        if _complete(totals, len(ids) + without_id):
             return
-        if totals == {None} and previous == ids:
+        if set(totals) == {None} and previous == ids:
             return
         previous = ids
         if walk < passes:
-            log.info("GET %s: the window changed while it was read (walk %d saw %d distinct records, the API counted "
-                     "%s): reading it again for the records that moved", reader.url(path), walk, len(ids),
-                     " then ".join(str(t) for t in sorted(totals, key=lambda t: -1 if t is None else t)) or "none")
-    counted = max((t for t in totals if t is not None), default=None)
+            log.info("GET %s: the window changed while it was read (walk %d saw %d distinct records, its pages "
+                     "counted %s): reading it again for the records that moved", reader.url(path), walk, len(ids),
+                     ", ".join(str(t) for t in totals))
+    counted = next((t for t in totals if t is not None), None)
     missing = f"up to {max(0, counted - len(ids) - without_id)} of its {counted} records" if counted is not None else "records"
     raise PagingError(
         f"GET {reader.url(path)}: the window kept changing while it was read ({passes} walks, none complete): "
         f"{missing} may not have been read; what was read was copied, run it again")
+
+
+def _complete(totals: list[int | None], seen: int) -> bool:
+    """No page counted fewer records than the one before it, and the walk saw as many as the first counted."""
+    if not totals or None in totals:
+        return False
+    return all(later >= earlier for earlier, later in zip(totals, totals[1:])) and seen >= totals[0]
