@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+import httpx
+
 from .errors import AmbiguousWriteError, BulkUnsupported, ServiceTitanError
 from .reading import Reader
 from .settings import (
@@ -27,10 +29,10 @@ class ProductionClient(Reader):
     def __init__(self, env: EnvironmentSettings, *, page_size: int = DEFAULT_PAGE_SIZE,
                  timeout: float = DEFAULT_HTTP_TIMEOUT, rate_limit: float = DEFAULT_RATE_LIMIT,
                  max_retries: int = DEFAULT_MAX_RETRIES, retry_backoff: float = DEFAULT_BACKOFF,
-                 pacer_database: str | None = None) -> None:
+                 pacer_database: str | None = None, http_transport: httpx.BaseTransport | None = None) -> None:
         super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
                          max_retries=max_retries, retry_backoff=retry_backoff, pacer_database=pacer_database,
-                         _read_only=True)
+                         http_transport=http_transport, _read_only=True)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ProductionClient":
@@ -44,11 +46,12 @@ class IntegrationClient(Reader):
     def __init__(self, env: EnvironmentSettings, *, production: EnvironmentSettings,
                  page_size: int = DEFAULT_PAGE_SIZE, timeout: float = DEFAULT_HTTP_TIMEOUT,
                  rate_limit: float = DEFAULT_RATE_LIMIT, max_retries: int = DEFAULT_MAX_RETRIES,
-                 retry_backoff: float = DEFAULT_BACKOFF, pacer_database: str | None = None) -> None:
+                 retry_backoff: float = DEFAULT_BACKOFF, pacer_database: str | None = None,
+                 http_transport: httpx.BaseTransport | None = None) -> None:
         check_integration_target(env, production)  # before anything can be sent
         super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
                          max_retries=max_retries, retry_backoff=retry_backoff, pacer_database=pacer_database,
-                         _read_only=False)
+                         http_transport=http_transport, _read_only=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "IntegrationClient":

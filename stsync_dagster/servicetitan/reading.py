@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 
+import httpx
+
 from .errors import PagingError, ServiceTitanError
 from .settings import DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT
 from .settings import MAX_PAGE_SIZE, EnvironmentSettings
@@ -69,6 +71,7 @@ class Reader:
         max_retries: int = DEFAULT_MAX_RETRIES,
         retry_backoff: float = DEFAULT_BACKOFF,
         pacer_database: str | None = None,
+        http_transport: httpx.BaseTransport | None = None,
         _read_only: bool = True,
     ) -> None:
         if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
@@ -77,7 +80,7 @@ class Reader:
         self.page_size = int(page_size)
         self._transport = Transport(env, timeout=timeout, rate_limit=rate_limit, max_retries=max_retries,
                                     retry_backoff=retry_backoff, read_only=_read_only,
-                                    pacer_database=pacer_database)
+                                    pacer_database=pacer_database, http_transport=http_transport)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_base={self.env.api_base!r}, tenant={self.env.tenant_id})"

@@ -166,7 +166,10 @@ class Transport:
         read_only: bool = False,
         pacer: Pacer | None = None,
         pacer_database: str | None = None,
+        http_transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """`http_transport`: what carries the requests instead of httpx's own network transport (tests hand the
+        simulator's app in process: stsync_dagster_tests/inprocess.py); everything else is the same."""
         # (ST_HTTP_TIMEOUT, ST_RATE_LIMIT… are bounded where they are parsed: settings.py; this is the last check)
         if not 0 < timeout < math.inf:
             raise ValueError("timeout must be a finite number > 0")
@@ -186,6 +189,7 @@ class Transport:
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": "stsync-dagster"},
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            transport=http_transport,
         )
         self.tokens = TokenProvider(env, self._http)
         self.pacer = pacer or shared_pacer(env.name, env.tenant_id, self._app_key, rate_limit,
