@@ -379,11 +379,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout, sys.stderr = RedactingStream(sys.stdout, mask), RedactingStream(sys.stderr, mask)
     global _ERR
     _ERR = terminal.console(sys.stderr)
-    logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        handlers=[terminal.log_handler(getattr(args, "log_format", "text"), _ERR)],
-        force=True,
-    )
+    level = logging.INFO if getattr(args, "verbose", False) else logging.WARNING
+    shown = terminal.log_handler(getattr(args, "log_format", "text"), _ERR)
+    shown.setLevel(level)  # on the handler too: a step lets the engine's INFO lines through to its event log
+    logging.basicConfig(level=level, handlers=[shown], force=True)
     if args.command == "sync" and args.limit < 0:
         print("stsync: --limit must be 0 or more", file=sys.stderr)
         return EXIT_CONFIG

@@ -8,6 +8,7 @@ import dagster as dg
 
 from stsync_dagster.config import SYNC_ENTITIES, load_config
 from stsync_dagster.defs.checks import ERROR, WARN, check_result
+from stsync_dagster.defs.logs import engine_logs
 from stsync_dagster.defs.metadata import master_metadata, sync_metadata
 from stsync_dagster.defs.partitions import daily
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
@@ -92,7 +93,7 @@ def master_data(
     checks = {(key.asset_key.to_user_string(), key.name) for key in context.selected_asset_check_keys}
     config_file = load_config()
     mask = secrets(integration, crosswalk)
-    with redacting(mask), production.client() as prod, integration.client() as intc:
+    with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
         for kind in MASTER_DESCRIPTIONS:
             if kind not in selected and not any(k == kind for k, _ in checks):
                 continue
@@ -175,7 +176,7 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         fail_on_bad_run_config(context)
         mask = secrets(integration, crosswalk)
-        with redacting(mask), production.client() as prod, integration.client() as intc:
+        with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
             report, window = sync_entity(entity, context, config, prod, intc, integration, crosswalk, mask, dry_run=False)
             handler = HANDLERS[entity](load_config(), integration.guid())
             fidelity = read_back(handler, prod, intc, crosswalk.get(), report)

@@ -11,6 +11,7 @@ from contextlib import nullcontext
 import dagster as dg
 
 from stsync_dagster.config import SYNC_ENTITIES, load_config
+from stsync_dagster.defs.logs import engine_logs
 from stsync_dagster.defs.metadata import lines_table, masked, table
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource
 from stsync_dagster.servicetitan.redact import Redactor, redacting
@@ -59,7 +60,7 @@ def sync_health(context: dg.AssetCheckExecutionContext, integration: Integration
     mask = integration.redactor() + crosswalk.redactor()
     selected = {(key.asset_key.to_user_string(), key.name) for key in context.selected_asset_check_keys}
     config = load_config()
-    with redacting(mask):
+    with redacting(mask), engine_logs(context, mask):
         cw = crosswalk.get()
         outcomes = {
             "failed_records": lambda entity: open_issues(entity, cw, "failed"),

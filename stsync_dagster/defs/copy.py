@@ -13,7 +13,7 @@ from pydantic import Field
 
 from stsync_dagster.config import SYNC_ENTITIES, load_config
 from stsync_dagster.defs.assets import secrets
-from stsync_dagster.defs.logs import cli_loggers
+from stsync_dagster.defs.logs import cli_loggers, engine_logs
 from stsync_dagster.defs.materialize import needed_master_data
 from stsync_dagster.defs.metadata import sync_metadata
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource, build_resources
@@ -46,7 +46,7 @@ def copy_records(
     entity = config.kind.value
     mask = secrets(integration, crosswalk)
     config_file = load_config()
-    with redacting(mask), production.client() as prod, integration.client() as intc:
+    with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
         needs = dict(prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file)
         for kind in needed_master_data([entity]):
             matched = run_master(kind, **needs, dry_run=config.dry_run)

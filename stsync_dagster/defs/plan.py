@@ -19,6 +19,7 @@ from stsync_dagster.defs.assets import (
     sync_entity,
 )
 from stsync_dagster.defs.checks import SYNC_ENTITIES
+from stsync_dagster.defs.logs import engine_logs
 from stsync_dagster.defs.metadata import master_plan_metadata, plan_metadata
 from stsync_dagster.defs.partitions import daily
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
@@ -40,7 +41,7 @@ def master_plan(context: dg.OpExecutionContext, production: ProductionResource, 
                 crosswalk: CrosswalkResource) -> None:
     fail_on_bad_run_config(context)
     mask = secrets(integration, crosswalk)
-    with redacting(mask), production.client() as prod, integration.client() as intc:
+    with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
         for kind in MASTER_DESCRIPTIONS:
             report = run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=load_config(), dry_run=True)
             log_master_report(context, report, mask)
@@ -54,7 +55,7 @@ def _plan_op(entity: str) -> dg.OpDefinition:
               integration: IntegrationResource, crosswalk: CrosswalkResource) -> None:
         fail_on_bad_run_config(context)
         mask = secrets(integration, crosswalk)
-        with redacting(mask), production.client() as prod, integration.client() as intc:
+        with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
             report, window = sync_entity(entity, context, config, prod, intc, integration, crosswalk, mask, dry_run=True)
         partition = context.partition_key if context.has_partition_key else None
         context.log_event(
