@@ -1,0 +1,443 @@
+"""The engine's rules, fast: `run_entity` built directly (no Dagster, no subprocess, no socket) against the real
+clients over the simulator in process (inprocess.py, held to the loopback simulator by
+test_inprocess_contract.py) and the real Crosswalk on a SQLite file in memory-backed storage.
+
+Each case is a fresh small simulator (seeds vary the data) and a crosswalk copied from one whose master data
+was matched once per seed. Run: `uv run pytest stsync_dagster_tests/test_engine_fast.py -q`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import uuid
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from stsync_dagster.config import MASTER_KINDS, SyncConfig, load_config
+from stsync_dagster.simulator.constants import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster.simulator.data import DELIBERATE_GAPS, Refresh
+from stsync_dagster.sync.crosswalk import Crosswalk
+from stsync_dagster.sync.engine import SyncOptions
+from stsync_dagster.sync.outcome import Outcome, SyncReport
+from stsync_dagster.sync.runner import run_entity, run_master
+from stsync_dagster.sync.stamps import marked_prod_id, stamped_prod_id
+from stsync_dagster.sync.window import Window
+from stsync_dagster_tests.inprocess import InProcessSimulator
+
+REPO = Path(__file__).resolve().parents[1]
+KIND_OF = {"items": "materials", "equipment": "equipment", "pos": "purchase-orders", "jobs": "jobs"}
+ENTITIES = tuple(KIND_OF)
+SEEDS = (3, 5, 7)
+SCALE = 0.05
+EVERYTHING = Window(None, None)
+_SCRATCH = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
+_TEMPLATES: dict[tuple, Path] = {}
+
+
+def _config(references: dict | None = None, conflicts: str | None = None) -> SyncConfig:
+    raw = json.loads((REPO / "stsync.config.json").read_text())
+    for entity, fields in (references or {}).items():
+        raw["references"].setdefault(entity, {}).update(fields)
+    if conflicts:
+        raw["updates"]["conflicts"] = conflicts
+    return SyncConfig.model_validate(raw)
+
+
+CONFIG = load_config(REPO / "stsync.config.json")
+
+
+class Rig:
+    """One simulator in process, its two clients, a crosswalk with the master data matched, and the engine."""
+
+    def __init__(self, folder: Path, seed: int = 7, scale: float = SCALE, config: SyncConfig = CONFIG,
+                 timeout: float = 10.0, **sim_options) -> None:
+        self.folder, self.config = folder, config
+        self.sim = InProcessSimulator(seed=seed, scale=scale, rate_limit=None, **sim_options).start()
+        self.prod, self.intc = self.sim.clients(timeout=timeout)
+        self.db = folder / "crosswalk.sqlite3"
+        # the data's options only: faults change no master data
+        key = (seed, scale, repr(sorted((k, v) for k, v in sim_options.items() if k != "faults")))
+        if key not in _TEMPLATES:  # master data matched once per simulator: a copy of it per case
+            template = Path(tempfile.mkdtemp(dir=_SCRATCH, prefix="stsync-fast-")) / "crosswalk.sqlite3"
+            with Crosswalk(str(template)) as crosswalk:
+                for kind in MASTER_KINDS:
+                    run_master(kind, prod=self.prod, intc=self.intc, crosswalk=crosswalk, config=config, dry_run=False)
+            _TEMPLATES[key] = template
+        self._template = _TEMPLATES[key]
+        shutil.copy(self._template, self.db)
+        self.crosswalk = Crosswalk(str(self.db))
+        self.prod.stats.__init__(), self.intc.stats.__init__()  # master matching is not the case's cost
+
+    def close(self) -> None:
+        self.crosswalk.close()
+        self.prod.close()
+        self.intc.close()
+        self.sim.stop()
+
+    def run(self, entity: str, *, window: Window = EVERYTHING, config: SyncConfig | None = None,
+            **options) -> SyncReport:
+        options = {"server_timeout": timedelta(seconds=0.3), **options}
+        return run_entity(entity, window, prod=self.prod, intc=self.intc, crosswalk=self.crosswalk,
+                          config=config or self.config, guid=GUID,
+                          options=SyncOptions(run_id=f"fast-{uuid.uuid4().hex[:12]}", **options))
+
+    def lose_crosswalk(self) -> None:
+        """The crosswalk lost: back to one that knows the master data only."""
+        self.crosswalk.close()
+        for path in self.db.parent.glob(self.db.name + "*"):
+            path.unlink()
+        shutil.copy(self._template, self.db)
+        self.crosswalk = Crosswalk(str(self.db))
+
+    def prod_records(self, entity: str) -> list[dict]:
+        return self.sim.records("prod", KIND_OF[entity])
+
+    def int_records(self, entity: str) -> list[dict]:
+        return self.sim.records("int", KIND_OF[entity])
+
+    def copies(self, entity: str) -> Counter:
+        """Production id → how many Integration records carry STSync's mark for it."""
+        if entity == "pos":
+            marks = [marked_prod_id(r.get("summary")) for r in self.int_records(entity)]
+        else:
+            marks = [stamped_prod_id({"externalData": (r.get("externalData") or {}).get(GUID, [])}, GUID)
+                     for r in self.int_records(entity)]
+        return Counter(m for m in marks if m is not None)
+
+    def writes(self) -> int:
+        by_status = self.sim.stats("int")["by_route"]
+        return sum(n for route, n in by_status.items() if not route.startswith("GET"))
+
+
+@pytest.fixture
+def rig(tmp_path):
+    made: list[Rig] = []
+
+    def make(**kwargs) -> Rig:
+        folder = tmp_path / f"rig{len(made)}"
+        folder.mkdir()
+        made.append(Rig(folder, **kwargs))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def no_duplicates(rig: Rig, entity: str) -> None:
+    twice = {pid: n for pid, n in rig.copies(entity).items() if n > 1}
+    assert not twice, f"{entity}: Production ids copied more than once: {twice}"
+
+
+def accounted(report: SyncReport) -> int:
+    return sum(report.counts.values())
+
+
+# -- creates exactly once ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_a_rerun_creates_nothing_and_copies_are_single(rig, entity, seed):
+    r = rig(seed=seed)
+    first = r.run(entity)
+    assert first.count(Outcome.CREATED) > 0
+    copies = r.copies(entity)
+    assert first.count(Outcome.CREATED) == len(copies)
+    writes = r.writes()
+    second = r.run(entity)
+    assert second.count(Outcome.CREATED) == 0 and second.count(Outcome.ADOPTED) == 0
+    assert second.count(Outcome.UNCHANGED) == first.count(Outcome.CREATED)
+    assert r.copies(entity) == copies and r.writes() == writes  # the re-run wrote nothing
+    no_duplicates(r, entity)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("entity", ["items", "equipment"])
+def test_every_record_of_the_window_ends_somewhere(rig, entity, seed):
+    r = rig(seed=seed)
+    report = r.run(entity)
+    assert accounted(report) == len(r.prod_records(entity))
+    assert set(r.copies(entity)) == {p["id"] for p in r.prod_records(entity)}
+
+
+# -- adoption before every create ------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", SEEDS[:2])
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_a_lost_crosswalk_is_rebuilt_by_adoption_by_mark(rig, entity, seed):
+    r = rig(seed=seed)
+    created = r.run(entity).count(Outcome.CREATED)
+    copies = r.copies(entity)
+    r.lose_crosswalk()
+    again = r.run(entity)
+    assert again.count(Outcome.CREATED) == 0
+    assert again.count(Outcome.ADOPTED) == created
+    assert r.copies(entity) == copies
+    assert rules(r, entity) == {"stamp": created}
+
+
+@pytest.mark.parametrize("keep_ids", [True, False], ids=["same-id", "natural-key"])
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("entity", ["items", "equipment"])
+def test_a_refreshed_tenant_is_adopted_not_copied(rig, entity, seed, keep_ids):
+    probe = InProcessSimulator(seed=seed, scale=SCALE, rate_limit=None)
+    as_of = max(r["createdOn"] for r in probe.records("prod", KIND_OF[entity]))
+    r = rig(seed=seed, refresh=Refresh(as_of=_instant(as_of) + timedelta(seconds=1), keep_ids=keep_ids))
+    held = len(r.int_records(entity))
+    assert held == len(r.prod_records(entity))
+    report = r.run(entity)
+    assert report.count(Outcome.CREATED) == 0
+    assert report.count(Outcome.ADOPTED) == held
+    assert len(r.int_records(entity)) == held
+    assert rules(r, entity) == {"same-id" if keep_ids else "natural-key": held}
+    if keep_ids:
+        assert all(p == i for p, (i, _) in r.crosswalk.mapped(entity).items())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("handmade", [1, 3])
+def test_materials_made_by_hand_with_production_codes_are_adopted(rig, seed, handmade):
+    r = rig(seed=seed, handmade_materials=handmade)
+    report = r.run("items")
+    assert report.count(Outcome.ADOPTED) == handmade
+    assert report.count(Outcome.CREATED) == len(r.prod_records("items")) - handmade
+    codes = Counter(m["code"].strip().lower() for m in r.int_records("items"))
+    assert max(codes.values()) == 1  # no code twice: the hand-made ones were not copied again
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_natural_key_held_twice_blocks_with_both_ids_never_guessed(rig, seed):
+    r = rig(seed=seed)
+    target = r.prod_records("items")[0]
+    twins = r.sim.add_records("int", "materials", [
+        {**_material_like(target), "code": target["code"]}, {**_material_like(target), "code": target["code"].upper()}])
+    report = r.run("items")
+    blocked = [i for i in report.issues if i.prod_id == target["id"]]
+    assert [i.outcome for i in blocked] == [Outcome.BLOCKED]
+    assert all(str(t["id"]) in blocked[0].reason for t in twins), blocked[0].reason
+    assert target["id"] not in r.copies("items")
+    assert report.count(Outcome.CREATED) == len(r.prod_records("items")) - 1
+
+
+# -- references without a counterpart: their policy ---------------------------------------------------------
+def _gap_pos(r: Rig) -> set[int]:
+    gap = next(v["id"] for v in r.sim.records("prod", "vendors") if v["name"] == DELIBERATE_GAPS["missing"]["vendors"][0])
+    return {p["id"] for p in r.prod_records("pos") if p["vendorId"] == gap}
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_block_keeps_back_exactly_the_pos_on_a_missing_vendor(rig, seed):
+    r = rig(seed=seed, scale=0.15)
+    gap = _gap_pos(r)
+    report = r.run("pos")
+    vendor_blocked = {i.prod_id for i in report.issues if i.outcome is Outcome.BLOCKED and i.field == "vendorId"}
+    assert vendor_blocked == gap
+    assert not gap & set(r.copies("pos"))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_a_default_fills_the_missing_vendor(rig, seed):
+    r = rig(seed=seed, scale=0.15)
+    gap = _gap_pos(r)
+    if not gap:
+        pytest.skip("no PO on the missing vendor in this data")
+    name = next(v["name"] for v in r.sim.records("int", "vendors") if v["active"])
+    int_vendor = next(v["id"] for v in r.sim.records("int", "vendors") if v["name"] == name)
+    report = r.run("pos", config=_config({"pos": {"vendorId": {"default": name.upper()}}}))
+    assert not any(i.field == "vendorId" for i in report.issues)
+    copied = {marked_prod_id(p.get("summary")): p for p in r.int_records("pos")}
+    assert gap & set(copied)  # (a PO may still be blocked by another of its references)
+    assert all(copied[pid]["vendorId"] == int_vendor for pid in gap & set(copied))
+    defaulted = {d.prod_id for d in report.dropped if d.field == "vendorId"}
+    assert defaulted == gap & set(copied)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_a_default_that_matches_nothing_blocks_with_the_reason(rig, seed):
+    r = rig(seed=seed, scale=0.15)
+    gap = _gap_pos(r)
+    report = r.run("pos", config=_config({"pos": {"vendorId": {"default": "No Such Vendor"}}}))
+    reasons = {i.prod_id: i.reason for i in report.issues if i.field == "vendorId"}
+    assert set(reasons) == gap
+    assert all("No Such Vendor" in why for why in reasons.values())
+
+
+@pytest.mark.parametrize("policy", ["drop", "block"])
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_a_job_on_a_missing_technician_follows_its_policy(rig, seed, policy):
+    r = rig(seed=seed, scale=0.15)
+    technician = next(t["id"] for t in r.sim.records("prod", "technicians")
+                      if t["name"] == DELIBERATE_GAPS["missing"]["technicians"][0])
+    gap_jobs = {a["jobId"] for a in r.sim.records("prod", "appointment-assignments") if a["technicianId"] == technician}
+    report = r.run("jobs", config=_config({"jobs": {"appointments.technicianIds": policy}}))
+    on_technician = {i.prod_id for i in report.issues if "technicianIds" in i.field}
+    dropped = {d.prod_id for d in report.dropped if "technicianIds" in d.field}
+    if policy == "drop":
+        assert not on_technician
+        copied = set(r.copies("jobs"))
+        assert dropped and dropped <= gap_jobs and dropped <= copied
+    else:
+        assert not dropped
+        assert on_technician and on_technician <= gap_jobs
+        assert not on_technician & set(r.copies("jobs"))
+
+
+# -- an invalid Production record fails alone --------------------------------------------------------------
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("entity", ["items", "jobs", "pos"])
+def test_an_invalid_production_record_fails_alone(rig, entity, seed):
+    r = rig(seed=seed, scale=0.1, invalid_fraction=0.2)
+    bad = {pid for (kind, pid) in r.sim.corruptions if kind == KIND_OF[entity]}
+    if not bad:
+        pytest.skip(f"no corrupted {entity} in this data")
+    report = r.run(entity)
+    failed = {i.prod_id for i in report.issues if i.outcome is Outcome.FAILED}
+    assert failed == bad & {p["id"] for p in r.prod_records(entity)} - _blocked(report)
+    assert not bad & set(r.copies(entity))
+    assert report.count(Outcome.CREATED) > 0
+
+
+def _blocked(report: SyncReport) -> set[int]:
+    return {i.prod_id for i in report.issues if i.outcome is not Outcome.FAILED}
+
+
+# -- lost answers -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("entity, bulk", [("items", 4), ("items", 0), ("jobs", 0), ("pos", 0)],
+                         ids=["items-bulk", "items", "jobs", "pos"])
+def test_creates_whose_answers_were_dropped_are_found_not_made_again(rig, entity, seed, bulk):
+    # Every write's answer dropped after it committed: each create is found by its mark, none made twice.
+    r = rig(seed=seed, faults=_faults(drop_post_rate=1.0, seed=seed))
+    report = r.run(entity, bulk_size=bulk, server_timeout=timedelta(seconds=0.05))
+    assert r.sim.stats("int").get("dropped_posts", 0) > 0
+    no_duplicates(r, entity)
+    r.sim.set_faults(drop_post_rate=0.0)
+    again = r.run(entity)
+    no_duplicates(r, entity)
+    assert again.count(Outcome.CREATED) + report.count(Outcome.CREATED) == len(r.copies(entity))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("entity", ["items", "jobs"])
+def test_a_create_committed_after_the_client_gave_up_is_not_made_twice(rig, entity, seed):
+    # Every create held past the client's timeout, then committed: found by its mark once the server is done.
+    r = rig(seed=seed, timeout=0.1, faults=_faults(late_commit_rate=1.0, late_commit_seconds=0.2, seed=seed))
+    report = r.run(entity, bulk_size=0, server_timeout=timedelta(seconds=0.35))
+    assert r.sim.stats("int").get("late_commits", 0) > 0
+    no_duplicates(r, entity)
+    assert report.count(Outcome.CREATED) == len(r.copies(entity))
+    assert report.count(Outcome.FAILED) == 0
+
+
+# -- following Production ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("changed", [1, 4])
+def test_a_price_changed_in_production_is_followed(rig, seed, changed):
+    r = rig(seed=seed)
+    r.run("items")
+    mapped = r.crosswalk.mapped("items")
+    chosen = [p for p in r.prod_records("items") if p["active"]][:changed]
+    for record in chosen:
+        r.sim.change("prod", "materials", record["id"], price=round(record["price"] + 3.5, 2))
+    report = r.run("items")
+    assert report.count(Outcome.UPDATED) == changed and report.count(Outcome.CREATED) == 0
+    held = {m["id"]: m for m in r.int_records("items")}
+    for record in chosen:
+        assert held[mapped[record["id"]][0]]["price"] == round(record["price"] + 3.5, 2)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_material_deactivated_in_production_is_deactivated(rig, seed):
+    r = rig(seed=seed)
+    r.run("items")
+    record = next(p for p in r.prod_records("items") if p["active"])
+    r.sim.change("prod", "materials", record["id"], active=False)
+    report = r.run("items")
+    assert report.count(Outcome.UPDATED) + report.count(Outcome.STATUS_CHANGED) == 1
+    int_id = r.crosswalk.mapped("items")[record["id"]][0]
+    assert next(m for m in r.int_records("items") if m["id"] == int_id)["active"] is False
+
+
+@pytest.mark.parametrize("conflicts", ["skip", "overwrite"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_edit_made_in_integration_is_a_conflict_unless_overwrite(rig, seed, conflicts):
+    r = rig(seed=seed)
+    r.run("items")
+    record = next(p for p in r.prod_records("items") if p["active"])
+    int_id = r.crosswalk.mapped("items")[record["id"]][0]
+    advance_clock(r.sim, 10)  # a tester's edit, a while after the copy (the slow suite waits for real)
+    r.intc.patch("/pricebook/v2/tenant/{tenant}/materials", int_id, {"price": round(record["price"] + 7.25, 2)})
+    r.sim.change("prod", "materials", record["id"], price=round(record["price"] + 1.0, 2))
+    report = r.run("items", config=_config(conflicts=conflicts))
+    held = next(m for m in r.int_records("items") if m["id"] == int_id)["price"]
+    if conflicts == "skip":
+        assert report.count(Outcome.CONFLICT) == 1 and report.count(Outcome.UPDATED) == 0
+        assert held == round(record["price"] + 7.25, 2)
+        (issue,) = [i for i in report.issues if i.outcome is Outcome.CONFLICT]
+        assert issue.prod_id == record["id"] and "price" in issue.field + issue.reason
+    else:
+        assert report.count(Outcome.CONFLICT) == 0 and report.count(Outcome.UPDATED) == 1
+        assert held == round(record["price"] + 1.0, 2)
+
+
+# -- a dry run writes nothing ------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_a_dry_run_writes_nothing_and_plans_what_the_run_does(rig, entity, seed):
+    r = rig(seed=seed)
+    before = {kind: r.crosswalk.counts(kind) for kind in ENTITIES}
+    plan = r.run(entity, dry_run=True)
+    assert r.writes() == 0 and not r.int_records(entity)
+    assert {kind: r.crosswalk.counts(kind) for kind in ENTITIES} == before
+    real = r.run(entity)
+    assert plan.count(Outcome.CREATED) == real.count(Outcome.CREATED) > 0
+
+
+# -- the run limit ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("entity, limit", [("items", 1), ("items", 5), ("pos", 3)])
+def test_a_run_limit_caps_creates_and_the_next_run_goes_on(rig, entity, seed, limit):
+    r = rig(seed=seed)
+    capped = r.run(entity, limit=limit)
+    created = sum(r.copies(kind).total() for kind in ENTITIES)
+    assert 0 < created <= limit
+    assert capped.count(Outcome.CREATED) <= limit
+    rest = r.run(entity)
+    assert rest.count(Outcome.CREATED) > 0
+    no_duplicates(r, entity)
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
+def rules(r: Rig, entity: str) -> Counter:
+    """How many mappings of the kind each adoption rule made (None: not adopted)."""
+    from sqlalchemy import select
+
+    from stsync_dagster.sync.crosswalk.schema import id_map
+
+    with r.crosswalk.engine.connect() as conn:
+        return Counter(conn.execute(select(id_map.c.rule).where(id_map.c.kind == entity)).scalars())
+
+
+def advance_clock(sim: InProcessSimulator, seconds: float) -> None:
+    """The simulator's clock (both tenants share one) moved `seconds` ahead: what happens next happens later."""
+    sim.state.tenants["int"].clock._offset += timedelta(seconds=seconds)
+
+
+def _faults(**fields):
+    from stsync_dagster.simulator.faults import Faults
+
+    return Faults(**fields)
+
+
+def _instant(text: str):
+    from stsync_dagster.simulator.clock import parse_instant
+
+    return parse_instant(text)
+
+
+def _material_like(record: dict) -> dict:
+    keep = ("displayName", "description", "cost", "price", "memberPrice", "addOnPrice", "active", "taxable")
+    return {k: record[k] for k in keep if k in record}
