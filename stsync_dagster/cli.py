@@ -18,15 +18,16 @@ from dotenv import dotenv_values, load_dotenv
 
 from stsync_dagster import terminal
 from stsync_dagster.config import SYNC_ENTITIES, SyncConfig, load_config
+from stsync_dagster.errors import ConfigError
 from stsync_dagster.servicetitan import (
-    ConfigError,
     IntegrationClient,
     ProductionClient,
     ServiceTitanError,
+    SettingsError,
     check_integration_target,
-    load_settings,
 )
 from stsync_dagster.servicetitan.redact import RedactingStream, Redactor, url_secrets
+from stsync_dagster.settings import load_settings
 from stsync_dagster.sync.crosswalk import setting as database
 from stsync_dagster.sync.timefmt import parse_day
 
@@ -68,7 +69,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     def check(what: str, work, detail=lambda value: ""):
         try:
             value = work()
-        except ConfigError as exc:
+        except SettingsError as exc:  # ours (ConfigError) or the client's refusal
             say(False, what, str(exc))
             return None
         say(True, what, detail(value))
@@ -95,7 +96,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             try:
                 page = next(iter(client.iter_pages(probe, {"pageSize": 1})), None)
                 say(True, f"{label}: token and one API call", f"{len(page.records) if page else 0} record(s) read")
-            except (ServiceTitanError, ConfigError) as exc:
+            except (ServiceTitanError, SettingsError) as exc:
                 say(False, f"{label}: token and one API call", str(exc))
     print("all checks passed" if ok else "some checks failed")
     return 0 if ok else EXIT_CONFIG
@@ -184,7 +185,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_copy(args: argparse.Namespace) -> int:
-    from stsync_dagster.defs.copy import copy_in_process, copy_report
+    from stsync_dagster.defs.materialize import copy_in_process, copy_report
 
     settings = load_settings(dotenv_path=".env")
     _preflight(settings, write=not args.dry_run)
@@ -198,7 +199,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from stsync_dagster.servicetitan.settings import default_db
+    from stsync_dagster.settings import default_db
     from stsync_dagster.sync.crosswalk import Crosswalk
 
     _load_env()
@@ -390,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         commands = {"verify": cmd_verify, "sync": cmd_sync, "copy": cmd_copy, "history": cmd_history,
                     "reconcile": cmd_reconcile, "demo": cmd_demo}  # fmt: skip
         return commands[args.command](args)
-    except (ConfigError, ValueError) as exc:
+    except (SettingsError, ValueError) as exc:  # a ConfigError, or the client's refusal
         if getattr(args, "verbose", False):
             traceback.print_exc()
         print(f"stsync: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from stsync_dagster.servicetitan import hosts
-from stsync_dagster.servicetitan.errors import ConfigError
+from stsync_dagster.errors import ConfigError
 from stsync_dagster.sync.policy import Policy, check_policies
 
 DEFAULT_CONFIG_PATH = "stsync.config.json"

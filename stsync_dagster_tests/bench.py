@@ -36,7 +36,8 @@ MASTER_OF["pos"] = sorted({*MASTER_OF["items"], *MASTER_OF["jobs"], "po_types", 
 def child(concurrency: int, entity: str, before: list[str]) -> None:
     """Runs in its own process: match master data, sync `before` untimed, then `entity` timed; prints JSON."""
     from stsync_dagster.config import load_config
-    from stsync_dagster.servicetitan import IntegrationClient, ProductionClient, load_settings
+    from stsync_dagster.servicetitan import IntegrationClient, ProductionClient
+    from stsync_dagster.settings import load_settings
     from stsync_dagster.sync.crosswalk import Crosswalk
     from stsync_dagster.sync.engine import SyncOptions
     from stsync_dagster.sync.outcome import Outcome
@@ -132,7 +133,8 @@ def measure_pacer(requests: int, latency_ms: float, workdir: Path) -> str:
     """The pacer alone at the default rate: 8 threads of cheap GETs, so nothing but the pacer sets the pace."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from stsync_dagster.servicetitan import ProductionClient, load_settings
+    from stsync_dagster.servicetitan import ProductionClient
+    from stsync_dagster.settings import load_settings
 
     os.environ["STSYNC_PACER_DIR"] = str(workdir / "pacer-alone")
     with SimulatorProcess(latency_ms, scale=0.2) as sim:

@@ -24,7 +24,7 @@ from urllib.parse import unquote
 import httpx
 
 from stsync_dagster.servicetitan import IntegrationClient, ProductionClient
-from stsync_dagster.servicetitan.settings import load_settings
+from stsync_dagster.settings import load_settings
 from stsync_dagster.simulator import Simulator
 
 IN_PROCESS_URL = "http://simulator.in-process"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster.simulator import Simulator
 from stsync_dagster_tests.sync_helpers import KIND_OF, copied_ids, counts, sync, sync_env
 

@@ -12,8 +12,9 @@ from stsync_dagster.config import load_config
 from stsync_dagster.defs.assets import master_assets, sync_assets
 from stsync_dagster.defs.checks import sync_checks
 from stsync_dagster.defs.resources import build_resources
-from stsync_dagster.servicetitan import IntegrationClient, ProductionClient, load_settings
-from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster.servicetitan import IntegrationClient, ProductionClient
+from stsync_dagster.settings import load_settings
+from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster.sync.checks import crosswalk_integrity, read_back
 from stsync_dagster.sync.crosswalk import Crosswalk
 from stsync_dagster.sync.entities import HANDLERS

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from stsync_dagster.servicetitan import Pacer, ProductionClient, load_settings, shared_pacer
+from stsync_dagster.servicetitan import Pacer, ProductionClient, shared_pacer
+from stsync_dagster.settings import load_settings
 from stsync_dagster.servicetitan.pacer import default_pacer_dir
 
 
@@ -114,7 +115,8 @@ def test_rate_must_be_positive(tmp_path):
 _WORKER = """
 import json, sys, time
 from concurrent.futures import ThreadPoolExecutor
-from stsync_dagster.servicetitan import ProductionClient, load_settings
+from stsync_dagster.servicetitan import ProductionClient
+from stsync_dagster.settings import load_settings
 start_at, n = float(sys.argv[1]), int(sys.argv[2])
 with ProductionClient.from_settings(load_settings(dotenv_path=None)) as client:
     time.sleep(max(0.0, start_at - time.time()))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stsync_dagster.servicetitan import NotFoundError, ProductionClient, load_settings
+from stsync_dagster.servicetitan import NotFoundError, ProductionClient
+from stsync_dagster.settings import load_settings
 
 MATERIALS = "/pricebook/v2/tenant/{tenant}/materials"
 EXPORT_MATERIALS = "/pricebook/v2/tenant/{tenant}/export/materials"

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stsync_dagster.servicetitan import (
-    ConfigError,
-    IntegrationClient,
-    ProductionClient,
-    check_integration_target,
-    load_settings,
-)
+from stsync_dagster.errors import ConfigError
+from stsync_dagster.servicetitan import IntegrationClient, ProductionClient, SettingsError, check_integration_target
+from stsync_dagster.settings import load_settings
 
 SECRETS = ("prod-secret-Zq81x", "int-secret-Wm44k", "app-key-Hh27p")
 
@@ -170,12 +166,12 @@ def test_guard_accepts_a_distinct_integration_target():
 )
 def test_guard_refuses_a_production_target(overrides, variable):
     s = _settings(**overrides)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SettingsError) as info:
         check_integration_target(s.int, s.prod)
     assert variable in info.value.variables and variable in str(info.value)
-    with pytest.raises(ConfigError):
+    with pytest.raises(SettingsError):
         IntegrationClient.from_settings(s)
-    with pytest.raises(ConfigError):
+    with pytest.raises(SettingsError):
         IntegrationClient(s.int, production=s.prod)
     assert_no_secret(info.value)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster_tests.sync_helpers import stamp_duplicates, sync, sync_env
 
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 
-from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster_tests.sync_helpers import KIND_OF, copied_ids, counts, stamp_duplicates, sync, sync_env
 
 STSYNC = Path(sys.executable).parent / "stsync"

@@ -33,7 +33,7 @@ import psycopg
 import yaml
 from sqlalchemy.engine import make_url
 
-from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster.sync.stamps import marked_prod_id, stamped_prod_id
 from stsync_dagster_tests import pg
 from stsync_dagster_tests.sync_helpers import KIND_OF, _stamp_view, pointed_at, stamp_duplicates

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from stsync_dagster.defs.materialize import materialize_sync
-from stsync_dagster.servicetitan import ProductionClient, load_settings
-from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster.servicetitan import ProductionClient
+from stsync_dagster.settings import load_settings
+from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster.simulator import Simulator
 from stsync_dagster.sync.crosswalk import Crosswalk
 from stsync_dagster.sync.entities import ItemsHandler, JobsHandler

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster.simulator import DELIBERATE_GAPS
 from stsync_dagster.sync.crosswalk import Crosswalk
 from stsync_dagster_tests.conftest import REPO_ROOT

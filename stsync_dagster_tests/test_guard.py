@@ -9,13 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from stsync_dagster.servicetitan import (
-    ConfigError,
-    IntegrationClient,
-    ProductionClient,
-    check_integration_target,
-    load_settings,
-)
+from stsync_dagster.errors import ConfigError
+from stsync_dagster.servicetitan import IntegrationClient, ProductionClient, SettingsError, check_integration_target
+from stsync_dagster.settings import load_settings
 from stsync_dagster.servicetitan.hosts import endpoint, normalize_host
 from stsync_dagster_tests.sync_helpers import sync_env
 
@@ -49,11 +45,11 @@ def _env(urls: dict[str, str], **overrides: str) -> dict[str, str]:
     return env
 
 
-def _refused(env: dict[str, str]) -> ConfigError:
+def _refused(env: dict[str, str]) -> SettingsError:
     settings = load_settings(env, dotenv_path=None)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SettingsError) as info:
         check_integration_target(settings.int, settings.prod)
-    with pytest.raises(ConfigError):
+    with pytest.raises(SettingsError):
         IntegrationClient.from_settings(settings)
     return info.value
 
@@ -202,7 +198,7 @@ def test_a_write_whose_url_leaves_integration_is_refused_before_it_is_sent(path,
     """The config file's checks bypassed: the client itself refuses the URL it would send, and sends nothing."""
     settings = load_settings(simulator.env(), dotenv_path=None)
     with IntegrationClient(settings.int, production=settings.prod, timeout=5, max_retries=0) as intc:
-        with pytest.raises(ConfigError) as info:
+        with pytest.raises(SettingsError) as info:
             intc.create(path, {"code": "GUARD-1", "displayName": "guard", "cost": 1.0})
         assert intc.stats.requests == 0
     _nothing_sent(simulator)
@@ -218,10 +214,10 @@ def test_an_id_that_climbs_out_of_its_path_is_refused(simulator):
     """A status change or patch puts an id from the data into the path: it is checked like any other."""
     settings = load_settings(simulator.env(), dotenv_path=None)
     with IntegrationClient(settings.int, production=settings.prod, timeout=5, max_retries=0) as intc:
-        with pytest.raises(ConfigError):
+        with pytest.raises(SettingsError):
             intc.patch("/pricebook/v2/tenant/{tenant}/materials", "../../../../../../prod/pricebook/v2/tenant/1/materials/5",
                        {"active": False})
-        with pytest.raises(ConfigError):
+        with pytest.raises(SettingsError):
             intc.act("PUT", "/jpm/v2/tenant/{tenant}/jobs/{id}/cancel", "..%2F..%2F..%2F..%2F..%2F..%2Fprod%2Fx", {})
     _nothing_sent(simulator)
 
@@ -230,7 +226,7 @@ def test_a_production_read_that_leaves_production_is_refused(simulator):
     """The Production client's token goes nowhere but Production either."""
     settings = load_settings(simulator.env(), dotenv_path=None)
     with ProductionClient(settings.prod, timeout=5, max_retries=0) as prod:
-        with pytest.raises(ConfigError) as info:
+        with pytest.raises(SettingsError) as info:
             next(iter(prod.iter_pages("/../int/pricebook/v2/tenant/{tenant}/materials")))
     _nothing_sent(simulator)
     assert "ST_API_BASE_PROD" in str(info.value)
@@ -315,7 +311,7 @@ def test_a_url_that_names_production_is_refused_even_under_the_integration_base(
     urls = {**LOCAL_PROD, "ST_API_BASE_INT": "http://10.255.255.1:9", "ST_AUTH_URL_INT": "http://10.255.255.1:9/connect/token"}
     settings = load_settings(_env(urls), dotenv_path=None)
     with IntegrationClient(settings.int, production=settings.prod, timeout=1, max_retries=0) as intc:
-        with pytest.raises(ConfigError) as info:
+        with pytest.raises(SettingsError) as info:
             intc.create("/prod/pricebook/v2/tenant/{tenant}/materials", {"code": "X"})
         assert intc.stats.requests == 0
     assert "Production" in str(info.value) and "http://10.255.255.1:9/prod/pricebook" in str(info.value)

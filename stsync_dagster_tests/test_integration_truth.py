@@ -22,7 +22,8 @@ import pytest
 from sqlalchemy import text
 
 from stsync_dagster.config import load_config
-from stsync_dagster.servicetitan import IntegrationClient, load_settings
+from stsync_dagster.servicetitan import IntegrationClient
+from stsync_dagster.settings import load_settings
 from stsync_dagster.simulator import Faults, Refresh
 from stsync_dagster.sync.checks import crosswalk_integrity
 from stsync_dagster.sync.entities import HANDLERS

@@ -7,7 +7,8 @@ import threading
 
 import psycopg
 
-from stsync_dagster.servicetitan import Pacer, ProductionClient, load_settings
+from stsync_dagster.servicetitan import Pacer, ProductionClient
+from stsync_dagster.settings import load_settings
 from stsync_dagster_tests.pg import fresh_schema
 from stsync_dagster_tests.test_client_pacer import _acquire_times, run_workers
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from stsync_dagster.servicetitan import IntegrationClient, load_settings
+from stsync_dagster.servicetitan import IntegrationClient
+from stsync_dagster.settings import load_settings
 from stsync_dagster.sync.crosswalk import Crosswalk
 from stsync_dagster_tests.conftest import REPO_ROOT
 from stsync_dagster_tests.sync_helpers import sync, sync_env

@@ -18,7 +18,7 @@ import pytest
 from stsync_dagster.config import load_config
 from stsync_dagster.defs.assets import master_assets, sync_assets
 from stsync_dagster.defs.resources import build_resources
-from stsync_dagster.servicetitan.errors import ConfigError
+from stsync_dagster.errors import ConfigError
 from stsync_dagster.simulator.data import DELIBERATE_GAPS
 from stsync_dagster_tests.sync_helpers import counts, lines, pointed_at, sync, sync_env, text
 

@@ -124,7 +124,7 @@ def test_po_lines_on_equipment_and_on_inactive_materials_are_copied(copied):
 
 def test_equipment_is_copied_with_its_fields_and_stamp(copied):
     sim, _, report, _ = copied
-    from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+    from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 
     integ = {r["code"]: r for r in sim.records("int", "equipment")}
     prod = sim.records("prod", "equipment")

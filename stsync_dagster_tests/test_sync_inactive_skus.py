@@ -16,7 +16,7 @@ from sqlalchemy import update
 from stsync_dagster.sync.activation import OURS
 from stsync_dagster.sync.crosswalk import Crosswalk
 from stsync_dagster.sync.crosswalk.schema import sync_action
-from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster_tests.sync_helpers import copied_ids, counts, lines, sync, sync_env, text
 
 

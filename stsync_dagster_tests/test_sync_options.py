@@ -174,7 +174,8 @@ def test_master_data_is_nine_assets_in_one_step(env):
 
 
 def test_blocked_records_are_copied_once_their_master_data_exists(env):
-    from stsync_dagster.servicetitan import load_settings, IntegrationClient
+    from stsync_dagster.servicetitan import IntegrationClient
+    from stsync_dagster.settings import load_settings
     from stsync_dagster.simulator.data import DELIBERATE_GAPS
 
     sim, env = env

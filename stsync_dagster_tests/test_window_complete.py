@@ -14,11 +14,12 @@ import dagster as dg
 
 from stsync_dagster.defs.assets import master_assets, sync_assets
 from stsync_dagster.defs.resources import build_resources
-from stsync_dagster.servicetitan import PagingError, ProductionClient, load_settings
+from stsync_dagster.servicetitan import PagingError, ProductionClient
+from stsync_dagster.settings import load_settings
 from stsync_dagster.simulator import DELIBERATE_GAPS
 from stsync_dagster.sync.read import complete_pages
 from stsync_dagster_tests.sync_helpers import copied_ids, pointed_at, sync_env
-from stsync_dagster.servicetitan.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
+from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 
 MATERIALS = "/pricebook/v2/tenant/{tenant}/materials"
 ADDED = 47  # with the day's own three: a window of 50

@@ -6,8 +6,8 @@ import os
 
 import dagster as dg
 
-from stsync_dagster.servicetitan.errors import ConfigError
-from stsync_dagster.servicetitan.settings import DEFAULT_START_DATE, parse_start_date
+from stsync_dagster.errors import ConfigError
+from stsync_dagster.settings import DEFAULT_START_DATE, parse_start_date
 
 
 def start_date() -> str:

@@ -6,26 +6,26 @@ from .errors import (
     AmbiguousWriteError,
     AuthenticationError,
     BulkUnsupported,
-    ConfigError,
     ConflictError,
     NotFoundError,
     RateLimitExhausted,
     PagingError,
     ServerError,
     ServiceTitanError,
+    SettingsError,
     TransportError,
     ValidationError,
 )
 from .pacer import Pacer, shared_pacer
 from .reading import ExportBatch, Page
-from .settings import EnvironmentSettings, Settings, check_integration_target, load_settings
+from .settings import ClientSettings, EnvironmentSettings, check_integration_target
 from .transport import RequestStats
 
 __all__ = [
     "AmbiguousWriteError",
     "AuthenticationError",
     "BulkUnsupported",
-    "ConfigError",
+    "ClientSettings",
     "ConflictError",
     "EnvironmentSettings",
     "ExportBatch",
@@ -39,11 +39,10 @@ __all__ = [
     "PagingError",
     "ServerError",
     "ServiceTitanError",
-    "Settings",
+    "SettingsError",
     "TransportError",
     "ValidationError",
     "check_integration_target",
     "errors",
-    "load_settings",
     "shared_pacer",
 ]

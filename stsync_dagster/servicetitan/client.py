@@ -13,8 +13,8 @@ from .settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_PAGE_SIZE,
     DEFAULT_RATE_LIMIT,
+    ClientSettings,
     EnvironmentSettings,
-    Settings,
     check_integration_target,
 )
 from .transport import DEFAULT_BACKOFF
@@ -35,13 +35,13 @@ class ProductionClient(Reader):
                          http_transport=http_transport, _read_only=True)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "ProductionClient":
+    def from_settings(cls, settings: ClientSettings) -> "ProductionClient":
         return cls(settings.prod, page_size=settings.page_size, timeout=settings.http_timeout,
                    rate_limit=settings.rate_limit, max_retries=settings.max_retries, pacer_database=settings.db)
 
 
 class IntegrationClient(Reader):
-    """Reads and writes Integration. Refuses (ConfigError) a target that looks like Production."""
+    """Reads and writes Integration. Refuses (SettingsError) a target that looks like Production."""
 
     def __init__(self, env: EnvironmentSettings, *, production: EnvironmentSettings,
                  page_size: int = DEFAULT_PAGE_SIZE, timeout: float = DEFAULT_HTTP_TIMEOUT,
@@ -54,7 +54,7 @@ class IntegrationClient(Reader):
                          http_transport=http_transport, _read_only=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "IntegrationClient":
+    def from_settings(cls, settings: ClientSettings) -> "IntegrationClient":
         return cls(settings.int, production=settings.prod, page_size=settings.page_size,
                    timeout=settings.http_timeout, rate_limit=settings.rate_limit,
                    max_retries=settings.max_retries, pacer_database=settings.db)

@@ -12,8 +12,10 @@ from typing import Any
 _SNIPPET_LIMIT = 200
 
 
-class ConfigError(Exception):
-    """The environment or `.env` file is incomplete or malformed, or targets the wrong environment."""
+class SettingsError(Exception):
+    """The client refuses its settings: malformed, or aimed at the wrong environment (the Production guard, a
+    URL leaving its API base). The application's configuration errors (stsync_dagster.errors.ConfigError)
+    are a kind of it."""
 
     def __init__(self, message: str, *, variables: list[str] | None = None) -> None:
         super().__init__(message)

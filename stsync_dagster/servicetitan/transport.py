@@ -29,12 +29,12 @@ from .auth import TokenProvider
 from .errors import (
     AmbiguousWriteError,
     AuthenticationError,
-    ConfigError,
     ConflictError,
     NotFoundError,
     RateLimitExhausted,
     ServerError,
     ServiceTitanError,
+    SettingsError,
     TransportError,
     ValidationError,
     snippet,
@@ -100,7 +100,7 @@ class RequestStats:
                 f"rate_limited={s['rate_limited']}, errors={s['errors']})")
 
 
-class RefusedURL(ConfigError):
+class RefusedURL(SettingsError):
     """A request whose URL, as it would be sent, leaves its environment's API base: nothing was sent."""
 
 

@@ -25,7 +25,7 @@ import pydantic
 
 from stsync_dagster.config import SyncConfig
 from stsync_dagster.servicetitan import errors as st
-from stsync_dagster.servicetitan import settings as st_settings
+from stsync_dagster.settings import DEFAULT_BATCH_SIZE
 from stsync_dagster.sync.activation import ActivationStage
 from stsync_dagster.sync.adoption import Ambiguous, IntegrationIndex, Match
 from stsync_dagster.sync.checks import mapping_problems
@@ -54,7 +54,7 @@ class SyncOptions:
     dry_run: bool = False
     limit: int = 0  # most records created in the run (pulled-in ones included); 0 = no limit
     concurrency: int = 8  # creates in flight at once; the per-tenant pacer keeps them under the rate limit
-    batch_size: int = st_settings.DEFAULT_BATCH_SIZE  # records claimed, created and confirmed together
+    batch_size: int = DEFAULT_BATCH_SIZE  # records claimed, created and confirmed together
     # ServiceTitan may still commit a create this long after the client gave up on it (its own timeout is ~100 s):
     # a claim younger than this is never looked up and created again.
     server_timeout: timedelta = timedelta(seconds=120)

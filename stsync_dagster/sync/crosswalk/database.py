@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
 from stsync_dagster.servicetitan.redact import masked_url
-from stsync_dagster.servicetitan.settings import default_db
+from stsync_dagster.settings import default_db
 from stsync_dagster.sync.crosswalk import migrations
 from stsync_dagster.sync.crosswalk.schema import id_map
 

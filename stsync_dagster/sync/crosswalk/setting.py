@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from stsync_dagster.servicetitan.errors import ConfigError
+from stsync_dagster.errors import ConfigError
 from stsync_dagster.servicetitan.redact import Redactor, masked_url, url_secrets
 from stsync_dagster.sync.crosswalk import ENV_VAR, Crosswalk, database_url
 

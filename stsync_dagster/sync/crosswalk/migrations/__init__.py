@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from stsync_dagster.servicetitan.errors import ConfigError
+from stsync_dagster.errors import ConfigError
 
 log = logging.getLogger("stsync.crosswalk")
 

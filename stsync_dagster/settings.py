@@ -1,0 +1,321 @@
+"""STSync's settings, one source for the command line and the Dagster resources: every variable, its default
+and its bounds (KNOBS), the Settings model, and the one loader (os.environ over a `.env` file, the environment
+winning). The API client's own pieces (EnvironmentSettings, the Production guard) are in servicetitan/."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from stsync_dagster.errors import ConfigError
+from stsync_dagster.servicetitan.settings import (
+    DEFAULT_HTTP_TIMEOUT,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_RATE_LIMIT,
+    MAX_PAGE_SIZE,
+    EnvironmentSettings,
+    normalize_url,
+    parse_tenant,
+)
+
+DEFAULT_EXTERNAL_DATA_GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
+DEFAULT_DB = ""  # empty: default_db(), a fixed place per user, whatever the working folder
+# The original script's default, relative to the working folder: only ever warned about, never opened silently.
+ORIGINAL_DB = "stsync.sqlite3"
+DEFAULT_CONFIG_PATH = "./stsync.config.json"
+DEFAULT_START_DATE = "2026-06-01"
+DEFAULT_CONCURRENCY = 8
+DEFAULT_BLOCKED_WARN_DAYS = 7.0
+# ServiceTitan keeps working on a request up to ~100 s after a client gave up: a create whose answer was lost is
+# looked up again, and only then sent again, once this much time has passed since it was sent.
+DEFAULT_SERVER_TIMEOUT = 120.0
+DEFAULT_BULK_SIZE = 100  # materials per bulk pricebook request (the API's limit is not documented); 0: none
+DEFAULT_BATCH_SIZE = 250  # records claimed, created and confirmed together (progress is told per batch)
+
+
+def default_db(environ: Mapping[str, str] | None = None) -> str:
+    """The crosswalk when STSYNC_DB is not set: $XDG_DATA_HOME/stsync/crosswalk.sqlite3, else under
+    ~/.local/share. Fixed per user, so a sync started from another folder finds the same crosswalk."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
+    return str(Path(base) / "stsync" / "crosswalk.sqlite3")
+
+
+_PER_ENV = ("AUTH_URL", "API_BASE", "CLIENT_ID", "CLIENT_SECRET", "APP_KEY", "TENANT_ID")
+_SECRET_SUFFIXES = ("CLIENT_SECRET", "APP_KEY")
+
+# Every numeric setting has finite bounds, checked where it is parsed (here, for the command line and the Dagster
+# resources alike): a value outside them cannot work (an overflow deep in a run, a wait of 1e300 seconds, a
+# request that times out before it is sent), so it stops every command before any request, naming the variable.
+HTTP_TIMEOUT_RANGE = (0.1, 600.0)  # seconds
+RATE_LIMIT_RANGE = (0.1, 1000.0)  # requests per second (ServiceTitan allows 60)
+SERVER_TIMEOUT_RANGE = (0.01, 3600.0)  # seconds
+BLOCKED_WARN_DAYS_MAX = 3650.0  # above 0
+MAX_RETRIES_RANGE = (0, 100)
+CONCURRENCY_RANGE = (1, 64)
+BULK_SIZE_RANGE = (0, 100)
+BATCH_SIZE_RANGE = (1, 5000)
+_WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
+
+
+def _whole_number(value: str | int, low: int, high: int) -> int:
+    text = str(value).strip()
+    if not _WHOLE.fullmatch(text):  # ASCII digits only: no "1e3", no "1_000", no 5000-digit parse
+        raise ValueError(f"must be a whole number between {low} and {high}")
+    number = int(text)
+    if not low <= number <= high:
+        raise ValueError(f"must be a whole number between {low} and {high}")
+    return number
+
+
+def _number(value: str | float, low: float, high: float, *, above_low: bool = False) -> float:
+    """A finite number in [low, high] (or (low, high] when `above_low`): never nan, inf, or 1e308."""
+    shown = f"between {low:g}{' (excluded)' if above_low else ''} and {high:g}"
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError(f"must be a number {shown}") from None
+    if not (math.isfinite(number) and (low < number if above_low else low <= number) and number <= high):
+        raise ValueError(f"must be a number {shown}")
+    return number
+
+
+def parse_page_size(value: str | int) -> int:
+    return _whole_number(value, 1, MAX_PAGE_SIZE)
+
+
+def parse_http_timeout(value: str | float) -> float:
+    return _number(value, *HTTP_TIMEOUT_RANGE)
+
+
+def parse_rate_limit(value: str | float) -> float:
+    return _number(value, *RATE_LIMIT_RANGE)
+
+
+def parse_server_timeout(value: str | float) -> float:
+    return _number(value, *SERVER_TIMEOUT_RANGE)
+
+
+def parse_warn_days(value: str | float) -> float:
+    return _number(value, 0.0, BLOCKED_WARN_DAYS_MAX, above_low=True)
+
+
+def parse_retries(value: str | int) -> int:
+    return _whole_number(value, *MAX_RETRIES_RANGE)
+
+
+def parse_bulk_size(value: str | int) -> int:
+    return _whole_number(value, *BULK_SIZE_RANGE)
+
+
+def parse_start_date(value: str) -> str:
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("must be an ISO date YYYY-MM-DD") from None
+    if day > datetime.now(timezone.utc).date():
+        raise ValueError("is later than today (UTC): the first partition cannot be in the future")
+    return day.isoformat()
+
+
+def parse_concurrency(value: str | int) -> int:
+    return _whole_number(value, *CONCURRENCY_RANGE)
+
+
+def parse_batch_size(value: str | int) -> int:
+    return _whole_number(value, *BATCH_SIZE_RANGE)
+
+
+def parse_guid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise ValueError("must be a GUID such as 5f0c1a52-57c3-4b9e-9a51-5757c0de0001") from None
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One optional setting: its field in Settings, its variable, its rule and its default."""
+
+    field: str
+    variable: str
+    parse: Callable[[str], Any]
+    default: Any
+
+    def check(self, value: Any, *, origin: str = "") -> Any:
+        """`value` by this setting's rule, or a ConfigError naming the variable (never echoing a secret)."""
+        try:
+            return self.parse(str(value))
+        except ValueError as exc:
+            raise ConfigError(f"invalid configuration: {self.problem(value, exc, origin)}",
+                              variables=[self.variable]) from None
+
+    def problem(self, raw: Any, exc: ValueError, origin: str = "") -> str:
+        shown = "" if "@" in str(raw) else f" (got {str(raw)[:60]!r})"  # "@": a URL with user:password
+        return f"{self.variable} {exc}{shown}" + (f", from {origin}" if origin else "")
+
+
+KNOBS: dict[str, Knob] = {k.field: k for k in (
+    Knob("page_size", "ST_PAGE_SIZE", parse_page_size, DEFAULT_PAGE_SIZE),
+    Knob("http_timeout", "ST_HTTP_TIMEOUT", parse_http_timeout, DEFAULT_HTTP_TIMEOUT),
+    Knob("rate_limit", "ST_RATE_LIMIT", parse_rate_limit, DEFAULT_RATE_LIMIT),
+    Knob("max_retries", "ST_MAX_RETRIES", parse_retries, DEFAULT_MAX_RETRIES),
+    Knob("external_data_guid", "ST_EXTERNAL_DATA_GUID", parse_guid, DEFAULT_EXTERNAL_DATA_GUID),
+    Knob("start_date", "STSYNC_START_DATE", parse_start_date, DEFAULT_START_DATE),
+    Knob("concurrency", "ST_CONCURRENCY", parse_concurrency, DEFAULT_CONCURRENCY),
+    Knob("blocked_warn_days", "STSYNC_BLOCKED_WARN_DAYS", parse_warn_days, DEFAULT_BLOCKED_WARN_DAYS),
+    Knob("server_timeout", "ST_SERVER_TIMEOUT", parse_server_timeout, DEFAULT_SERVER_TIMEOUT),
+    Knob("bulk_size", "ST_BULK_SIZE", parse_bulk_size, DEFAULT_BULK_SIZE),
+    Knob("batch_size", "ST_BATCH_SIZE", parse_batch_size, DEFAULT_BATCH_SIZE),
+)}
+
+
+class Settings(BaseModel):
+    """Every setting of a run. Each knob is checked by its rule in KNOBS whichever way the model is built."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prod: EnvironmentSettings
+    page_size: int = DEFAULT_PAGE_SIZE
+    http_timeout: float = DEFAULT_HTTP_TIMEOUT
+    rate_limit: float = DEFAULT_RATE_LIMIT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    external_data_guid: str = DEFAULT_EXTERNAL_DATA_GUID
+    db: str = Field(DEFAULT_DB, repr=False)  # may carry a password
+    config_path: str = DEFAULT_CONFIG_PATH
+    start_date: str = DEFAULT_START_DATE
+    concurrency: int = DEFAULT_CONCURRENCY
+    blocked_warn_days: float = DEFAULT_BLOCKED_WARN_DAYS
+    server_timeout: float = DEFAULT_SERVER_TIMEOUT
+    bulk_size: int = DEFAULT_BULK_SIZE
+    batch_size: int = DEFAULT_BATCH_SIZE
+    int: EnvironmentSettings  # last: the name shadows the builtin in the class body
+
+    @field_validator(*KNOBS, mode="before")
+    @classmethod
+    def _by_its_rule(cls, value: Any, info: ValidationInfo) -> Any:
+        return KNOBS[info.field_name].check(value)
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+    bad = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
+    if bad:
+        lines = ", ".join(str(n) for n in bad)
+        raise ConfigError(f"{path}: cannot parse line(s) {lines} (expected NAME=value)")
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class _Source:
+    """The variables as the loader sees them: the environment, then the `.env` file for what it lacks."""
+
+    def __init__(self, environ: Mapping[str, str] | None, dotenv_path: str | os.PathLike | None) -> None:
+        self.env = dict(os.environ if environ is None else environ)
+        self.file_values: dict[str, str] = {}
+        self.dotenv_file: Path | None = None
+        if dotenv_path is not None:
+            candidate = Path(dotenv_path)
+            if candidate.exists():
+                self.dotenv_file = candidate.resolve()
+                self.file_values = _read_dotenv(self.dotenv_file)
+        self.problems: list[str] = []
+        self.bad_vars: list[str] = []
+
+    def get(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None or not value.strip():
+            value = self.file_values.get(name)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def origin(self, name: str) -> str:
+        in_env = (self.env.get(name) or "").strip()
+        return "the environment" if in_env or self.dotenv_file is None else f"the file {self.dotenv_file}"
+
+    def parsed(self, name: str, parser: Callable[[str], Any], default: Any = None) -> Any:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            return parser(raw)
+        except ValueError as exc:
+            secret = name.endswith(_SECRET_SUFFIXES) or "@" in raw  # "@": a URL with user:password
+            shown = "" if secret else f" (got {raw[:60]!r})"
+            self.problems.append(f"{name} {exc}{shown}, from {self.origin(name)}")
+            self.bad_vars.append(name)
+            return default
+
+    def knobs(self) -> dict[str, Any]:
+        """Every knob that is set, by its rule (problems noted, not raised)."""
+        return {k.field: self.parsed(k.variable, k.parse, k.default) for k in KNOBS.values()}
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            raise ConfigError("invalid configuration: " + "; ".join(self.problems), variables=self.bad_vars)
+
+
+def check_knobs(environ: Mapping[str, str] | None = None) -> dict[str, bool]:
+    """Check every knob that is set (the Dagster resources, when the code location loads): a ConfigError names
+    every malformed one at once, as load_settings does. Returns which knobs are set, by field."""
+    source = _Source(environ, None)
+    source.knobs()
+    source.raise_problems()
+    return {k.field: source.get(k.variable) is not None for k in KNOBS.values()}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | os.PathLike | None = ".env") -> Settings:
+    """Read the environment contract. `environ` defaults to os.environ; a missing `.env` file is fine.
+
+    Raises ConfigError naming every missing variable at once, or every malformed one (with the file
+    it came from), never echoing a secret value.
+    """
+    source = _Source(environ, dotenv_path)
+    required = [f"ST_{suffix}_{e}" for e in ("PROD", "INT") for suffix in _PER_ENV]
+    missing = [name for name in required if source.get(name) is None]
+    if missing:
+        where = f"the environment or {source.dotenv_file}" if source.dotenv_file else "the environment or a .env file"
+        raise ConfigError(
+            f"missing configuration: {', '.join(missing)} (set them in {where})", variables=missing
+        )
+
+    envs: dict[str, dict] = {}
+    for e in ("prod", "int"):
+        suffix = e.upper()
+        envs[e] = {
+            "name": e,
+            "auth_url": source.parsed(f"ST_AUTH_URL_{suffix}", normalize_url),
+            "api_base": source.parsed(f"ST_API_BASE_{suffix}", normalize_url),
+            "client_id": source.get(f"ST_CLIENT_ID_{suffix}"),
+            "client_secret": source.get(f"ST_CLIENT_SECRET_{suffix}") or "",
+            "app_key": source.get(f"ST_APP_KEY_{suffix}") or "",
+            "tenant_id": source.parsed(f"ST_TENANT_ID_{suffix}", parse_tenant),
+        }
+    knobs = source.knobs()
+    source.raise_problems()
+    return Settings(
+        prod=EnvironmentSettings(**envs["prod"]),
+        int=EnvironmentSettings(**envs["int"]),
+        db=source.get("STSYNC_DB") or default_db(),
+        config_path=source.get("STSYNC_CONFIG") or DEFAULT_CONFIG_PATH,
+        **knobs,
+    )
