@@ -145,6 +145,18 @@ SYNC_DESCRIPTIONS = {
 }
 
 
+def needed_master_data(entities: list[str]) -> list[str]:
+    """The kinds of master data the entities reference, directly or through the entities they pull in."""
+    seen: set[str] = set()
+    todo = list(entities)
+    while todo:
+        for dep in SYNC_DEPS.get(todo.pop(), []):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return [kind for kind in MASTER_DESCRIPTIONS if kind in seen]
+
+
 READ_BACK = "read_back_fidelity"
 READ_BACK_DESCRIPTION = (
     "A sample of the records created in the run, read back from Integration, holds Production's value of every "

@@ -1,6 +1,6 @@
 """One record on demand: the `copy_records` job copies given Production records with everything they need
 (a PO's materials and job are pulled in; the master data they reference is matched first), whatever day they
-were modified. `stsync copy KIND ID…` runs the same job in process.
+were modified. `stsync copy KIND ID…` runs the same job in process (stsync_dagster.defs.materialize).
 
 A job of its own, not a materialization: copying a few ids says nothing about a day's partition. Its report
 (counts, what was not copied, the writes) is the metadata of its output; records that failed fail the run.
@@ -12,17 +12,17 @@ import dagster as dg
 from pydantic import Field
 
 from stsync_dagster.config import SYNC_ENTITIES, load_config
-from stsync_dagster.defs.assets import secrets
-from stsync_dagster.defs.logs import cli_loggers, engine_logs
-from stsync_dagster.defs.materialize import needed_master_data
+from stsync_dagster.defs.assets import needed_master_data, secrets
+from stsync_dagster.defs.logs import engine_logs
 from stsync_dagster.defs.metadata import sync_metadata
-from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource, build_resources
+from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
 from stsync_dagster.defs.writes import writes_metadata
 from stsync_dagster.servicetitan.redact import redacting
 from stsync_dagster.sync.outcome import Outcome
 from stsync_dagster.sync.runner import run_copy, run_master
 
 COPY_OP = "copy"  # the op; the job is copy_records (an op and its job cannot share a name)
+COPY_JOB = "copy_records"
 
 Kind = Enum("Kind", {entity: entity for entity in SYNC_ENTITIES})
 
@@ -65,36 +65,6 @@ def copy_records(
         raise dg.Failure(description=mask(f"{failed} of the records failed: {reasons[:2000]}"))
 
 
-def build_copy_job(logger_defs: dict | None = None) -> dg.JobDefinition:
-    @dg.job(name="copy_records", description="Copy given Production records (config: kind, ids) with everything they need.",
-            logger_defs=logger_defs)  # fmt: skip
-    def _job():
-        copy_records()
-
-    return _job
-
-
-copy_job = build_copy_job()
-
-
-def copy_in_process(
-    entity: str, ids: list[int], *, dry_run: bool = False, verbose: bool = False, log_format: str = "text"
-) -> dg.ExecuteInProcessResult:
-    """The copy job, run here in an in-memory instance (as `stsync sync` materializes)."""
-    run_config = {
-        "ops": {COPY_OP: {"config": {"kind": entity, "ids": list(ids), "dry_run": dry_run}}},
-        # Records that failed fail the step: the command shows them in its table, not as Dagster's stack trace.
-        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
-    }
-    with dg.DagsterInstance.ephemeral() as instance:
-        job = build_copy_job(cli_loggers(log_format))
-        return job.execute_in_process(run_config=run_config, resources=build_resources(), instance=instance,
-                                      raise_on_error=False)  # fmt: skip
-
-
-def copy_report(result: dg.ExecuteInProcessResult) -> dict | None:
-    """The metadata of the copy's output (its counts, issues and writes), or None when it never got there."""
-    for event in result.all_node_events:
-        if event.is_successful_output:
-            return dict(event.step_output_data.metadata)
-    return None
+@dg.job(name=COPY_JOB, description="Copy given Production records (config: kind, ids) with everything they need.")
+def copy_job():
+    copy_records()

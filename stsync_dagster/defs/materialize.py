@@ -1,5 +1,11 @@
-"""In-process materialization of the sync assets (or their plan, a dry run): what `stsync sync` and
-`stsync demo` run."""
+"""In-process runs of the code location's jobs: what `stsync sync`, `stsync copy` and `stsync demo` run.
+
+They resolve their jobs from the one `Definitions` (stsync_dagster.definitions), as the UI does: a sync is the
+implicit asset job (the UI's Materialize) over the assets it selects, a dry run the `sync_plan` job's steps, a
+copy the `copy_records` job. Only what a terminal needs differs: the console loggers (stsync_dagster.defs.logs),
+an in-memory instance, and resources built from the environment when the command runs (it has read `.env` by
+then; the code location's were built when it was imported).
+"""
 
 from __future__ import annotations
 
@@ -7,28 +13,22 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from stsync_dagster.defs.assets import MASTER_DESCRIPTIONS, SYNC_DEPS, master_assets, sync_assets
-from stsync_dagster.defs.checks import sync_checks
+from stsync_dagster.config import SYNC_ENTITIES
+from stsync_dagster.definitions import build_defs
+from stsync_dagster.defs.assets import needed_master_data
+from stsync_dagster.defs.copy import COPY_JOB, COPY_OP
 from stsync_dagster.defs.logs import cli_loggers
 from stsync_dagster.defs.metadata import PLAN_PREFIX, table_rows
 from stsync_dagster.defs.partitions import start_date
-from stsync_dagster.defs.plan import PLAN_JOB, plan_step, sync_plan
-from stsync_dagster.defs.resources import build_resources
+from stsync_dagster.defs.plan import PLAN_JOB, plan_step
+
+__all__ = ["copy_in_process", "copy_report", "materialize_sync", "needed_master_data", "reported", "reported_metadata"]
 
 
-CLI_JOB = "stsync_cli"
-
-
-def needed_master_data(entities: list[str]) -> list[str]:
-    """The kinds of master data the entities reference, directly or through the entities they pull in."""
-    seen: set[str] = set()
-    todo = list(entities)
-    while todo:
-        for dep in SYNC_DEPS.get(todo.pop(), []):
-            if dep not in seen:
-                seen.add(dep)
-                todo.append(dep)
-    return [kind for kind in MASTER_DESCRIPTIONS if kind in seen]
+def _job(name: str | None, log_format: str) -> dg.JobDefinition:
+    """A job of the code location (None: the implicit asset job), with the command's console loggers."""
+    defs = build_defs(loggers=cli_loggers(log_format))
+    return defs.resolve_job_def(name) if name else defs.resolve_implicit_global_asset_job_def()
 
 
 def materialize_sync(
@@ -46,36 +46,52 @@ def materialize_sync(
 
     Without `since` the window starts at the first partition's day: everything is considered.
     """
-    selected = [a for a in sync_assets if a.key.path[-1] in entities]
+    chosen = [entity for entity in SYNC_ENTITIES if entity in entities]
     sync_config = {"since": since or start_date(), "limit": limit}
     run_config = {
-        "ops": {a.key.path[-1]: {"config": sync_config} for a in selected},
+        "ops": {entity: {"config": sync_config} for entity in chosen},
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
     }
     partition_key = partition or datetime.now(timezone.utc).strftime("%Y-%m-%d")
     # In memory, whatever DAGSTER_HOME says: no folder left behind, no telemetry notice, nothing shared by
     # processes that start together. The UI's deployment keeps its own runs; these are the command's.
-    selection = [dg.AssetKey(k) for k in [*needed_master_data(entities), *(a.key.path[-1] for a in selected)]]
-    defs = dg.Definitions(
-        assets=[*master_assets, *sync_assets],
-        asset_checks=sync_checks,
-        jobs=[dg.define_asset_job(CLI_JOB, selection=selection), sync_plan],
-        resources=build_resources(),
-        loggers=cli_loggers(log_format),
-    )
     with dg.DagsterInstance.ephemeral() as instance:
         if dry_run:
             plan_ops = {plan_step(name): entry for name, entry in run_config["ops"].items()}
-            return defs.resolve_job_def(PLAN_JOB).execute_in_process(
+            return _job(PLAN_JOB, log_format).execute_in_process(
                 run_config={**run_config, "ops": plan_ops},
                 instance=instance,
                 partition_key=partition_key,
                 op_selection=list(plan_ops),
                 raise_on_error=False,
             )
-        return defs.resolve_job_def(CLI_JOB).execute_in_process(
-            run_config=run_config, instance=instance, partition_key=partition_key, raise_on_error=False
+        selection = [dg.AssetKey(k) for k in [*needed_master_data(chosen), *chosen]]
+        return _job(None, log_format).execute_in_process(
+            run_config=run_config, instance=instance, partition_key=partition_key, asset_selection=selection,
+            raise_on_error=False,
         )
+
+
+def copy_in_process(
+    entity: str, ids: list[int], *, dry_run: bool = False, verbose: bool = False, log_format: str = "text"
+) -> dg.ExecuteInProcessResult:
+    """The copy job, run here in an in-memory instance (as `stsync sync` materializes)."""
+    run_config = {
+        "ops": {COPY_OP: {"config": {"kind": entity, "ids": list(ids), "dry_run": dry_run}}},
+        # Records that failed fail the step: the command shows them in its table, not as Dagster's stack trace.
+        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
+    }
+    with dg.DagsterInstance.ephemeral() as instance:
+        return _job(COPY_JOB, log_format).execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False)
+
+
+def copy_report(result: dg.ExecuteInProcessResult) -> dict | None:
+    """The metadata of the copy's output (its counts, issues and writes), or None when it never got there."""
+    for event in result.all_node_events:
+        if event.is_successful_output:
+            return dict(event.step_output_data.metadata)
+    return None
 
 
 def reported_metadata(result: dg.ExecuteInProcessResult, entity: str) -> dict | None:
