@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from stsync_dagster.servicetitan import IntegrationClient, ProductionClient, load_settings
+from stsync_dagster.servicetitan import IntegrationClient, ProductionClient
 from stsync_dagster.servicetitan.errors import ServiceTitanError
+from stsync_dagster.settings import load_settings
 from stsync_dagster.simulator import Simulator
 from stsync_dagster.simulator.constants import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster_tests.inprocess import InProcessSimulator
