@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import dagster as dg
 
-from stsync_dagster.config import SYNC_ENTITIES, load_config
+from stsync_dagster.config import SYNC_ENTITIES, SyncConfig
 from stsync_dagster.defs.checks import ERROR, WARN, check_result
+from stsync_dagster.defs.config_file import ConfigFileResource
 from stsync_dagster.defs.logs import engine_logs
 from stsync_dagster.defs.metadata import master_metadata, sync_metadata
 from stsync_dagster.defs.partitions import daily
@@ -86,19 +87,20 @@ def master_data(
     production: ProductionResource,
     integration: IntegrationResource,
     crosswalk: CrosswalkResource,
+    config_file: ConfigFileResource,
 ):
     """Every selected kind of master data in one step: a few list calls each, not worth a process apiece."""
     fail_on_bad_run_config(context)  # this step runs first: a bad run fails before any request
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     checks = {(key.asset_key.to_user_string(), key.name) for key in context.selected_asset_check_keys}
-    config_file = load_config()
+    sync_config = config_file.get()
     mask = secrets(integration, crosswalk)
     with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
         for kind in MASTER_DESCRIPTIONS:
             if kind not in selected and not any(k == kind for k, _ in checks):
                 continue
             # Its checks alone (the UI's "Execute" on a check) match without writing the crosswalk.
-            report = run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file,
+            report = run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=sync_config,
                                 dry_run=kind not in selected)
             log_master_report(context, report, mask)
             if kind in selected:
@@ -185,12 +187,14 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
         production: ProductionResource,
         integration: IntegrationResource,
         crosswalk: CrosswalkResource,
+        config_file: ConfigFileResource,
     ) -> dg.MaterializeResult:
         fail_on_bad_run_config(context)
         mask = secrets(integration, crosswalk)
         with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
-            report, window = sync_entity(entity, context, config, prod, intc, integration, crosswalk, mask, dry_run=False)
-            handler = HANDLERS[entity](load_config(), integration.guid())
+            report, window = sync_entity(entity, context, config, prod, intc, integration, crosswalk, config_file.get(),
+                                         mask, dry_run=False)
+            handler = HANDLERS[entity](config_file.get(), integration.guid())
             fidelity = read_back(handler, prod, intc, crosswalk.get(), report)
         return dg.MaterializeResult(
             metadata={**sync_metadata(report, str(window), mask),
@@ -234,6 +238,7 @@ def sync_entity(
     intc,
     integration: IntegrationResource,
     crosswalk: CrosswalkResource,
+    sync_config: SyncConfig,
     mask: Redactor,
     *,
     dry_run: bool,
@@ -255,7 +260,7 @@ def sync_entity(
             prod=prod,
             intc=intc,
             crosswalk=crosswalk.get(),
-            config=load_config(),
+            config=sync_config,
             options=options,
             guid=integration.guid(),
             on_page=progress,

@@ -10,7 +10,8 @@ from contextlib import nullcontext
 
 import dagster as dg
 
-from stsync_dagster.config import SYNC_ENTITIES, load_config
+from stsync_dagster.config import SYNC_ENTITIES
+from stsync_dagster.defs.config_file import ConfigFileResource
 from stsync_dagster.defs.logs import engine_logs
 from stsync_dagster.defs.metadata import lines_table, masked, table
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource
@@ -56,10 +57,9 @@ def check_result(asset: str, name: str, outcome: CheckOutcome, severity: dg.Asse
     name="sync_health",
 )
 def sync_health(context: dg.AssetCheckExecutionContext, integration: IntegrationResource,
-                crosswalk: CrosswalkResource):
+                crosswalk: CrosswalkResource, config_file: ConfigFileResource):
     mask = integration.redactor() + crosswalk.redactor()
     selected = {(key.asset_key.to_user_string(), key.name) for key in context.selected_asset_check_keys}
-    config = load_config()
     with redacting(mask), engine_logs(context, mask):
         cw = crosswalk.get()
         outcomes = {
@@ -74,7 +74,7 @@ def sync_health(context: dg.AssetCheckExecutionContext, integration: Integration
                     if (entity, name) not in selected:
                         continue
                     if name == "crosswalk_integrity":
-                        handler = HANDLERS[entity](config, integration.guid())
+                        handler = HANDLERS[entity](config_file.get(), integration.guid())
                         outcome = crosswalk_integrity(handler, intc, cw)
                     else:
                         outcome = outcomes[name](entity)

@@ -11,8 +11,9 @@ from enum import Enum
 import dagster as dg
 from pydantic import Field
 
-from stsync_dagster.config import SYNC_ENTITIES, load_config
+from stsync_dagster.config import SYNC_ENTITIES
 from stsync_dagster.defs.assets import needed_master_data, secrets
+from stsync_dagster.defs.config_file import ConfigFileResource
 from stsync_dagster.defs.logs import engine_logs
 from stsync_dagster.defs.metadata import sync_metadata
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
@@ -40,14 +41,14 @@ def copy_records(
     production: ProductionResource,
     integration: IntegrationResource,
     crosswalk: CrosswalkResource,
+    config_file: ConfigFileResource,
 ):
     if not config.ids:  # Dagster's config schema cannot say "at least one": said here, before any request
         raise dg.Failure(description="run config: ids: give at least one Production id")
     entity = config.kind.value
     mask = secrets(integration, crosswalk)
-    config_file = load_config()
     with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
-        needs = dict(prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file)
+        needs = dict(prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file.get())
         for kind in needed_master_data([entity]):
             matched = run_master(kind, **needs, dry_run=config.dry_run)
             context.log.info(mask(matched.summary()))

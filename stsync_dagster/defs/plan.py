@@ -10,7 +10,6 @@ steps need no order and each can run alone.
 
 import dagster as dg
 
-from stsync_dagster.config import load_config
 from stsync_dagster.defs.assets import (
     MASTER_DESCRIPTIONS,
     MASTER_STEP,
@@ -19,6 +18,7 @@ from stsync_dagster.defs.assets import (
     sync_entity,
 )
 from stsync_dagster.defs.checks import SYNC_ENTITIES
+from stsync_dagster.defs.config_file import ConfigFileResource
 from stsync_dagster.defs.logs import engine_logs
 from stsync_dagster.defs.metadata import master_plan_metadata, plan_metadata
 from stsync_dagster.defs.partitions import daily
@@ -38,12 +38,13 @@ def plan_step(name: str) -> str:
 @dg.op(name=plan_step(MASTER_STEP), description="Match every kind of master data in memory and report the "
        "unmatched and ambiguous keys; writes no crosswalk row.")
 def master_plan(context: dg.OpExecutionContext, production: ProductionResource, integration: IntegrationResource,
-                crosswalk: CrosswalkResource) -> None:
+                crosswalk: CrosswalkResource, config_file: ConfigFileResource) -> None:
     fail_on_bad_run_config(context)
     mask = secrets(integration, crosswalk)
     with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
         for kind in MASTER_DESCRIPTIONS:
-            report = run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=load_config(), dry_run=True)
+            report = run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file.get(),
+                                dry_run=True)
             log_master_report(context, report, mask)
             context.log_event(dg.AssetObservation(asset_key=kind, metadata=master_plan_metadata(report, mask)))
 
@@ -52,11 +53,12 @@ def _plan_op(entity: str) -> dg.OpDefinition:
     @dg.op(name=plan_step(entity), description=f"What a real run of `{entity}` would create, adopt, update, "
            "block and fail, with sample payloads; writes nothing.")
     def _plan(context: dg.OpExecutionContext, config: SyncRunConfig, production: ProductionResource,
-              integration: IntegrationResource, crosswalk: CrosswalkResource) -> None:
+              integration: IntegrationResource, crosswalk: CrosswalkResource, config_file: ConfigFileResource) -> None:
         fail_on_bad_run_config(context)
         mask = secrets(integration, crosswalk)
         with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
-            report, window = sync_entity(entity, context, config, prod, intc, integration, crosswalk, mask, dry_run=True)
+            report, window = sync_entity(entity, context, config, prod, intc, integration, crosswalk, config_file.get(), mask,
+                                         dry_run=True)
         partition = context.partition_key if context.has_partition_key else None
         context.log_event(
             dg.AssetObservation(asset_key=entity, partition=partition, metadata=plan_metadata(report, str(window), mask))

@@ -18,6 +18,7 @@ import dagster as dg
 import pydantic
 from pydantic import PrivateAttr, ValidationInfo, field_validator
 
+from stsync_dagster.defs.config_file import config_file_resource
 from stsync_dagster import settings as app_settings
 from stsync_dagster.errors import ConfigError
 from stsync_dagster.servicetitan import EnvironmentSettings, IntegrationClient, ProductionClient
@@ -221,4 +222,5 @@ def build_resources() -> dict:
             **{field: _knob(field, is_set) for field in write_knobs},
         ),
         "crosswalk": CrosswalkResource(url=db, blocked_warn_days=_knob("blocked_warn_days", is_set)),
+        "config_file": config_file_resource(),  # stsync.config.json (STSYNC_CONFIG)
     }
