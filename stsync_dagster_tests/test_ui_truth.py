@@ -153,6 +153,7 @@ def test_failed_records_fail_a_check_blocked_ones_warn_and_the_log_says_so_at_th
     assert any(level == "ERROR" and " failed: " in text for level, text in lines)
     assert any(level == "WARNING" and " blocked: " in text for level, text in lines)
     assert not [text for level, text in lines if level == "INFO" and (" failed: " in text or " blocked: " in text)]
+    assert any(level == "INFO" and text.startswith("items: reading ") for level, text in lines)  # the engine's own
 
     state = _asset_state(dagster, "items", last_day)
     assert [m["partition"] for m in state["latestMaterializationByPartition"]] == [last_day]
