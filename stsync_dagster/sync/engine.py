@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Iterator
 
 import pydantic
 
-from stsync_dagster.config import SyncConfig
+from stsync_dagster.sync.configfile import SyncConfig
 from stsync_dagster.servicetitan import errors as st
 from stsync_dagster.settings import DEFAULT_BATCH_SIZE
 from stsync_dagster.sync.activation import ActivationStage

@@ -7,7 +7,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from stsync_dagster.config import MasterConfig
+from stsync_dagster.sync.configfile import MasterConfig
 
 log = logging.getLogger("stsync.masterdata")
 

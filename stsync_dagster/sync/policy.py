@@ -15,32 +15,12 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import Annotated, Literal, Union
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from stsync_dagster.servicetitan import errors as st
+from stsync_dagster.sync.configfile import BLOCK, DEFAULT, DROP, DefaultPolicy, Policy  # noqa: F401 (the file's types)
+from stsync_dagster.sync.masterdata import natural_key  # the key as master data is matched
 
-BLOCK, DROP, DEFAULT = "block", "drop", "default"
 _INDEX = re.compile(r"\[\d+\]")
-
-
-class DefaultPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    default: str | list[str] = Field(min_length=1)
-
-    def parts(self) -> list[str]:
-        return [self.default] if isinstance(self.default, str) else list(self.default)
-
-
-def _policy_shape(value):
-    if value in (BLOCK, DROP) or (isinstance(value, dict) and set(value) == {DEFAULT}):
-        return value
-    raise ValueError(f'{value!r} is not a policy: "block", "drop" or {{"default": <natural key>}}')
-
-
-Policy = Annotated[Union[Literal["block", "drop"], DefaultPolicy], BeforeValidator(_policy_shape)]
 
 
 @dataclass(frozen=True)
@@ -121,8 +101,6 @@ class Policies:
             return self._defaults[key]
 
     def _find(self, kind: str, policy: DefaultPolicy) -> int | str:
-        from stsync_dagster.sync.masterdata import natural_key  # the key as master data is matched
-
         cfg = self._config.master(kind)
         if len(policy.parts()) != len(cfg.natural_key):
             return f"its default {policy.parts()} has {len(policy.parts())} parts; the key is {cfg.natural_key}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
-from stsync_dagster.config import MASTER_KINDS
+from stsync_dagster.sync.configfile import MASTER_KINDS
 from stsync_dagster.sync.outcome import Blocked, Deferred
 from stsync_dagster.sync.policy import BLOCK, DEFAULT, DROP, DefaultPolicy, Policies
 

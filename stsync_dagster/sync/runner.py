@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from stsync_dagster.config import MASTER_KINDS, SyncConfig
+from stsync_dagster.sync.configfile import MASTER_KINDS, SyncConfig
 from stsync_dagster.sync.engine import SyncEngine, SyncOptions
 from stsync_dagster.sync.masterdata import MatchReport, match_master
 from stsync_dagster.sync.outcome import SyncReport

@@ -11,7 +11,7 @@ from typing import Any, Callable, ClassVar, Iterable, Iterator
 
 from pydantic import BaseModel
 
-from stsync_dagster.config import EntityConfig, SyncConfig
+from stsync_dagster.sync.configfile import EntityConfig, SyncConfig
 from stsync_dagster.sync.adoption import natural_key
 from stsync_dagster.sync.policy import Reference
 from stsync_dagster.sync.references import Ref, RefMap
