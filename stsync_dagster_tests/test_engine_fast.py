@@ -1,6 +1,8 @@
 """The engine's rules, fast: `run_entity` built directly (no Dagster, no subprocess, no socket) against the real
 clients over the simulator in process (inprocess.py, held to the loopback simulator by
-test_inprocess_contract.py) and the real Crosswalk on a SQLite file in memory-backed storage.
+test_inprocess_contract.py) and the real Crosswalk on a SQLite file in memory-backed storage
+(/dev/shm: an in-memory SQLite would be one connection shared by the engine's threads, whose transactions
+would interleave).
 
 Each case is a fresh small simulator (seeds vary the data) and a crosswalk copied from one whose master data
 was matched once per seed. Run: `uv run pytest stsync_dagster_tests/test_engine_fast.py -q`.
@@ -72,7 +74,6 @@ class Rig:
         self._template = _TEMPLATES[key]
         shutil.copy(self._template, self.db)
         self.crosswalk = Crosswalk(str(self.db))
-        self.prod.stats.__init__(), self.intc.stats.__init__()  # master matching is not the case's cost
 
     def close(self) -> None:
         self.crosswalk.close()
@@ -111,8 +112,16 @@ class Rig:
         return Counter(m for m in marks if m is not None)
 
     def writes(self) -> int:
-        by_status = self.sim.stats("int")["by_route"]
-        return sum(n for route, n in by_status.items() if not route.startswith("GET"))
+        by_route = self.sim.stats("int")["by_route"]
+        return sum(n for route, n in by_route.items() if not route.startswith("GET"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _templates():
+    yield
+    for template in _TEMPLATES.values():
+        shutil.rmtree(template.parent, ignore_errors=True)
+    _TEMPLATES.clear()
 
 
 @pytest.fixture
