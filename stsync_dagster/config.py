@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from stsync_dagster.errors import ConfigError
+from stsync_dagster.settings import DEFAULT_CONFIG_PATH
 from stsync_dagster.sync.configfile import (  # noqa: F401  (re-exported: the config file's models)
     MASTER_KINDS,
     SYNC_ENTITIES,
@@ -21,8 +22,6 @@ from stsync_dagster.sync.configfile import (  # noqa: F401  (re-exported: the co
 )
 from stsync_dagster.sync.entities import HANDLERS
 from stsync_dagster.sync.policy import check_policies
-
-DEFAULT_CONFIG_PATH = "stsync.config.json"
 
 
 def config_path(environ: dict[str, str] | None = None) -> Path:

@@ -34,7 +34,7 @@ DEFAULT_EXTERNAL_DATA_GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
 DEFAULT_DB = ""  # empty: default_db(), a fixed place per user, whatever the working folder
 # The original script's default, relative to the working folder: only ever warned about, never opened silently.
 ORIGINAL_DB = "stsync.sqlite3"
-DEFAULT_CONFIG_PATH = "./stsync.config.json"
+DEFAULT_CONFIG_PATH = "stsync.config.json"  # in the working folder
 DEFAULT_START_DATE = "2026-06-01"
 DEFAULT_CONCURRENCY = 8
 DEFAULT_BLOCKED_WARN_DAYS = 7.0
