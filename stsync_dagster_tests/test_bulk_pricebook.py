@@ -10,8 +10,8 @@ from stsync_dagster.servicetitan import (
     BulkUnsupported,
     IntegrationClient,
     ValidationError,
-    load_settings,
 )
+from stsync_dagster.settings import load_settings
 
 GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
 

@@ -19,8 +19,8 @@ from stsync_dagster.servicetitan import (
     ServiceTitanError,
     TransportError,
     ValidationError,
-    load_settings,
 )
+from stsync_dagster.settings import load_settings
 from stsync_dagster.simulator import APP_KEY, INT_CLIENT_SECRET, PROD_CLIENT_SECRET, Simulator
 
 MATERIALS = "/pricebook/v2/tenant/{tenant}/materials"
