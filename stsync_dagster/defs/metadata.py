@@ -6,6 +6,11 @@ from __future__ import annotations
 import dagster as dg
 
 from stsync_dagster.servicetitan.redact import Redactor
+from stsync_dagster.sync.fieldmap import FIELD_MAPS
+from stsync_dagster.sync.masterdata import MatchReport
+from stsync_dagster.sync.outcome import Outcome, RecordIssue, SyncReport
+
+
 def lines_table(lines: list[str], column: str = "problem") -> dg.TableMetadataValue:
     return table({column: "string"}, [{column: line} for line in lines])
 
@@ -37,8 +42,7 @@ def left_out_table(report: SyncReport) -> dg.TableMetadataValue:
         rule = rules.rule(name)
         rows.append({"field": name, "values_left_out": n, "why": rule.note if rule else ""})
     return table(LEFT_OUT_COLUMNS, rows)
-from stsync_dagster.sync.masterdata import MatchReport
-from stsync_dagster.sync.outcome import Outcome, RecordIssue, SyncReport
+
 
 MAX_ROWS = 200
 
@@ -63,9 +67,6 @@ def issues_table(issues: list[RecordIssue]) -> dg.TableMetadataValue:
         for i in issues
     ]
     return table(ISSUE_COLUMNS, rows)
-
-
-from stsync_dagster.sync.fieldmap import FIELD_MAPS
 
 
 def masked(metadata: dict, redactor: Redactor) -> dict:
