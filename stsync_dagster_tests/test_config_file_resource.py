@@ -29,7 +29,7 @@ def _materialize(env: dict, extra_assets=(), **resources):
 
 def test_the_code_location_reads_the_path_from_stsync_config_when_the_run_starts(tmp_path):
     with pointed_at({"STSYNC_CONFIG": str(tmp_path / "mine.json")}):
-        from stsync_dagster.definitions import build_defs
+        from stsync_dagster.defs.location import build_defs
 
         resource = build_defs().resources["config_file"]
     assert isinstance(resource, ConfigFileResource) and resource.path == dg.EnvVar("STSYNC_CONFIG")

@@ -127,7 +127,7 @@ GRAPH = import_graph()
 # Known, and in another part of issue 21 (the Dagster layer): defs/materialize.py, the command line's in-process
 # runs, imports the one Definitions of definitions.py, which wires defs/. Listed so that no other module can join
 # the cycle unnoticed; test_each_known_cycle_is_still_there fails once it is gone, and the entry goes with it.
-KNOWN_CYCLES = [[f"{NAME}.definitions", f"{NAME}.defs"]]
+KNOWN_CYCLES: list[list[str]] = []  # cycles tolerated by name (none now); a new one fails the test below
 OUTSIDE_THE_CLIENT = tuple(sorted({_top(m) for m in GRAPH if _top(m)} - {f"{NAME}.servicetitan"}))
 
 
@@ -143,10 +143,6 @@ def test_the_engine_imports_no_dagster_layer_no_command_line_no_simulator():
 
 def test_no_cycle_between_the_top_level_modules():
     assert [c for c in cycles(GRAPH, _top) if c not in KNOWN_CYCLES] == []
-
-
-def test_each_known_cycle_is_still_there():
-    assert [c for c in KNOWN_CYCLES if c not in cycles(GRAPH, _top)] == []
 
 
 def test_no_cycle_between_the_parts_of_the_engine():

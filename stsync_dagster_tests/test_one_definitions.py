@@ -16,7 +16,7 @@ def test_only_definitions_py_builds_a_definitions_object():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "Definitions":
                 builders.append(str(path.relative_to(PACKAGE)))
-    assert builders == ["definitions.py"]
+    assert builders == ["defs/location.py"]
 
 
 def test_the_command_runs_the_jobs_of_the_code_location(make_simulator, tmp_path):

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from stsync_dagster.config import SYNC_ENTITIES
-from stsync_dagster.definitions import build_defs
+from stsync_dagster.defs.location import build_defs
 from stsync_dagster.defs.assets import needed_master_data
 from stsync_dagster.defs.copy import COPY_JOB, COPY_OP
 from stsync_dagster.defs.logs import cli_loggers
