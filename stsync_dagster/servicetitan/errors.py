@@ -98,6 +98,11 @@ class AmbiguousWriteError(ServiceTitanError):
         self.cause = cause
 
 
+def field_messages(errors: dict[str, list[str]]) -> str:
+    """A refusal's field errors on one line, as they are reported: "name: message message; other: message"."""
+    return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+
+
 def snippet(text: str, limit: int = _SNIPPET_LIMIT) -> str:
     """A short single-line excerpt of a body (HTML tags dropped)."""
     text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S | re.I)

@@ -37,6 +37,7 @@ from .errors import (
     SettingsError,
     TransportError,
     ValidationError,
+    field_messages,
     snippet,
 )
 from .pacer import Pacer, shared_pacer
@@ -325,7 +326,7 @@ class Transport:
         kw = {"method": method, "path": rel, "status": status, "title": title}
         message = f"{method} {rel}: {status} {title}"
         if errors:
-            details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in list(errors.items())[:10])
+            details = field_messages(dict(list(errors.items())[:10]))
             message += f" ({self._clean(details)[:500]})"
         elif text:
             message += f" ({text})"

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from typing import Iterator
 
 from stsync_dagster.servicetitan import errors as st
-from stsync_dagster.sync.follow import _CLOCK_SLACK, _instant
+from stsync_dagster.sync.follow import _CLOCK_SLACK
+from stsync_dagster.sync.timefmt import instant
 from stsync_dagster.sync.requests_pool import RequestPool
 
 log = logging.getLogger("stsync.sync")
@@ -91,7 +92,7 @@ class ActivationStage:
                 continue
             done.append(prod_id)
             if action == OURS:  # a fingerprint not noted yet (None) is left to the note still to come
-                landed = _instant((answer or {}).get("modifiedOn")) or datetime.now(UTC)
+                landed = instant((answer or {}).get("modifiedOn")) or datetime.now(UTC)
                 written[prod_id] = (entry.fingerprint, max(landed, datetime.now(UTC)))
         self.crosswalk.wrote(handler.kind, written)
         # An activation whose answer was lost may still commit late: its claim stays, so the run that finishes
@@ -203,7 +204,7 @@ class ActivationStage:
                 record = held.get(entry.int_id)
                 if record is None or record.get("active", True):
                     continue
-                edited = _instant(record.get("modifiedOn"))
+                edited = instant(record.get("modifiedOn"))
                 ours = (entry.written_at is not None and edited is not None and edited <= entry.written_at + _CLOCK_SLACK) or (
                     # created inactive by this run, its write not noted yet (pulled in by a PO, noted when the PO's
                     # batch finishes): the inactive state is ours

@@ -22,6 +22,17 @@ log = logging.getLogger("stsync.adoption")
 STAMP, SAME_ID, NATURAL_KEY = "stamp", "same-id", "natural-key"
 
 
+def fold(text: str) -> str:
+    """Text compared loosely: NFKC-normalised, casefolded, white space trimmed and collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def joined_key(texts: list[str], required: int | None = None) -> str | None:
+    """A natural key from its parts' texts; None when one of the first `required` parts (every part when None)
+    is empty: such a record cannot be matched by key."""
+    return None if "" in texts[:required] else " | ".join(texts)
+
+
 def key_part(value) -> str:
     """One field of a natural key, compared loosely: text casefolded and trimmed, instants to the second in UTC."""
     if value is None:
@@ -32,15 +43,14 @@ def key_part(value) -> str:
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+            return fold(value)
         return utc(moment).strftime("%Y-%m-%dT%H:%M:%S")
     return str(value)
 
 
 def natural_key(parts: list) -> str | None:
     """A key from its parts; None when any part is missing (such a record cannot be matched by key)."""
-    texts = [key_part(p) for p in parts]
-    return None if any(t == "" for t in texts) else " | ".join(texts)
+    return joined_key([key_part(p) for p in parts])
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from stsync_dagster.sync.entities import EntityHandler
 from stsync_dagster.sync.fieldmap import FIELD_MAPS
 from stsync_dagster.sync.fidelity import Translator
 from stsync_dagster.sync.outcome import SyncReport
-from stsync_dagster.sync.timefmt import utc
+from stsync_dagster.sync.timefmt import instant
 
 @dataclass
 class CheckOutcome:
@@ -20,13 +20,6 @@ class CheckOutcome:
     details: list[str] = field(default_factory=list)
     checked: int = 0
     rows: list[dict] = field(default_factory=list)  # the details as table rows, when they have columns
-
-
-def _instant(text: str) -> datetime | None:
-    try:
-        return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        return None
 
 
 def _compare(path: str, sent, got, diffs: list[str]) -> None:
@@ -43,9 +36,9 @@ def _compare(path: str, sent, got, diffs: list[str]) -> None:
     elif isinstance(sent, (int, float)) and not isinstance(sent, bool):
         if not isinstance(got, (int, float)) or isinstance(got, bool) or abs(sent - got) > 1e-6:
             diffs.append(f"{path}: sent {sent!r}, read back {got!r}")
-    elif isinstance(sent, str) and isinstance(got, str) and _instant(sent) and _instant(got):
+    elif isinstance(sent, str) and isinstance(got, str) and instant(sent) and instant(got):
         # Instants are sent to the second: a record made elsewhere (a refresh, by hand) may carry milliseconds.
-        if _instant(sent).replace(microsecond=0) != _instant(got).replace(microsecond=0):
+        if instant(sent).replace(microsecond=0) != instant(got).replace(microsecond=0):
             diffs.append(f"{path}: sent {sent!r}, read back {got!r}")
     elif sent == "" and got is None:  # an empty text the API keeps as null
         return

@@ -39,6 +39,7 @@ from stsync_dagster.sync.outcome import Blocked, Deferred, Invalid, Outcome, Syn
 from stsync_dagster.sync import progress
 from stsync_dagster.sync.prefetch import prefetch
 from stsync_dagster.sync.read import complete_pages
+from stsync_dagster.sync.refusal import api_reason
 from stsync_dagster.sync.policy import Policies
 from stsync_dagster.sync.references import Claims, RefMap
 from stsync_dagster.sync.requests_pool import RequestPool, in_background
@@ -102,15 +103,6 @@ def _field_of(err: dict) -> str:
     for part in err.get("loc", ()):
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path or "(record)"
-
-
-def _api_reason(exc: st.ServiceTitanError) -> tuple[str, str]:
-    errors = getattr(exc, "errors", None) or {}
-    if errors:
-        fields = ", ".join(errors)
-        messages = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items())
-        return fields, messages
-    return "(record)", str(exc)
 
 
 @dataclass
@@ -966,7 +958,7 @@ class SyncEngine(FollowStage, ActivationStage):
                         handler.kind, plan.prod_id, exc)
             return "ambiguous", sent_at
         except (st.ValidationError, st.ConflictError, st.NotFoundError) as exc:
-            return "failed", _api_reason(exc)
+            return "failed", api_reason(exc)
         except st.ServiceTitanError as exc:
             return "failed", ("(request)", str(exc))
 
@@ -1021,10 +1013,8 @@ class SyncEngine(FollowStage, ActivationStage):
             if len(batch) > 1:
                 half = len(batch) // 2
                 return {**self._create_bulk(handler, batch[:half]), **self._create_bulk(handler, batch[half:])}
-            errors = {name.split("].", 1)[-1]: msgs for name, msgs in (getattr(exc, "errors", None) or {}).items()}
-            if errors:
-                return {batch[0].prod_id: ("failed", (", ".join(errors), "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())))}
-            return {batch[0].prod_id: ("failed", _api_reason(exc))}
+            # The fields as a single create names them: items[3].name → name.
+            return {batch[0].prod_id: ("failed", api_reason(exc, lambda name: name.split("].", 1)[-1]))}
         except st.ServiceTitanError as exc:
             return {p.prod_id: ("failed", ("(request)", str(exc))) for p in batch}
         ids = {int(item["customId"]): int(item["id"]) for item in answer if str(item.get("customId", "")).isdigit()}

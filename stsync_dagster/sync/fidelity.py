@@ -8,16 +8,15 @@ from datetime import datetime
 
 from stsync_dagster.sync.fieldmap import TRANSLATED, FieldMap, FieldRule, applies, values_at
 from stsync_dagster.sync.stamps import neutralised, strip_marker
-from stsync_dagster.sync.timefmt import utc
+from stsync_dagster.sync.timefmt import instant
 
 
-def _instant(value) -> datetime | None:
+def _timestamp(value) -> datetime | None:
+    """A value that reads as a date-time (not a bare date or number), to the second in UTC."""
     if not isinstance(value, str) or len(value) < 19 or value[4] != "-" or value[10] not in "T ":
         return None
-    try:
-        return utc(datetime.fromisoformat(value.replace("Z", "+00:00"))).replace(microsecond=0)
-    except ValueError:
-        return None
+    moment = instant(value)
+    return moment.replace(microsecond=0) if moment else None
 
 
 def _normal(value):
@@ -30,7 +29,7 @@ def _normal(value):
         return round(float(value), 6)
     if isinstance(value, list):
         return sorted((_normal(v) for v in value), key=repr)
-    return _instant(value) or value
+    return _timestamp(value) or value
 
 
 class Translator:

@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from stsync_dagster.servicetitan import errors as st
 from stsync_dagster.sync.checks import differing_fields
 from stsync_dagster.sync.outcome import Outcome
+from stsync_dagster.sync.refusal import api_reason
+from stsync_dagster.sync.timefmt import instant
 
 log = logging.getLogger("stsync.sync")
 
@@ -43,7 +45,7 @@ def _last_write(entry, int_record: dict) -> datetime | None:
         return entry.written_at
     if entry.source not in _CREATED:
         return None
-    created, edited = _instant(int_record.get("createdOn")), _instant(int_record.get("modifiedOn"))
+    created, edited = instant(int_record.get("createdOn")), instant(int_record.get("modifiedOn"))
     if created is None or edited is None or edited > created + _CLOCK_SLACK:
         return None
     return created
@@ -72,18 +74,10 @@ def fingerprint(view: dict, status: str | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _instant(value) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _written_at(response: dict | None) -> datetime:
     """When our write landed, as Integration's clock says when it answers with the record, else ours."""
     now = datetime.now(UTC)
-    stamped = _instant((response or {}).get("modifiedOn"))
+    stamped = instant((response or {}).get("modifiedOn"))
     return max(now, stamped) if stamped else now
 
 
@@ -201,7 +195,7 @@ class FollowStage:
         if written is None:
             how = _UNKNOWN.get(entry.source, "its last write not noted")
             return f"STSync's last write to it is unknown ({how}) and Integration differs from Production"
-        edited = _instant(int_record.get("modifiedOn"))
+        edited = instant(int_record.get("modifiedOn"))
         if edited is not None and edited > written + _CLOCK_SLACK:
             return f"edited in Integration at {edited:%Y-%m-%d %H:%M:%S} UTC, after STSync's last write"
         return None
@@ -240,8 +234,8 @@ class FollowStage:
             # A PATCH sets values: sent again it does no harm. Left for the next run, which reads the record first.
             return False, ("(request)", f"the update's answer was lost ({exc}); the next run reads it and finishes", "lost")
         except (st.ValidationError, st.ConflictError, st.NotFoundError) as exc:
-            errors = getattr(exc, "errors", None) or {}
-            return False, (", ".join(errors) or "(record)", "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()) or str(exc))
+            fields, reason = api_reason(exc)
+            return False, (fields or "(record)", reason)
         except st.ServiceTitanError as exc:
             return False, ("(request)", str(exc))
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from stsync_dagster.sync.adoption import fold, joined_key
 from stsync_dagster.sync.configfile import MasterConfig
 
 log = logging.getLogger("stsync.masterdata")
@@ -38,13 +38,10 @@ def _value(record: dict, dotted: str):
 
 
 def natural_key(record: dict, fields: list[str]) -> str | None:
-    """Casefolded, whitespace-collapsed values of the key fields; None when the first field is empty."""
-    parts = []
-    for name in fields:
-        value = _value(record, name)
-        text = " ".join(unicodedata.normalize("NFKC", str(value)).casefold().split()) if value is not None else ""
-        parts.append(text)
-    return " | ".join(parts) if parts and parts[0] else None
+    """Casefolded, whitespace-collapsed values of the key fields (any value as its text: master data keys are
+    names, not instants); None when the first field is empty. Records' keys (adoption.natural_key) need every part."""
+    values = (_value(record, name) for name in fields)
+    return joined_key([fold(str(value)) if value is not None else "" for value in values], required=1)
 
 
 def _read_all(client, cfg: MasterConfig) -> list[dict]:

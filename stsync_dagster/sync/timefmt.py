@@ -9,6 +9,14 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+def instant(value) -> datetime | None:
+    """An ISO / RFC 3339 date-time (Z or an offset; naive means UTC) as an aware UTC datetime; None if it is not one."""
+    try:
+        return utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
 def rfc3339(value: datetime) -> str:
     return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
