@@ -17,6 +17,7 @@ from stsync_dagster.sync.crosswalk.database import (
     chunks,
     distinct_ids,
     entry,
+    keyed_rows,
 )
 from stsync_dagster.sync.crosswalk.history import Write, log_writes
 from stsync_dagster.sync.crosswalk.schema import (
@@ -51,19 +52,8 @@ class Claims(Database):
 
         def work(conn: Connection) -> set[int]:
             now = self._now(conn)
-            rows = [
-                {
-                    "kind": kind,
-                    "prod_id": prod_id,
-                    "state": PENDING,
-                    "run_id": run_id,
-                    "partition": partition,
-                    "claimed_at": now,
-                    "updated_at": now,
-                    "source": "sync",
-                }
-                for prod_id in ids
-            ]
+            rows = keyed_rows(kind, ((prod_id, {}) for prod_id in ids), state=PENDING, run_id=run_id,
+                              partition=partition, claimed_at=now, updated_at=now, source="sync")
             statement = (
                 self._insert(id_map)
                 .on_conflict_do_nothing(index_elements=["kind", "prod_id"])
@@ -201,16 +191,10 @@ class Claims(Database):
 
         def work(conn: Connection) -> set[int]:
             now = self._now(conn)
-            rows = [
-                {"kind": kind, "prod_id": int(p), "action": a, "run_id": run_id, "claimed_at": now}
-                for p, a in sorted(actions.items())
-            ]
-            insert = self._insert(sync_action)
-            statement = insert.on_conflict_do_update(
-                index_elements=["kind", "prod_id"],
-                set_={"action": insert.excluded.action, "run_id": insert.excluded.run_id, "claimed_at": insert.excluded.claimed_at},
-                where=sync_action.c.claimed_at < stale_before,
-            ).returning(sync_action.c.prod_id)
+            rows = keyed_rows(kind, ((p, {"action": a}) for p, a in sorted(actions.items())), run_id=run_id, claimed_at=now)
+            statement = self._upsert(sync_action, ("action", "run_id", "claimed_at"),
+                                     where=lambda offered: sync_action.c.claimed_at < stale_before,
+                                     ).returning(sync_action.c.prod_id)
             return set(conn.execute(statement, rows).scalars())
 
         return self._run(work, write=True)
@@ -237,13 +221,6 @@ class Claims(Database):
         if prod_ids is None:
             query = select(*columns).where(sync_action.c.kind == kind)
             return self._run(lambda conn: {p: (a, r, t) for p, a, r, t in conn.execute(query)}, write=False)
-        ids = distinct_ids(prod_ids)
-
-        def work(conn: Connection) -> dict[int, tuple[str, str, datetime]]:
-            found = {}
-            for chunk in chunks(ids):
-                query = select(*columns).where(sync_action.c.kind == kind, sync_action.c.prod_id.in_(chunk))
-                found.update({p: (a, r, t) for p, a, r, t in conn.execute(query)})
-            return found
-
-        return self._run(work, write=False) if ids else {}
+        rows = self._read_chunks(prod_ids, lambda chunk: select(*columns).where(
+            sync_action.c.kind == kind, sync_action.c.prod_id.in_(chunk)))
+        return {p: (a, r, t) for p, a, r, t in rows}

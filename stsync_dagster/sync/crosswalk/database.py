@@ -16,9 +16,10 @@ from typing import Self, TypeVar
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql import Select
 
 from stsync_dagster.servicetitan.redact import masked_url
 from stsync_dagster.settings import default_db
@@ -96,6 +97,11 @@ def distinct_ids(values: Iterable[int]) -> list[int]:
 def chunks(ids: list, size: int = CHUNK) -> Iterator[list]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
+
+
+def keyed_rows(kind: str, per_id: Iterable[tuple[int, Mapping]], **common) -> list[dict]:
+    """Rows of a table keyed by (kind, prod_id): each id's own values, and the values every row shares."""
+    return [{"kind": kind, "prod_id": int(prod_id), **own, **common} for prod_id, own in per_id]
 
 
 def _sqlite_file(database: str | None) -> Path | None:
@@ -228,6 +234,23 @@ class Database:
         if self.dialect == "postgresql":
             return conn.execute(select(func.now())).scalar_one().astimezone(UTC)
         return datetime.now(UTC)
+
+    def _upsert(self, table, updated: Iterable[str], where: Callable | None = None):
+        """INSERT … ON CONFLICT (kind, prod_id) DO UPDATE: the `updated` columns take the offered row's values
+        (only where `where`, given the offered row, holds)."""
+        insert = self._insert(table)
+        excluded = insert.excluded
+        return insert.on_conflict_do_update(index_elements=["kind", "prod_id"],
+                                            set_={name: excluded[name] for name in updated},
+                                            where=where(excluded) if where else None)
+
+    def _read_chunks(self, values: Iterable[int], query_for: Callable[[list[int]], Select]) -> list[Row]:
+        """The rows `query_for` selects for each chunk of the distinct `values`, read in one transaction."""
+        ids = distinct_ids(values)
+        if not ids:
+            return []
+        return self._run(lambda conn: [row for chunk in chunks(ids) for row in conn.execute(query_for(chunk))],
+                         write=False)
 
     def now(self) -> datetime:
         return self._run(self._now, write=False)

@@ -14,6 +14,7 @@ from stsync_dagster.sync.crosswalk.database import (
     aware,
     chunks,
     distinct_ids,
+    keyed_rows,
 )
 from stsync_dagster.sync.crosswalk.schema import (
     ISSUE_STATUSES,
@@ -44,31 +45,11 @@ class Issues(Database):
 
         def work(conn: Connection) -> None:
             now = self._now(conn)
-            rows = [
-                {
-                    "kind": kind,
-                    "prod_id": int(prod_id),
-                    "status": status,
-                    "reason": reason,
-                    "detail": detail,
-                    "first_seen": now,
-                    "last_seen": now,
-                    "run_id": run_id,
-                }
+            rows = keyed_rows(kind, (
+                (prod_id, {"status": status, "reason": reason, "detail": detail})
                 for prod_id, (status, reason, detail) in sorted(issues.items())
-            ]
-            insert = self._insert(sync_issue)
-            excluded = insert.excluded
-            statement = insert.on_conflict_do_update(
-                index_elements=["kind", "prod_id"],
-                set_={
-                    "status": excluded.status,
-                    "reason": excluded.reason,
-                    "detail": excluded.detail,
-                    "last_seen": excluded.last_seen,
-                    "run_id": excluded.run_id,
-                },
-            )
+            ), first_seen=now, last_seen=now, run_id=run_id)
+            statement = self._upsert(sync_issue, ("status", "reason", "detail", "last_seen", "run_id"))
             conn.execute(statement, rows)
 
         self._run(work, write=True)

@@ -14,6 +14,7 @@ from stsync_dagster.sync.crosswalk.database import (
     Entry,
     chunks,
     distinct_ids,
+    keyed_rows,
 )
 from stsync_dagster.sync.crosswalk.history import Write, log_writes
 from stsync_dagster.sync.crosswalk.schema import (
@@ -44,39 +45,18 @@ class Mappings(Database):
 
     def int_ids(self, kind: str, prod_ids: Iterable[int]) -> dict[int, int]:
         """Production id → Integration id, confirmed mappings only."""
-        ids = distinct_ids(prod_ids)
-        if not ids:
-            return {}
-
-        def work(conn: Connection) -> dict[int, int]:
-            found: dict[int, int] = {}
-            for chunk in chunks(ids):
-                query = select(id_map.c.prod_id, id_map.c.int_id).where(
-                    id_map.c.kind == kind, id_map.c.state == CONFIRMED, id_map.c.prod_id.in_(chunk)
-                )
-                found.update(conn.execute(query).all())
-            return found
-
-        return self._run(work, write=False)
+        return dict(self._read_chunks(prod_ids, lambda chunk: select(id_map.c.prod_id, id_map.c.int_id).where(
+            id_map.c.kind == kind, id_map.c.state == CONFIRMED, id_map.c.prod_id.in_(chunk))))
 
     def find_by_int_id(self, kind: str, int_ids: Iterable[int]) -> dict[int, int]:
         """Integration id → Production id. Should two Production ids share one, the lowest wins."""
-        ids = distinct_ids(int_ids)
-        if not ids:
-            return {}
-
-        def work(conn: Connection) -> dict[int, int]:
-            found: dict[int, int] = {}
-            for chunk in chunks(ids):
-                # Only confirmed rows have an int_id (a CHECK constraint says so): the index alone answers this.
-                query = select(id_map.c.int_id, id_map.c.prod_id).where(
-                    id_map.c.kind == kind, id_map.c.int_id.in_(chunk)
-                )
-                for int_id, prod_id in conn.execute(query):
-                    found[int_id] = min(prod_id, found.get(int_id, prod_id))
-            return found
-
-        return self._run(work, write=False)
+        # Only confirmed rows have an int_id (a CHECK constraint says so): the index alone answers this.
+        rows = self._read_chunks(int_ids, lambda chunk: select(id_map.c.int_id, id_map.c.prod_id).where(
+            id_map.c.kind == kind, id_map.c.int_id.in_(chunk)))
+        found: dict[int, int] = {}
+        for int_id, prod_id in rows:
+            found[int_id] = min(prod_id, found.get(int_id, prod_id))
+        return found
 
     def sample(self, kind: str, size: int) -> dict[int, int]:
         """Up to `size` confirmed mappings of `kind`, chosen at random (for integrity checks)."""
@@ -163,34 +143,11 @@ class Mappings(Database):
         def work(conn: Connection) -> RecordCounts:
             existed = set(self._select_entries(conn, kind, sorted(wanted)))
             now = self._now(conn)
-            rows = [
-                {
-                    "kind": kind,
-                    "prod_id": prod_id,
-                    "int_id": int_id,
-                    "created_at": now,
-                    "state": CONFIRMED,
-                    "run_id": run_id,
-                    "updated_at": now,
-                    "source": source,
-                    "rule": rule,
-                }
-                for prod_id, int_id in sorted(wanted.items())
-            ]
-            insert = self._insert(id_map)
-            excluded = insert.excluded
-            statement = insert.on_conflict_do_update(
-                index_elements=["kind", "prod_id"],
-                set_={
-                    "int_id": excluded.int_id,
-                    "state": excluded.state,
-                    "created_at": excluded.created_at,
-                    "updated_at": excluded.updated_at,
-                    "run_id": excluded.run_id,
-                    "source": excluded.source,
-                    "rule": excluded.rule,
-                },
-                where=or_(id_map.c.state != CONFIRMED, id_map.c.int_id != excluded.int_id),
+            rows = keyed_rows(kind, ((prod_id, {"int_id": int_id}) for prod_id, int_id in sorted(wanted.items())),
+                              created_at=now, state=CONFIRMED, run_id=run_id, updated_at=now, source=source, rule=rule)
+            statement = self._upsert(
+                id_map, ("int_id", "state", "created_at", "updated_at", "run_id", "source", "rule"),
+                where=lambda offered: or_(id_map.c.state != CONFIRMED, id_map.c.int_id != offered.int_id),
             ).returning(id_map.c.prod_id)
             written = set(conn.execute(statement, rows).scalars())
             log_writes(conn, now, kind, history, only=written)

@@ -69,6 +69,11 @@ IS_PENDING = literal_column("'pending'")
 metadata = MetaData()
 
 
+def record_columns() -> tuple[Column, Column]:
+    """(kind, prod_id): a Production record, as every table that speaks of one names it."""
+    return Column("kind", String(64), nullable=False), Column("prod_id", BigInteger, nullable=False)
+
+
 def id_map_table(meta: MetaData, sources: Iterable[str], *, updates: bool = True) -> Table:
     """id_map with the given allowed sources; `updates=False`: as of revision 0003 (before what 0004 added)."""
     # What STSync last wrote (the fields it copies, and the status): updates patch what changed since.
@@ -79,8 +84,7 @@ def id_map_table(meta: MetaData, sources: Iterable[str], *, updates: bool = True
     return Table(
         "id_map",
         meta,
-        Column("kind", String(64), nullable=False),
-        Column("prod_id", BigInteger, nullable=False),
+        *record_columns(),
         Column("int_id", BigInteger),  # NULL while pending
         Column("created_at", UTCDateTime()),  # when the mapping was confirmed
         Column("state", String(16), nullable=False),
@@ -129,8 +133,7 @@ sync_run = Table(
 sync_issue = Table(
     "sync_issue",
     metadata,
-    Column("kind", String(64), nullable=False),
-    Column("prod_id", BigInteger, nullable=False),
+    *record_columns(),
     Column("status", String(16), nullable=False),
     Column("reason", Text, nullable=False),
     Column("detail", Text),
@@ -146,8 +149,7 @@ sync_issue = Table(
 sync_action = Table(
     "sync_action",
     metadata,
-    Column("kind", String(64), nullable=False),
-    Column("prod_id", BigInteger, nullable=False),
+    *record_columns(),
     Column("action", String(32), nullable=False),
     Column("run_id", String(64), nullable=False),
     Column("claimed_at", UTCDateTime(), nullable=False),
@@ -168,8 +170,7 @@ def history_table(meta: MetaData) -> Table:
         Column("at", UTCDateTime(), nullable=False),
         Column("run_id", String(64)),
         Column("asset", String(64)),  # the asset (or copy) being synced; a pulled-in material: its PO's
-        Column("kind", String(64), nullable=False),
-        Column("prod_id", BigInteger, nullable=False),
+        *record_columns(),
         Column("int_id", BigInteger),
         Column("action", String(16), nullable=False),
         Column("fields", Text),  # the fields written, comma-separated (an update's patch)
