@@ -15,19 +15,9 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from stsync_dagster.simulator import (
-    APP_KEY,
-    DELIBERATE_GAPS,
-    INT_CLIENT_ID,
-    INT_CLIENT_SECRET,
-    INT_TENANT_ID,
-    KINDS,
-    PROD_CLIENT_ID,
-    PROD_CLIENT_SECRET,
-    PROD_TENANT_ID,
-    Faults,
-    Simulator,
-)
+from stsync_dagster.simulator import APP_KEY, DELIBERATE_GAPS, KINDS, Faults, Simulator
+from stsync_dagster.simulator import INT_CLIENT_ID, INT_CLIENT_SECRET, INT_TENANT_ID
+from stsync_dagster.simulator import PROD_CLIENT_ID, PROD_CLIENT_SECRET, PROD_TENANT_ID
 
 GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
 OTHER_GUID = "11111111-2222-3333-4444-555555555555"

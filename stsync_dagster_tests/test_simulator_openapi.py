@@ -20,29 +20,22 @@ from stsync_dagster.simulator import (
     Simulator,
 )
 from stsync_dagster.simulator.routes import API
-from stsync_dagster.simulator.shapes import WRITE_SHAPES, Shape
+from stsync_dagster.simulator.shapes import WRITE_SHAPES, Shape, endpoint
 from stsync_dagster_tests.conftest import locate_openapi
 
 DOCS = {"pricebook": "pricebook-v2.json", "inventory": "inventory-v2.json", "jpm": "jpm-v2.json",
         "dispatch": "dispatch-v2.json", "crm": "crm-v2.json", "marketing": "marketing-v2.json",
         "settings": "settings-v2.json"}
 NOT_SERVED = {  # in the documents, deliberately not simulated (STSync never calls them)
-    ("pricebook-v2.json", "delete", "/tenant/{tenant}/materials/{id}"),
+    endpoint("pricebook-v2.json", "delete materials/{id}"),
 }
 BEYOND_DOCUMENTS = {  # served, but not in the cut-down documents (API.md, "Beyond create": [client] endpoints)
-    ("pricebook-v2.json", "post", "/tenant/{tenant}/pricebook"),
-    ("pricebook-v2.json", "patch", "/tenant/{tenant}/pricebook"),
-    ("pricebook-v2.json", "get", "/tenant/{tenant}/equipment"),
-    ("pricebook-v2.json", "get", "/tenant/{tenant}/equipment/{id}"),
-    ("pricebook-v2.json", "post", "/tenant/{tenant}/equipment"),
-    ("pricebook-v2.json", "patch", "/tenant/{tenant}/equipment/{id}"),
-    ("jpm-v2.json", "put", "/tenant/{tenant}/jobs/{id}/cancel"),
-    ("jpm-v2.json", "put", "/tenant/{tenant}/jobs/{id}/remove-cancellation"),
-    ("jpm-v2.json", "put", "/tenant/{tenant}/jobs/{id}/hold"),
-    ("jpm-v2.json", "put", "/tenant/{tenant}/jobs/{id}/complete"),
-    ("jpm-v2.json", "get", "/tenant/{tenant}/job-cancel-reasons"),
-    ("jpm-v2.json", "get", "/tenant/{tenant}/job-hold-reasons"),
-    ("jpm-v2.json", "patch", "/tenant/{tenant}/appointments/{id}/reschedule"),
+    *(endpoint("pricebook-v2.json", call) for call in (
+        "post pricebook", "patch pricebook",
+        "get equipment", "get equipment/{id}", "post equipment", "patch equipment/{id}")),
+    *(endpoint("jpm-v2.json", call) for call in (
+        "put jobs/{id}/cancel", "put jobs/{id}/remove-cancellation", "put jobs/{id}/hold", "put jobs/{id}/complete",
+        "get job-cancel-reasons", "get job-hold-reasons", "patch appointments/{id}/reschedule")),
 }
 
 

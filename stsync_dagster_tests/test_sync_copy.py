@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from stsync_dagster.simulator import Simulator
+from stsync_dagster.simulator.corrupt import ints_in
 from stsync_dagster.simulator.data import DELIBERATE_GAPS
 from stsync_dagster.sync.crosswalk import Crosswalk
 from stsync_dagster_tests.sync_helpers import KIND_OF, counts, duplicates, sync, sync_env, text
@@ -170,21 +171,9 @@ def test_no_production_id_reaches_integration(copied):
                                      "locations", "job-types", "campaigns", "business-units", "technicians",
                                      "warehouses", "purchase-order-types") for r in sim.records("prod", kind)}
 
-    def ints(value):
-        if isinstance(value, bool):
-            return
-        if isinstance(value, int):
-            yield value
-        elif isinstance(value, dict):
-            for v in value.values():
-                yield from ints(v)
-        elif isinstance(value, list):
-            for v in value:
-                yield from ints(v)
-
     for kind in ("materials", "equipment", "purchase-orders", "jobs", "appointments", "appointment-assignments"):
         for record in sim.records("int", kind):
-            leaked = {i for i in ints({k: v for k, v in record.items() if k != "externalData"}) if i in prod_ids}
+            leaked = {i for i in ints_in({k: v for k, v in record.items() if k != "externalData"}) if i in prod_ids}
             assert not leaked, (kind, record["id"], leaked)
 
 

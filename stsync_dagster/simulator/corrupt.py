@@ -84,17 +84,18 @@ def corrupt(prod: dict[str, list[dict]], fraction: float, seed: int) -> dict[tup
     return out
 
 
-def _ints(value) -> Iterator[int]:
+def ints_in(value) -> Iterator[int]:
+    """Every int in a JSON-like value (not booleans), nested dicts and lists included."""
     if isinstance(value, bool):
         return
     if isinstance(value, int):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _ints(item)
+            yield from ints_in(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _ints(item)
+            yield from ints_in(item)
 
 
 def _eligible(prod: dict[str, list[dict]]) -> dict[str, list[dict]]:
@@ -107,7 +108,7 @@ def _eligible(prod: dict[str, list[dict]]) -> dict[str, list[dict]]:
             appointments[record.get("jobId")].append(record)
 
     def taints(record: dict, *more: dict) -> bool:
-        return any(i in tainted for r in (record, *more) for i in _ints({k: v for k, v in r.items() if k != "id"}))
+        return any(i in tainted for r in (record, *more) for i in ints_in({k: v for k, v in r.items() if k != "id"}))
 
     for job in prod.get("jobs", []):
         if taints(job, *appointments[job["id"]]):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from .clock import iso, parse_instant
 from .problems import ApiError, validation
@@ -59,19 +60,26 @@ LIST_SPECS: dict[str, ListSpec] = {
 # Exports that take an `active` filter; for every export the default is all records, inactive included.
 EXPORT_ACTIVE_FILTER = ("appointments", "appointment-assignments")
 
+T = TypeVar("T")
+
 
 def _invalid(name: str, value: str) -> ApiError:
     return validation({name: [f"The value '{value}' is not valid."]})
 
 
-def int_param(params: Mapping[str, str], name: str, default: int | None = None) -> int | None:
+def _parsed(params: Mapping[str, str], name: str, parse: Callable[[str], T], default: T | None = None) -> T | None:
+    """The parameter parsed; `default` when absent or empty; 400 when `parse` refuses it."""
     raw = params.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError:
         raise _invalid(name, raw) from None
+
+
+def int_param(params: Mapping[str, str], name: str, default: int | None = None) -> int | None:
+    return _parsed(params, name, int, default)
 
 
 def bool_param(params: Mapping[str, str], name: str) -> bool:
@@ -108,13 +116,7 @@ def id_list(params, name: str, limit: int | None = MAX_IDS) -> set[int] | None:
 
 
 def instant_param(params: Mapping[str, str], name: str) -> datetime | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return parse_instant(raw)
-    except ValueError:
-        raise _invalid(name, raw) from None
+    return _parsed(params, name, parse_instant)
 
 
 def _date_filters(params) -> list:

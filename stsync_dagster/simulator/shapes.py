@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 
 @dataclass(frozen=True)
@@ -104,23 +105,37 @@ LOCATION_CREATE = Shape(
 # -- marketing ----------------------------------------------------------------------------------------
 CAMPAIGN_CREATE = Shape("Marketing.V2.CampaignUpsertRequest", ("name", "businessUnitId", "categoryId", "active"))
 
-# (OpenAPI document, method, path) -> the shape its request body must satisfy.
 # Its reason is optional in the document (an enum when given).
 PO_CANCEL = Shape("Inventory.V2.CancelResourceRequest_Of_Inventory.V2.PurchaseOrderCancellationReason", ())
 
+T = TypeVar("T")
+
+
+def endpoint(document: str, call: str) -> tuple[str, str, str]:
+    """A "method resource" call of an OpenAPI document as (document, method, path), e.g. "post materials" in
+    pricebook-v2.json → ("pricebook-v2.json", "post", "/tenant/{tenant}/materials")."""
+    method, resource = call.split(" ", 1)
+    return document, method, f"/tenant/{{tenant}}/{resource}"
+
+
+def endpoints(document: str, calls: Mapping[str, T]) -> dict[tuple[str, str, str], T]:
+    """{"method resource": value} of one document as {(document, method, path): value}."""
+    return {endpoint(document, call): value for call, value in calls.items()}
+
+
+# (OpenAPI document, method, path) -> the shape its request body must satisfy.
 WRITE_SHAPES: dict[tuple[str, str, str], Shape] = {
-    ("inventory-v2.json", "patch", "/tenant/{tenant}/purchase-orders/{id}/cancellation"): PO_CANCEL,
-    ("pricebook-v2.json", "post", "/tenant/{tenant}/materials"): MATERIAL_CREATE,
-    ("pricebook-v2.json", "patch", "/tenant/{tenant}/materials/{id}"): MATERIAL_UPDATE,
-    ("inventory-v2.json", "post", "/tenant/{tenant}/purchase-orders"): PURCHASE_ORDER_CREATE,
-    ("inventory-v2.json", "patch", "/tenant/{tenant}/purchase-orders/{id}"): PURCHASE_ORDER_UPDATE,
-    ("inventory-v2.json", "post", "/tenant/{tenant}/vendors"): VENDOR_CREATE,
-    ("jpm-v2.json", "post", "/tenant/{tenant}/jobs"): JOB_CREATE,
-    ("jpm-v2.json", "patch", "/tenant/{tenant}/jobs/{id}"): JOB_UPDATE,
-    ("jpm-v2.json", "post", "/tenant/{tenant}/appointments"): APPOINTMENT_ADD,
-    ("crm-v2.json", "post", "/tenant/{tenant}/customers"): CUSTOMER_CREATE,
-    ("crm-v2.json", "post", "/tenant/{tenant}/locations"): LOCATION_CREATE,
-    ("marketing-v2.json", "post", "/tenant/{tenant}/campaigns"): CAMPAIGN_CREATE,
+    **endpoints("inventory-v2.json", {
+        "patch purchase-orders/{id}/cancellation": PO_CANCEL,
+        "post purchase-orders": PURCHASE_ORDER_CREATE,
+        "patch purchase-orders/{id}": PURCHASE_ORDER_UPDATE,
+        "post vendors": VENDOR_CREATE,
+    }),
+    **endpoints("pricebook-v2.json", {"post materials": MATERIAL_CREATE, "patch materials/{id}": MATERIAL_UPDATE}),
+    **endpoints("jpm-v2.json", {"post jobs": JOB_CREATE, "patch jobs/{id}": JOB_UPDATE,
+                                "post appointments": APPOINTMENT_ADD}),
+    **endpoints("crm-v2.json", {"post customers": CUSTOMER_CREATE, "post locations": LOCATION_CREATE}),
+    **endpoints("marketing-v2.json", {"post campaigns": CAMPAIGN_CREATE}),
 }
 
 

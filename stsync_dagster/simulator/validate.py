@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from .clock import iso, parse_instant
 from .problems import ApiError, validation
@@ -47,41 +48,27 @@ class Errors:
             raise validation(self.errors)
 
     # -- typed reads: return the value (None when absent/invalid, with an error when invalid) ------
-    def integer(self, body: dict, name: str, field: str | None = None) -> int | None:
+    def _typed(self, body: dict, name: str, default, field: str | None, fits: Callable[[object], bool]):
         value = body.get(name)
         if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
+            return default
+        if not fits(value):
             self.add(field or name, f"The value '{_shown(value)}' is not valid for {name}.")
-            return None
+            return default
         return value
+
+    def integer(self, body: dict, name: str, field: str | None = None) -> int | None:
+        return self._typed(body, name, None, field, lambda v: isinstance(v, int) and not isinstance(v, bool))
 
     def number(self, body: dict, name: str, default: float | None = None, field: str | None = None):
-        value = body.get(name)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.add(field or name, f"The value '{_shown(value)}' is not valid for {name}.")
-            return default
-        return value
+        return self._typed(body, name, default, field,
+                           lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
 
     def boolean(self, body: dict, name: str, default: bool | None = None, field: str | None = None):
-        value = body.get(name)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.add(field or name, f"The value '{_shown(value)}' is not valid for {name}.")
-            return default
-        return value
+        return self._typed(body, name, default, field, lambda v: isinstance(v, bool))
 
     def text(self, body: dict, name: str, default: str | None = None, field: str | None = None):
-        value = body.get(name)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            self.add(field or name, f"The value '{_shown(value)}' is not valid for {name}.")
-            return default
-        return value
+        return self._typed(body, name, default, field, lambda v: isinstance(v, str))
 
     def instant(self, body: dict, name: str, field: str | None = None) -> str | None:
         value = body.get(name)

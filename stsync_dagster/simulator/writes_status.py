@@ -47,32 +47,34 @@ def _appointments(tenant: Tenant, job: dict, status: str, active: bool) -> None:
             tenant.touch(appointment)
 
 
+def _set_status(tenant: Tenant, job: dict, status: str, what: str, *, refused_from: tuple[str, ...] = (),
+                only_from: str | None = None, appointments: tuple[str, bool] | None = None, **also) -> None:
+    """Move the job to `status` (refused, as becoming `what`, from the statuses that do not allow it), its
+    appointments to (status, active) when given."""
+    if job["jobStatus"] in refused_from or (only_from is not None and job["jobStatus"] != only_from):
+        raise _refuse(what, job)
+    job.update(jobStatus=status, **also)
+    if appointments is not None:
+        _appointments(tenant, job, *appointments)
+    tenant.touch(job)
+
+
 def cancel_job(tenant: Tenant, job_id: int, body: object) -> None:
     job = _job(tenant, job_id)
     _reason(tenant, body, "job-cancel-reasons")
-    if job["jobStatus"] in ("Canceled", "Completed"):
-        raise _refuse("canceled", job)
-    job["jobStatus"] = "Canceled"
-    _appointments(tenant, job, "Canceled", False)
-    tenant.touch(job)
+    _set_status(tenant, job, "Canceled", "canceled", refused_from=("Canceled", "Completed"),
+                appointments=("Canceled", False))
 
 
 def remove_cancellation(tenant: Tenant, job_id: int, _body: object) -> None:
-    job = _job(tenant, job_id)
-    if job["jobStatus"] != "Canceled":
-        raise _refuse("un-canceled", job)
-    job["jobStatus"] = "Scheduled"
-    _appointments(tenant, job, "Scheduled", True)
-    tenant.touch(job)
+    _set_status(tenant, _job(tenant, job_id), "Scheduled", "un-canceled", only_from="Canceled",
+                appointments=("Scheduled", True))
 
 
 def hold_job(tenant: Tenant, job_id: int, body: object) -> None:
     job = _job(tenant, job_id)
     _reason(tenant, body, "job-hold-reasons")
-    if job["jobStatus"] in ("Canceled", "Completed", "Hold"):
-        raise _refuse("put on hold", job)
-    job["jobStatus"] = "Hold"
-    tenant.touch(job)
+    _set_status(tenant, job, "Hold", "put on hold", refused_from=("Canceled", "Completed", "Hold"))
 
 
 def complete_job(tenant: Tenant, job_id: int, body: object) -> None:
@@ -81,11 +83,8 @@ def complete_job(tenant: Tenant, job_id: int, body: object) -> None:
     errors = Errors(tenant)
     completed_on = errors.instant(body, "completedOn")
     errors.raise_if_any()
-    if job["jobStatus"] in ("Canceled", "Completed"):
-        raise _refuse("completed", job)
-    job.update(jobStatus="Completed", completedOn=completed_on)
-    _appointments(tenant, job, "Done", True)
-    tenant.touch(job)
+    _set_status(tenant, job, "Completed", "completed", refused_from=("Canceled", "Completed"),
+                appointments=("Done", True), completedOn=completed_on)
 
 
 def cancel_purchase_order(tenant: Tenant, po_id: int, body: object) -> dict:
