@@ -10,6 +10,7 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -92,32 +93,14 @@ def _number(value: str | float, low: float, high: float, *, above_low: bool = Fa
     return number
 
 
-def parse_page_size(value: str | int) -> int:
-    return _whole_number(value, 1, MAX_PAGE_SIZE)
+def whole_numbers(low: int, high: int) -> Callable[[str | int], int]:
+    """A knob's rule: a whole number in [low, high]."""
+    return partial(_whole_number, low=low, high=high)
 
 
-def parse_http_timeout(value: str | float) -> float:
-    return _number(value, *HTTP_TIMEOUT_RANGE)
-
-
-def parse_rate_limit(value: str | float) -> float:
-    return _number(value, *RATE_LIMIT_RANGE)
-
-
-def parse_server_timeout(value: str | float) -> float:
-    return _number(value, *SERVER_TIMEOUT_RANGE)
-
-
-def parse_warn_days(value: str | float) -> float:
-    return _number(value, 0.0, BLOCKED_WARN_DAYS_MAX, above_low=True)
-
-
-def parse_retries(value: str | int) -> int:
-    return _whole_number(value, *MAX_RETRIES_RANGE)
-
-
-def parse_bulk_size(value: str | int) -> int:
-    return _whole_number(value, *BULK_SIZE_RANGE)
+def numbers(low: float, high: float, *, above_low: bool = False) -> Callable[[str | float], float]:
+    """A knob's rule: a finite number in [low, high] (or (low, high] when `above_low`)."""
+    return partial(_number, low=low, high=high, above_low=above_low)
 
 
 def parse_start_date(value: str) -> str:
@@ -128,14 +111,6 @@ def parse_start_date(value: str) -> str:
     if day > datetime.now(timezone.utc).date():
         raise ValueError("is later than today (UTC): the first partition cannot be in the future")
     return day.isoformat()
-
-
-def parse_concurrency(value: str | int) -> int:
-    return _whole_number(value, *CONCURRENCY_RANGE)
-
-
-def parse_batch_size(value: str | int) -> int:
-    return _whole_number(value, *BATCH_SIZE_RANGE)
 
 
 def parse_guid(value: str) -> str:
@@ -168,17 +143,17 @@ class Knob:
 
 
 KNOBS: dict[str, Knob] = {k.field: k for k in (
-    Knob("page_size", "ST_PAGE_SIZE", parse_page_size, DEFAULT_PAGE_SIZE),
-    Knob("http_timeout", "ST_HTTP_TIMEOUT", parse_http_timeout, DEFAULT_HTTP_TIMEOUT),
-    Knob("rate_limit", "ST_RATE_LIMIT", parse_rate_limit, DEFAULT_RATE_LIMIT),
-    Knob("max_retries", "ST_MAX_RETRIES", parse_retries, DEFAULT_MAX_RETRIES),
+    Knob("page_size", "ST_PAGE_SIZE", whole_numbers(1, MAX_PAGE_SIZE), DEFAULT_PAGE_SIZE),
+    Knob("http_timeout", "ST_HTTP_TIMEOUT", numbers(*HTTP_TIMEOUT_RANGE), DEFAULT_HTTP_TIMEOUT),
+    Knob("rate_limit", "ST_RATE_LIMIT", numbers(*RATE_LIMIT_RANGE), DEFAULT_RATE_LIMIT),
+    Knob("max_retries", "ST_MAX_RETRIES", whole_numbers(*MAX_RETRIES_RANGE), DEFAULT_MAX_RETRIES),
     Knob("external_data_guid", "ST_EXTERNAL_DATA_GUID", parse_guid, DEFAULT_EXTERNAL_DATA_GUID),
     Knob("start_date", "STSYNC_START_DATE", parse_start_date, DEFAULT_START_DATE),
-    Knob("concurrency", "ST_CONCURRENCY", parse_concurrency, DEFAULT_CONCURRENCY),
-    Knob("blocked_warn_days", "STSYNC_BLOCKED_WARN_DAYS", parse_warn_days, DEFAULT_BLOCKED_WARN_DAYS),
-    Knob("server_timeout", "ST_SERVER_TIMEOUT", parse_server_timeout, DEFAULT_SERVER_TIMEOUT),
-    Knob("bulk_size", "ST_BULK_SIZE", parse_bulk_size, DEFAULT_BULK_SIZE),
-    Knob("batch_size", "ST_BATCH_SIZE", parse_batch_size, DEFAULT_BATCH_SIZE),
+    Knob("concurrency", "ST_CONCURRENCY", whole_numbers(*CONCURRENCY_RANGE), DEFAULT_CONCURRENCY),
+    Knob("blocked_warn_days", "STSYNC_BLOCKED_WARN_DAYS", numbers(0.0, BLOCKED_WARN_DAYS_MAX, above_low=True), DEFAULT_BLOCKED_WARN_DAYS),
+    Knob("server_timeout", "ST_SERVER_TIMEOUT", numbers(*SERVER_TIMEOUT_RANGE), DEFAULT_SERVER_TIMEOUT),
+    Knob("bulk_size", "ST_BULK_SIZE", whole_numbers(*BULK_SIZE_RANGE), DEFAULT_BULK_SIZE),
+    Knob("batch_size", "ST_BATCH_SIZE", whole_numbers(*BATCH_SIZE_RANGE), DEFAULT_BATCH_SIZE),
 )}
 
 

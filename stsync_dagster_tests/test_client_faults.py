@@ -84,6 +84,15 @@ def one_page(client) -> list[dict]:
     return next(client.iter_pages(BUSINESS_UNITS, page_size=5)).records
 
 
+def pages_at_once(sim, reads: int, workers: int = 8, **kw) -> ProductionClient:
+    """`reads` first pages read from Production through one client, `workers` at a time, every one of them
+    answered; the client (closed) for its stats."""
+    with prod_client(sim, **kw) as prod, ThreadPoolExecutor(workers) as pool:
+        results = list(pool.map(lambda _: one_page(prod), range(reads)))
+    assert all(results)
+    return prod
+
+
 # -- tokens -----------------------------------------------------------------------------------------
 
 def test_token_renewed_before_expiry_mid_run(make_simulator):
@@ -135,9 +144,7 @@ def test_wrong_app_key_is_an_authentication_error(simulator):
 
 def test_pacer_keeps_429s_rare_under_the_limit(make_simulator):
     sim = make_simulator(seed=3, scale=0.1, rate_limit=60)
-    with prod_client(sim, rate_limit=50) as prod, ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: one_page(prod), range(250)))
-    assert all(results)
+    prod = pages_at_once(sim, 250, rate_limit=50)
     stats = sim.stats("prod")
     assert stats["requests"] >= 250
     assert stats["rate_limited"] <= 2  # under 1%
@@ -146,9 +153,7 @@ def test_pacer_keeps_429s_rare_under_the_limit(make_simulator):
 
 def test_429s_over_the_limit_are_absorbed(make_simulator):
     sim = make_simulator(seed=3, scale=0.1, rate_limit=20)
-    with prod_client(sim, rate_limit=500, max_retries=10) as prod, ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: one_page(prod), range(50)))
-    assert all(results)  # every call succeeded
+    prod = pages_at_once(sim, 50, workers=4, rate_limit=500, max_retries=10)  # every call succeeded
     served = sim.stats("prod")["rate_limited"]
     assert served > 0 and prod.stats.rate_limited == served and prod.stats.retries >= served
 
@@ -177,9 +182,7 @@ def test_rate_limit_exhausted_when_retries_run_out(make_simulator):
 def test_5xx_and_html_errors_on_reads_are_retried(make_simulator):
     sim = make_simulator(seed=3, scale=0.1, rate_limit=None)
     sim.set_faults(error_rate=0.3, html_error_fraction=0.5, seed=5)
-    with prod_client(sim, rate_limit=200, max_retries=8) as prod, ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: one_page(prod), range(40)))
-    assert all(results)
+    prod = pages_at_once(sim, 40, rate_limit=200, max_retries=8)
     injected = sim.stats("prod")["injected_errors"]
     assert injected > 0
     assert prod.stats.retries == injected
@@ -211,9 +214,7 @@ def test_5xx_answer_to_a_post_is_ambiguous_and_not_retried(make_simulator):
 def test_read_timeouts_on_gets_are_retried(make_simulator):
     sim = make_simulator(seed=3, scale=0.1, rate_limit=None)
     sim.set_faults(slow_rate=0.3, slow_seconds=1.0, seed=2)
-    with prod_client(sim, timeout=0.3, max_retries=6) as prod, ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: one_page(prod), range(24)))
-    assert all(results)
+    prod = pages_at_once(sim, 24, timeout=0.3, max_retries=6)
     assert prod.stats.retries > 0 and prod.stats.errors == prod.stats.retries
 
 
@@ -245,25 +246,26 @@ def test_post_read_timeout_is_ambiguous_and_not_retried(make_simulator):
     assert_clean(info.value)
 
 
-def test_post_to_a_refused_port_is_retried_then_a_transport_error(simulator):
-    dead = free_port()
-    settings = settings_of(simulator, ST_API_BASE_INT=f"http://127.0.0.1:{dead}/int")
-    with int_client(simulator, settings, max_retries=2) as intc, pytest.raises(TransportError) as info:
-        intc.create(MATERIALS, material("REFUSED-1"))
+def create_with_nobody_at(sim, variable: str, path: str, code: str, **kw):
+    """A create with `variable` aimed at a local port nobody listens on: the client and the TransportError it
+    ends in (clean, and not ambiguous: nothing reached a server)."""
+    settings = settings_of(sim, **{variable: f"http://127.0.0.1:{free_port()}{path}"})
+    with int_client(sim, settings, **kw) as intc, pytest.raises(TransportError) as info:
+        intc.create(MATERIALS, material(code))
     assert not isinstance(info.value, AmbiguousWriteError)
-    assert intc.stats.requests == 3 and intc.stats.retries == 2
-    assert "ConnectError" in str(info.value)
     assert_clean(info.value)
+    return intc, info.value
+
+
+def test_post_to_a_refused_port_is_retried_then_a_transport_error(simulator):
+    intc, error = create_with_nobody_at(simulator, "ST_API_BASE_INT", "/int", "REFUSED-1", max_retries=2)
+    assert intc.stats.requests == 3 and intc.stats.retries == 2
+    assert "ConnectError" in str(error)
 
 
 def test_unreachable_token_endpoint_is_a_transport_error_not_ambiguous(simulator):
-    dead = free_port()
-    settings = settings_of(simulator, ST_AUTH_URL_INT=f"http://127.0.0.1:{dead}/int/connect/token")
-    with int_client(simulator, settings, max_retries=1) as intc, pytest.raises(TransportError) as info:
-        intc.create(MATERIALS, material("NOTOKEN-1"))
-    assert not isinstance(info.value, AmbiguousWriteError)
+    intc, _ = create_with_nobody_at(simulator, "ST_AUTH_URL_INT", "/int/connect/token", "NOTOKEN-1", max_retries=1)
     assert intc.stats.requests == 0
-    assert_clean(info.value)
 
 
 def test_create_patch_and_validation_errors(simulator):

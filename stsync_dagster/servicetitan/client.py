@@ -24,24 +24,18 @@ BULK_PRICEBOOK = "/pricebook/v2/tenant/{tenant}/pricebook"  # PricebookBulk_Crea
 
 
 class ProductionClient(Reader):
-    """Read-only client for Production. It has no write method, and its transport refuses non-GET calls."""
-
-    def __init__(self, env: EnvironmentSettings, *, page_size: int = DEFAULT_PAGE_SIZE,
-                 timeout: float = DEFAULT_HTTP_TIMEOUT, rate_limit: float = DEFAULT_RATE_LIMIT,
-                 max_retries: int = DEFAULT_MAX_RETRIES, retry_backoff: float = DEFAULT_BACKOFF,
-                 pacer_database: str | None = None, http_transport: httpx.BaseTransport | None = None) -> None:
-        super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
-                         max_retries=max_retries, retry_backoff=retry_backoff, pacer_database=pacer_database,
-                         http_transport=http_transport, _read_only=True)
+    """Read-only client for Production. It has no write method, and its transport refuses non-GET calls
+    (Reader's `read_only`)."""
 
     @classmethod
     def from_settings(cls, settings: ClientSettings) -> "ProductionClient":
-        return cls(settings.prod, page_size=settings.page_size, timeout=settings.http_timeout,
-                   rate_limit=settings.rate_limit, max_retries=settings.max_retries, pacer_database=settings.db)
+        return cls(settings.prod, **cls.settings_options(settings))
 
 
 class IntegrationClient(Reader):
     """Reads and writes Integration. Refuses (SettingsError) a target that looks like Production."""
+
+    read_only = False
 
     def __init__(self, env: EnvironmentSettings, *, production: EnvironmentSettings,
                  page_size: int = DEFAULT_PAGE_SIZE, timeout: float = DEFAULT_HTTP_TIMEOUT,
@@ -51,13 +45,11 @@ class IntegrationClient(Reader):
         check_integration_target(env, production)  # before anything can be sent
         super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
                          max_retries=max_retries, retry_backoff=retry_backoff, pacer_database=pacer_database,
-                         http_transport=http_transport, _read_only=False)
+                         http_transport=http_transport)
 
     @classmethod
     def from_settings(cls, settings: ClientSettings) -> "IntegrationClient":
-        return cls(settings.int, production=settings.prod, page_size=settings.page_size,
-                   timeout=settings.http_timeout, rate_limit=settings.rate_limit,
-                   max_retries=settings.max_retries, pacer_database=settings.db)
+        return cls(settings.int, production=settings.prod, **cls.settings_options(settings))
 
     def create(self, path: str, payload: Mapping[str, Any]) -> dict:
         """POST a new record; returns the answer (the full record, or just {"id": n} for some kinds).

@@ -11,7 +11,7 @@ import httpx
 
 from .errors import PagingError, ServiceTitanError
 from .settings import DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT
-from .settings import MAX_PAGE_SIZE, EnvironmentSettings
+from .settings import MAX_PAGE_SIZE, ClientSettings, EnvironmentSettings
 from .transport import DEFAULT_BACKOFF, RequestStats, Transport
 
 log = logging.getLogger("stsync.servicetitan.reading")
@@ -61,6 +61,8 @@ def record_key(record: Any) -> str | None:
 class Reader:
     """GET-only access to one environment. Paths are templates with {tenant}."""
 
+    read_only = True  # its transport refuses anything but GET (only IntegrationClient says otherwise)
+
     def __init__(
         self,
         env: EnvironmentSettings,
@@ -72,15 +74,20 @@ class Reader:
         retry_backoff: float = DEFAULT_BACKOFF,
         pacer_database: str | None = None,
         http_transport: httpx.BaseTransport | None = None,
-        _read_only: bool = True,
     ) -> None:
         if not 1 <= int(page_size) <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         self.env = env
         self.page_size = int(page_size)
         self._transport = Transport(env, timeout=timeout, rate_limit=rate_limit, max_retries=max_retries,
-                                    retry_backoff=retry_backoff, read_only=_read_only,
+                                    retry_backoff=retry_backoff, read_only=self.read_only,
                                     pacer_database=pacer_database, http_transport=http_transport)
+
+    @staticmethod
+    def settings_options(settings: ClientSettings) -> dict[str, Any]:
+        """The options both clients take from the settings (all but the environment)."""
+        return {"page_size": settings.page_size, "timeout": settings.http_timeout, "rate_limit": settings.rate_limit,
+                "max_retries": settings.max_retries, "pacer_database": settings.db}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_base={self.env.api_base!r}, tenant={self.env.tenant_id})"
