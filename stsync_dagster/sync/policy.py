@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from stsync_dagster.servicetitan import errors as st
@@ -34,6 +35,14 @@ class Reference:
     @property
     def default_policy(self) -> str:
         return self.default or (BLOCK if self.required else DROP)
+
+
+def references(required: Mapping[str, str] | None = None, optional: Mapping[str, str] | None = None,
+               ) -> dict[str, Reference]:
+    """A handler's reference fields, each by the kind it points at: the `required` ones first (the create needs
+    them), then the `optional` ones."""
+    return {**{name: Reference(kind, True) for name, kind in (required or {}).items()},
+            **{name: Reference(kind, False) for name, kind in (optional or {}).items()}}
 
 
 def field_name(field: str) -> str:

@@ -15,22 +15,9 @@ from pydantic import BaseModel, Field
 
 from stsync_dagster.sync.entities.base import EntityHandler
 from stsync_dagster.sync.entities.items import ItemsHandler, require_description, sku_vendors, vendor_references
-from stsync_dagster.sync.models import (
-    ExternalDataCreate,
-    SkuVendorCreate,
-    SourceSkuVendor,
-    _Create,
-    _Source,
-)
+from stsync_dagster.sync.models import ExternalDataCreate, SkuVendorCreate, SourceSkuVendor, _Create, _Source
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import external_data
-
-EQUIPMENT_FIELDS = (
-    "displayName", "price", "memberPrice", "addOnPrice", "addOnMemberPrice", "manufacturer", "model", "cost",
-    "unitOfMeasure", "isInventory", "account", "costOfSaleAccount", "assetAccount", "taxable", "hours", "bonus",
-    "commissionBonus", "paysCommission", "active",
-)  # fmt: skip
-
 
 class _EquipmentFields(BaseModel):
     """What a Production equipment record and an equipment create request share."""
@@ -53,6 +40,10 @@ class _EquipmentFields(BaseModel):
     bonus: float | None = None
     commissionBonus: float | None = None
     paysCommission: bool | None = None
+
+
+# Copied as they are: the shared fields, and whether it is active.
+EQUIPMENT_FIELDS = (*_EquipmentFields.model_fields, "active")
 
 
 class SourceEquipment(_EquipmentFields, _Source):

@@ -14,7 +14,7 @@ from stsync_dagster.sync.models import (
     SubAccountCreate,
 )
 from stsync_dagster.sync.outcome import Invalid
-from stsync_dagster.sync.policy import Reference
+from stsync_dagster.sync.policy import references
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import external_data
 
@@ -74,9 +74,8 @@ class ItemsHandler(EntityHandler):
     kind = "items"
     model = SourceMaterial
     bulk_create = True  # the pricebook's bulk endpoint: many materials per request
-    reference_fields = {"primaryVendor.vendorId": Reference("vendors", False),
-                        "otherVendors.vendorId": Reference("vendors", False),
-                        "categories": Reference("categories", False)}
+    reference_fields = references(optional={"primaryVendor.vendorId": "vendors", "otherVendors.vendorId": "vendors",
+                                            "categories": "categories"})
     read_names = {"variationMaterials": "variationsOrConfigurableMaterials"}
     not_updatable = frozenset({"externalData", "isOtherDirectCost"})  # MaterialUpdateRequest has no such field
 

@@ -17,7 +17,7 @@ from stsync_dagster.sync.models import (
     SourceJob,
 )
 from stsync_dagster.sync.outcome import Invalid
-from stsync_dagster.sync.policy import Reference
+from stsync_dagster.sync.policy import references
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import external_data
 from stsync_dagster.sync.timefmt import rfc3339
@@ -57,13 +57,10 @@ class JobsHandler(EntityHandler):
     kind = "jobs"
     model = SourceJob
     key_refs = {"customerId": "customers"}
-    reference_fields = {
-        **{name: Reference(kind, True) for name, kind in (
-            ("customerId", "customers"), ("locationId", "locations"), ("businessUnitId", "business_units"),
-            ("jobTypeId", "job_types"), ("campaignId", "campaigns"))},
-        "appointments.technicianIds": Reference("technicians", False),
-        "soldById": Reference("technicians", False),
-    }  # fmt: skip
+    reference_fields = references(
+        required={"customerId": "customers", "locationId": "locations", "businessUnitId": "business_units",
+                  "jobTypeId": "job_types", "campaignId": "campaigns"},
+        optional={"appointments.technicianIds": "technicians", "soldById": "technicians"})
     not_updatable = frozenset({"externalData", "appointments"})  # appointments have their own endpoints
     not_read_back = frozenset({"externalData", "appointments"})  # their own resource
     initial_status = "Open"  # a new job starts Scheduled

@@ -16,7 +16,7 @@ from stsync_dagster.sync.models import (
     SourcePurchaseOrder,
 )
 from stsync_dagster.sync.outcome import Invalid
-from stsync_dagster.sync.policy import Reference
+from stsync_dagster.sync.policy import Reference, references
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import marked_prod_id, memo_with_marker, strip_marker
 from stsync_dagster.sync.timefmt import rfc3339
@@ -36,12 +36,11 @@ class PurchaseOrdersHandler(EntityHandler):
     model = SourcePurchaseOrder
     key_refs = {"vendorId": "vendors"}
     reference_fields = {
-        **{name: Reference(kind, True) for name, kind in (
-            ("vendorId", "vendors"), ("typeId", "po_types"), ("businessUnitId", "business_units"),
-            ("inventoryLocationId", "warehouses"), ("items.skuId", "items"))},
+        **references(required={"vendorId": "vendors", "typeId": "po_types", "businessUnitId": "business_units",
+                               "inventoryLocationId": "warehouses", "items.skuId": "items"}),
         "jobId": Reference("jobs", False, default="block"),  # pulled in first; a PO is about its job
         "technicianId": Reference("technicians", False),
-    }  # fmt: skip
+    }
 
     read_names = {"memo": "summary", "vendorInvoiceNumber": "vendorDocumentNumber"}
     not_read_back = frozenset({"shipTo", "impactsTechnicianPayroll"})  # no read source for the payroll flag
