@@ -76,11 +76,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return value
 
     print("stsync verify")
-    settings = check("environment variables", lambda: load_settings(dotenv_path=".env"),
-                     lambda _: "all present and well-formed")
+    settings = check(
+        "environment variables", lambda: load_settings(dotenv_path=".env"), lambda _: "all present and well-formed"
+    )
     if settings is None:
         return EXIT_CONFIG
-    check("Integration target", lambda: check_integration_target(settings.int, settings.prod), lambda _: "not Production")
+    check(
+        "Integration target", lambda: check_integration_target(settings.int, settings.prod), lambda _: "not Production"
+    )
     config = check("config file", lambda: load_config(settings.config_path), lambda _: settings.config_path)
     check("crosswalk", lambda: database.check(settings.db, write=False), str)
     if not ok:  # a configuration problem: no request at all
@@ -89,8 +92,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     probe = config.master("business_units").path
     # One retry at most: verify should answer quickly when a host is down.
     quick = dict(page_size=1, timeout=settings.http_timeout, rate_limit=settings.rate_limit, max_retries=1)
-    clients = [("Production", ProductionClient(settings.prod, **quick)),
-               ("Integration", IntegrationClient(settings.int, production=settings.prod, **quick))]
+    clients = [
+        ("Production", ProductionClient(settings.prod, **quick)),
+        ("Integration", IntegrationClient(settings.int, production=settings.prod, **quick)),
+    ]
     for label, client in clients:
         with client:
             try:
@@ -118,8 +123,11 @@ def materialized(result, entities: list[str]) -> dict[str, dict | None]:
 
 def step_errors(result) -> list[str]:
     failure = "dagster._core.definitions.events.Failure: "  # the class of dg.Failure says nothing to a user
-    return [f"step {e.step_key} failed: {e.step_failure_data.error.message.strip().removeprefix(failure)}"
-            for e in result.all_events if e.is_step_failure]
+    return [
+        f"step {e.step_key} failed: {e.step_failure_data.error.message.strip().removeprefix(failure)}"
+        for e in result.all_events
+        if e.is_step_failure
+    ]
 
 
 def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, details: bool = True) -> None:
@@ -328,12 +336,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stsync", description="Copy ServiceTitan data from Production to Integration.")
+    parser = argparse.ArgumentParser(
+        prog="stsync", description="Copy ServiceTitan data from Production to Integration."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("verify", help="check env, config, auth to both environments, one API call each")
     sync = sub.add_parser("sync", help="materialize the sync assets in process and print a summary")
     sync.add_argument("entity", choices=[*SYNC_ENTITIES, "all"])
-    sync.add_argument("--since", help="YYYY-MM-DD: copy records modified since that day (default: STSYNC_START_DATE, i.e. everything)")
+    sync.add_argument(
+        "--since", help="YYYY-MM-DD: copy records modified since that day (default: STSYNC_START_DATE, i.e. everything)"
+    )
     sync.add_argument("--limit", type=int, default=0, help="most records to create (0 = no limit)")
     sync.add_argument("--dry-run", action="store_true", help="build and validate every payload, write nothing")
     sync.add_argument("--verbose", action="store_true", help="log every page and every record not copied")
@@ -348,8 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (sync, copy, history):
         command.add_argument("--json", action="store_true", help="print the report as JSON (nothing else on stdout)")
     for command in (sync, copy):
-        command.add_argument("--log-format", choices=("text", "json"), default="text",
-                             help="logs on stderr as text or as one JSON object a line")
+        command.add_argument(
+            "--log-format",
+            choices=("text", "json"),
+            default="text",
+            help="logs on stderr as text or as one JSON object a line",
+        )
     reconcile = sub.add_parser("reconcile", help="rebuild or repair the crosswalk from the marks in Integration")
     reconcile.add_argument("entity", nargs="?", default="all", choices=[*SYNC_ENTITIES, "all"])
     demo = sub.add_parser("demo", help="start the simulator, sync everything into it, print the report")

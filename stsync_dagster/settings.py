@@ -134,27 +134,36 @@ class Knob:
         try:
             return self.parse(str(value))
         except ValueError as exc:
-            raise ConfigError(f"invalid configuration: {self.problem(value, exc, origin)}",
-                              variables=[self.variable]) from None
+            raise ConfigError(
+                f"invalid configuration: {self.problem(value, exc, origin)}", variables=[self.variable]
+            ) from None
 
     def problem(self, raw: Any, exc: ValueError, origin: str = "") -> str:
         shown = "" if "@" in str(raw) else f" (got {str(raw)[:60]!r})"  # "@": a URL with user:password
         return f"{self.variable} {exc}{shown}" + (f", from {origin}" if origin else "")
 
 
-KNOBS: dict[str, Knob] = {k.field: k for k in (
-    Knob("page_size", "ST_PAGE_SIZE", whole_numbers(1, MAX_PAGE_SIZE), DEFAULT_PAGE_SIZE),
-    Knob("http_timeout", "ST_HTTP_TIMEOUT", numbers(*HTTP_TIMEOUT_RANGE), DEFAULT_HTTP_TIMEOUT),
-    Knob("rate_limit", "ST_RATE_LIMIT", numbers(*RATE_LIMIT_RANGE), DEFAULT_RATE_LIMIT),
-    Knob("max_retries", "ST_MAX_RETRIES", whole_numbers(*MAX_RETRIES_RANGE), DEFAULT_MAX_RETRIES),
-    Knob("external_data_guid", "ST_EXTERNAL_DATA_GUID", parse_guid, DEFAULT_EXTERNAL_DATA_GUID),
-    Knob("start_date", "STSYNC_START_DATE", parse_start_date, DEFAULT_START_DATE),
-    Knob("concurrency", "ST_CONCURRENCY", whole_numbers(*CONCURRENCY_RANGE), DEFAULT_CONCURRENCY),
-    Knob("blocked_warn_days", "STSYNC_BLOCKED_WARN_DAYS", numbers(0.0, BLOCKED_WARN_DAYS_MAX, above_low=True), DEFAULT_BLOCKED_WARN_DAYS),
-    Knob("server_timeout", "ST_SERVER_TIMEOUT", numbers(*SERVER_TIMEOUT_RANGE), DEFAULT_SERVER_TIMEOUT),
-    Knob("bulk_size", "ST_BULK_SIZE", whole_numbers(*BULK_SIZE_RANGE), DEFAULT_BULK_SIZE),
-    Knob("batch_size", "ST_BATCH_SIZE", whole_numbers(*BATCH_SIZE_RANGE), DEFAULT_BATCH_SIZE),
-)}
+KNOBS: dict[str, Knob] = {
+    k.field: k
+    for k in (
+        Knob("page_size", "ST_PAGE_SIZE", whole_numbers(1, MAX_PAGE_SIZE), DEFAULT_PAGE_SIZE),
+        Knob("http_timeout", "ST_HTTP_TIMEOUT", numbers(*HTTP_TIMEOUT_RANGE), DEFAULT_HTTP_TIMEOUT),
+        Knob("rate_limit", "ST_RATE_LIMIT", numbers(*RATE_LIMIT_RANGE), DEFAULT_RATE_LIMIT),
+        Knob("max_retries", "ST_MAX_RETRIES", whole_numbers(*MAX_RETRIES_RANGE), DEFAULT_MAX_RETRIES),
+        Knob("external_data_guid", "ST_EXTERNAL_DATA_GUID", parse_guid, DEFAULT_EXTERNAL_DATA_GUID),
+        Knob("start_date", "STSYNC_START_DATE", parse_start_date, DEFAULT_START_DATE),
+        Knob("concurrency", "ST_CONCURRENCY", whole_numbers(*CONCURRENCY_RANGE), DEFAULT_CONCURRENCY),
+        Knob(
+            "blocked_warn_days",
+            "STSYNC_BLOCKED_WARN_DAYS",
+            numbers(0.0, BLOCKED_WARN_DAYS_MAX, above_low=True),
+            DEFAULT_BLOCKED_WARN_DAYS,
+        ),
+        Knob("server_timeout", "ST_SERVER_TIMEOUT", numbers(*SERVER_TIMEOUT_RANGE), DEFAULT_SERVER_TIMEOUT),
+        Knob("bulk_size", "ST_BULK_SIZE", whole_numbers(*BULK_SIZE_RANGE), DEFAULT_BULK_SIZE),
+        Knob("batch_size", "ST_BATCH_SIZE", whole_numbers(*BATCH_SIZE_RANGE), DEFAULT_BATCH_SIZE),
+    )
+}
 
 
 class Settings(BaseModel):
@@ -269,9 +278,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
     missing = [name for name in required if source.get(name) is None]
     if missing:
         where = f"the environment or {source.dotenv_file}" if source.dotenv_file else "the environment or a .env file"
-        raise ConfigError(
-            f"missing configuration: {', '.join(missing)} (set them in {where})", variables=missing
-        )
+        raise ConfigError(f"missing configuration: {', '.join(missing)} (set them in {where})", variables=missing)
 
     envs: dict[str, dict] = {}
     for e in ("prod", "int"):

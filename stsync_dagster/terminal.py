@@ -17,8 +17,23 @@ from rich.text import Text
 
 from stsync_dagster.sync.outcome import SyncReport
 
-COUNT_ROWS = ("created", "adopted", "updated", "status_changed", "unchanged", "conflict", "skipped", "blocked", "failed",
-              "deferred", "pulled_in", "writes_total", "requests", "rate_limited", "seconds")
+COUNT_ROWS = (
+    "created",
+    "adopted",
+    "updated",
+    "status_changed",
+    "unchanged",
+    "conflict",
+    "skipped",
+    "blocked",
+    "failed",
+    "deferred",
+    "pulled_in",
+    "writes_total",
+    "requests",
+    "rate_limited",
+    "seconds",
+)
 PIPE_WIDTH = 120  # tables written to a file or a pipe: wide enough for a line per group of reasons
 
 
@@ -139,8 +154,14 @@ def counts_table(reports: dict[str, dict | None]) -> Table:
 
 def issues_table(entity: str, groups: list[dict]) -> Table:
     table = Table(title=f"Not copied by {entity} (grouped; --verbose lists every record)", title_justify="left")
-    for name, justify, widest in (("records", "right", None), ("kind", "left", None), ("outcome", "left", None),
-                                  ("fields", "left", 24), ("reason", "left", None), ("for example", "left", 20)):
+    for name, justify, widest in (
+        ("records", "right", None),
+        ("kind", "left", None),
+        ("outcome", "left", None),
+        ("fields", "left", 24),
+        ("reason", "left", None),
+        ("for example", "left", 20),
+    ):
         table.add_column(name, justify=justify, overflow="fold", max_width=widest)  # the reason gets the room
     for g in groups:
         more = ", …" if g["count"] > len(g["examples"]) else ""
@@ -150,8 +171,10 @@ def issues_table(entity: str, groups: list[dict]) -> Table:
 
 
 def dropped_table(entity: str, groups: list[dict], total: int) -> Table:
-    table = Table(title=f"Copied by {entity} without a reference ({total}; the config's `references` policy)",
-                  title_justify="left")
+    table = Table(
+        title=f"Copied by {entity} without a reference ({total}; the config's `references` policy)",
+        title_justify="left",
+    )
     for name, justify in (("references", "right"), ("field", "left"), ("policy", "left"), ("reason", "left"),
                           ("for example", "left")):  # fmt: skip
         table.add_column(name, justify=justify, overflow="fold")
@@ -169,7 +192,9 @@ def history_table(kind: str, prod_id: int, writes: list) -> Table:
     for w in writes:
         via = f"by the {w.asset} step" if w.asset and w.asset != kind else ""  # pulled in, e.g. a PO's material
         detail = "; ".join(part for part in (w.detail, via) if part)
-        table.add_row(*map(_cell, (f"{w.at:%Y-%m-%d %H:%M:%S}", w.run_id, w.action, w.int_id, ", ".join(w.fields), detail)))
+        table.add_row(
+            *map(_cell, (f"{w.at:%Y-%m-%d %H:%M:%S}", w.run_id, w.action, w.int_id, ", ".join(w.fields), detail))
+        )
     return table
 
 

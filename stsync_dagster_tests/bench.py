@@ -73,8 +73,9 @@ def child(concurrency: int, entity: str, before: list[str]) -> None:
     }))  # fmt: skip
 
 
-def run_child(sim: SimulatorProcess, db: Path, concurrency: int, entity: str = "items",
-              before: tuple[str, ...] = ()) -> dict:
+def run_child(
+    sim: SimulatorProcess, db: Path, concurrency: int, entity: str = "items", before: tuple[str, ...] = ()
+) -> dict:
     env = {**os.environ, **sim.env, "STSYNC_DB": str(db), "ST_PAGE_SIZE": "5000",
            "STSYNC_PACER_DIR": str(db.parent / "pacer")}  # fmt: skip
     cmd = [sys.executable, "-m", "stsync_dagster_tests.bench", "--child", str(concurrency), "--entity", entity,
@@ -107,8 +108,18 @@ def measure_updates(size: int, changed: int, latency_ms: float, workdir: Path) -
         db = workdir / f"crosswalk-updates-{size}.sqlite3"
         run_child(sim, db, 8)
         prod = sorted(sim.records("prod", "materials"), key=lambda r: r["id"])[:changed]
-        sim.change("prod", "materials", [{"id": r["id"], "price": round(r["price"] + 1.25, 2),
-                                          "description": (r["description"] or "") + " (changed)"} for r in prod])
+        sim.change(
+            "prod",
+            "materials",
+            [
+                {
+                    "id": r["id"],
+                    "price": round(r["price"] + 1.25, 2),
+                    "description": (r["description"] or "") + " (changed)",
+                }
+                for r in prod
+            ],
+        )
         before = sim.served()
         rows = [_served_row(sim, f"{changed} of {size} materials changed", run_child(sim, db, 8), before)]
         before = sim.served()
@@ -139,15 +150,20 @@ def measure_pacer(requests: int, latency_ms: float, workdir: Path) -> str:
     os.environ["STSYNC_PACER_DIR"] = str(workdir / "pacer-alone")
     with SimulatorProcess(latency_ms, scale=0.2) as sim:
         env = {k: v for k, v in sim.env.items() if k != "ST_RATE_LIMIT"}  # the client's default rate
-        with ProductionClient.from_settings(load_settings(env, dotenv_path=None)) as prod, ThreadPoolExecutor(8) as pool:
+        with (
+            ProductionClient.from_settings(load_settings(env, dotenv_path=None)) as prod,
+            ThreadPoolExecutor(8) as pool,
+        ):
             started = time.monotonic()
             list(pool.map(lambda _: next(prod.iter_pages("/settings/v2/tenant/{tenant}/business-units", page_size=1)),
                           range(requests)))  # fmt: skip
             seconds = time.monotonic() - started
             rate = prod._transport.pacer.rate
         served, limited = sim.served()
-    return (f"pacer alone at its default {rate:g}/s: {requests} requests from 8 threads, {requests / seconds:.1f}/s "
-            f"= {requests / seconds / CEILING:.3f} of 60/s; 429s {limited} of {served} ({100 * limited / served:.2f} %)")
+    return (
+        f"pacer alone at its default {rate:g}/s: {requests} requests from 8 threads, {requests / seconds:.1f}/s "
+        f"= {requests / seconds / CEILING:.3f} of 60/s; 429s {limited} of {served} ({100 * limited / served:.2f} %)"
+    )
 
 
 def print_table(rows: list[dict]) -> None:
@@ -165,10 +181,12 @@ def print_table(rows: list[dict]) -> None:
         print(f"{r['run']:<38}{r['created']:>8}{r['blocked']:>8}{r['seconds']:>9.1f}{rate:>8.1f}{rate / CEILING:>9.2f}"
               f"{req_rate:>7.1f}{req_rate / CEILING:>8.2f}{int_rate:>7.1f}{int_rate / CEILING:>8.2f}{per:>9.2f}{int_per:>8.2f}"
               f"{r['429s']:>6}{pct:>7.2f}{r['peak_rss_mb']:>9.1f}")  # fmt: skip
-    print("ceiling: records/s over 60; req/s: requests to both tenants; int/s: requests to Integration, whose own "
-          "60/s budget the creates (and a job's or PO's status moves) draw from; int/rec: Integration requests per "
-          "record written (a job or PO also needs its status moves, a PO on an inactive SKU its SKU made active and "
-          "inactive again), so its records/s can reach at most 60/int_rec: int/s over 60 is the share of that reached")
+    print(
+        "ceiling: records/s over 60; req/s: requests to both tenants; int/s: requests to Integration, whose own "
+        "60/s budget the creates (and a job's or PO's status moves) draw from; int/rec: Integration requests per "
+        "record written (a job or PO also needs its status moves, a PO on an inactive SKU its SKU made active and "
+        "inactive again), so its records/s can reach at most 60/int_rec: int/s over 60 is the share of that reached"
+    )
 
 
 def main() -> None:
@@ -182,7 +200,9 @@ def main() -> None:
     parser.add_argument("--three-scale", type=float, default=2.0, help="simulator scale of the three processes")
     parser.add_argument("--pacer", type=int, default=3000, help="requests of the pacer-alone run")
     parser.add_argument("--changed", type=int, default=1000, help="materials changed in Production for the update run")
-    parser.add_argument("--skip", default="", help="sections to leave out: pacer,in-asset,updates,work,whole,three,master")
+    parser.add_argument(
+        "--skip", default="", help="sections to leave out: pacer,in-asset,updates,work,whole,three,master"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--entity", default="items", help=argparse.SUPPRESS)
     parser.add_argument("--before", default="", help=argparse.SUPPRESS)

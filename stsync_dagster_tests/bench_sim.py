@@ -20,8 +20,9 @@ def _free_port() -> int:
 
 
 class SimulatorProcess:
-    def __init__(self, latency_ms: float, *, materials: int | None = None, scale: float = 1.0,
-                 extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, latency_ms: float, *, materials: int | None = None, scale: float = 1.0, extra: tuple[str, ...] = ()
+    ) -> None:
         self.port = _free_port()
         cmd = [sys.executable, "-m", "stsync_dagster.simulator", "--port", str(self.port), "--scale", str(scale),
                "--latency-ms", str(latency_ms), "--rate-limit", "60", *extra]  # fmt: skip
@@ -55,9 +56,12 @@ class SimulatorProcess:
 
     def change(self, env: str, kind: str, edits: list[dict]) -> None:
         """Edit records in place (the simulator's /_sim/change): each {"id": n, field: value, ...}."""
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/_sim/change/{env}/{kind}",
-                                         data=json.dumps(edits).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/_sim/change/{env}/{kind}",
+            data=json.dumps(edits).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request) as answer:
             answer.read()
 

@@ -130,7 +130,7 @@ class Row:
 def _read_source(docs: Documents, field_map: FieldMap, path: str, read_path: str) -> str | None:
     for prefix, (document, schema, name) in RELATED_READS.items():
         if field_map.kind == "jobs" and path.startswith(prefix):
-            field = name or path[len(prefix):]
+            field = name or path[len(prefix) :]
             return f"{schema.rpartition('.')[2]}.{field}" if docs.has(document, schema, field) else None
     document, schema = READ_SHAPES[field_map.kind]
     return read_path if docs.has(document, schema, read_path) else None
@@ -148,7 +148,7 @@ def rows(docs: Documents, field_map: FieldMap) -> list[Row]:
         if rule is None:
             out.append(Row(path, NOT_COPIED, "", "no rule in stsync_dagster/sync/fieldmap.py"))
             continue
-        read = rule.read_path if rule.path == path else rule.read_path + path[len(rule.path):]
+        read = rule.read_path if rule.path == path else rule.read_path + path[len(rule.path) :]
         source = _read_source(docs, field_map, path, read) if rule.how != NO_READ_SOURCE else None
         if rule.how in (COPIED, TRANSLATED) and source is None:
             out.append(Row(path, NOT_COPIED, "", f"the read shape has no `{read}` to copy from"))
@@ -235,10 +235,18 @@ def render(folder: Path = OPENAPI_DIR) -> str:
             f"({s.carried / s.readable:.0%}) |"
         )
     for s in summaries:
-        lines += ["", f"## {s.title}", "", f"`{s.endpoint}` ({DOCUMENTED_MAPS[s.kind].document}, "
-                  f"`{DOCUMENTED_MAPS[s.kind].schema}`)", "", "| field | how | read from | note |", "|---|---|---|---|"]
-        lines += [f"| `{r.path}` | {r.how} | {f'`{r.read}`' if r.read else '–'} | {_cell(r.note)} |"
-                  for r in tables[s.kind]]
+        lines += [
+            "",
+            f"## {s.title}",
+            "",
+            f"`{s.endpoint}` ({DOCUMENTED_MAPS[s.kind].document}, `{DOCUMENTED_MAPS[s.kind].schema}`)",
+            "",
+            "| field | how | read from | note |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{r.path}` | {r.how} | {f'`{r.read}`' if r.read else '–'} | {_cell(r.note)} |" for r in tables[s.kind]
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -248,12 +256,17 @@ SUMMARY_START, SUMMARY_END = "<!-- field-coverage summary -->", "<!-- /field-cov
 
 def readme_summary(folder: Path = OPENAPI_DIR) -> str:
     """The short table README.md shows between its field-coverage markers."""
-    lines = [SUMMARY_START, "| kind | copied | translated | dropped | no read source | copied ÷ copyable |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        SUMMARY_START,
+        "| kind | copied | translated | dropped | no read source | copied ÷ copyable |",
+        "|---|---|---|---|---|---|",
+    ]
     for s in coverage(folder).values():
         c = s.counts
-        lines.append(f"| {s.title} | {c[COPIED]} | {c[TRANSLATED]} | {c[DROPPED]} | {c[NO_READ_SOURCE]} | "
-                     f"{s.carried} / {s.copyable} ({s.ratio:.0%}) |")
+        lines.append(
+            f"| {s.title} | {c[COPIED]} | {c[TRANSLATED]} | {c[DROPPED]} | {c[NO_READ_SOURCE]} | "
+            f"{s.carried} / {s.copyable} ({s.ratio:.0%}) |"
+        )
     return "\n".join([*lines, SUMMARY_END])
 
 
@@ -279,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     text = render(args.openapi)
     if args.write:
         OUTPUT.write_text(text, encoding="utf-8")
-        README.write_text(_with_summary(README.read_text(encoding="utf-8"), readme_summary(args.openapi)), encoding="utf-8")
+        README.write_text(
+            _with_summary(README.read_text(encoding="utf-8"), readme_summary(args.openapi)), encoding="utf-8"
+        )
         print(f"wrote {OUTPUT.relative_to(REPO)} and the summary in {README.relative_to(REPO)}")
     else:
         print(text, end="")

@@ -74,8 +74,9 @@ class AppTransport(httpx.BaseTransport):
             raise httpx.ReadTimeout("timed out", request=request) from None
         if connection.closed or connection.status is None:
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
-        return httpx.Response(connection.status, headers=connection.headers, content=bytes(connection.body),
-                              request=request)
+        return httpx.Response(
+            connection.status, headers=connection.headers, content=bytes(connection.body), request=request
+        )
 
     async def _call(self, request: httpx.Request, body: bytes) -> _Connection:
         url = request.url
@@ -167,8 +168,14 @@ class InProcessSimulator(Simulator):
     def clients(self, **tuning) -> tuple[ProductionClient, IntegrationClient]:
         """The real clients over this simulator in process; `tuning`: page_size, timeout, max_retries…"""
         settings = load_settings(self.env(), dotenv_path=None)
-        options = {"page_size": settings.page_size, "timeout": settings.http_timeout,
-                   "rate_limit": 1_000_000.0, "max_retries": settings.max_retries, "retry_backoff": 0.01, **tuning}
+        options = {
+            "page_size": settings.page_size,
+            "timeout": settings.http_timeout,
+            "rate_limit": 1_000_000.0,
+            "max_retries": settings.max_retries,
+            "retry_backoff": 0.01,
+            **tuning,
+        }
         prod = ProductionClient(settings.prod, **options, http_transport=self.transport())
         intc = IntegrationClient(settings.int, production=settings.prod, **options, http_transport=self.transport())
         return prod, intc

@@ -135,21 +135,27 @@ def take_screenshots(camera: Camera, run_id: str, has_checks: bool) -> list[Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stsync_dagster_tests.screenshots", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m stsync_dagster_tests.screenshots", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder of the PNGs (default {DEFAULT_OUT})")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scale", type=float, default=0.2)
     args = parser.parse_args(argv)
 
     if not CHROMIUM.exists():
-        print(f"{CHROMIUM} not found: install Debian's Chromium (apt-get install chromium), then run again.",
-              file=sys.stderr)
+        print(
+            f"{CHROMIUM} not found: install Debian's Chromium (apt-get install chromium), then run again.",
+            file=sys.stderr,
+        )
         return 2
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        print("Playwright is missing: run with `uv run --group docs python -m stsync_dagster_tests.screenshots`.",
-              file=sys.stderr)
+        print(
+            "Playwright is missing: run with `uv run --group docs python -m stsync_dagster_tests.screenshots`.",
+            file=sys.stderr,
+        )
         return 2
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -33,20 +33,34 @@ def sync(env: dict[str, str], entities=("items", "equipment", "jobs", "pos"), **
         result = materialize_sync(list(entities), **{"since": None, "limit": 0, "dry_run": False, **options})
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     for entity in entities:  # one event each: a materialization, or for a dry run an observation
-        assert len(result.asset_materializations_for_node(entity) + result.asset_observations_for_node(plan_step(entity))) == 1
+        assert (
+            len(result.asset_materializations_for_node(entity) + result.asset_observations_for_node(plan_step(entity)))
+            == 1
+        )
     return {entity: reported(result, entity) for entity in entities}
 
 
 def counts(report: dict) -> dict[str, int]:
-    return {k: report[k] for k in ("created", "adopted", "skipped", "unchanged", "updated", "status_changed", "conflict",
-                                   "blocked", "failed", "deferred")}
+    return {
+        k: report[k]
+        for k in (
+            "created",
+            "adopted",
+            "skipped",
+            "unchanged",
+            "updated",
+            "status_changed",
+            "conflict",
+            "blocked",
+            "failed",
+            "deferred",
+        )
+    }
 
 
 def duplicates(records: list[dict], key) -> dict:
     seen = Counter(key(r) for r in records)
     return {k: n for k, n in seen.items() if k is not None and n > 1}
-
-
 
 
 def stamp_duplicates(sim, guid: str) -> dict[str, dict]:
@@ -56,7 +70,9 @@ def stamp_duplicates(sim, guid: str) -> dict[str, dict]:
     found = {}
     for kind in ("materials", "equipment", "jobs"):
         found[kind] = duplicates(sim.records("int", kind), lambda r: stamped_prod_id(_stamp_view(r, guid), guid))
-    found["purchase-orders"] = duplicates(sim.records("int", "purchase-orders"), lambda r: marked_prod_id(r.get("summary")))
+    found["purchase-orders"] = duplicates(
+        sim.records("int", "purchase-orders"), lambda r: marked_prod_id(r.get("summary"))
+    )
     return {k: v for k, v in found.items() if v}
 
 
@@ -66,7 +82,9 @@ def _stamp_view(record: dict, guid: str) -> dict:
     if isinstance(data, dict):
         return {"externalData": data.get(guid, [])}
     if isinstance(data, list) and data and isinstance(data[0], dict) and "applicationGuid" in data[0]:
-        return {"externalData": [p for d in data if d.get("applicationGuid") == guid for p in d.get("externalData", [])]}
+        return {
+            "externalData": [p for d in data if d.get("applicationGuid") == guid for p in d.get("externalData", [])]
+        }
     return record
 
 
@@ -74,7 +92,10 @@ def copied_ids(sim, guid: str) -> dict[str, set[int]]:
     """Production ids that have a copy in Integration, per kind."""
     from stsync_dagster.sync.stamps import marked_prod_id, stamped_prod_id
 
-    out = {k: {stamped_prod_id(_stamp_view(r, guid), guid) for r in sim.records("int", k)} for k in ("materials", "equipment", "jobs")}
+    out = {
+        k: {stamped_prod_id(_stamp_view(r, guid), guid) for r in sim.records("int", k)}
+        for k in ("materials", "equipment", "jobs")
+    }
     out["purchase-orders"] = {marked_prod_id(r.get("summary")) for r in sim.records("int", "purchase-orders")}
     return {k: v - {None} for k, v in out.items()}
 
@@ -85,9 +106,7 @@ def sync_env(sim, folder, **extra) -> dict[str, str]:
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[1]
-    start = min(
-        r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k) if r.get("modifiedOn")
-    )
+    start = min(r["modifiedOn"][:10] for k in KIND_OF.values() for r in sim.records("prod", k) if r.get("modifiedOn"))
     return {
         **sim.env(),
         "STSYNC_DB": str(Path(folder) / "crosswalk.sqlite3"),

@@ -22,7 +22,10 @@ def _issue_rows(rows: list[dict]) -> dict[int, tuple[str, str, str]]:
 
 
 def test_invalid_production_records_are_failed_with_their_field_and_the_rest_is_copied(tmp_path):
-    with Simulator(seed=31, scale=0.2, invalid_fraction=0.08).start() as sim, Simulator(seed=31, scale=0.2).start() as clean:
+    with (
+        Simulator(seed=31, scale=0.2, invalid_fraction=0.08).start() as sim,
+        Simulator(seed=31, scale=0.2).start() as clean,
+    ):
         corrupted = sim.corruptions
         assert len(corrupted) >= 9
         report = sync(sync_env(sim, tmp_path / "fuzz"))
@@ -66,4 +69,6 @@ def test_a_malformed_dotenv_stops_before_any_request(tmp_path):
 
 def _run(args, env, cwd):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_", "DAGSTER_HOME"))}
-    return subprocess.run([str(STSYNC), *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [str(STSYNC), *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True, timeout=600
+    )

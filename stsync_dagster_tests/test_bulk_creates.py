@@ -22,9 +22,13 @@ def test_materials_are_created_in_bulk_batches(make_simulator, tmp_path):
 def test_a_refused_batch_is_split_until_the_invalid_records_stand_alone(make_simulator, tmp_path):
     sim = make_simulator(seed=21, counts={"materials": 200})
     taken = sim.records("prod", "materials")[:3]  # their codes already used in Integration: refused, one by one
-    sim.add_records("int", "materials", [{"code": m["code"], "description": "in the way", "active": True} for m in taken])
+    sim.add_records(
+        "int", "materials", [{"code": m["code"], "description": "in the way", "active": True} for m in taken]
+    )
     before = len(sim.records("int", "materials"))
-    report = sync(sync_env(sim, tmp_path, ST_PAGE_SIZE="5000", ST_BULK_SIZE="50", STSYNC_DB=str(tmp_path / "x.db")), ("items",))["items"]
+    report = sync(
+        sync_env(sim, tmp_path, ST_PAGE_SIZE="5000", ST_BULK_SIZE="50", STSYNC_DB=str(tmp_path / "x.db")), ("items",)
+    )["items"]
     # Adopted by code before any create: Integration already held them.
     assert report["adopted"] == 3 and report["failed"] == 0
     assert len(sim.records("int", "materials")) == before + report["created"]
@@ -34,8 +38,11 @@ def test_invalid_records_in_a_batch_fail_alone_with_their_field(make_simulator, 
     sim = make_simulator(seed=21, counts={"materials": 200})
     # Production data the API refuses but nothing before it can tell: a code that differs only in case.
     gap = DELIBERATE_GAPS["missing"]["vendors"][0]
-    copyable = [m for m in sim.records("prod", "materials") if m["active"] and m["description"]
-                and gap not in str([m.get("primaryVendor"), m.get("otherVendors")])]
+    copyable = [
+        m
+        for m in sim.records("prod", "materials")
+        if m["active"] and m["description"] and gap not in str([m.get("primaryVendor"), m.get("otherVendors")])
+    ]
     twin = {k: v for k, v in copyable[0].items() if k not in ("id", "externalData")}
     (added,) = sim.add_records("prod", "materials", [{**twin, "code": twin["code"].swapcase()}])
     report = sync(sync_env(sim, tmp_path, ST_PAGE_SIZE="5000", ST_BULK_SIZE="50"), ("items",))["items"]
@@ -48,7 +55,9 @@ def test_invalid_records_in_a_batch_fail_alone_with_their_field(make_simulator, 
 def test_lost_bulk_answers_are_recovered_by_stamps(make_simulator, tmp_path):
     sim = make_simulator(seed=21, counts={"materials": 300})
     sim.set_faults(drop_post_rate=0.5, seed=2)
-    report = sync(sync_env(sim, tmp_path, ST_PAGE_SIZE="5000", ST_BULK_SIZE="50", ST_SERVER_TIMEOUT="1"), ("items",))["items"]
+    report = sync(sync_env(sim, tmp_path, ST_PAGE_SIZE="5000", ST_BULK_SIZE="50", ST_SERVER_TIMEOUT="1"), ("items",))[
+        "items"
+    ]
     assert sim.stats("int")["dropped_posts"] > 0
     assert not stamp_duplicates(sim, GUID)
     assert report["created"] == len(sim.records("int", "materials"))

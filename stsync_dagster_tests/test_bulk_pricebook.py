@@ -30,10 +30,15 @@ def intc(sim):
 
 def material(sim, n: int, **fields) -> dict:
     vendor = sim.records("int", "vendors")[0]["id"]
-    return {"customId": f"prod-{n}", "code": f"BULK-{n}", "description": f"bulk material {n}", "price": 1.5 * n,
-            "primaryVendor": {"vendorId": vendor, "cost": 1.0, "active": True},
-            "externalData": {"applicationGuid": GUID, "externalData": [{"key": "stsync.prodId", "value": str(n)}]},
-            **fields}
+    return {
+        "customId": f"prod-{n}",
+        "code": f"BULK-{n}",
+        "description": f"bulk material {n}",
+        "price": 1.5 * n,
+        "primaryVendor": {"vendorId": vendor, "cost": 1.0, "active": True},
+        "externalData": {"applicationGuid": GUID, "externalData": [{"key": "stsync.prodId", "value": str(n)}]},
+        **fields,
+    }
 
 
 def int_materials(sim) -> dict[str, dict]:
@@ -55,8 +60,11 @@ def test_one_request_creates_many_stamped_materials(sim, intc):
 
 
 def test_one_invalid_item_refuses_the_whole_batch_naming_it(sim, intc):
-    items = [material(sim, 1), material(sim, 2, primaryVendor={"vendorId": 999, "cost": 1.0, "active": True}),
-             material(sim, 3, description=None)]
+    items = [
+        material(sim, 1),
+        material(sim, 2, primaryVendor={"vendorId": 999, "cost": 1.0, "active": True}),
+        material(sim, 3, description=None),
+    ]
     with pytest.raises(ValidationError) as caught:
         intc.bulk_create_materials(items)
     assert set(caught.value.errors) == {"materials[1].primaryVendor.vendorId", "materials[2].description"}
@@ -107,7 +115,10 @@ def test_a_lost_answer_is_ambiguous_and_the_materials_exist(sim, intc):
 
 def test_bulk_update_changes_every_item_or_none(sim, intc):
     ids = {c["customId"]: c["id"] for c in intc.bulk_create_materials([material(sim, 1), material(sim, 2)])}
-    assert intc.bulk_update_materials([{"id": ids["prod-1"], "price": 9.0}, {"id": ids["prod-2"], "active": False}]) is None
+    assert (
+        intc.bulk_update_materials([{"id": ids["prod-1"], "price": 9.0}, {"id": ids["prod-2"], "active": False}])
+        is None
+    )
     stored = int_materials(sim)
     assert stored["BULK-1"]["price"] == 9.0 and stored["BULK-2"]["active"] is False
     with pytest.raises(ValidationError) as caught:

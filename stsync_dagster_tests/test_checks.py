@@ -21,6 +21,7 @@ from stsync_dagster.sync.entities import HANDLERS
 from stsync_dagster.sync.outcome import SyncReport
 from stsync_dagster_tests.sync_helpers import pointed_at, sync_env
 
+
 def sim_last_day() -> str:
     """The simulator's data ends yesterday (UTC): that partition, `since` the first day, takes it all."""
     return (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%d")
@@ -94,8 +95,11 @@ def test_read_back_finds_a_field_that_differs_and_integrity_a_vanished_record(en
     sim.change("int", "materials", material["id"], cost=material["cost"] + 1.5)  # a tester's edit
     report = SyncReport("items")
     report.created(prod_id, material["id"], {})
-    with ProductionClient.from_settings(settings) as prod, IntegrationClient.from_settings(settings) as intc, \
-            Crosswalk(env["STSYNC_DB"]) as cw:
+    with (
+        ProductionClient.from_settings(settings) as prod,
+        IntegrationClient.from_settings(settings) as intc,
+        Crosswalk(env["STSYNC_DB"]) as cw,
+    ):
         outcome = read_back(handler, prod, intc, cw, report)
         assert not outcome.passed
         assert any(f"cost: Production {material['cost']!r}" in line for line in outcome.details), outcome.details
@@ -110,8 +114,10 @@ def test_checks_run_alone_as_the_ui_executes_them(env):
     checks read the crosswalk and Integration, the master-data checks match in memory and write no crosswalk row."""
     sim, env = env
     _materialize(env)
-    failed_items, unmatched = dg.AssetCheckKey(dg.AssetKey("items"), "failed_records"), dg.AssetCheckKey(
-        dg.AssetKey("customers"), "unmatched_keys")
+    failed_items, unmatched = (
+        dg.AssetCheckKey(dg.AssetKey("items"), "failed_records"),
+        dg.AssetCheckKey(dg.AssetKey("customers"), "unmatched_keys"),
+    )
     with pointed_at(env), Crosswalk(env["STSYNC_DB"]) as cw:
         rows_before = cw.counts()
         result = dg.materialize(

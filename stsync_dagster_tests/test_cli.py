@@ -57,7 +57,11 @@ def test_verify_reports_bad_credentials_without_the_secret(cli_env, tmp_path):
 
 
 def test_verify_reports_an_unreachable_host(cli_env, tmp_path):
-    env = {**cli_env, "ST_AUTH_URL_INT": "http://127.0.0.1:9/int/connect/token", "ST_API_BASE_INT": "http://127.0.0.1:9/int"}
+    env = {
+        **cli_env,
+        "ST_AUTH_URL_INT": "http://127.0.0.1:9/int/connect/token",
+        "ST_API_BASE_INT": "http://127.0.0.1:9/int",
+    }
     done = run(["verify"], env, tmp_path, timeout=600)
     assert done.returncode != 0
     out = done.stdout + done.stderr
@@ -136,7 +140,9 @@ def test_copy_copies_given_records_with_what_they_need_once_and_history_tells_th
 
     with Crosswalk(cli_env["STSYNC_DB"]) as crosswalk:
         copied = crosswalk.int_ids("pos", ids)
-        jobs = crosswalk.int_ids("jobs", [p["jobId"] for p in simulator.records("prod", "purchase-orders") if p["id"] in copied])
+        jobs = crosswalk.int_ids(
+            "jobs", [p["jobId"] for p in simulator.records("prod", "purchase-orders") if p["id"] in copied]
+        )
     assert len(copied) == pos["created"] and jobs  # and the jobs of the copied POs
     again = run(["copy", "pos", *map(str, ids), "--json"], cli_env, tmp_path)
     assert json.loads(again.stdout)["assets"]["pos"]["created"] == 0  # never twice
@@ -165,7 +171,12 @@ def test_copy_of_an_unknown_or_unmatched_record_says_why(cli_env, tmp_path, simu
     done = run(["copy", "pos", str(unmatched), "999999999"], cli_env, tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert _table_row(done.stdout, "failed") == ["1"] and _table_row(done.stdout, "blocked") == ["1"]
-    reasons = {g["reason"] for g in json.loads(run(["copy", "pos", str(unmatched), "999999999", "--json"], cli_env, tmp_path).stdout)["assets"]["pos"]["issue_groups"]}
+    reasons = {
+        g["reason"]
+        for g in json.loads(run(["copy", "pos", str(unmatched), "999999999", "--json"], cli_env, tmp_path).stdout)[
+            "assets"
+        ]["pos"]["issue_groups"]
+    }
     assert "not found in Production" in reasons and any("gulf coast refrigerant supply" in r for r in reasons)
     assert "Traceback" not in done.stderr and "Stack Trace" not in done.stderr
     assert simulator.records("int", "purchase-orders") == []

@@ -95,6 +95,7 @@ def pages_at_once(sim, reads: int, workers: int = 8, **kw) -> ProductionClient:
 
 # -- tokens -----------------------------------------------------------------------------------------
 
+
 def test_token_renewed_before_expiry_mid_run(make_simulator):
     sim = make_simulator(seed=3, scale=0.1, token_lifetime=2, rate_limit=None)
     with prod_client(sim, rate_limit=25) as prod:
@@ -142,6 +143,7 @@ def test_wrong_app_key_is_an_authentication_error(simulator):
 
 # -- rate limit -------------------------------------------------------------------------------------
 
+
 def test_pacer_keeps_429s_rare_under_the_limit(make_simulator):
     sim = make_simulator(seed=3, scale=0.1, rate_limit=60)
     prod = pages_at_once(sim, 250, rate_limit=50)
@@ -178,6 +180,7 @@ def test_rate_limit_exhausted_when_retries_run_out(make_simulator):
 
 
 # -- server errors ----------------------------------------------------------------------------------
+
 
 def test_5xx_and_html_errors_on_reads_are_retried(make_simulator):
     sim = make_simulator(seed=3, scale=0.1, rate_limit=None)
@@ -219,6 +222,7 @@ def test_read_timeouts_on_gets_are_retried(make_simulator):
 
 
 # -- writes -----------------------------------------------------------------------------------------
+
 
 def test_dropped_post_is_ambiguous_and_not_retried(make_simulator):
     sim = make_simulator(seed=3, scale=0.1, rate_limit=None)
@@ -288,8 +292,7 @@ def test_concurrent_creates_share_one_pacer(make_simulator):
     with int_client(sim, settings, rate_limit=50) as a, int_client(sim, settings, rate_limit=50) as b:
         assert a._transport.pacer is b._transport.pacer
         with ThreadPoolExecutor(16) as pool:
-            created = list(pool.map(lambda i: (a if i % 2 else b).create(MATERIALS, material(f"C-{i}")),
-                                    range(80)))
+            created = list(pool.map(lambda i: (a if i % 2 else b).create(MATERIALS, material(f"C-{i}")), range(80)))
     assert len({r["id"] for r in created}) == 80
     assert sim.stats("int")["rate_limited"] == 0
 

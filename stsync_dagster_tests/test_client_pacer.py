@@ -131,8 +131,16 @@ with ProductionClient.from_settings(load_settings(dotenv_path=None)) as client:
 def run_workers(envs: list[dict], requests_each: int) -> list[dict]:
     """One _WORKER process per environment, all starting together; their JSON reports."""
     start_at = time.time() + 3.0  # after their imports
-    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(start_at), str(requests_each)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for env in envs]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(start_at), str(requests_each)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for env in envs
+    ]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=60)

@@ -48,8 +48,12 @@ def test_loads_the_contract_with_defaults(tmp_path):
 
 
 def test_optional_variables_are_read(tmp_path):
-    s = load_settings(full_env(ST_PAGE_SIZE="5000", ST_HTTP_TIMEOUT="2.5", ST_RATE_LIMIT="20",
-                               ST_MAX_RETRIES="0", STSYNC_DB="/tmp/x.db"), dotenv_path=None)
+    s = load_settings(
+        full_env(
+            ST_PAGE_SIZE="5000", ST_HTTP_TIMEOUT="2.5", ST_RATE_LIMIT="20", ST_MAX_RETRIES="0", STSYNC_DB="/tmp/x.db"
+        ),
+        dotenv_path=None,
+    )
     assert (s.page_size, s.http_timeout, s.rate_limit, s.max_retries, s.db) == (5000, 2.5, 20.0, 0, "/tmp/x.db")
 
 
@@ -144,6 +148,7 @@ def test_missing_with_a_dotenv_names_where_to_set_them(tmp_path):
 
 # -- the Integration guard (DESIGN promise 1) -------------------------------------------------------
 
+
 def _settings(**overrides: str):
     return load_settings(full_env(**overrides), dotenv_path=None)
 
@@ -190,17 +195,36 @@ def test_production_client_has_no_write_method():
 # -- every numeric setting is bounded where it is parsed ---------------------------------------------
 
 UNWORKABLE = [
-    ("ST_HTTP_TIMEOUT", "1e308"), ("ST_HTTP_TIMEOUT", "1e-300"), ("ST_HTTP_TIMEOUT", "nan"), ("ST_HTTP_TIMEOUT", "-inf"),
+    ("ST_HTTP_TIMEOUT", "1e308"),
+    ("ST_HTTP_TIMEOUT", "1e-300"),
+    ("ST_HTTP_TIMEOUT", "nan"),
+    ("ST_HTTP_TIMEOUT", "-inf"),
     ("ST_HTTP_TIMEOUT", "601"),
-    ("ST_RATE_LIMIT", "1e308"), ("ST_RATE_LIMIT", "1e-300"), ("ST_RATE_LIMIT", "NaN"), ("ST_RATE_LIMIT", "1001"),
-    ("ST_SERVER_TIMEOUT", "1e308"), ("ST_SERVER_TIMEOUT", "inf"), ("ST_SERVER_TIMEOUT", "0"), ("ST_SERVER_TIMEOUT", "3601"),
+    ("ST_RATE_LIMIT", "1e308"),
+    ("ST_RATE_LIMIT", "1e-300"),
+    ("ST_RATE_LIMIT", "NaN"),
+    ("ST_RATE_LIMIT", "1001"),
+    ("ST_SERVER_TIMEOUT", "1e308"),
+    ("ST_SERVER_TIMEOUT", "inf"),
+    ("ST_SERVER_TIMEOUT", "0"),
+    ("ST_SERVER_TIMEOUT", "3601"),
     ("ST_SERVER_TIMEOUT", "1e-300"),
-    ("STSYNC_BLOCKED_WARN_DAYS", "1e308"), ("STSYNC_BLOCKED_WARN_DAYS", "nan"), ("STSYNC_BLOCKED_WARN_DAYS", "3651"),
-    ("ST_PAGE_SIZE", "1e3"), ("ST_PAGE_SIZE", "9" * 5000), ("ST_PAGE_SIZE", "-1"),
-    ("ST_MAX_RETRIES", "-1"), ("ST_MAX_RETRIES", "101"), ("ST_MAX_RETRIES", "nan"),
-    ("ST_CONCURRENCY", "65"), ("ST_CONCURRENCY", "inf"),
-    ("ST_BULK_SIZE", "-1"), ("ST_BULK_SIZE", "101"), ("ST_BULK_SIZE", "1e308"),
-    ("ST_BATCH_SIZE", "5001"), ("ST_BATCH_SIZE", "inf"),
+    ("STSYNC_BLOCKED_WARN_DAYS", "1e308"),
+    ("STSYNC_BLOCKED_WARN_DAYS", "nan"),
+    ("STSYNC_BLOCKED_WARN_DAYS", "3651"),
+    ("ST_PAGE_SIZE", "1e3"),
+    ("ST_PAGE_SIZE", "9" * 5000),
+    ("ST_PAGE_SIZE", "-1"),
+    ("ST_MAX_RETRIES", "-1"),
+    ("ST_MAX_RETRIES", "101"),
+    ("ST_MAX_RETRIES", "nan"),
+    ("ST_CONCURRENCY", "65"),
+    ("ST_CONCURRENCY", "inf"),
+    ("ST_BULK_SIZE", "-1"),
+    ("ST_BULK_SIZE", "101"),
+    ("ST_BULK_SIZE", "1e308"),
+    ("ST_BATCH_SIZE", "5001"),
+    ("ST_BATCH_SIZE", "inf"),
 ]
 
 
@@ -214,17 +238,37 @@ def test_a_value_that_cannot_work_is_refused_where_it_is_parsed(name, value):
 
 
 def test_the_bounds_themselves_are_accepted():
-    s = load_settings(full_env(ST_HTTP_TIMEOUT="600", ST_RATE_LIMIT="1000", ST_SERVER_TIMEOUT="3600",
-                               STSYNC_BLOCKED_WARN_DAYS="0.000001", ST_MAX_RETRIES="100", ST_CONCURRENCY="64",
-                               ST_BULK_SIZE="0", ST_BATCH_SIZE="5000", ST_PAGE_SIZE="1"), dotenv_path=None)
+    s = load_settings(
+        full_env(
+            ST_HTTP_TIMEOUT="600",
+            ST_RATE_LIMIT="1000",
+            ST_SERVER_TIMEOUT="3600",
+            STSYNC_BLOCKED_WARN_DAYS="0.000001",
+            ST_MAX_RETRIES="100",
+            ST_CONCURRENCY="64",
+            ST_BULK_SIZE="0",
+            ST_BATCH_SIZE="5000",
+            ST_PAGE_SIZE="1",
+        ),
+        dotenv_path=None,
+    )
     assert (s.http_timeout, s.rate_limit, s.server_timeout, s.blocked_warn_days) == (600, 1000, 3600, 0.000001)
-    s = load_settings(full_env(ST_HTTP_TIMEOUT="0.1", ST_RATE_LIMIT="0.1", ST_SERVER_TIMEOUT="0.01",
-                               STSYNC_BLOCKED_WARN_DAYS="3650"), dotenv_path=None)
+    s = load_settings(
+        full_env(ST_HTTP_TIMEOUT="0.1", ST_RATE_LIMIT="0.1", ST_SERVER_TIMEOUT="0.01", STSYNC_BLOCKED_WARN_DAYS="3650"),
+        dotenv_path=None,
+    )
     assert (s.http_timeout, s.rate_limit, s.server_timeout, s.blocked_warn_days) == (0.1, 0.1, 0.01, 3650)
 
 
-@pytest.mark.parametrize("name, value", [("ST_SERVER_TIMEOUT", "1e308"), ("ST_HTTP_TIMEOUT", "1e308"),
-                                         ("ST_RATE_LIMIT", "1e-300"), ("STSYNC_BLOCKED_WARN_DAYS", "1e308")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("ST_SERVER_TIMEOUT", "1e308"),
+        ("ST_HTTP_TIMEOUT", "1e308"),
+        ("ST_RATE_LIMIT", "1e-300"),
+        ("STSYNC_BLOCKED_WARN_DAYS", "1e308"),
+    ],
+)
 def test_the_dagster_resources_refuse_it_too(name, value):
     """The code location reads the same variables through dg.EnvVar: checked with the same parsers."""
     from stsync_dagster.defs.resources import build_resources

@@ -6,11 +6,12 @@ from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster_tests.sync_helpers import stamp_duplicates, sync, sync_env
 
 
-
 def test_creates_are_concurrent_and_paced_under_the_exact_limit(make_simulator, tmp_path):
     sim = make_simulator(seed=41, counts={"materials": 600}, rate_limit=60)
     sim.set_faults(latency_ms=40)
-    report = sync(sync_env(sim, tmp_path, ST_CONCURRENCY="8", ST_PAGE_SIZE="5000", ST_BULK_SIZE="0"), entities=["items"])
+    report = sync(
+        sync_env(sim, tmp_path, ST_CONCURRENCY="8", ST_PAGE_SIZE="5000", ST_BULK_SIZE="0"), entities=["items"]
+    )
     stats = sim.stats("int")
     assert report["items"]["created"] > 500
     assert stats["max_in_flight"] >= 2  # creates overlapped: 40 ms each at 55/s needs about 2-3 in flight

@@ -20,8 +20,9 @@ STSYNC = Path(sys.executable).parent / "stsync"
 
 def _run(args, env, cwd):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_", "DAGSTER_HOME"))}
-    return subprocess.run([str(STSYNC), *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [str(STSYNC), *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 def _assert_config_error(done, sim, *names: str) -> None:
@@ -97,11 +98,14 @@ def test_a_config_file_that_is_not_utf8_is_named(simulator, tmp_path):
         _assert_config_error(done, simulator, str(bad), "UTF-8")
 
 
-@pytest.mark.parametrize("value, reason", [
-    ("2026-02-30", "ISO date"),
-    ("soon", "ISO date"),
-    ((datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%d"), "later than today"),
-])
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("2026-02-30", "ISO date"),
+        ("soon", "ISO date"),
+        ((datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%d"), "later than today"),
+    ],
+)
 def test_a_bad_start_date_is_named(value, reason, simulator, tmp_path):
     commands = (["verify"], ["sync", "all"]) if reason == "later than today" else (["verify"],)
     for args in commands:
@@ -109,12 +113,15 @@ def test_a_bad_start_date_is_named(value, reason, simulator, tmp_path):
         _assert_config_error(done, simulator, "STSYNC_START_DATE", reason)
 
 
-@pytest.mark.parametrize("name, value", [
-    ("ST_CONCURRENCY", "abc"),
-    ("ST_CONCURRENCY", "0"),
-    ("STSYNC_BLOCKED_WARN_DAYS", "-2"),
-    ("ST_BATCH_SIZE", "0"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("ST_CONCURRENCY", "abc"),
+        ("ST_CONCURRENCY", "0"),
+        ("STSYNC_BLOCKED_WARN_DAYS", "-2"),
+        ("ST_BATCH_SIZE", "0"),
+    ],
+)
 def test_verify_checks_every_tuning_knob(name, value, simulator, tmp_path):
     done = _run(["verify"], sync_env(simulator, tmp_path, **{name: value}), tmp_path)
     _assert_config_error(done, simulator, name)
@@ -129,7 +136,9 @@ def test_verify_refuses_a_config_path_that_climbs_to_production(simulator, tmp_p
     """The issue's example: this path passed verify, then creates went to Production with Integration's token."""
     from stsync_dagster_tests.test_guard import write_config
 
-    config = write_config(tmp_path, "entities", "items", "int_create_path", "/../prod/pricebook/v2/tenant/{tenant}/materials")
+    config = write_config(
+        tmp_path, "entities", "items", "int_create_path", "/../prod/pricebook/v2/tenant/{tenant}/materials"
+    )
     for args in (["verify"], ["sync", "items"]):
         done = _run(args, sync_env(simulator, tmp_path, STSYNC_CONFIG=str(config)), tmp_path)
         _assert_config_error(done, simulator, "entities.items.int_create_path", "dot segment")
@@ -139,32 +148,40 @@ def test_verify_refuses_a_config_path_that_climbs_to_production(simulator, tmp_p
 
 # -- numbers that cannot work: refused by every command before any request --------------------------
 
-@pytest.mark.parametrize("name, value", [
-    ("ST_SERVER_TIMEOUT", "1e308"),  # passed verify, then the sync died with OverflowError
-    ("ST_HTTP_TIMEOUT", "1e308"),
-    ("ST_HTTP_TIMEOUT", "nan"),
-    ("ST_RATE_LIMIT", "1e-300"),
-    ("STSYNC_BLOCKED_WARN_DAYS", "1e308"),
-    ("ST_BULK_SIZE", "1e308"),
-])
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("ST_SERVER_TIMEOUT", "1e308"),  # passed verify, then the sync died with OverflowError
+        ("ST_HTTP_TIMEOUT", "1e308"),
+        ("ST_HTTP_TIMEOUT", "nan"),
+        ("ST_RATE_LIMIT", "1e-300"),
+        ("STSYNC_BLOCKED_WARN_DAYS", "1e308"),
+        ("ST_BULK_SIZE", "1e308"),
+    ],
+)
 def test_verify_refuses_a_number_that_cannot_work(name, value, simulator, tmp_path):
     done = _run(["verify"], sync_env(simulator, tmp_path, **{name: value}), tmp_path)
     _assert_config_error(done, simulator, name, "between")
 
 
-@pytest.mark.parametrize("args", [["sync", "items"], ["copy", "items", "1"], ["reconcile"]],
-                         ids=["sync", "copy", "reconcile"])
+@pytest.mark.parametrize(
+    "args", [["sync", "items"], ["copy", "items", "1"], ["reconcile"]], ids=["sync", "copy", "reconcile"]
+)
 def test_every_command_refuses_an_unworkable_server_timeout_before_any_request(args, simulator, tmp_path):
     done = _run(args, sync_env(simulator, tmp_path, ST_SERVER_TIMEOUT="1e308"), tmp_path)
     _assert_config_error(done, simulator, "ST_SERVER_TIMEOUT", "between")
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("extra, env, name", [
-    ([], {"STSYNC_BLOCKED_WARN_DAYS": "1e308"}, "STSYNC_BLOCKED_WARN_DAYS"),
-    ([], {"ST_CONCURRENCY": "inf"}, "ST_CONCURRENCY"),
-    (["--scale", "nan"], {}, "--scale"),
-])
+@pytest.mark.parametrize(
+    "extra, env, name",
+    [
+        ([], {"STSYNC_BLOCKED_WARN_DAYS": "1e308"}, "STSYNC_BLOCKED_WARN_DAYS"),
+        ([], {"ST_CONCURRENCY": "inf"}, "ST_CONCURRENCY"),
+        (["--scale", "nan"], {}, "--scale"),
+    ],
+)
 def test_the_demo_refuses_a_number_that_cannot_work_before_it_syncs(extra, env, name, tmp_path):
     done = _run(["demo", "--scale", "0.05", *extra], env, tmp_path)
     out = done.stdout + done.stderr

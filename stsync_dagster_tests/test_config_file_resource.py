@@ -21,8 +21,11 @@ def _materialize(env: dict, extra_assets=(), **resources):
     day = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%d")
     with pointed_at(env):
         return dg.materialize(
-            [*master_assets, *sync_assets, *extra_assets], selection=[*SELECTION, *(a.key.to_user_string() for a in extra_assets)],
-            resources={**build_resources(), **resources}, partition_key=day, raise_on_error=False,
+            [*master_assets, *sync_assets, *extra_assets],
+            selection=[*SELECTION, *(a.key.to_user_string() for a in extra_assets)],
+            resources={**build_resources(), **resources},
+            partition_key=day,
+            raise_on_error=False,
             run_config={"ops": {"items": {"config": {"since": env["STSYNC_START_DATE"], "limit": 5}}}},
         )
 

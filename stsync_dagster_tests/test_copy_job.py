@@ -17,8 +17,12 @@ def _run(env, config: dict):
     dg.Definitions.validate_loadable(defs)  # the code location loads, with the job the UI lists
     assert defs.resolve_job_def("copy_records") is not None
     with pointed_at(env), dg.DagsterInstance.ephemeral() as instance:
-        return copy_job.execute_in_process(run_config={"ops": {"copy": {"config": config}}},
-                                           resources=build_resources(), instance=instance, raise_on_error=False)
+        return copy_job.execute_in_process(
+            run_config={"ops": {"copy": {"config": config}}},
+            resources=build_resources(),
+            instance=instance,
+            raise_on_error=False,
+        )
 
 
 def _output_metadata(result) -> dict:

@@ -58,7 +58,9 @@ def test_a_faulty_api_makes_no_duplicate_and_one_rerun_finishes_the_copy(make_si
     if copied_ids(sim, GUID) != expected:
         second = sync(env)
         runs += 1
-        assert all(counts(r)["failed"] == 0 for r in second.values()), [g for v in second.values() for g in v["issue_groups"] if g["outcome"] == "failed"]
+        assert all(counts(r)["failed"] == 0 for r in second.values()), [
+            g for v in second.values() for g in v["issue_groups"] if g["outcome"] == "failed"
+        ]
     assert not stamp_duplicates(sim, GUID)
     assert copied_ids(sim, GUID) == expected
     assert runs <= 2
@@ -67,7 +69,9 @@ def test_a_faulty_api_makes_no_duplicate_and_one_rerun_finishes_the_copy(make_si
 
 def _scenario(name: str, expected: dict[str, set[int]], runs: int) -> None:
     """One line per scenario for the record (pytest -s shows it); the assertions above are what count."""
-    print(f"\nSCENARIO | {name} | records {sum(len(v) for v in expected.values())} | duplicates 0 | lost 0 | runs {runs}")
+    print(
+        f"\nSCENARIO | {name} | records {sum(len(v) for v in expected.values())} | duplicates 0 | lost 0 | runs {runs}"
+    )
 
 
 def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(make_simulator, tmp_path):

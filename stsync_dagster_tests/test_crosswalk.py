@@ -320,7 +320,9 @@ def test_claim_then_confirm(cw):
     # ...but a confirmed mapping is never overwritten by a confirm; the same pair again is fine.
     assert cw.confirm(KIND, {1: 999, 2: 102}, "run-c") == {2}
     assert cw.int_ids(KIND, [1, 2, 4]) == {1: 101, 2: 102, 4: 104}
-    assert [e for e in cw.lookup(KIND, [1, 2, 3, 4]).values() if e.state == PENDING and e.run_id == "run-a"] == [cw.lookup(KIND, [3])[3]]
+    assert [e for e in cw.lookup(KIND, [1, 2, 3, 4]).values() if e.state == PENDING and e.run_id == "run-a"] == [
+        cw.lookup(KIND, [3])[3]
+    ]
     assert cw.counts() == {(KIND, CONFIRMED): 3, (KIND, PENDING): 1, ("vendors", PENDING): 1}
     assert cw.counts(KIND) == {(KIND, CONFIRMED): 3, (KIND, PENDING): 1}
 
@@ -374,7 +376,10 @@ def test_take_over_reassigns_only_stale_pending_claims(cw):
     assert cw.take_over(KIND, [1, 2, 4, 5, 6], "rescuer", cutoff) == {1, 2}  # 4 confirmed, 5 fresh, 6 absent
     assert cw.take_over(KIND, [1, 2, 3], "second-rescuer", cutoff) == {3}  # 1 and 2 are no longer stale
     assert [e.prod_id for e in cw.stale_claims(KIND, cutoff)] == []
-    assert [p for p, e in cw.lookup(KIND, range(1, 7)).items() if e.state == PENDING and e.run_id == "rescuer"] == [1, 2]
+    assert [p for p, e in cw.lookup(KIND, range(1, 7)).items() if e.state == PENDING and e.run_id == "rescuer"] == [
+        1,
+        2,
+    ]
     taken = cw.lookup(KIND, [1])[1]
     assert taken.claimed_at > cutoff and taken.run_id == "rescuer" and taken.state == PENDING
     assert [e for e in cw.lookup(KIND, range(1, 7)).values() if e.run_id == "crashed-run" and e.state == PENDING] == []
@@ -509,8 +514,6 @@ def test_issues_round_trip(cw):
     assert [(i.kind, i.prod_id) for i in cw.issues()] == [(KIND, 1)]
 
 
-
-
 def test_a_crosswalk_of_revision_0004_gains_the_history_and_keeps_its_rows(db_url):
     from alembic import command
     from sqlalchemy import text
@@ -519,13 +522,21 @@ def test_a_crosswalk_of_revision_0004_gains_the_history_and_keeps_its_rows(db_ur
 
     with Crosswalk(db_url) as old, old.engine.begin() as conn:
         command.upgrade(migrations._config(conn), "0004")  # the schema before the history
-        conn.execute(text("INSERT INTO id_map (kind, prod_id, int_id, created_at, state, updated_at, source) "
-                          "VALUES ('items', 7, 70, CURRENT_TIMESTAMP, 'confirmed', CURRENT_TIMESTAMP, 'sync')"))
+        conn.execute(
+            text(
+                "INSERT INTO id_map (kind, prod_id, int_id, created_at, state, updated_at, source) "
+                "VALUES ('items', 7, 70, CURRENT_TIMESTAMP, 'confirmed', CURRENT_TIMESTAMP, 'sync')"
+            )
+        )
     with Crosswalk(db_url) as crosswalk:
         assert crosswalk.int_ids("items", [7]) == {7: 70}
         assert "sync_history" in inspect(crosswalk.engine).get_table_names()
         crosswalk.claim("items", [8], "run")
         crosswalk.confirm("items", {8: 80}, "run", history=[Write("run", "items", 8, 80, "created")])
-        assert [(w.kind, w.prod_id, w.int_id, w.action) for w in crosswalk.history("items", 8)] == [("items", 8, 80, "created")]
+        assert [(w.kind, w.prod_id, w.int_id, w.action) for w in crosswalk.history("items", 8)] == [
+            ("items", 8, 80, "created")
+        ]
         with crosswalk.engine.connect() as conn:
-            assert conn.execute(text(f"SELECT version_num FROM {migrations.VERSION_TABLE}")).scalar() == migrations.head()
+            assert (
+                conn.execute(text(f"SELECT version_num FROM {migrations.VERSION_TABLE}")).scalar() == migrations.head()
+            )

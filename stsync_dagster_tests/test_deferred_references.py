@@ -15,8 +15,11 @@ def test_a_po_whose_job_another_live_run_is_creating_is_deferred_then_copied_by_
     env = sync_env(simulator, tmp_path)
     plan = sync(env, ("pos",), dry_run=True)["pos"]  # which POs copy as things are (some are blocked on purpose)
     not_copied = {row["prod_id"] for row in plan["issues"]}
-    po = next(r for r in sorted(simulator.records("prod", "purchase-orders"), key=lambda r: r["id"])
-              if r.get("jobId") and r["id"] not in not_copied)
+    po = next(
+        r
+        for r in sorted(simulator.records("prod", "purchase-orders"), key=lambda r: r["id"])
+        if r.get("jobId") and r["id"] not in not_copied
+    )
     job = po["jobId"]
     on_job = {r["id"] for r in simulator.records("prod", "purchase-orders") if r.get("jobId") == job}
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:

@@ -57,8 +57,15 @@ CONFIG = load_config(REPO / "stsync.config.json")
 class Rig:
     """One simulator in process, its two clients, a crosswalk with the master data matched, and the engine."""
 
-    def __init__(self, folder: Path, seed: int = 7, scale: float = SCALE, config: SyncConfig = CONFIG,
-                 timeout: float = 10.0, **sim_options) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        seed: int = 7,
+        scale: float = SCALE,
+        config: SyncConfig = CONFIG,
+        timeout: float = 10.0,
+        **sim_options,
+    ) -> None:
         self.folder, self.config = folder, config
         self.sim = InProcessSimulator(seed=seed, scale=scale, rate_limit=None, **sim_options).start()
         self.prod, self.intc = self.sim.clients(timeout=timeout)
@@ -81,12 +88,20 @@ class Rig:
         self.intc.close()
         self.sim.stop()
 
-    def run(self, entity: str, *, window: Window = EVERYTHING, config: SyncConfig | None = None,
-            **options) -> SyncReport:
+    def run(
+        self, entity: str, *, window: Window = EVERYTHING, config: SyncConfig | None = None, **options
+    ) -> SyncReport:
         options = {"server_timeout": timedelta(seconds=0.3), **options}
-        return run_entity(entity, window, prod=self.prod, intc=self.intc, crosswalk=self.crosswalk,
-                          config=config or self.config, guid=GUID,
-                          options=SyncOptions(run_id=f"fast-{uuid.uuid4().hex[:12]}", **options))
+        return run_entity(
+            entity,
+            window,
+            prod=self.prod,
+            intc=self.intc,
+            crosswalk=self.crosswalk,
+            config=config or self.config,
+            guid=GUID,
+            options=SyncOptions(run_id=f"fast-{uuid.uuid4().hex[:12]}", **options),
+        )
 
     def lose_crosswalk(self) -> None:
         """The crosswalk lost: back to one that knows the master data only."""
@@ -107,8 +122,10 @@ class Rig:
         if entity == "pos":
             marks = [marked_prod_id(r.get("summary")) for r in self.int_records(entity)]
         else:
-            marks = [stamped_prod_id({"externalData": (r.get("externalData") or {}).get(GUID, [])}, GUID)
-                     for r in self.int_records(entity)]
+            marks = [
+                stamped_prod_id({"externalData": (r.get("externalData") or {}).get(GUID, [])}, GUID)
+                for r in self.int_records(entity)
+            ]
         return Counter(m for m in marks if m is not None)
 
     def writes(self) -> int:
@@ -222,8 +239,14 @@ def test_materials_made_by_hand_with_production_codes_are_adopted(rig, seed, han
 def test_a_natural_key_held_twice_blocks_with_both_ids_never_guessed(rig, seed):
     r = rig(seed=seed)
     target = r.prod_records("items")[0]
-    twins = r.sim.add_records("int", "materials", [
-        {**_material_like(target), "code": target["code"]}, {**_material_like(target), "code": target["code"].upper()}])
+    twins = r.sim.add_records(
+        "int",
+        "materials",
+        [
+            {**_material_like(target), "code": target["code"]},
+            {**_material_like(target), "code": target["code"].upper()},
+        ],
+    )
     report = r.run("items")
     blocked = [i for i in report.issues if i.prod_id == target["id"]]
     assert [i.outcome for i in blocked] == [Outcome.BLOCKED]
@@ -234,7 +257,9 @@ def test_a_natural_key_held_twice_blocks_with_both_ids_never_guessed(rig, seed):
 
 # -- references without a counterpart: their policy ---------------------------------------------------------
 def _gap_pos(r: Rig) -> set[int]:
-    gap = next(v["id"] for v in r.sim.records("prod", "vendors") if v["name"] == DELIBERATE_GAPS["missing"]["vendors"][0])
+    gap = next(
+        v["id"] for v in r.sim.records("prod", "vendors") if v["name"] == DELIBERATE_GAPS["missing"]["vendors"][0]
+    )
     return {p["id"] for p in r.prod_records("pos") if p["vendorId"] == gap}
 
 
@@ -297,8 +322,11 @@ def test_a_default_that_matches_nothing_blocks_with_the_reason(rig, seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_job_on_a_missing_technician_follows_its_policy(rig, seed, policy):
     r = rig(seed=seed)
-    technician = next(t["id"] for t in r.sim.records("prod", "technicians")
-                      if t["name"] == DELIBERATE_GAPS["missing"]["technicians"][0])
+    technician = next(
+        t["id"]
+        for t in r.sim.records("prod", "technicians")
+        if t["name"] == DELIBERATE_GAPS["missing"]["technicians"][0]
+    )
     gap_jobs = {a["jobId"] for a in r.sim.records("prod", "appointment-assignments") if a["technicianId"] == technician}
     report = r.run("jobs", config=_config({"jobs": {"appointments.technicianIds": policy}}))
     on_technician = {i.prod_id for i in report.issues if "technicianIds" in i.field}
@@ -333,8 +361,9 @@ def _blocked(report: SyncReport) -> set[int]:
 
 # -- lost answers -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("entity, bulk", [("items", 4), ("items", 0), ("jobs", 0), ("pos", 0)],
-                         ids=["items-bulk", "items", "jobs", "pos"])
+@pytest.mark.parametrize(
+    "entity, bulk", [("items", 4), ("items", 0), ("jobs", 0), ("pos", 0)], ids=["items-bulk", "items", "jobs", "pos"]
+)
 def test_creates_whose_answers_were_dropped_are_found_not_made_again(rig, entity, seed, bulk):
     # Every write's answer dropped after it committed: each create is found by its mark, none made twice.
     r = rig(seed=seed, faults=_faults(drop_post_rate=1.0, seed=seed))

@@ -28,17 +28,26 @@ def test_what_the_engine_logs_while_a_window_moves_is_in_the_run_log_at_its_leve
     env = sync_env(sim, tmp_path, ST_PAGE_SIZE="10")
     with dg.instance_for_test() as instance, pointed_at(env):
         result = dg.materialize(
-            [*master_assets, *sync_assets], selection=["vendors", "categories", "items"], resources=build_resources(),
-            partition_key=day, instance=instance, run_config={"ops": {"items": {"config": {"since": "", "limit": 0}}}},
+            [*master_assets, *sync_assets],
+            selection=["vendors", "categories", "items"],
+            resources=build_resources(),
+            partition_key=day,
+            instance=instance,
+            run_config={"ops": {"items": {"config": {"since": "", "limit": 0}}}},
         )
         assert result.success
         logs = _logs(instance, result.run_id)
     items = [(level, message) for step, level, message in logs if step == "items"]
-    assert any(level == logging.INFO and "the window changed while it was read" in message for level, message in items), items
+    assert any(
+        level == logging.INFO and "the window changed while it was read" in message for level, message in items
+    ), items
     assert any(level == logging.INFO and message.startswith("items: reading ") for level, message in items), items
     assert sum("the window changed while it was read" in message for _s, _l, message in logs) == sum(
-        "the window changed while it was read" in message for _l, message in items)  # in its step's log, once
-    assert not any(env["ST_CLIENT_SECRET_PROD"] in message or env["ST_CLIENT_SECRET_INT"] in message for *_x, message in logs)
+        "the window changed while it was read" in message for _l, message in items
+    )  # in its step's log, once
+    assert not any(
+        env["ST_CLIENT_SECRET_PROD"] in message or env["ST_CLIENT_SECRET_INT"] in message for *_x, message in logs
+    )
     assert logging.getLogger("stsync").level == logging.NOTSET  # as it was: raised to INFO for the step alone
 
 

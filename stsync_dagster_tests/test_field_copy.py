@@ -41,9 +41,16 @@ def copied(tmp_path_factory):
         env = sync_env(sim, tmp_path_factory.mktemp("fields"))
         metadata, checks = _run(env)
         with Crosswalk(env["STSYNC_DB"]) as cw:
-            pairs = {kind: cw.int_ids(kind, [r["id"] for r in sim.records("prod", name)])
-                     for kind, name in (("items", "materials"), ("jobs", "jobs"), ("pos", "purchase-orders"),
-                                        ("categories", "categories"), ("technicians", "technicians"))}
+            pairs = {
+                kind: cw.int_ids(kind, [r["id"] for r in sim.records("prod", name)])
+                for kind, name in (
+                    ("items", "materials"),
+                    ("jobs", "jobs"),
+                    ("pos", "purchase-orders"),
+                    ("categories", "categories"),
+                    ("technicians", "technicians"),
+                )
+            }
         yield sim, metadata, checks, pairs
 
 
@@ -72,8 +79,11 @@ def test_categories_are_matched_by_name_and_an_unmatched_one_is_left_out_and_cou
     prod, integ = _by_id(sim.records("prod", "materials")), _by_id(sim.records("int", "materials"))
     carried = left_out = 0
     for prod_id, int_id in pairs["items"].items():
-        wanted = sorted(prod_categories[c]["name"] for c in prod[prod_id]["categories"]
-                        if prod_categories[c]["name"] != GAP_CATEGORY)
+        wanted = sorted(
+            prod_categories[c]["name"]
+            for c in prod[prod_id]["categories"]
+            if prod_categories[c]["name"] != GAP_CATEGORY
+        )
         assert sorted(int_categories[c]["name"] for c in integ[int_id]["categories"]) == wanted
         carried += len(wanted)
         left_out += len(prod[prod_id]["categories"]) - len(wanted)
@@ -84,8 +94,15 @@ def test_categories_are_matched_by_name_and_an_unmatched_one_is_left_out_and_cou
 def test_the_fields_not_copied_before_arrive(copied):
     sim, _, _, pairs = copied
     prod, integ = _by_id(sim.records("prod", "materials")), _by_id(sim.records("int", "materials"))
-    fields = ("costOfSaleAccount", "assetAccount", "chargeableByDefault", "isConfigurableMaterial",
-              "isOtherDirectCost", "budgetCostCode", "budgetCostType")
+    fields = (
+        "costOfSaleAccount",
+        "assetAccount",
+        "chargeableByDefault",
+        "isConfigurableMaterial",
+        "isOtherDirectCost",
+        "budgetCostCode",
+        "budgetCostType",
+    )
     filled = {name: 0 for name in (*fields, "assets", "subAccounts", "variations")}
     for prod_id, int_id in pairs["items"].items():
         p, i = prod[prod_id], integ[int_id]
@@ -93,7 +110,8 @@ def test_the_fields_not_copied_before_arrive(copied):
             assert i[name] == p[name], (prod_id, name)
             filled[name] += bool(p[name])
         assert [{k: a[k] for k in ("type", "url", "alias", "isDefault")} for a in i["assets"]] == [
-            {k: a[k] for k in ("type", "url", "alias", "isDefault")} for a in p["assets"]]
+            {k: a[k] for k in ("type", "url", "alias", "isDefault")} for a in p["assets"]
+        ]
         filled["assets"] += bool(p["assets"])
         # A vendor without an Integration counterpart is dropped (the reference policy): pair the others.
         prod_vendors = {(v["vendorPart"], v["memo"]): v for v in [p["primaryVendor"], *(p["otherVendors"] or [])] if v}
@@ -101,14 +119,15 @@ def test_the_fields_not_copied_before_arrive(copied):
             pv = prod_vendors[(iv["vendorPart"], iv["memo"])]
             if pv:
                 for name in ("primarySubAccount", "otherSubAccounts"):
-                    strip = (lambda a: {"cost": a["cost"], "accountName": a["accountName"]} if a else None)
+                    strip = lambda a: {"cost": a["cost"], "accountName": a["accountName"]} if a else None
                     got = [strip(a) for a in iv[name]] if isinstance(iv[name], list) else strip(iv[name])
                     want = [strip(a) for a in pv[name]] if isinstance(pv[name], list) else strip(pv[name])
                     assert got == want, (prod_id, name)
                     filled["subAccounts"] += bool(pv[name])
         if p["isConfigurableMaterial"]:  # its variations, translated to their copies
             assert sorted(i["variationsOrConfigurableMaterials"]) == sorted(
-                pairs["items"][v] for v in p["variationsOrConfigurableMaterials"] if v in pairs["items"])
+                pairs["items"][v] for v in p["variationsOrConfigurableMaterials"] if v in pairs["items"]
+            )
             filled["variations"] += len(i["variationsOrConfigurableMaterials"])
     assert all(filled.values()), filled  # the data fills every one of them somewhere
 
@@ -149,12 +168,16 @@ def test_references_with_no_list_to_match_them_are_dropped_and_counted(copied):
     assert "no way to list tag types" in text(metadata["jobs"]["dropped_by_field"])
 
 
-@pytest.mark.parametrize(("handler", "entity", "field"), [
-    (ItemsHandler, "items", "costOfSaleAccount"),
-    (JobsHandler, "jobs", "soldById"),
-])
-def test_a_field_stsync_forgets_to_send_fails_the_read_back_check(make_simulator, tmp_path, monkeypatch, handler,
-                                                                   entity, field):
+@pytest.mark.parametrize(
+    ("handler", "entity", "field"),
+    [
+        (ItemsHandler, "items", "costOfSaleAccount"),
+        (JobsHandler, "jobs", "soldById"),
+    ],
+)
+def test_a_field_stsync_forgets_to_send_fails_the_read_back_check(
+    make_simulator, tmp_path, monkeypatch, handler, entity, field
+):
     """Mutation: the request loses one field. Compared with what was sent, nothing would show."""
     build = handler.build
 
@@ -175,6 +198,7 @@ def test_the_simulator_lists_categories_as_the_document_says(make_simulator, tmp
     settings = load_settings(environ=sync_env(sim, tmp_path), dotenv_path=None)
     path = "/pricebook/v2/tenant/{tenant}/categories"
     with ProductionClient.from_settings(settings) as prod:
+
         def names(**params):
             return sorted(r["name"] for page in prod.iter_pages(path, params) for r in page.records)
 

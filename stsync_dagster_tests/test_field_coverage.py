@@ -52,8 +52,10 @@ def test_a_rule_for_a_field_the_document_lacks_is_refused(openapi_dir):
 
 
 def test_values_at_a_path_walk_lists_and_fall_back():
-    po = {"items": [{"description": "", "skuCode": "CU-1"}, {"description": "Elbow", "skuCode": "CU-2"}],
-          "shipTo": {"street": "1 Main St"}}
+    po = {
+        "items": [{"description": "", "skuCode": "CU-1"}, {"description": "Elbow", "skuCode": "CU-2"}],
+        "shipTo": {"street": "1 Main St"},
+    }
     assert values_at(po, "items[].description", fallback="skuCode") == ["CU-1", "Elbow"]
     assert values_at(po, "shipTo.street") == ["1 Main St"]
     assert values_at({"otherVendors": None}, "otherVendors[].vendorId") == []

@@ -57,7 +57,13 @@ def _change_production(sim, env) -> int:
     materials = [p for p in sorted(_copies(sim, "items", env)) if prod[p]["active"]]
     for prod_id in materials[:20]:
         record = prod[prod_id]
-        sim.change("prod", "materials", prod_id, price=round(record["price"] + 10.5, 2), description=record["description"] + " (new)")
+        sim.change(
+            "prod",
+            "materials",
+            prod_id,
+            price=round(record["price"] + 10.5, 2),
+            description=record["description"] + " (new)",
+        )
     for prod_id in materials[20:30]:
         sim.change("prod", "materials", prod_id, active=False)
     jobs = [p for p, c in sorted(_copies(sim, "jobs", env).items()) if c["jobStatus"] == "Scheduled"][:10]
@@ -108,17 +114,30 @@ def test_a_rescheduled_visit_is_rescheduled_in_integration(copied):
     sim, env, _ = copied
     prod_id, copy = next((p, c) for p, c in sorted(_copies(sim, "jobs", env).items()) if c["jobStatus"] == "Scheduled")
     visit = next(a for a in sim.records("prod", "appointments") if a["jobId"] == prod_id and a["active"])
-    moved = {"start": "2026-11-20T15:00:00Z", "end": "2026-11-20T17:00:00Z",
-             "arrivalWindowStart": "2026-11-20T15:00:00Z", "arrivalWindowEnd": "2026-11-20T19:00:00Z"}
+    moved = {
+        "start": "2026-11-20T15:00:00Z",
+        "end": "2026-11-20T17:00:00Z",
+        "arrivalWindowStart": "2026-11-20T15:00:00Z",
+        "arrivalWindowEnd": "2026-11-20T19:00:00Z",
+    }
     sim.change("prod", "appointments", visit["id"], **{k: v.replace("Z", ".000Z") for k, v in moved.items()})
     sim.change("prod", "jobs", prod_id)  # the job moves into today's window with its visit
     sim.reset_stats()
     report = sync(env, ("jobs",))
-    assert report["jobs"]["status_changed"] == 1 and sim.stats("int")["by_route"]["PATCH appointments/{id}/reschedule"] == 1
-    held = next(a for a in sim.records("int", "appointments") if a["jobId"] == copy["id"] and a["id"] == copy["firstAppointmentId"])
+    assert (
+        report["jobs"]["status_changed"] == 1
+        and sim.stats("int")["by_route"]["PATCH appointments/{id}/reschedule"] == 1
+    )
+    held = next(
+        a
+        for a in sim.records("int", "appointments")
+        if a["jobId"] == copy["id"] and a["id"] == copy["firstAppointmentId"]
+    )
     assert held["start"].startswith("2026-11-20T15:00:00") and held["end"].startswith("2026-11-20T17:00:00")
     sim.reset_stats()
-    assert sync(env, ("jobs",))["jobs"]["status_changed"] == 0 and not sim.stats("int")["by_route"].get("PATCH appointments/{id}/reschedule")
+    assert sync(env, ("jobs",))["jobs"]["status_changed"] == 0 and not sim.stats("int")["by_route"].get(
+        "PATCH appointments/{id}/reschedule"
+    )
 
 
 def test_a_dry_run_shows_the_updates_before_and_after_and_writes_nothing(copied):

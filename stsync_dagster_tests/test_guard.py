@@ -130,11 +130,14 @@ def test_swapped_blocks_are_refused(urls):
     assert "swapped" in str(error)
 
 
-@pytest.mark.parametrize("prod_base, int_base", [
-    ("http://127.0.0.1:9/tenant-a", "http://127.0.0.1:9"),  # every Production path is a path under Integration's
-    ("http://localhost:9/a", "http://127.0.0.1:9/A/.."),
-    ("http://127.0.0.1:9", "http://127.0.0.1:9/b"),  # Integration's base is a path of Production's server
-])
+@pytest.mark.parametrize(
+    "prod_base, int_base",
+    [
+        ("http://127.0.0.1:9/tenant-a", "http://127.0.0.1:9"),  # every Production path is a path under Integration's
+        ("http://localhost:9/a", "http://127.0.0.1:9/A/.."),
+        ("http://127.0.0.1:9", "http://127.0.0.1:9/b"),  # Integration's base is a path of Production's server
+    ],
+)
 def test_nested_api_bases_are_refused(prod_base, int_base):
     """No path can be checked against a base that holds the other: the one server would take both."""
     error = _refused(_env(LOCAL_PROD, ST_API_BASE_PROD=prod_base, ST_API_BASE_INT=int_base))
@@ -167,8 +170,9 @@ def test_stsync_refuses_swapped_blocks_before_any_request(simulator, tmp_path):
     env = _swapped(sync_env(simulator, tmp_path))
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_", "DAGSTER_HOME"))}
     stsync = Path(sys.executable).parent / "stsync"
-    done = subprocess.run([str(stsync), "sync", "all"], env={**base, **env}, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [str(stsync), "sync", "all"], env={**base, **env}, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "swapped" in done.stderr and "Traceback" not in done.stderr
     assert simulator.stats("prod")["requests"] == 0 and simulator.stats("int")["requests"] == 0
@@ -215,8 +219,11 @@ def test_an_id_that_climbs_out_of_its_path_is_refused(simulator):
     settings = load_settings(simulator.env(), dotenv_path=None)
     with IntegrationClient(settings.int, production=settings.prod, timeout=5, max_retries=0) as intc:
         with pytest.raises(SettingsError):
-            intc.patch("/pricebook/v2/tenant/{tenant}/materials", "../../../../../../prod/pricebook/v2/tenant/1/materials/5",
-                       {"active": False})
+            intc.patch(
+                "/pricebook/v2/tenant/{tenant}/materials",
+                "../../../../../../prod/pricebook/v2/tenant/1/materials/5",
+                {"active": False},
+            )
         with pytest.raises(SettingsError):
             intc.act("PUT", "/jpm/v2/tenant/{tenant}/jobs/{id}/cancel", "..%2F..%2F..%2F..%2F..%2F..%2Fprod%2Fx", {})
     _nothing_sent(simulator)
@@ -284,12 +291,15 @@ def test_a_config_path_that_could_leave_its_base_is_refused_on_load(value, tmp_p
     assert len(str(info.value).splitlines()) == 1
 
 
-@pytest.mark.parametrize("keys", [
-    ("entities", "jobs", "statuses", "cancel", "path"),
-    ("entities", "pos", "export_path"),
-    ("related", "appointments"),
-    ("master_data", "vendors", "path"),
-])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ("entities", "jobs", "statuses", "cancel", "path"),
+        ("entities", "pos", "export_path"),
+        ("related", "appointments"),
+        ("master_data", "vendors", "path"),
+    ],
+)
 def test_every_path_of_the_config_is_checked(keys, tmp_path):
     from stsync_dagster.config import load_config
 
@@ -301,14 +311,20 @@ def test_every_path_of_the_config_is_checked(keys, tmp_path):
 def test_dots_inside_a_segment_are_no_dot_segment(tmp_path):
     from stsync_dagster.config import load_config
 
-    config = load_config(write_config(tmp_path, "entities", "items", "int_list_path", "/pricebook/v2.1/tenant/{tenant}/m..x"))
+    config = load_config(
+        write_config(tmp_path, "entities", "items", "int_list_path", "/pricebook/v2.1/tenant/{tenant}/m..x")
+    )
     assert config.entity("items").int_list_path == "/pricebook/v2.1/tenant/{tenant}/m..x"
 
 
 def test_a_url_that_names_production_is_refused_even_under_the_integration_base():
     """An Integration API at the root of its own host: a /prod segment in a request still names Production
     (nothing listens at 10.255.255.1: the refusal comes before any connection is tried)."""
-    urls = {**LOCAL_PROD, "ST_API_BASE_INT": "http://10.255.255.1:9", "ST_AUTH_URL_INT": "http://10.255.255.1:9/connect/token"}
+    urls = {
+        **LOCAL_PROD,
+        "ST_API_BASE_INT": "http://10.255.255.1:9",
+        "ST_AUTH_URL_INT": "http://10.255.255.1:9/connect/token",
+    }
     settings = load_settings(_env(urls), dotenv_path=None)
     with IntegrationClient(settings.int, production=settings.prod, timeout=1, max_retries=0) as intc:
         with pytest.raises(SettingsError) as info:

@@ -79,7 +79,10 @@ def test_adoptions_are_kept_when_the_crosswalk_was_lost(copied, tmp_path):
     kept = Counter(action for story in _stories(lost).values() for action in story)
     assert kept == {"adopted": report["items"]["adopted"]}
     with Crosswalk(lost["STSYNC_DB"]) as crosswalk:
-        assert {w.detail for w in crosswalk.run_writes(crosswalk.history("items", min(crosswalk.mapped("items")))[0].run_id)[0]} == {"by stamp"}
+        assert {
+            w.detail
+            for w in crosswalk.run_writes(crosswalk.history("items", min(crosswalk.mapped("items")))[0].run_id)[0]
+        } == {"by stamp"}
 
 
 def test_a_write_is_kept_in_the_transaction_of_its_crosswalk_change(tmp_path):

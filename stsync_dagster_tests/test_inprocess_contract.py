@@ -32,8 +32,10 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z")
 def loopback_clients(sim: Simulator, **tuning) -> tuple[ProductionClient, IntegrationClient]:
     settings = load_settings(sim.env(), dotenv_path=None)
     options = {**TUNING, **tuning}
-    return (ProductionClient(settings.prod, **options),
-            IntegrationClient(settings.int, production=settings.prod, **options))
+    return (
+        ProductionClient(settings.prod, **options),
+        IntegrationClient(settings.int, production=settings.prod, **options),
+    )
 
 
 def material(code: str, **fields) -> dict:
@@ -49,13 +51,20 @@ def outcome(call):
     try:
         return {"value": call()}
     except ServiceTitanError as exc:
-        return {"raised": type(exc).__name__, "status": exc.status, "title": exc.title,
-                "errors": getattr(exc, "errors", None), "message": str(exc)}
+        return {
+            "raised": type(exc).__name__,
+            "status": exc.status,
+            "title": exc.title,
+            "errors": getattr(exc, "errors", None),
+            "message": str(exc),
+        }
 
 
 def pages(client, path, params=None, size=7):
-    return [{"ids": [r["id"] for r in p.records], "page": p.page, "has_more": p.has_more, "total": p.total_count}
-            for p in client.iter_pages(path, params, page_size=size)]
+    return [
+        {"ids": [r["id"] for r in p.records], "page": p.page, "has_more": p.has_more, "total": p.total_count}
+        for p in client.iter_pages(path, params, page_size=size)
+    ]
 
 
 # -- the scenarios: (prod, intc, sim) -> data ------------------------------------------------------------
@@ -63,8 +72,11 @@ def list_with_filters_and_total(prod, intc, sim):
     everything = outcome(lambda: pages(prod, MATERIALS, {"active": "Any", "includeTotal": "true"}))
     active = outcome(lambda: pages(prod, MATERIALS, {"includeTotal": "true"}))
     days = sorted(r["modifiedOn"][:10] for r in sim.records("prod", "purchase-orders"))
-    window = {"modifiedOnOrAfter": days[len(days) // 3], "modifiedBefore": days[2 * len(days) // 3],
-              "includeTotal": "true"}
+    window = {
+        "modifiedOnOrAfter": days[len(days) // 3],
+        "modifiedBefore": days[2 * len(days) // 3],
+        "includeTotal": "true",
+    }
     windowed = outcome(lambda: pages(prod, POS, window, size=3))
     assert everything["value"][0]["total"] == len(sim.records("prod", "materials"))
     assert active["value"][0]["total"] < everything["value"][0]["total"]  # inactive ones hidden by default
@@ -95,8 +107,15 @@ def create_patch_and_refusals(prod, intc, sim):
     assert invalid["raised"] == "ValidationError" and "code" in invalid["errors"] and invalid["status"] == 400
     assert "raised" in taken and unknown["raised"] == "NotFoundError" and "raised" in no_job
     assert "read-only" in read_only["message"]
-    return {"created": created, "patched": patched, "invalid": invalid, "taken": taken, "unknown": unknown,
-            "no_job": no_job, "read_only": read_only}
+    return {
+        "created": created,
+        "patched": patched,
+        "invalid": invalid,
+        "taken": taken,
+        "unknown": unknown,
+        "no_job": no_job,
+        "read_only": read_only,
+    }
 
 
 def external_data_filters(prod, intc, sim):
@@ -113,8 +132,9 @@ def external_data_filters(prod, intc, sim):
 
 
 def bulk_pricebook(prod, intc, sim):
-    created = outcome(lambda: intc.bulk_create_materials(
-        [{**material(f"BULK-{n}"), "customId": str(n)} for n in range(4)]))
+    created = outcome(
+        lambda: intc.bulk_create_materials([{**material(f"BULK-{n}"), "customId": str(n)} for n in range(4)])
+    )
     ids = [m["id"] for m in created["value"]]
     updated = outcome(lambda: intc.bulk_update_materials([{"id": i, "price": 3.5} for i in ids]))
     refused = outcome(lambda: intc.bulk_create_materials([{**material("BULK-0"), "customId": "x"}]))
@@ -175,8 +195,18 @@ def paging_faults(prod, intc, sim):
     return out
 
 
-SCENARIOS = [list_with_filters_and_total, ids_lookup, create_patch_and_refusals, external_data_filters,
-             bulk_pricebook, dropped_answer, late_answer, late_commit, server_errors, paging_faults]
+SCENARIOS = [
+    list_with_filters_and_total,
+    ids_lookup,
+    create_patch_and_refusals,
+    external_data_filters,
+    bulk_pricebook,
+    dropped_answer,
+    late_answer,
+    late_commit,
+    server_errors,
+    paging_faults,
+]
 TIMEOUTS = {late_answer: 0.2, late_commit: 0.2}
 
 

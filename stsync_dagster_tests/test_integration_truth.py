@@ -109,7 +109,10 @@ def test_a_refreshed_tenant_synced_from_an_empty_crosswalk_adopts_what_it_holds(
     assert first["pos"]["adopted"] == len(before["purchase-orders"]) and figures["created"] > 0
     assert not any("already exists" in str(g["reason"]) for r in first.values() for g in r["issue_groups"])
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
-        rules = Counter(row.rule for row in crosswalk.engine.connect().execute(text("SELECT rule FROM id_map WHERE source = 'adopted'")))
+        rules = Counter(
+            row.rule
+            for row in crosswalk.engine.connect().execute(text("SELECT rule FROM id_map WHERE source = 'adopted'"))
+        )
     assert rules["same-id" if keep_ids else "natural-key"] > 0, rules
     handmade = [r for r in sim.records("int", "materials") if str(r["description"]).startswith("Made by hand")]
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
@@ -117,12 +120,16 @@ def test_a_refreshed_tenant_synced_from_an_empty_crosswalk_adopts_what_it_holds(
     assert len(handmade) == 3 and all(r["id"] in mapped_to for r in handmade)  # adopted, never a 409
     # Adopted materials and jobs now carry the stamp, next to the other application's data.
     guid = env["ST_EXTERNAL_DATA_GUID"]
-    stamped = [r for r in sim.records("int", "materials") if r["id"] in before["materials"] and guid in r["externalData"]]
+    stamped = [
+        r for r in sim.records("int", "materials") if r["id"] in before["materials"] and guid in r["externalData"]
+    ]
     assert len(stamped) == len(before["materials"])
     # The hand-made materials differ (description, vendor), and so may a copy the refresh made whose Production
     # record moved on since (a visit rescheduled): who wrote their values is unknown, so they are conflicts, left
     # alone, in the run that adopts them and in every run after, until a person decides (updates.conflicts).
-    conflicts = lambda report: sorted((k, r["prod_id"]) for k, m in report.items() for r in m["issues"] if r["outcome"] == "conflict")
+    conflicts = lambda report: sorted(
+        (k, r["prod_id"]) for k, m in report.items() for r in m["issues"] if r["outcome"] == "conflict"
+    )
     assert first["items"]["conflict"] == 3 and sum(m["updated"] + m["status_changed"] for m in first.values()) == 0
     again = sync(env, ENTITIES)
     assert sum(m["created"] + m["adopted"] for m in again.values()) == 0
@@ -131,7 +138,8 @@ def test_a_refreshed_tenant_synced_from_an_empty_crosswalk_adopts_what_it_holds(
         assert sum(m["updated"] + m["status_changed"] + m["created"] for m in report.values()) == 0
         assert conflicts(report) == conflicts(first)
     assert {r["id"]: r["description"] for r in handmade} == {
-        r["id"]: r["description"] for r in sim.records("int", "materials") if r["id"] in {h["id"] for h in handmade}}
+        r["id"]: r["description"] for r in sim.records("int", "materials") if r["id"] in {h["id"] for h in handmade}
+    }
     print(f"\nrefreshed tenant ({'ids kept' if keep_ids else 'new ids'}), empty crosswalk: {figures}")
 
 
@@ -139,7 +147,9 @@ def test_a_lost_an_old_and_another_folders_crosswalk_create_nothing_twice(simula
     env = sync_env(simulator, tmp_path)
     before = _held(simulator)
     # An old copy: taken after half of the history was synced.
-    half = sorted(r["modifiedOn"][:10] for r in simulator.records("prod", "jobs"))[len(simulator.records("prod", "jobs")) // 2]
+    half = sorted(r["modifiedOn"][:10] for r in simulator.records("prod", "jobs"))[
+        len(simulator.records("prod", "jobs")) // 2
+    ]
     reports = [sync(env, ENTITIES, since=half)]
     db = Path(env["STSYNC_DB"])
     shutil.copy(db, tmp_path / "old.sqlite3")
@@ -168,8 +178,12 @@ def test_the_original_scripts_crosswalk_is_upgraded_and_honoured(simulator, tmp_
         pairs = [(k, p, i) for k in ENTITIES for p, (i, _) in sorted(crosswalk.mapped(k).items())][:100]
     assert len(pairs) == 100
     original = sqlite3.connect(env["STSYNC_DB"])
-    original.execute("CREATE TABLE id_map (kind TEXT NOT NULL, prod_id TEXT NOT NULL, int_id TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (kind, prod_id))")
-    original.executemany("INSERT INTO id_map VALUES (?, ?, ?, ?)", [(k, str(p), str(i), "2025-03-01T12:00:00") for k, p, i in pairs])
+    original.execute(
+        "CREATE TABLE id_map (kind TEXT NOT NULL, prod_id TEXT NOT NULL, int_id TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (kind, prod_id))"
+    )
+    original.executemany(
+        "INSERT INTO id_map VALUES (?, ?, ?, ?)", [(k, str(p), str(i), "2025-03-01T12:00:00") for k, p, i in pairs]
+    )
     original.commit()
     original.close()
     second = sync(env, ENTITIES)
@@ -177,7 +191,11 @@ def test_the_original_scripts_crosswalk_is_upgraded_and_honoured(simulator, tmp_
     assert sum(m["created"] for m in second.values()) == 0 and figures["duplicates"] == 0 and figures["lost"] == 0
     assert sum(m["unchanged"] for m in second.values()) >= 100  # the original's rows are confirmed mappings
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
-        legacy = crosswalk.engine.connect().execute(text("SELECT count(*) FROM id_map WHERE source = 'legacy' AND state = 'confirmed'")).scalar()
+        legacy = (
+            crosswalk.engine.connect()
+            .execute(text("SELECT count(*) FROM id_map WHERE source = 'legacy' AND state = 'confirmed'"))
+            .scalar()
+        )
     assert legacy == 100
     print(f"\noriginal script's crosswalk, 100 rows: {tally(simulator, before, [second])}")
 
@@ -225,7 +243,9 @@ def test_a_marker_in_a_production_memo_cannot_pass_for_another_po(simulator, tmp
     third = sync(env, ENTITIES)
     figures = tally(simulator, before, [first, second, third])
     assert sum(m["created"] for m in third.values()) == 0 and figures["duplicates"] == 0 and figures["lost"] == 0
-    print(f"\nforged marker, then crosswalk deleted: {tally(simulator, before, [third])} (duplicates and lost over all runs: {figures['duplicates']}, {figures['lost']})")
+    print(
+        f"\nforged marker, then crosswalk deleted: {tally(simulator, before, [third])} (duplicates and lost over all runs: {figures['duplicates']}, {figures['lost']})"
+    )
 
 
 def test_mappings_that_no_longer_hold_fail_the_check_and_are_adopted_or_created_again(simulator, tmp_path):
@@ -251,7 +271,10 @@ def test_claims_left_by_a_dead_run_are_swept_whatever_the_window(simulator, tmp_
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
         assert crosswalk.claim("jobs", [old["id"]], "crashed-run") == {old["id"]}
         with crosswalk.engine.begin() as conn:
-            conn.execute(text("UPDATE id_map SET claimed_at = :t"), {"t": (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None)})
+            conn.execute(
+                text("UPDATE id_map SET claimed_at = :t"),
+                {"t": (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None)},
+            )
     sync(env, ("jobs",), since=jobs[-1]["modifiedOn"][:10])  # a window that does not hold the old job
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
         entry = crosswalk.lookup("jobs", [old["id"]]).get(old["id"])
@@ -267,7 +290,10 @@ def test_a_stale_claim_taken_over_keeps_its_claim_while_its_lost_answer_is_settl
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
         assert crosswalk.claim("jobs", [j["id"] for j in jobs], "crashed-run") == {j["id"] for j in jobs}
         with crosswalk.engine.begin() as conn:
-            conn.execute(text("UPDATE id_map SET claimed_at = :t"), {"t": (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None)})
+            conn.execute(
+                text("UPDATE id_map SET claimed_at = :t"),
+                {"t": (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None)},
+            )
     simulator.set_faults(drop_post_rate=1.0)  # every create commits, and its answer is lost
     report = sync(env, ("jobs",))["jobs"]
     assert report["recovered"] > 0
@@ -287,6 +313,7 @@ def test_a_stale_claim_taken_over_keeps_its_claim_while_its_lost_answer_is_settl
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_fresh_heartbeat_is_live_whatever_its_pid_says(tmp_path, backend):
     """Containers with host networking share the host name, not the PID namespace: a PID means nothing there."""
+
     def check(url):
         dead = subprocess.Popen([sys.executable, "-c", "pass"])
         dead.wait()  # a PID that names no process here, as another namespace's would
@@ -308,8 +335,13 @@ def test_a_fresh_heartbeat_is_live_whatever_its_pid_says(tmp_path, backend):
 
 
 def _stsync(env: dict, *args, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "stsync_dagster.cli", *args], env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "stsync_dagster.cli", *args],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        **popen,
+    )
 
 
 def test_sigkill_and_a_lost_wal_then_a_sync_duplicates_nothing(make_simulator, tmp_path):
@@ -328,7 +360,9 @@ def test_sigkill_and_a_lost_wal_then_a_sync_duplicates_nothing(make_simulator, t
     report = sync(env, ("jobs",))
     figures = tally(sim, before, [report], ("jobs",))
     assert figures["duplicates"] == 0 and figures["lost"] == 0, figures
-    print(f"\nSIGKILL after {len(sim.records('int', 'jobs')) - len(before['jobs']) - figures['created']} jobs, WAL lost, sync again: {figures}")
+    print(
+        f"\nSIGKILL after {len(sim.records('int', 'jobs')) - len(before['jobs']) - figures['created']} jobs, WAL lost, sync again: {figures}"
+    )
 
 
 def test_two_runs_on_one_host_name_in_separate_pid_namespaces_duplicate_nothing(make_simulator, tmp_path):
@@ -338,23 +372,38 @@ def test_two_runs_on_one_host_name_in_separate_pid_namespaces_duplicate_nothing(
     with pg.fresh_schema() as url:
         env = sync_env(sim, tmp_path, STSYNC_DB=url)
         before = _held(sim)
-        runs = [subprocess.Popen(["unshare", "--pid", "--fork", sys.executable, "-m", "stsync_dagster.cli", "sync", "jobs"],
-                                 env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+        runs = [
+            subprocess.Popen(
+                ["unshare", "--pid", "--fork", sys.executable, "-m", "stsync_dagster.cli", "sync", "jobs"],
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(2)
+        ]
         for run in runs:
             run.wait(timeout=300)
         figures = tally(sim, before, [], ("jobs",))
     assert figures["duplicates"] == 0
     assert len(sim.records("int", "jobs")) > len(before["jobs"])
-    print(f"\ntwo runs, one host name, separate PID namespaces: {len(sim.records('int', 'jobs')) - len(before['jobs'])} "
-          f"jobs created, duplicates {figures['duplicates']}")
+    print(
+        f"\ntwo runs, one host name, separate PID namespaces: {len(sim.records('int', 'jobs')) - len(before['jobs'])} "
+        f"jobs created, duplicates {figures['duplicates']}"
+    )
 
 
 def test_reconcile_adopts_what_a_refreshed_tenant_holds_before_any_sync(make_simulator, tmp_path):
     sim = make_simulator(seed=7, scale=0.25, refresh=Refresh(REFRESHED_AT, keep_ids=False))
     env = sync_env(sim, tmp_path)
     before = _held(sim)
-    done = subprocess.run([sys.executable, "-m", "stsync_dagster.cli", "reconcile"], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "stsync_dagster.cli", "reconcile"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "adopted by natural key" in done.stdout
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:

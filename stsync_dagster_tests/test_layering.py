@@ -117,10 +117,13 @@ def _in_sync(module: str) -> str | None:
 
 def breaks(graph: dict[str, set[str]], layer: str, forbidden: tuple[str, ...]) -> list[str]:
     """`module imports target` for every import from `layer` of a name under one of `forbidden`."""
-    return sorted(f"{module} imports {target}" for module, targets in graph.items()
-                  if module == layer or module.startswith(layer + ".")
-                  for target in targets
-                  if any(target == f or target.startswith(f + ".") for f in forbidden))
+    return sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if module == layer or module.startswith(layer + ".")
+        for target in targets
+        if any(target == f or target.startswith(f + ".") for f in forbidden)
+    )
 
 
 GRAPH = import_graph()
@@ -151,6 +154,7 @@ def test_no_cycle_between_the_parts_of_the_engine():
 
 # -- the checks themselves: each rule fails on a package that breaks it ------------------------------------------
 
+
 def _package(tmp_path: Path, files: dict[str, str]) -> dict[str, set[str]]:
     root = tmp_path / NAME
     for name, text in files.items():
@@ -163,31 +167,48 @@ def _package(tmp_path: Path, files: dict[str, str]) -> dict[str, set[str]]:
 
 
 def test_a_relative_import_and_a_module_imported_by_its_package_are_resolved(tmp_path):
-    graph = _package(tmp_path, {
-        "servicetitan/client.py": "from ..sync import engine\nfrom . import errors\n",
-        "servicetitan/errors.py": "",
-        "sync/engine.py": "import dagster as dg\n",
-    })
+    graph = _package(
+        tmp_path,
+        {
+            "servicetitan/client.py": "from ..sync import engine\nfrom . import errors\n",
+            "servicetitan/errors.py": "",
+            "sync/engine.py": "import dagster as dg\n",
+        },
+    )
     assert breaks(graph, f"{NAME}.servicetitan", (f"{NAME}.sync",)) == [
-        f"{NAME}.servicetitan.client imports {NAME}.sync", f"{NAME}.servicetitan.client imports {NAME}.sync.engine"]
+        f"{NAME}.servicetitan.client imports {NAME}.sync",
+        f"{NAME}.servicetitan.client imports {NAME}.sync.engine",
+    ]
     assert breaks(graph, f"{NAME}.sync", ("dagster",)) == [f"{NAME}.sync.engine imports dagster"]
 
 
 CYCLES = {
-    "a lazy import closes one": ({
-        "config.py": "def known():\n    from stsync_dagster.sync.entities import HANDLERS\n",
-        "sync/entities/base.py": "from stsync_dagster.config import known\n",
-    }, _top, [[f"{NAME}.config", f"{NAME}.sync"]]),
-    "inside the engine": ({
-        "sync/policy.py": "from stsync_dagster.sync.masterdata import natural_key\n",
-        "sync/masterdata.py": "from stsync_dagster.sync import policy\n",
-    }, _in_sync, [[f"{NAME}.sync.masterdata", f"{NAME}.sync.policy"]]),
-    "a module joins the known one": ({
-        "definitions.py": "from stsync_dagster.defs import assets\n",
-        "defs/assets.py": "from stsync_dagster.settings import KNOBS\n",
-        "defs/materialize.py": "from stsync_dagster.definitions import defs\n",
-        "settings.py": "from stsync_dagster.defs import materialize\n",
-    }, _top, [[f"{NAME}.definitions", f"{NAME}.defs", f"{NAME}.settings"]]),
+    "a lazy import closes one": (
+        {
+            "config.py": "def known():\n    from stsync_dagster.sync.entities import HANDLERS\n",
+            "sync/entities/base.py": "from stsync_dagster.config import known\n",
+        },
+        _top,
+        [[f"{NAME}.config", f"{NAME}.sync"]],
+    ),
+    "inside the engine": (
+        {
+            "sync/policy.py": "from stsync_dagster.sync.masterdata import natural_key\n",
+            "sync/masterdata.py": "from stsync_dagster.sync import policy\n",
+        },
+        _in_sync,
+        [[f"{NAME}.sync.masterdata", f"{NAME}.sync.policy"]],
+    ),
+    "a module joins the known one": (
+        {
+            "definitions.py": "from stsync_dagster.defs import assets\n",
+            "defs/assets.py": "from stsync_dagster.settings import KNOBS\n",
+            "defs/materialize.py": "from stsync_dagster.definitions import defs\n",
+            "settings.py": "from stsync_dagster.defs import materialize\n",
+        },
+        _top,
+        [[f"{NAME}.definitions", f"{NAME}.defs", f"{NAME}.settings"]],
+    ),
 }
 
 
@@ -201,11 +222,14 @@ def test_a_cycle_is_found(files, unit, expected, tmp_path):
 @pytest.mark.parametrize("rule", ["client", "engine"])
 def test_the_rules_name_the_import_that_breaks_them(rule, tmp_path):
     if rule == "client":
-        graph = _package(tmp_path, {"servicetitan/settings.py": "from stsync_dagster.settings import KNOBS\n",
-                                    "settings.py": ""})
+        graph = _package(
+            tmp_path, {"servicetitan/settings.py": "from stsync_dagster.settings import KNOBS\n", "settings.py": ""}
+        )
         assert breaks(graph, f"{NAME}.servicetitan", (f"{NAME}.settings",)) == [
-            f"{NAME}.servicetitan.settings imports {NAME}.settings"]
+            f"{NAME}.servicetitan.settings imports {NAME}.settings"
+        ]
     else:
-        graph = _package(tmp_path, {"sync/engine.py": "from stsync_dagster.defs.resources import build\n",
-                                    "defs/resources.py": ""})
+        graph = _package(
+            tmp_path, {"sync/engine.py": "from stsync_dagster.defs.resources import build\n", "defs/resources.py": ""}
+        )
         assert breaks(graph, f"{NAME}.sync", (f"{NAME}.defs",)) == [f"{NAME}.sync.engine imports {NAME}.defs.resources"]

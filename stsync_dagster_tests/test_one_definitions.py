@@ -14,7 +14,10 @@ def test_only_definitions_py_builds_a_definitions_object():
     builders = []
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "Definitions":
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", getattr(node.func, "id", None)) == "Definitions"
+            ):
                 builders.append(str(path.relative_to(PACKAGE)))
     assert builders == ["defs/location.py"]
 
@@ -30,7 +33,8 @@ def test_the_command_runs_the_jobs_of_the_code_location(make_simulator, tmp_path
     for what, result in runs.items():
         assert result.success, what
         job = defs.resolve_job_def(result.dagster_run.job_name)  # raises when the code location has no such job
-        assert set(result.job_def.nodes_in_topological_order and [n.name for n in result.job_def.nodes_in_topological_order]) <= {
-            n.name for n in job.nodes_in_topological_order}, what
+        assert set(
+            result.job_def.nodes_in_topological_order and [n.name for n in result.job_def.nodes_in_topological_order]
+        ) <= {n.name for n in job.nodes_in_topological_order}, what
     assert runs["sync"].dagster_run.job_name == defs.resolve_implicit_global_asset_job_def().name
     assert {k.to_user_string() for k in runs["sync"].dagster_run.asset_selection} == {"vendors", "categories", "items"}

@@ -84,9 +84,20 @@ def test_the_clients_use_the_crosswalk_database(simulator, tmp_path, monkeypatch
 def test_two_processes_with_their_own_folders_share_the_database_budget(make_simulator, tmp_path):
     sim = make_simulator(seed=3, scale=0.1, rate_limit=60)
     with fresh_schema() as url:
-        run_workers([{**os.environ, **sim.env(), "ST_RATE_LIMIT": "50", "STSYNC_DB": url,
-                      "STSYNC_PACER_DIR": str(tmp_path / name), "HOME": str(tmp_path / name)}
-                     for name in ("one", "two")], 150)
+        run_workers(
+            [
+                {
+                    **os.environ,
+                    **sim.env(),
+                    "ST_RATE_LIMIT": "50",
+                    "STSYNC_DB": url,
+                    "STSYNC_PACER_DIR": str(tmp_path / name),
+                    "HOME": str(tmp_path / name),
+                }
+                for name in ("one", "two")
+            ],
+            150,
+        )
     stats = sim.stats("prod")
     assert stats["by_route"]["GET business-units"] >= 300
     # Apart, two pacers at 50/s would send 100/s to a 60/s API: hundreds of 429s.

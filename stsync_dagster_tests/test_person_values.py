@@ -55,8 +55,14 @@ def repriced(make_simulator, tmp_path):
 
 def _reconcile(env: dict, cwd) -> str:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_"))}
-    done = subprocess.run([sys.executable, "-m", "stsync_dagster.cli", "reconcile", "items"], env={**base, **env},
-                          capture_output=True, text=True, timeout=300, cwd=cwd)
+    done = subprocess.run(
+        [sys.executable, "-m", "stsync_dagster.cli", "reconcile", "items"],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 

@@ -37,14 +37,23 @@ def _config(tmp_path: Path, references: dict) -> Path:
 
 
 # -- validation -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("references, expected", [
-    ({"widgets": {"vendorId": "drop"}}, "$.references.widgets: unknown entity"),
-    ({"pos": {"vendor": "drop"}}, "$.references.pos.vendor: not a reference of pos"),
-    ({"pos": {"vendorId": "drop"}}, "$.references.pos.vendorId: the Integration API requires it, so it cannot be dropped"),
-    ({"pos": {"items.skuId": {"default": "PIPE-1"}}}, "$.references.pos.items.skuId: a default must be master data"),
-    ({"jobs": {"campaignId": "skip"}}, "'skip' is not a policy"),
-    ({"jobs": {"campaignId": {"default": ""}}}, "references.jobs.campaignId"),
-])
+@pytest.mark.parametrize(
+    "references, expected",
+    [
+        ({"widgets": {"vendorId": "drop"}}, "$.references.widgets: unknown entity"),
+        ({"pos": {"vendor": "drop"}}, "$.references.pos.vendor: not a reference of pos"),
+        (
+            {"pos": {"vendorId": "drop"}},
+            "$.references.pos.vendorId: the Integration API requires it, so it cannot be dropped",
+        ),
+        (
+            {"pos": {"items.skuId": {"default": "PIPE-1"}}},
+            "$.references.pos.items.skuId: a default must be master data",
+        ),
+        ({"jobs": {"campaignId": "skip"}}, "'skip' is not a policy"),
+        ({"jobs": {"campaignId": {"default": ""}}}, "references.jobs.campaignId"),
+    ],
+)
 def test_a_bad_policy_is_a_config_error_naming_its_path(tmp_path, references, expected):
     with pytest.raises(ConfigError) as error:
         load_config(_config(tmp_path, references))
@@ -62,8 +71,9 @@ def test_the_command_line_stops_on_a_bad_policy_before_any_request(make_simulato
     sim = make_simulator(seed=5, scale=0.05)
     env = {**sync_env(sim, tmp_path), "STSYNC_CONFIG": str(_config(tmp_path, {"pos": {"typeId": "drop"}}))}
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_", "DAGSTER_HOME"))}
-    done = subprocess.run([str(STSYNC), "sync", "pos"], env={**base, **env}, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [str(STSYNC), "sync", "pos"], env={**base, **env}, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stdout + done.stderr
     assert "$.references.pos.typeId" in done.stderr
     assert sim.stats("int")["requests"] == 0
@@ -96,8 +106,10 @@ def test_drop_copies_the_job_without_the_technician_and_lists_it(sim, tmp_path):
 
 def test_block_keeps_the_job_back_and_a_default_fills_the_po_vendor(sim, tmp_path):
     other_vendor = next(v["name"] for v in sim.records("int", "vendors") if v["active"])
-    config = _config(tmp_path, {"jobs": {"appointments.technicianIds": "block"},
-                                "pos": {"vendorId": {"default": other_vendor.upper()}}})
+    config = _config(
+        tmp_path,
+        {"jobs": {"appointments.technicianIds": "block"}, "pos": {"vendorId": {"default": other_vendor.upper()}}},
+    )
     env = {**sync_env(sim, tmp_path), "STSYNC_CONFIG": str(config)}
     report = sync(env, entities=["jobs", "pos"])
     blocked = [line for line in lines(report["jobs"]["issues"]) if "technicianIds" in line]
@@ -111,8 +123,11 @@ def test_block_keeps_the_job_back_and_a_default_fills_the_po_vendor(sim, tmp_pat
     assert defaulted and defaulted[0]["policy"] == f"default {other_vendor.upper()}"
     assert set(defaulted[0]["examples"]) <= gap_pos
     int_vendor = next(v["id"] for v in sim.records("int", "vendors") if v["name"] == other_vendor)
-    marked = [p for p in sim.records("int", "purchase-orders")
-              if any(f"[stsync prod-po {pid}]" in (p["summary"] or "") for pid in gap_pos)]
+    marked = [
+        p
+        for p in sim.records("int", "purchase-orders")
+        if any(f"[stsync prod-po {pid}]" in (p["summary"] or "") for pid in gap_pos)
+    ]
     assert marked and all(p["vendorId"] == int_vendor for p in marked)
 
 
@@ -127,9 +142,13 @@ def test_without_master_data_the_reason_says_to_materialize_it_first(sim, tmp_pa
     env = sync_env(sim, tmp_path)
     with pointed_at(env):
         config = {"since": env["STSYNC_START_DATE"], "limit": 0}
-        result = dg.materialize([*master_assets, *sync_assets], selection=[dg.AssetKey("jobs")],
-                                resources=build_resources(), partition_key="2026-11-01",
-                                run_config={"ops": {"jobs": {"config": config}}})
+        result = dg.materialize(
+            [*master_assets, *sync_assets],
+            selection=[dg.AssetKey("jobs")],
+            resources=build_resources(),
+            partition_key="2026-11-01",
+            run_config={"ops": {"jobs": {"config": config}}},
+        )
     assert result.success
     (event,) = result.asset_materializations_for_node("jobs")
     issues = text(event.metadata["issues"])
@@ -139,8 +158,14 @@ def test_without_master_data_the_reason_says_to_materialize_it_first(sim, tmp_pa
 def test_the_command_line_report_lists_dropped_references(sim, tmp_path):
     env = sync_env(sim, tmp_path)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_", "DAGSTER_HOME"))}
-    done = subprocess.run([str(STSYNC), "sync", "jobs"], env={**base, **env, "COLUMNS": "250"}, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(STSYNC), "sync", "jobs"],
+        env={**base, **env, "COLUMNS": "250"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Copied by jobs without a reference" in done.stdout
     rows = [line for line in done.stdout.splitlines() if "appointments.technicianIds" in line]

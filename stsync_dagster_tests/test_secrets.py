@@ -59,8 +59,14 @@ def _b64(text: str) -> list[str]:
 
 def spellings(secret: str, client_id: str | None = None) -> set[str]:
     """Every way the secret could be written down: independent of the module under test on purpose."""
-    forms = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret, safe="").lower(),
-             json.dumps(secret)[1:-1], *_b64(secret)}
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret),
+        quote(secret, safe="").lower(),
+        json.dumps(secret)[1:-1],
+        *_b64(secret),
+    }
     forms.add(quote(secret, safe="").replace("%2B", "%2b").replace("%2F", "%2f").replace("%3D", "%3d"))
     if client_id:
         forms |= {*_b64(f"{client_id}:{secret}"), *_b64(f"{quote_plus(client_id)}:{quote_plus(secret)}")}
@@ -69,8 +75,14 @@ def spellings(secret: str, client_id: str | None = None) -> set[str]:
 
 def _run(args, env, cwd, home):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_", "DAGSTER_HOME"))}
-    done = subprocess.run([str(STSYNC), *args], env={**base, **env, "DAGSTER_HOME": str(home)}, cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(STSYNC), *args],
+        env={**base, **env, "DAGSTER_HOME": str(home)},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return done.stdout + done.stderr
 
 
@@ -102,8 +114,7 @@ def _stored(home: Path) -> str:
 def _resource_views(env: dict[str, str], home: Path) -> str:
     with pointed_at(env), dg.DagsterInstance.from_config(str(home)) as instance:
         with define_out_of_process_context(str(REPO / "workspace.yaml"), None, instance) as context:
-            answer = execute_dagster_graphql(context, RESOURCES_QUERY,
-                                             {"selector": infer_repository_selector(context)})
+            answer = execute_dagster_graphql(context, RESOURCES_QUERY, {"selector": infer_repository_selector(context)})
     return json.dumps(answer.data)
 
 
@@ -163,8 +174,11 @@ SSL_PASSWORD = "ssl+key/Jj62u="
 
 def _with_query_secrets(url: str) -> str:
     """`url` with both passwords as libpq query parameters (percent-encoded, as a URL must carry them)."""
-    return (make_url(url).update_query_dict({"password": QUERY_PASSWORD, "sslpassword": SSL_PASSWORD})
-            .render_as_string(hide_password=False))
+    return (
+        make_url(url)
+        .update_query_dict({"password": QUERY_PASSWORD, "sslpassword": SSL_PASSWORD})
+        .render_as_string(hide_password=False)
+    )
 
 
 def _pg_rows(url: str) -> str:
@@ -174,8 +188,10 @@ def _pg_rows(url: str) -> str:
     schema = make_url(url).query["options"].removeprefix("-csearch_path=")
     parts = []
     with psycopg.connect(pg.base_url()) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [schema])]
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [schema])
+        ]
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{schema}"."{table}"'):
                 parts.extend(str(value) for value in row)
@@ -224,9 +240,11 @@ def test_every_credential_form_of_a_url_is_masked_where_it_is_shown():
     from stsync_dagster.servicetitan.redact import Redactor, masked_url, url_secrets
     from stsync_dagster.sync.crosswalk import setting as database
 
-    url = ("postgresql+psycopg://stsync:pw%2Bdb%2FHh27p%3D@db.example:5432/stsync?sslmode=require"
-           f"&password={quote_plus(QUERY_PASSWORD)}&SSLPassword={quote(SSL_PASSWORD, safe='')}&Api-Key=k3y-V4lue"
-           "&options=-csearch_path%3Dx")
+    url = (
+        "postgresql+psycopg://stsync:pw%2Bdb%2FHh27p%3D@db.example:5432/stsync?sslmode=require"
+        f"&password={quote_plus(QUERY_PASSWORD)}&SSLPassword={quote(SSL_PASSWORD, safe='')}&Api-Key=k3y-V4lue"
+        "&options=-csearch_path%3Dx"
+    )
     shown = [database.display(url), masked_url(url)]
     for text in shown:
         assert "db.example:5432/stsync" in text and "sslmode=require" in text and "search_path" in text, text

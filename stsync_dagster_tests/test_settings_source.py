@@ -17,9 +17,16 @@ from stsync_dagster_tests.test_client_settings import full_env
 
 # Where each knob lives among the resources.
 OWNER = {
-    "page_size": "production", "http_timeout": "production", "rate_limit": "production", "max_retries": "production",
-    "external_data_guid": "integration", "concurrency": "integration", "server_timeout": "integration",
-    "bulk_size": "integration", "batch_size": "integration", "blocked_warn_days": "crosswalk",
+    "page_size": "production",
+    "http_timeout": "production",
+    "rate_limit": "production",
+    "max_retries": "production",
+    "external_data_guid": "integration",
+    "concurrency": "integration",
+    "server_timeout": "integration",
+    "bulk_size": "integration",
+    "batch_size": "integration",
+    "blocked_warn_days": "crosswalk",
 }
 INT_KNOBS = [f for f, k in KNOBS.items() if type(k.default) is int]
 
@@ -74,13 +81,28 @@ def test_a_value_changed_after_the_code_location_loaded_is_checked_when_the_run_
 
     @dg.asset
     def knobs(integration: resources.IntegrationResource, crosswalk: resources.CrosswalkResource) -> None:
-        seen.update(concurrency=integration.concurrency, batch_size=integration.batch_size,
-                    page_size=integration.page_size, wait=integration.lost_answer_wait(),
-                    timeout=integration.timeout(), warn=crosswalk.warn_days())
+        seen.update(
+            concurrency=integration.concurrency,
+            batch_size=integration.batch_size,
+            page_size=integration.page_size,
+            wait=integration.lost_answer_wait(),
+            timeout=integration.timeout(),
+            warn=crosswalk.warn_days(),
+        )
 
-    env = full_env() | _unset_knobs() | {"ST_CONCURRENCY": "4", "ST_BATCH_SIZE": "10", "ST_PAGE_SIZE": "100",
-                            "ST_SERVER_TIMEOUT": "2.5", "ST_HTTP_TIMEOUT": "7", "STSYNC_BLOCKED_WARN_DAYS": "0.5",
-                            "STSYNC_DB": str(tmp_path / "cw.sqlite3")}
+    env = (
+        full_env()
+        | _unset_knobs()
+        | {
+            "ST_CONCURRENCY": "4",
+            "ST_BATCH_SIZE": "10",
+            "ST_PAGE_SIZE": "100",
+            "ST_SERVER_TIMEOUT": "2.5",
+            "ST_HTTP_TIMEOUT": "7",
+            "STSYNC_BLOCKED_WARN_DAYS": "0.5",
+            "STSYNC_DB": str(tmp_path / "cw.sqlite3"),
+        }
+    )
     with pointed_at(env):
         built = resources.build_resources()
     with pointed_at(env | {"ST_CONCURRENCY": "12", "ST_SERVER_TIMEOUT": "9.5"}):
@@ -100,8 +122,17 @@ def test_the_defaults_live_in_the_application_not_the_client():
     from stsync_dagster import servicetitan
     from stsync_dagster.servicetitan import settings as client_settings
 
-    for name in ("DEFAULT_DB", "DEFAULT_START_DATE", "DEFAULT_BATCH_SIZE", "DEFAULT_EXTERNAL_DATA_GUID",
-                 "DEFAULT_CONCURRENCY", "default_db", "load_settings", "Settings", "ConfigError"):
+    for name in (
+        "DEFAULT_DB",
+        "DEFAULT_START_DATE",
+        "DEFAULT_BATCH_SIZE",
+        "DEFAULT_EXTERNAL_DATA_GUID",
+        "DEFAULT_CONCURRENCY",
+        "default_db",
+        "load_settings",
+        "Settings",
+        "ConfigError",
+    ):
         assert not hasattr(client_settings, name) and not hasattr(servicetitan, name), name
         assert hasattr(app_settings, name) or name == "ConfigError", name
     assert issubclass(ConfigError, servicetitan.SettingsError)  # one `except SettingsError` stops on both

@@ -22,10 +22,22 @@ from stsync_dagster.simulator import PROD_CLIENT_ID, PROD_CLIENT_SECRET, PROD_TE
 GUID = "5f0c1a52-57c3-4b9e-9a51-5757c0de0001"
 OTHER_GUID = "11111111-2222-3333-4444-555555555555"
 DOMAINS = {
-    "materials": "pricebook", "equipment": "pricebook", "categories": "pricebook", "purchase-orders": "inventory", "vendors": "inventory",
-    "warehouses": "inventory", "purchase-order-types": "inventory", "jobs": "jpm", "job-types": "jpm",
-    "appointments": "jpm", "appointment-assignments": "dispatch", "customers": "crm", "locations": "crm",
-    "campaigns": "marketing", "business-units": "settings", "technicians": "settings",
+    "materials": "pricebook",
+    "equipment": "pricebook",
+    "categories": "pricebook",
+    "purchase-orders": "inventory",
+    "vendors": "inventory",
+    "warehouses": "inventory",
+    "purchase-order-types": "inventory",
+    "jobs": "jpm",
+    "job-types": "jpm",
+    "appointments": "jpm",
+    "appointment-assignments": "dispatch",
+    "customers": "crm",
+    "locations": "crm",
+    "campaigns": "marketing",
+    "business-units": "settings",
+    "technicians": "settings",
 }
 ERROR_KEYS = {"type", "title", "status", "traceId", "errors", "data"}
 
@@ -83,8 +95,10 @@ class Api:
 
 def token(sim: Simulator, env: str) -> str:
     client_id, secret = (PROD_CLIENT_ID, PROD_CLIENT_SECRET) if env == "prod" else (INT_CLIENT_ID, INT_CLIENT_SECRET)
-    response = httpx.post(f"{sim.url}/{env}/connect/token",
-                          data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+    response = httpx.post(
+        f"{sim.url}/{env}/connect/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
@@ -143,18 +157,36 @@ def test_start_stop_leaves_no_thread_and_frees_the_port():
 def test_env_is_the_complete_block_and_points_at_the_simulator(simulator):
     env = simulator.env()
     assert set(env) >= {
-        "ST_AUTH_URL_PROD", "ST_AUTH_URL_INT", "ST_API_BASE_PROD", "ST_API_BASE_INT", "ST_CLIENT_ID_PROD",
-        "ST_CLIENT_SECRET_PROD", "ST_CLIENT_ID_INT", "ST_CLIENT_SECRET_INT", "ST_APP_KEY_PROD", "ST_APP_KEY_INT",
-        "ST_TENANT_ID_PROD", "ST_TENANT_ID_INT", "ST_PAGE_SIZE", "ST_HTTP_TIMEOUT"}
+        "ST_AUTH_URL_PROD",
+        "ST_AUTH_URL_INT",
+        "ST_API_BASE_PROD",
+        "ST_API_BASE_INT",
+        "ST_CLIENT_ID_PROD",
+        "ST_CLIENT_SECRET_PROD",
+        "ST_CLIENT_ID_INT",
+        "ST_CLIENT_SECRET_INT",
+        "ST_APP_KEY_PROD",
+        "ST_APP_KEY_INT",
+        "ST_TENANT_ID_PROD",
+        "ST_TENANT_ID_INT",
+        "ST_PAGE_SIZE",
+        "ST_HTTP_TIMEOUT",
+    }
     assert all(key.startswith("ST_") for key in env) and "STSYNC_DB" not in env
     assert env["ST_API_BASE_PROD"] == f"{simulator.url}/prod" and env["ST_API_BASE_INT"] == f"{simulator.url}/int"
     for side in ("PROD", "INT"):
-        answer = httpx.post(env[f"ST_AUTH_URL_{side}"], data={
-            "grant_type": "client_credentials", "client_id": env[f"ST_CLIENT_ID_{side}"],
-            "client_secret": env[f"ST_CLIENT_SECRET_{side}"]}).json()
-        response = httpx.get(f"{env[f'ST_API_BASE_{side}']}/settings/v2/tenant/{env[f'ST_TENANT_ID_{side}']}"
-                             "/business-units", headers={"Authorization": answer["access_token"],
-                                                         "ST-App-Key": env[f"ST_APP_KEY_{side}"]})
+        answer = httpx.post(
+            env[f"ST_AUTH_URL_{side}"],
+            data={
+                "grant_type": "client_credentials",
+                "client_id": env[f"ST_CLIENT_ID_{side}"],
+                "client_secret": env[f"ST_CLIENT_SECRET_{side}"],
+            },
+        ).json()
+        response = httpx.get(
+            f"{env[f'ST_API_BASE_{side}']}/settings/v2/tenant/{env[f'ST_TENANT_ID_{side}']}/business-units",
+            headers={"Authorization": answer["access_token"], "ST-App-Key": env[f"ST_APP_KEY_{side}"]},
+        )
         assert response.status_code == 200 and response.json()["data"]
 
 
@@ -175,8 +207,22 @@ def _read_env_block(process: subprocess.Popen) -> dict[str, str]:
 
 def test_command_line_prints_env_for_a_free_port_and_keeps_serving():
     process = subprocess.Popen(
-        [sys.executable, "-m", "stsync_dagster.simulator", "--port", "0", "--scale", "0.05", "--print-env",
-         "--materials", "7"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "stsync_dagster.simulator",
+            "--port",
+            "0",
+            "--scale",
+            "0.05",
+            "--print-env",
+            "--materials",
+            "7",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         env = _read_env_block(process)
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/prod", env["ST_API_BASE_PROD"]), env
@@ -189,8 +235,12 @@ def test_command_line_prints_env_for_a_free_port_and_keeps_serving():
 
 
 def test_command_line_print_env_only_exits():
-    done = subprocess.run([sys.executable, "-m", "stsync_dagster.simulator", "--port", "0", "--scale", "0.05",
-                           "--print-env-only"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "stsync_dagster.simulator", "--port", "0", "--scale", "0.05", "--print-env-only"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     lines = dict(line.split("=", 1) for line in done.stdout.splitlines())
     assert lines["ST_TENANT_ID_INT"] == str(INT_TENANT_ID) and lines["ST_APP_KEY_PROD"] == APP_KEY
@@ -199,23 +249,30 @@ def test_command_line_print_env_only_exits():
 # == tokens, headers, tenants ===========================================================================
 def test_token_answer_and_configurable_lifetime(make_simulator):
     sim = make_simulator(seed=1, scale=0.05, token_lifetime=120)
-    answer = httpx.post(f"{sim.url}/int/connect/token", data={
-        "grant_type": "client_credentials", "client_id": INT_CLIENT_ID, "client_secret": INT_CLIENT_SECRET}).json()
+    answer = httpx.post(
+        f"{sim.url}/int/connect/token",
+        data={"grant_type": "client_credentials", "client_id": INT_CLIENT_ID, "client_secret": INT_CLIENT_SECRET},
+    ).json()
     assert set(answer) == {"access_token", "expires_in", "token_type"}
     assert answer["expires_in"] == 120 and answer["token_type"] == "Bearer"
     sim.set_token_lifetime(30)
-    again = httpx.post(f"{sim.url}/int/connect/token", data={
-        "grant_type": "client_credentials", "client_id": INT_CLIENT_ID, "client_secret": INT_CLIENT_SECRET}).json()
+    again = httpx.post(
+        f"{sim.url}/int/connect/token",
+        data={"grant_type": "client_credentials", "client_id": INT_CLIENT_ID, "client_secret": INT_CLIENT_SECRET},
+    ).json()
     assert again["expires_in"] == 30 and again["access_token"] != answer["access_token"]
     assert sim.stats("int")["tokens_issued"] == 2
 
 
-@pytest.mark.parametrize("env,client_id,secret", [
-    ("prod", PROD_CLIENT_ID, "wrong"),
-    ("prod", INT_CLIENT_ID, INT_CLIENT_SECRET),  # Integration credentials at the Production token URL
-    ("int", PROD_CLIENT_ID, PROD_CLIENT_SECRET),
-    ("int", None, None),
-])
+@pytest.mark.parametrize(
+    "env,client_id,secret",
+    [
+        ("prod", PROD_CLIENT_ID, "wrong"),
+        ("prod", INT_CLIENT_ID, INT_CLIENT_SECRET),  # Integration credentials at the Production token URL
+        ("int", PROD_CLIENT_ID, PROD_CLIENT_SECRET),
+        ("int", None, None),
+    ],
+)
 def test_bad_credentials_are_invalid_client(shared, env, client_id, secret):
     form = {"grant_type": "client_credentials"}
     if client_id:
@@ -328,8 +385,9 @@ def test_paging_is_complete_stable_and_in_no_useful_order(prod):
     assert stamps != sorted(stamps) and stamps != sorted(stamps, reverse=True)
 
 
-@pytest.mark.parametrize("resource", ["materials", "vendors", "job-types", "campaigns", "technicians", "customers",
-                                      "locations"])
+@pytest.mark.parametrize(
+    "resource", ["materials", "vendors", "job-types", "campaigns", "technicians", "customers", "locations"]
+)
 def test_active_filter_defaults_to_true(prod, resource):
     everything = prod.sim.records("prod", resource)
     inactive = {r["id"] for r in everything if not r["active"]}
@@ -390,8 +448,11 @@ def test_filters_the_sync_needs(prod):
         got = prod.all("appointment-assignments", **params)
         assert sorted(a["id"] for a in got) == sorted(a["id"] for a in expected)
         assert {a["technicianId"] for a in got} <= {t["id"] for t in sim.records("prod", "technicians")}
-    customer = next(c for c in sim.records("prod", "customers")
-                    if sum(loc["customerId"] == c["id"] for loc in sim.records("prod", "locations")) == 2)
+    customer = next(
+        c
+        for c in sim.records("prod", "customers")
+        if sum(loc["customerId"] == c["id"] for loc in sim.records("prod", "locations")) == 2
+    )
     locations = prod.all("locations", customerId=customer["id"], active="Any")
     assert len(locations) == 2 and {loc["customerId"] for loc in locations} == {customer["id"]}
     assert {j["customerId"] for j in prod.all("jobs", customerId=job["customerId"])} == {job["customerId"]}
@@ -401,8 +462,19 @@ def test_filters_the_sync_needs(prod):
 
 
 def test_get_by_id_for_every_kind_that_has_it(prod):
-    for kind in ("materials", "purchase-orders", "jobs", "appointments", "vendors", "customers", "locations",
-                 "job-types", "campaigns", "business-units", "technicians"):
+    for kind in (
+        "materials",
+        "purchase-orders",
+        "jobs",
+        "appointments",
+        "vendors",
+        "customers",
+        "locations",
+        "job-types",
+        "campaigns",
+        "business-units",
+        "technicians",
+    ):
         record = prod.sim.records("prod", kind)[0]
         body = prod.ok(f"{kind}/{record['id']}")
         assert body["id"] == record["id"]
@@ -415,13 +487,15 @@ def test_export_follows_continue_from_in_modified_order_including_inactive(prod)
     start = min(r["modifiedOn"] for r in everything)[:10]
     records, answers = prod.export_all("materials", start)
     assert len(answers) > 3 and all(len(a["data"]) <= 9 for a in answers)  # the batch size of `shared`
-    assert [r["id"] for r in records] == [r["id"] for r in sorted(everything, key=lambda r: (r["modifiedOn"],
-                                                                                             r["id"]))]
+    assert [r["id"] for r in records] == [r["id"] for r in sorted(everything, key=lambda r: (r["modifiedOn"], r["id"]))]
     assert any(not r["active"] for r in records)
     token = answers[0]["continueFrom"]
     json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))  # opaque, yet resumable
     assert prod.ok("export/materials", **{"from": answers[-1]["continueFrom"]}) == {
-        "hasMore": False, "continueFrom": answers[-1]["continueFrom"], "data": []}
+        "hasMore": False,
+        "continueFrom": answers[-1]["continueFrom"],
+        "data": [],
+    }
 
 
 def test_export_from_a_date_is_inclusive_on_modified_on(prod):
@@ -434,8 +508,18 @@ def test_export_from_a_date_is_inclusive_on_modified_on(prod):
     is_problem(prod.get("export/jobs", **{"from": "not-a-token"}), 400)
 
 
-@pytest.mark.parametrize("kind", ["purchase-orders", "appointments", "appointment-assignments", "customers",
-                                  "locations", "business-units", "technicians"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "purchase-orders",
+        "appointments",
+        "appointment-assignments",
+        "customers",
+        "locations",
+        "business-units",
+        "technicians",
+    ],
+)
 def test_other_exports_cover_everything(prod, kind):
     records, _ = prod.export_all(kind, "2000-01-01")
     assert sorted(r["id"] for r in records) == sorted(r["id"] for r in prod.sim.records("prod", kind))
@@ -461,16 +545,29 @@ def test_external_data_is_returned_only_to_its_application(intg):
     material_id = created.json()["id"]
     assert intg.ok(f"materials/{material_id}")["externalData"] == []
     assert intg.ok(f"materials/{material_id}", externalDataApplicationGuid=OTHER_GUID)["externalData"] == []
-    assert intg.ok(f"materials/{material_id}", externalDataApplicationGuid=GUID)["externalData"] == stamp[
-        "externalData"]
-    found = intg.ok("materials", externalDataApplicationGuid=GUID, externalDataKey="prodId",
-                    externalDataValues="999,1000001")["data"]
+    assert (
+        intg.ok(f"materials/{material_id}", externalDataApplicationGuid=GUID)["externalData"] == stamp["externalData"]
+    )
+    found = intg.ok(
+        "materials", externalDataApplicationGuid=GUID, externalDataKey="prodId", externalDataValues="999,1000001"
+    )["data"]
     assert [m["id"] for m in found] == [material_id] and found[0]["externalData"] == stamp["externalData"]
     assert intg.ok("materials", externalDataApplicationGuid=OTHER_GUID, externalDataKey="prodId")["data"] == []
-    assert intg.ok("materials", externalDataApplicationGuid=GUID, externalDataKey="prodId",
-                   externalDataValues="42")["data"] == []
-    is_problem(intg.get("materials", externalDataApplicationGuid=GUID, externalDataKey="prodId",
-                        externalDataValues=",".join(str(i) for i in range(51))), 400)
+    assert (
+        intg.ok("materials", externalDataApplicationGuid=GUID, externalDataKey="prodId", externalDataValues="42")[
+            "data"
+        ]
+        == []
+    )
+    is_problem(
+        intg.get(
+            "materials",
+            externalDataApplicationGuid=GUID,
+            externalDataKey="prodId",
+            externalDataValues=",".join(str(i) for i in range(51)),
+        ),
+        400,
+    )
     records = {m["id"]: m for m in intg.sim.records("int", "materials")}
     assert records[material_id]["externalData"] == {GUID: stamp["externalData"]}
 
@@ -483,8 +580,12 @@ def test_other_applications_stamps_never_leak(prod):
 
 
 def test_job_external_data_filter(intg):
-    job = intg.post("jobs", _job_payload(intg.sim, externalData={
-        "applicationGuid": GUID, "externalData": [{"key": "prodId", "value": "J-77"}]}))
+    job = intg.post(
+        "jobs",
+        _job_payload(
+            intg.sim, externalData={"applicationGuid": GUID, "externalData": [{"key": "prodId", "value": "J-77"}]}
+        ),
+    )
     assert job.status_code == 200, job.text
     found = intg.ok("jobs", externalDataApplicationGuid=GUID, externalDataKey="prodId", externalDataValues="J-77")
     assert [j["id"] for j in found["data"]] == [job.json()["id"]]
@@ -494,10 +595,18 @@ def test_job_external_data_filter(intg):
 def test_material_create_answers_201_with_the_full_record(intg):
     vendor = intg.sim.records("int", "vendors")[0]
     category = intg.sim.records("int", "categories")[0]
-    response = intg.post("materials", {
-        "code": "NEW-001", "description": "Ünïcödé “quoted” 🔧", "cost": 12.5, "price": 30,
-        "primaryVendor": {"vendorId": vendor["id"], "cost": 11, "active": True, "vendorPart": "VP-1"},
-        "categories": [category["id"]], "active": True})
+    response = intg.post(
+        "materials",
+        {
+            "code": "NEW-001",
+            "description": "Ünïcödé “quoted” 🔧",
+            "cost": 12.5,
+            "price": 30,
+            "primaryVendor": {"vendorId": vendor["id"], "cost": 11, "active": True, "vendorPart": "VP-1"},
+            "categories": [category["id"]],
+            "active": True,
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["id"] >= 80_000_000 and body["code"] == "NEW-001" and body["description"] == "Ünïcödé “quoted” 🔧"
@@ -509,9 +618,11 @@ def test_material_create_answers_201_with_the_full_record(intg):
 def test_material_create_requires_code_and_description(intg):
     body = is_problem(intg.post("materials", {"cost": 1, "primaryVendor": {"cost": 1}}), 400)
     assert body["errors"] == {
-        "code": ["The code field is required."], "description": ["The description field is required."],
+        "code": ["The code field is required."],
+        "description": ["The description field is required."],
         "primaryVendor.vendorId": ["The vendorId field is required."],
-        "primaryVendor.active": ["The active field is required."]}
+        "primaryVendor.active": ["The active field is required."],
+    }
     is_problem(intg.post("materials", ["not", "an", "object"]), 400)
     assert is_problem(intg.http.post(intg.path("materials"), content=b"{oops", headers=intg.headers()), 400)
 
@@ -519,13 +630,24 @@ def test_material_create_requires_code_and_description(intg):
 def test_material_references_must_exist_in_the_tenant(intg, shared):
     prod_vendor = shared.records("prod", "vendors")[0]["id"]
     prod_category = shared.records("prod", "categories")[0]["id"]
-    body = is_problem(intg.post("materials", {
-        "code": "REF-1", "description": "x", "primaryVendor": {"vendorId": prod_vendor, "cost": 1, "active": True},
-        "otherVendors": [{"vendorId": prod_vendor, "cost": 1, "active": True}], "categories": [prod_category]}), 400)
+    body = is_problem(
+        intg.post(
+            "materials",
+            {
+                "code": "REF-1",
+                "description": "x",
+                "primaryVendor": {"vendorId": prod_vendor, "cost": 1, "active": True},
+                "otherVendors": [{"vendorId": prod_vendor, "cost": 1, "active": True}],
+                "categories": [prod_category],
+            },
+        ),
+        400,
+    )
     assert body["errors"] == {
         "primaryVendor.vendorId": [f"Vendor {prod_vendor} not found"],
         "otherVendors[0].vendorId": [f"Vendor {prod_vendor} not found"],
-        "categories[0]": [f"Category {prod_category} not found"]}
+        "categories[0]": [f"Category {prod_category} not found"],
+    }
     assert not [m for m in intg.sim.records("int", "materials") if m["code"] == "REF-1"]
 
 
@@ -571,12 +693,28 @@ def _po_payload(sim: Simulator, **overrides) -> dict:
     if sku is None:
         sku = Api(sim, "int").post("materials", {"code": "PO-SKU-1", "description": "for POs"}).json()
     payload = {
-        "vendorId": first("vendors"), "typeId": first("purchase-order-types"),
-        "businessUnitId": first("business-units"), "inventoryLocationId": first("warehouses"),
-        "shipTo": {"description": "Main", "address": {"street": "1 Main St", "unit": "", "city": "Austin",
-                                                      "state": "TX", "zip": "78745", "country": "USA"}},
-        "impactsTechnicianPayroll": False, "date": "2026-11-02T10:00:00Z", "requiredOn": "2026-11-09",
-        "tax": 1.5, "shipping": 0, "memo": "STSync prod PO 2001 — “quotes” ✓", "vendorInvoiceNumber": "INV-9",
+        "vendorId": first("vendors"),
+        "typeId": first("purchase-order-types"),
+        "businessUnitId": first("business-units"),
+        "inventoryLocationId": first("warehouses"),
+        "shipTo": {
+            "description": "Main",
+            "address": {
+                "street": "1 Main St",
+                "unit": "",
+                "city": "Austin",
+                "state": "TX",
+                "zip": "78745",
+                "country": "USA",
+            },
+        },
+        "impactsTechnicianPayroll": False,
+        "date": "2026-11-02T10:00:00Z",
+        "requiredOn": "2026-11-09",
+        "tax": 1.5,
+        "shipping": 0,
+        "memo": "STSync prod PO 2001 — “quotes” ✓",
+        "vendorInvoiceNumber": "INV-9",
         "items": [{"skuId": sku["id"], "description": "line", "vendorPartNumber": "", "quantity": 2, "cost": 10}],
     }
     payload.update(overrides)
@@ -599,27 +737,54 @@ def test_purchase_order_requires_nested_fields(intg):
     payload = _po_payload(intg.sim)
     del payload["shipTo"]["address"]["street"], payload["items"][0]["skuId"], payload["tax"]
     body = is_problem(intg.post("purchase-orders", payload), 400)
-    assert body["errors"] == {"tax": ["The tax field is required."],
-                              "shipTo.address.street": ["The street field is required."],
-                              "items[0].skuId": ["The skuId field is required."]}
+    assert body["errors"] == {
+        "tax": ["The tax field is required."],
+        "shipTo.address.street": ["The street field is required."],
+        "items[0].skuId": ["The skuId field is required."],
+    }
 
 
 def test_purchase_order_references_must_exist_in_the_tenant(intg, shared):
-    prod_records = {kind: shared.records("prod", kind)[0]["id"] for kind in (
-        "vendors", "purchase-order-types", "business-units", "warehouses", "jobs", "technicians", "materials")}
-    inactive = next((m for m in intg.sim.records("int", "materials") if not m["active"]), None) or intg.post(
-        "materials", {"code": "PO-INACTIVE", "description": "x", "active": False}).json()
-    payload = _po_payload(intg.sim, vendorId=prod_records["vendors"], typeId=prod_records["purchase-order-types"],
-                          businessUnitId=prod_records["business-units"],
-                          inventoryLocationId=prod_records["warehouses"], jobId=prod_records["jobs"],
-                          technicianId=prod_records["technicians"])
+    prod_records = {
+        kind: shared.records("prod", kind)[0]["id"]
+        for kind in (
+            "vendors",
+            "purchase-order-types",
+            "business-units",
+            "warehouses",
+            "jobs",
+            "technicians",
+            "materials",
+        )
+    }
+    inactive = (
+        next((m for m in intg.sim.records("int", "materials") if not m["active"]), None)
+        or intg.post("materials", {"code": "PO-INACTIVE", "description": "x", "active": False}).json()
+    )
+    payload = _po_payload(
+        intg.sim,
+        vendorId=prod_records["vendors"],
+        typeId=prod_records["purchase-order-types"],
+        businessUnitId=prod_records["business-units"],
+        inventoryLocationId=prod_records["warehouses"],
+        jobId=prod_records["jobs"],
+        technicianId=prod_records["technicians"],
+    )
     payload["items"].append(dict(payload["items"][0], skuId=prod_records["materials"]))
     payload["items"].append(dict(payload["items"][0], skuId=inactive["id"]))
     before = len(intg.sim.records("int", "purchase-orders"))
     errors = is_problem(intg.post("purchase-orders", payload), 400)["errors"]
     assert errors["vendorId"] == [f"Vendor {prod_records['vendors']} not found"]
-    assert set(errors) == {"vendorId", "typeId", "businessUnitId", "inventoryLocationId", "jobId", "technicianId",
-                           "items[1].skuId", "items[2].skuId"}
+    assert set(errors) == {
+        "vendorId",
+        "typeId",
+        "businessUnitId",
+        "inventoryLocationId",
+        "jobId",
+        "technicianId",
+        "items[1].skuId",
+        "items[2].skuId",
+    }
     assert errors["items[2].skuId"] == [f"Sku {inactive['id']} is inactive"]
     assert len(intg.sim.records("int", "purchase-orders")) == before
 
@@ -639,10 +804,13 @@ def _job_payload(sim: Simulator, **overrides) -> dict:
     location = next(loc for loc in sim.records("int", "locations") if loc["customerId"] == customers[0]["id"])
     technicians = [t["id"] for t in sim.records("int", "technicians") if t["active"]][:2]
     payload = {
-        "customerId": customers[0]["id"], "locationId": location["id"],
+        "customerId": customers[0]["id"],
+        "locationId": location["id"],
         "businessUnitId": sim.records("int", "business-units")[0]["id"],
-        "jobTypeId": sim.records("int", "job-types")[0]["id"], "priority": "High",
-        "campaignId": sim.records("int", "campaigns")[0]["id"], "summary": "<p>Copied — “job” ✓</p>",
+        "jobTypeId": sim.records("int", "job-types")[0]["id"],
+        "priority": "High",
+        "campaignId": sim.records("int", "campaigns")[0]["id"],
+        "summary": "<p>Copied — “job” ✓</p>",
         "appointments": [
             {"start": "2026-11-03T15:00:00Z", "end": "2026-11-03T17:00:00Z", "technicianIds": technicians},
             {"start": "2026-11-04T15:00:00Z", "end": "2026-11-04T17:00:00Z", "arrivalWindowStart": None},
@@ -671,14 +839,21 @@ def test_job_create_checks_required_fields_and_references(intg, shared):
     payload = _job_payload(intg.sim)
     del payload["campaignId"], payload["appointments"][1]["end"]
     errors = is_problem(intg.post("jobs", payload), 400)["errors"]
-    assert errors == {"campaignId": ["The campaignId field is required."],
-                      "appointments[1].end": ["The end field is required."]}
+    assert errors == {
+        "campaignId": ["The campaignId field is required."],
+        "appointments[1].end": ["The end field is required."],
+    }
     prod_customer = shared.records("prod", "customers")[0]["id"]
     prod_technician = shared.records("prod", "technicians")[0]["id"]
-    other_location = next(loc for loc in intg.sim.records("int", "locations")
-                          if loc["customerId"] != payload["customerId"])
-    bad = _job_payload(intg.sim, locationId=other_location["id"], priority="Whenever",
-                       jobTypeId=shared.records("prod", "job-types")[0]["id"])
+    other_location = next(
+        loc for loc in intg.sim.records("int", "locations") if loc["customerId"] != payload["customerId"]
+    )
+    bad = _job_payload(
+        intg.sim,
+        locationId=other_location["id"],
+        priority="Whenever",
+        jobTypeId=shared.records("prod", "job-types")[0]["id"],
+    )
     bad["appointments"][0]["technicianIds"] = [prod_technician]
     errors = is_problem(intg.post("jobs", bad), 400)["errors"]
     assert set(errors) == {"locationId", "priority", "jobTypeId", "appointments[0].technicianIds[0]"}
@@ -690,12 +865,26 @@ def test_job_create_checks_required_fields_and_references(intg, shared):
 
 def test_job_patch(intg):
     job = intg.post("jobs", _job_payload(intg.sim)).json()
-    response = intg.patch(f"jobs/{job['id']}", {"priority": "Low", "summary": "patched", "externalData": {
-        "applicationGuid": GUID, "externalData": [{"key": "prodId", "value": "9"}]}})
+    response = intg.patch(
+        f"jobs/{job['id']}",
+        {
+            "priority": "Low",
+            "summary": "patched",
+            "externalData": {"applicationGuid": GUID, "externalData": [{"key": "prodId", "value": "9"}]},
+        },
+    )
     assert response.status_code == 200 and response.json()["priority"] == "Low"
     assert response.json()["externalData"] == [{"key": "prodId", "value": "9"}]
-    merged = intg.patch(f"jobs/{job['id']}", {"externalData": {
-        "applicationGuid": GUID, "patchMode": "Merge", "externalData": [{"key": "run", "value": "r1"}]}}).json()
+    merged = intg.patch(
+        f"jobs/{job['id']}",
+        {
+            "externalData": {
+                "applicationGuid": GUID,
+                "patchMode": "Merge",
+                "externalData": [{"key": "run", "value": "r1"}],
+            }
+        },
+    ).json()
     assert sorted(p["key"] for p in merged["externalData"]) == ["prodId", "run"]
     is_problem(intg.patch(f"jobs/{job['id']}", {"priority": "Soon"}), 400)
 
@@ -704,22 +893,34 @@ def test_the_other_creates(intg):
     sim = intg.sim
     unit = sim.records("int", "business-units")[0]["id"]
     address = {"street": "9 Elm St", "unit": "", "city": "Boise", "state": "ID", "zip": "83702", "country": "USA"}
-    vendor = intg.post("vendors", {"name": "New Vendor", "active": True, "isTruckReplenishment": False,
-                                   "taxRate": 0, "restrictedMobileCreation": False, "address": address})
+    vendor = intg.post(
+        "vendors",
+        {
+            "name": "New Vendor",
+            "active": True,
+            "isTruckReplenishment": False,
+            "taxRate": 0,
+            "restrictedMobileCreation": False,
+            "address": address,
+        },
+    )
     assert vendor.status_code == 200 and set(vendor.json()) == {"id"}
-    customer = intg.post("customers", {"name": "Zoë Ærenson", "address": address,
-                                       "locations": [{"name": "Home", "address": address}]})
+    customer = intg.post(
+        "customers", {"name": "Zoë Ærenson", "address": address, "locations": [{"name": "Home", "address": address}]}
+    )
     assert customer.status_code == 200 and customer.json()["locations"][0]["customerId"] == customer.json()["id"]
     location = intg.post("locations", {"name": "Cabin", "address": address, "customerId": customer.json()["id"]})
     assert location.status_code == 200 and location.json()["customerId"] == customer.json()["id"]
     is_problem(intg.post("locations", {"name": "Cabin", "address": address, "customerId": 1}), 400)
     category = sim.records("int", "campaign-categories")[0]["id"]
-    campaign = intg.post("campaigns", {"name": "New Campaign", "businessUnitId": unit, "categoryId": category,
-                                       "active": True})
+    campaign = intg.post(
+        "campaigns", {"name": "New Campaign", "businessUnitId": unit, "categoryId": category, "active": True}
+    )
     assert campaign.status_code == 200 and campaign.json()["name"] == "New Campaign"
     job = intg.post("jobs", _job_payload(sim)).json()
-    appointment = intg.post("appointments", {"jobId": job["id"], "start": "2026-12-01T15:00:00Z",
-                                             "end": "2026-12-01T16:00:00Z"})
+    appointment = intg.post(
+        "appointments", {"jobId": job["id"], "start": "2026-12-01T15:00:00Z", "end": "2026-12-01T16:00:00Z"}
+    )
     assert appointment.status_code == 200 and intg.ok(f"jobs/{job['id']}")["appointmentCount"] == 3
 
 
@@ -761,8 +962,10 @@ def test_fault_dice_are_seeded(make_simulator):
         return [api.get("vendors").status_code for _ in range(30)]
 
     faults = Faults(error_rate=0.4, seed=5)
-    first, second = statuses(make_simulator(seed=1, scale=0.05, faults=faults)), statuses(
-        make_simulator(seed=1, scale=0.05, faults=faults))
+    first, second = (
+        statuses(make_simulator(seed=1, scale=0.05, faults=faults)),
+        statuses(make_simulator(seed=1, scale=0.05, faults=faults)),
+    )
     assert first == second and 200 in first and set(first) - {200}
 
 
@@ -813,7 +1016,11 @@ def test_stats_count_routes_and_statuses(simulator):
     api.get("export/materials")
     stats = simulator.stats("int")
     assert stats["requests"] == 4 and stats["by_route"] == {
-        "GET materials": 1, "GET materials/{id}": 1, "POST materials": 1, "GET export/materials": 1}
+        "GET materials": 1,
+        "GET materials/{id}": 1,
+        "POST materials": 1,
+        "GET export/materials": 1,
+    }
     assert stats["status"] == {"200": 2, "404": 1, "201": 1} and simulator.stats("prod")["requests"] == 0
     simulator.reset_stats()
     assert simulator.stats("int")["by_route"] == {}
@@ -823,11 +1030,34 @@ def test_stats_count_routes_and_statuses(simulator):
 def test_data_is_deterministic_and_sized_by_scale_and_counts():
     default = Simulator(seed=7)
     sizes = {kind: len(default.records("prod", kind)) for kind in KINDS}
-    assert {k: sizes[k] for k in ("vendors", "warehouses", "purchase-order-types", "business-units", "job-types",
-                                  "campaigns", "technicians", "customers", "materials", "purchase-orders",
-                                  "jobs")} == {
-        "vendors": 12, "warehouses": 3, "purchase-order-types": 4, "business-units": 6, "job-types": 10,
-        "campaigns": 8, "technicians": 15, "customers": 80, "materials": 400, "purchase-orders": 150, "jobs": 200}
+    assert {
+        k: sizes[k]
+        for k in (
+            "vendors",
+            "warehouses",
+            "purchase-order-types",
+            "business-units",
+            "job-types",
+            "campaigns",
+            "technicians",
+            "customers",
+            "materials",
+            "purchase-orders",
+            "jobs",
+        )
+    } == {
+        "vendors": 12,
+        "warehouses": 3,
+        "purchase-order-types": 4,
+        "business-units": 6,
+        "job-types": 10,
+        "campaigns": 8,
+        "technicians": 15,
+        "customers": 80,
+        "materials": 400,
+        "purchase-orders": 150,
+        "jobs": 200,
+    }
     assert 80 <= sizes["locations"] <= 160 and 200 <= sizes["appointments"] <= 400
     assert Simulator(seed=7).records("prod", "materials") == default.records("prod", "materials")
     assert Simulator(seed=8).records("prod", "materials") != default.records("prod", "materials")
@@ -840,8 +1070,17 @@ def test_data_is_deterministic_and_sized_by_scale_and_counts():
 
 def test_integration_has_the_master_data_under_other_ids_with_deliberate_gaps(shared):
     missing, duplicated = DELIBERATE_GAPS["missing"], DELIBERATE_GAPS["duplicated"]
-    for kind in ("vendors", "warehouses", "purchase-order-types", "business-units", "customers", "job-types",
-                 "campaigns", "technicians", "categories"):
+    for kind in (
+        "vendors",
+        "warehouses",
+        "purchase-order-types",
+        "business-units",
+        "customers",
+        "job-types",
+        "campaigns",
+        "technicians",
+        "categories",
+    ):
         prod_names = [r["name"] for r in shared.records("prod", kind)]
         int_names = [r["name"] for r in shared.records("int", kind)]
         gone = set(missing.get(kind, ()))
@@ -861,8 +1100,9 @@ def test_integration_has_the_master_data_under_other_ids_with_deliberate_gaps(sh
 def test_the_gaps_are_referenced_by_production_records(shared):
     missing = DELIBERATE_GAPS["missing"]
     ids = {kind: by_name(shared.records("prod", kind))[names[0]]["id"] for kind, names in missing.items()}
-    assert any((m["primaryVendor"] or {}).get("vendorId") == ids["vendors"] for m in shared.records("prod",
-                                                                                                    "materials"))
+    assert any(
+        (m["primaryVendor"] or {}).get("vendorId") == ids["vendors"] for m in shared.records("prod", "materials")
+    )
     assert any(p["vendorId"] == ids["vendors"] for p in shared.records("prod", "purchase-orders"))
     jobs = shared.records("prod", "jobs")
     assert any(j["customerId"] == ids["customers"] for j in jobs)
@@ -908,15 +1148,18 @@ def test_production_data_is_consistent_and_realistic(shared):
     text = json.dumps([materials, shared.records("prod", "jobs")], ensure_ascii=False)
     assert re.search(r"[\U0001F300-\U0001FAFF]", text) and "Ä" in text and '\\"' in text
     assert max(len(m["description"]) for m in materials) > 2000
-    assert any(m["displayName"] is None for m in materials) and any(j["summary"] is None for j in shared.records(
-        "prod", "jobs"))
+    assert any(m["displayName"] is None for m in materials) and any(
+        j["summary"] is None for j in shared.records("prod", "jobs")
+    )
 
 
 def test_the_data_ends_yesterday_by_default(shared):
     """So the schedule's "yesterday" and the UI's recent ranges find records (the dates move with today)."""
     yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%d")
     assert shared.until.strftime("%Y-%m-%dT%H:%M:%S") == f"{yesterday}T23:59:59"
-    days = {r["modifiedOn"][:10] for kind in ("materials", "purchase-orders", "jobs") for r in shared.records("prod", kind)}
+    days = {
+        r["modifiedOn"][:10] for kind in ("materials", "purchase-orders", "jobs") for r in shared.records("prod", kind)
+    }
     assert max(days) == yesterday
 
 

@@ -88,8 +88,9 @@ def test_every_kind_of_damage_occurs_with_the_plausible_bad_values(fuzzed):
     for (kind, record_id), field in fuzzed.corruptions.items():
         record = by_id[kind][record_id]
         shape = "items[].quantity" if field.startswith("items[") else field
-        values.setdefault((kind, shape), set()).add(repr(lookup(record, field)) if field in record or "[" in field
-                                                    else "missing")
+        values.setdefault((kind, shape), set()).add(
+            repr(lookup(record, field)) if field in record or "[" in field else "missing"
+        )
     campaign_names = {repr(c["name"]) for c in fuzzed.records("prod", "campaigns")}
     assert values.pop(("jobs", "campaignId")) <= campaign_names
     assert values == {
@@ -164,8 +165,9 @@ def test_corrupted_records_are_served_by_list_get_and_export(fuzzed):
                 assert "createdOn" in fetched
             else:
                 assert fetched == listed[record_id]
-                assert lookup(fetched, field) == lookup(next(r for r in fuzzed.records("prod", kind)
-                                                             if r["id"] == record_id), field)
+                assert lookup(fetched, field) == lookup(
+                    next(r for r in fuzzed.records("prod", kind) if r["id"] == record_id), field
+                )
 
 
 def test_a_material_without_modified_on_still_answers_date_filters_and_export_positions(fuzzed, clean):
@@ -189,8 +191,24 @@ def test_command_line_invalid_fraction_and_the_control_plane_list():
     expected = Simulator(seed=3, scale=0.05, invalid_fraction=0.5).corruptions
     assert expected
     process = subprocess.Popen(
-        [sys.executable, "-m", "stsync_dagster.simulator", "--port", "0", "--seed", "3", "--scale", "0.05",
-         "--invalid-fraction", "0.5", "--print-env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "stsync_dagster.simulator",
+            "--port",
+            "0",
+            "--seed",
+            "3",
+            "--scale",
+            "0.05",
+            "--invalid-fraction",
+            "0.5",
+            "--print-env",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         env = _read_env_block(process)
         listed = httpx.get(env["ST_API_BASE_PROD"].removesuffix("/prod") + "/_sim/corruptions").json()
@@ -215,8 +233,9 @@ def test_add_records_assigns_ids_and_clock_stamps_and_serves_them(make_simulator
     listed = {r["name"]: r for r in intg.all("vendors")}
     assert listed["Added Vendor Supply"]["id"] == first["id"]
     assert intg.ok(f"vendors/{second['id']}")["name"] == "Second Added Vendor"
-    snapshot = sorted((r for r in sim.records("int", "vendors") if r["id"] in (first["id"], second["id"])),
-                      key=lambda r: r["id"])
+    snapshot = sorted(
+        (r for r in sim.records("int", "vendors") if r["id"] in (first["id"], second["id"])), key=lambda r: r["id"]
+    )
     assert snapshot == sorted(added, key=lambda r: r["id"]) and next(iter(first)) == "id"
     # ids handed out afterwards by the API never meet a chosen one
     created = intg.post("materials", {"code": "AFTER-ADD", "description": "x"}).json()
@@ -226,10 +245,19 @@ def test_add_records_assigns_ids_and_clock_stamps_and_serves_them(make_simulator
 def test_add_records_to_production_with_odd_values_and_external_data(make_simulator):
     sim = make_simulator(seed=11, scale=0.25, rate_limit=None)
     material = {key: value for key, value in sim.records("prod", "materials")[0].items() if key != "id"}
-    odd = dict(material, code=None, cost="n/a", createdOn="2026-09-01T00:00:00Z", modifiedOn="2026-09-02T12:00:00Z",
-               externalData={GUID: [{"key": "prodId", "value": "1"}], OTHER_GUID: [{"key": "x", "value": "y"}]})
-    stamped = dict(material, code="ODD-2", externalData={"applicationGuid": GUID,
-                                                         "externalData": [{"key": "prodId", "value": "2"}]})
+    odd = dict(
+        material,
+        code=None,
+        cost="n/a",
+        createdOn="2026-09-01T00:00:00Z",
+        modifiedOn="2026-09-02T12:00:00Z",
+        externalData={GUID: [{"key": "prodId", "value": "1"}], OTHER_GUID: [{"key": "x", "value": "y"}]},
+    )
+    stamped = dict(
+        material,
+        code="ODD-2",
+        externalData={"applicationGuid": GUID, "externalData": [{"key": "prodId", "value": "2"}]},
+    )
     first, second = sim.add_records("prod", "materials", [odd, stamped])
     assert 40_000_000 <= first["id"] <= 49_999_999 and first["code"] is None and first["cost"] == "n/a"
     assert first["externalData"] == {GUID: [{"key": "prodId", "value": "1"}], OTHER_GUID: [{"key": "x", "value": "y"}]}
@@ -260,8 +288,9 @@ def test_add_records_refuses_bad_batches_whole(make_simulator):
     with pytest.raises(ValueError, match="duplicate"):
         sim.add_records("int", "vendors", [dict(good, id=80_000_001), dict(good, id=80_000_001)])
     with pytest.raises(ValueError, match="externalData"):
-        sim.add_records("int", "purchase-order-types",
-                        [{"name": "T", "externalData": {GUID: [{"key": "k", "value": "v"}]}}])
+        sim.add_records(
+            "int", "purchase-order-types", [{"name": "T", "externalData": {GUID: [{"key": "k", "value": "v"}]}}]
+        )
     with pytest.raises(TypeError):
         sim.add_records("int", "vendors", good)
     with pytest.raises(ValueError, match="kind"):

@@ -23,19 +23,42 @@ from stsync_dagster.simulator.routes import API
 from stsync_dagster.simulator.shapes import WRITE_SHAPES, Shape, endpoint
 from stsync_dagster_tests.conftest import locate_openapi
 
-DOCS = {"pricebook": "pricebook-v2.json", "inventory": "inventory-v2.json", "jpm": "jpm-v2.json",
-        "dispatch": "dispatch-v2.json", "crm": "crm-v2.json", "marketing": "marketing-v2.json",
-        "settings": "settings-v2.json"}
+DOCS = {
+    "pricebook": "pricebook-v2.json",
+    "inventory": "inventory-v2.json",
+    "jpm": "jpm-v2.json",
+    "dispatch": "dispatch-v2.json",
+    "crm": "crm-v2.json",
+    "marketing": "marketing-v2.json",
+    "settings": "settings-v2.json",
+}
 NOT_SERVED = {  # in the documents, deliberately not simulated (STSync never calls them)
     endpoint("pricebook-v2.json", "delete materials/{id}"),
 }
 BEYOND_DOCUMENTS = {  # served, but not in the cut-down documents (API.md, "Beyond create": [client] endpoints)
-    *(endpoint("pricebook-v2.json", call) for call in (
-        "post pricebook", "patch pricebook",
-        "get equipment", "get equipment/{id}", "post equipment", "patch equipment/{id}")),
-    *(endpoint("jpm-v2.json", call) for call in (
-        "put jobs/{id}/cancel", "put jobs/{id}/remove-cancellation", "put jobs/{id}/hold", "put jobs/{id}/complete",
-        "get job-cancel-reasons", "get job-hold-reasons", "patch appointments/{id}/reschedule")),
+    *(
+        endpoint("pricebook-v2.json", call)
+        for call in (
+            "post pricebook",
+            "patch pricebook",
+            "get equipment",
+            "get equipment/{id}",
+            "post equipment",
+            "patch equipment/{id}",
+        )
+    ),
+    *(
+        endpoint("jpm-v2.json", call)
+        for call in (
+            "put jobs/{id}/cancel",
+            "put jobs/{id}/remove-cancellation",
+            "put jobs/{id}/hold",
+            "put jobs/{id}/complete",
+            "get job-cancel-reasons",
+            "get job-hold-reasons",
+            "patch appointments/{id}/reschedule",
+        )
+    ),
 }
 
 
@@ -99,22 +122,34 @@ def test_required_field_lists_match_the_documents(openapi_dir):
 
 
 def served() -> set[tuple[str, str, str]]:
-    return {(DOCS[domain], method.lower(), "/tenant/{tenant}/" + resource.replace("{id:int}", "{id}"))
-            for method, domain, resource, _handler in API}
+    return {
+        (DOCS[domain], method.lower(), "/tenant/{tenant}/" + resource.replace("{id:int}", "{id}"))
+        for method, domain, resource, _handler in API
+    }
 
 
 def test_every_documented_path_is_served_and_every_write_is_checked(openapi_dir):
-    documented = {(doc, method, path) for doc in DOCS.values()
-                  for path, operations in load(openapi_dir, doc)["paths"].items()
-                  for method in operations if method in ("get", "post", "patch", "put", "delete")}
+    documented = {
+        (doc, method, path)
+        for doc in DOCS.values()
+        for path, operations in load(openapi_dir, doc)["paths"].items()
+        for method in operations
+        if method in ("get", "post", "patch", "put", "delete")
+    }
     assert documented - NOT_SERVED == served() - BEYOND_DOCUMENTS
     writes = {key for key in served() - BEYOND_DOCUMENTS if key[1] in ("post", "patch")}
     assert writes == set(WRITE_SHAPES)
 
 
 # -- response shapes -------------------------------------------------------------------------------------
-PY_TYPES = {"integer": (int,), "number": (int, float), "boolean": (bool,), "string": (str,), "array": (list,),
-            "object": (dict,)}
+PY_TYPES = {
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "string": (str,),
+    "array": (list,),
+    "object": (dict,),
+}
 
 
 def shape_errors(schemas: dict, schema: dict, value, where: str) -> list[str]:
@@ -153,11 +188,14 @@ def written():
     """An Integration tenant after one create of each kind (so created records are checked too)."""
     sim = Simulator(seed=3, scale=0.1, rate_limit=None).start()
     clients = {}
-    for env, client_id, secret in (("prod", PROD_CLIENT_ID, PROD_CLIENT_SECRET),
-                                   ("int", INT_CLIENT_ID, INT_CLIENT_SECRET)):
+    for env, client_id, secret in (
+        ("prod", PROD_CLIENT_ID, PROD_CLIENT_SECRET),
+        ("int", INT_CLIENT_ID, INT_CLIENT_SECRET),
+    ):
         client = httpx.Client(base_url=f"{sim.url}/{env}/", timeout=10)
-        token = client.post("connect/token", data={"grant_type": "client_credentials", "client_id": client_id,
-                                                   "client_secret": secret}).json()["access_token"]
+        token = client.post(
+            "connect/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+        ).json()["access_token"]
         client.headers.update({"Authorization": f"Bearer {token}", "ST-App-Key": APP_KEY})
         clients[env] = client
     http, answers = clients["int"], {}
@@ -168,44 +206,107 @@ def written():
         answers[(domain, resource)] = response.json()
         return response.json()
 
-    first = {kind: sim.records("int", kind)[0]["id"] for kind in (
-        "vendors", "purchase-order-types", "business-units", "warehouses", "campaigns", "job-types",
-        "technicians", "campaign-categories")}
+    first = {
+        kind: sim.records("int", kind)[0]["id"]
+        for kind in (
+            "vendors",
+            "purchase-order-types",
+            "business-units",
+            "warehouses",
+            "campaigns",
+            "job-types",
+            "technicians",
+            "campaign-categories",
+        )
+    }
     customer = sim.records("int", "customers")[1]
     location = next(loc for loc in sim.records("int", "locations") if loc["customerId"] == customer["id"])
     address = {"street": "1 Main", "unit": "", "city": "Boise", "state": "ID", "zip": "83702", "country": "USA"}
-    material = post("pricebook", "materials", {
-        "code": "OA-1", "description": "x", "primaryVendor": {"vendorId": first["vendors"], "cost": 1, "active": True}})
-    post("inventory", "purchase-orders", {
-        "vendorId": first["vendors"], "typeId": first["purchase-order-types"],
-        "businessUnitId": first["business-units"], "inventoryLocationId": first["warehouses"],
-        "shipTo": {"description": "d", "address": address}, "impactsTechnicianPayroll": False,
-        "date": "2026-11-01", "requiredOn": "2026-11-02", "tax": 0, "shipping": 0,
-        "items": [{"skuId": material["id"], "description": "d", "vendorPartNumber": "", "quantity": 1, "cost": 2}]})
-    post("inventory", "vendors", {"name": "V", "active": True, "isTruckReplenishment": False, "taxRate": 0,
-                                  "restrictedMobileCreation": False, "address": address})
-    job = post("jpm", "jobs", {
-        "customerId": customer["id"], "locationId": location["id"], "businessUnitId": first["business-units"],
-        "jobTypeId": first["job-types"], "priority": "Normal", "campaignId": first["campaigns"],
-        "appointments": [{"start": "2026-11-03T10:00:00Z", "end": "2026-11-03T12:00:00Z",
-                          "technicianIds": [first["technicians"]]}]})
+    material = post(
+        "pricebook",
+        "materials",
+        {
+            "code": "OA-1",
+            "description": "x",
+            "primaryVendor": {"vendorId": first["vendors"], "cost": 1, "active": True},
+        },
+    )
+    post(
+        "inventory",
+        "purchase-orders",
+        {
+            "vendorId": first["vendors"],
+            "typeId": first["purchase-order-types"],
+            "businessUnitId": first["business-units"],
+            "inventoryLocationId": first["warehouses"],
+            "shipTo": {"description": "d", "address": address},
+            "impactsTechnicianPayroll": False,
+            "date": "2026-11-01",
+            "requiredOn": "2026-11-02",
+            "tax": 0,
+            "shipping": 0,
+            "items": [{"skuId": material["id"], "description": "d", "vendorPartNumber": "", "quantity": 1, "cost": 2}],
+        },
+    )
+    post(
+        "inventory",
+        "vendors",
+        {
+            "name": "V",
+            "active": True,
+            "isTruckReplenishment": False,
+            "taxRate": 0,
+            "restrictedMobileCreation": False,
+            "address": address,
+        },
+    )
+    job = post(
+        "jpm",
+        "jobs",
+        {
+            "customerId": customer["id"],
+            "locationId": location["id"],
+            "businessUnitId": first["business-units"],
+            "jobTypeId": first["job-types"],
+            "priority": "Normal",
+            "campaignId": first["campaigns"],
+            "appointments": [
+                {
+                    "start": "2026-11-03T10:00:00Z",
+                    "end": "2026-11-03T12:00:00Z",
+                    "technicianIds": [first["technicians"]],
+                }
+            ],
+        },
+    )
     post("jpm", "appointments", {"jobId": job["id"], "start": "2026-11-04T10:00:00Z", "end": "2026-11-04T11:00:00Z"})
-    for resource, record_id, body in (("materials", material["id"], {"price": 3.5}),
-                                       ("purchase-orders", answers[("inventory", "purchase-orders")]["id"],
-                                        {"memo": "m"}), ("jobs", job["id"], {"priority": "High"})):
+    for resource, record_id, body in (
+        ("materials", material["id"], {"price": 3.5}),
+        ("purchase-orders", answers[("inventory", "purchase-orders")]["id"], {"memo": "m"}),
+        ("jobs", job["id"], {"priority": "High"}),
+    ):
         domain = next(d for (d, r) in answers if r == resource)
         response = http.patch(f"{domain}/v2/tenant/{INT_TENANT_ID}/{resource}/{record_id}", json=body)
         assert response.status_code == 200, response.text
         answers[(domain, f"{resource}/{{id}}")] = response.json()
     po_id = answers[("inventory", "purchase-orders")]["id"]
-    response = http.patch(f"inventory/v2/tenant/{INT_TENANT_ID}/purchase-orders/{po_id}/cancellation",
-                          json={"canceledReason": "Other"})
+    response = http.patch(
+        f"inventory/v2/tenant/{INT_TENANT_ID}/purchase-orders/{po_id}/cancellation", json={"canceledReason": "Other"}
+    )
     assert response.status_code == 200, response.text
     answers[("inventory", "purchase-orders/{id}/cancellation")] = response.json()
     post("crm", "customers", {"name": "C", "address": address, "locations": [{"name": "L", "address": address}]})
     post("crm", "locations", {"name": "L2", "address": address, "customerId": customer["id"]})
-    post("marketing", "campaigns", {"name": "K", "businessUnitId": first["business-units"],
-                                    "categoryId": first["campaign-categories"], "active": True})
+    post(
+        "marketing",
+        "campaigns",
+        {
+            "name": "K",
+            "businessUnitId": first["business-units"],
+            "categoryId": first["campaign-categories"],
+            "active": True,
+        },
+    )
     try:
         yield sim, clients, answers
     finally:
@@ -223,7 +324,7 @@ def test_answers_have_the_documented_shapes(openapi_dir, written):
     sim, clients, answers = written
     tenants = {"prod": PROD_TENANT_ID, "int": INT_TENANT_ID}
     problems, checked = [], 0
-    for (doc, method, path) in sorted(served() - BEYOND_DOCUMENTS):
+    for doc, method, path in sorted(served() - BEYOND_DOCUMENTS):
         spec = load(openapi_dir, doc)
         schemas = spec["components"]["schemas"]
         operation = spec["paths"][path][method]

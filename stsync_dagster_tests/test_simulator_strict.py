@@ -32,8 +32,17 @@ def lenient(intg):
 
 # == equipment =========================================================================================
 def test_equipment_create_get_list_patch(intg):
-    created = intg.post("equipment", {"code": "EQ-T-1", "description": "Test condenser", "manufacturer": "Trane",
-                                      "model": "XR-1", "cost": 1200, "active": True})
+    created = intg.post(
+        "equipment",
+        {
+            "code": "EQ-T-1",
+            "description": "Test condenser",
+            "manufacturer": "Trane",
+            "model": "XR-1",
+            "cost": 1200,
+            "active": True,
+        },
+    )
     assert created.status_code == 200, created.text
     record = created.json()
     assert record["manufacturer"] == "Trane" and record["id"] >= 80_000_000
@@ -62,10 +71,15 @@ def test_a_po_line_on_inactive_equipment_or_material_is_refused_whatever_the_kno
     equipment = intg.post("equipment", {"code": "EQ-PO-2", "description": "Old", "active": False}).json()
     material = intg.post("materials", {"code": "MAT-OFF-1", "description": "Old", "active": False}).json()
     payload = _po_payload(intg.sim)
-    payload["items"] += [dict(payload["items"][0], skuId=equipment["id"]), dict(payload["items"][0], skuId=material["id"])]
+    payload["items"] += [
+        dict(payload["items"][0], skuId=equipment["id"]),
+        dict(payload["items"][0], skuId=material["id"]),
+    ]
     errors = is_problem(intg.post("purchase-orders", payload), 400)["errors"]
-    assert errors == {"items[1].skuId": [f"Sku {equipment['id']} is inactive"],
-                      "items[2].skuId": [f"Sku {material['id']} is inactive"]}
+    assert errors == {
+        "items[1].skuId": [f"Sku {equipment['id']} is inactive"],
+        "items[2].skuId": [f"Sku {material['id']} is inactive"],
+    }
 
 
 # == the undocumented rules, each a knob ================================================================
@@ -79,8 +93,9 @@ def _job_cases(intg) -> dict[str, tuple[dict, str]]:
     on_technician = _job_payload(intg.sim)
     on_technician["appointments"][0]["technicianIds"] = [technician]
     reversed_window = _job_payload(intg.sim)
-    reversed_window["appointments"][0].update(arrivalWindowStart="2026-11-03T15:00:00Z",
-                                              arrivalWindowEnd="2026-11-03T14:00:00Z")
+    reversed_window["appointments"][0].update(
+        arrivalWindowStart="2026-11-03T15:00:00Z", arrivalWindowEnd="2026-11-03T14:00:00Z"
+    )
     return {
         "job type": (dict(job, jobTypeId=_inactive(intg, "job-types")), "jobTypeId"),
         "campaign": (dict(job, campaignId=_inactive(intg, "campaigns")), "campaignId"),
@@ -89,10 +104,15 @@ def _job_cases(intg) -> dict[str, tuple[dict, str]]:
     }
 
 
-@pytest.mark.parametrize("case, rule", [
-    ("job type", "inactive_references"), ("campaign", "inactive_references"),
-    ("technician", "inactive_references"), ("window", "window_order"),
-])
+@pytest.mark.parametrize(
+    "case, rule",
+    [
+        ("job type", "inactive_references"),
+        ("campaign", "inactive_references"),
+        ("technician", "inactive_references"),
+        ("window", "window_order"),
+    ],
+)
 def test_job_rules_refuse_while_on_and_accept_while_off(intg, lenient, case, rule):
     body, field = _job_cases(intg)[case]
     errors = is_problem(intg.post("jobs", body), 400)["errors"]
@@ -104,18 +124,25 @@ def test_job_rules_refuse_while_on_and_accept_while_off(intg, lenient, case, rul
 def test_a_reschedule_may_not_reverse_the_window_while_the_rule_is_on(intg, lenient):
     job = intg.post("jobs", _job_payload(intg.sim)).json()
     path = f"appointments/{job['firstAppointmentId']}/reschedule"
-    body = {"start": "2026-11-05T15:00:00Z", "end": "2026-11-05T17:00:00Z",
-            "arrivalWindowStart": "2026-11-05T15:00:00Z", "arrivalWindowEnd": "2026-11-05T13:00:00Z"}
+    body = {
+        "start": "2026-11-05T15:00:00Z",
+        "end": "2026-11-05T17:00:00Z",
+        "arrivalWindowStart": "2026-11-05T15:00:00Z",
+        "arrivalWindowEnd": "2026-11-05T13:00:00Z",
+    }
     assert list(is_problem(intg.patch(path, body), 400)["errors"]) == ["arrivalWindowEnd"]
     lenient("window_order")
     assert intg.patch(path, body).status_code == 200
 
 
-@pytest.mark.parametrize("resource, body, field", [
-    ("materials", {"code": "  ", "description": "blank code"}, "code"),
-    ("materials", {"code": "BLANK-DESC", "description": ""}, "description"),
-    ("equipment", {"code": "EQ-BLANK", "description": " "}, "description"),
-])
+@pytest.mark.parametrize(
+    "resource, body, field",
+    [
+        ("materials", {"code": "  ", "description": "blank code"}, "code"),
+        ("materials", {"code": "BLANK-DESC", "description": ""}, "description"),
+        ("equipment", {"code": "EQ-BLANK", "description": " "}, "description"),
+    ],
+)
 def test_blank_required_text_is_refused_while_the_rule_is_on(intg, lenient, resource, body, field):
     assert list(is_problem(intg.post(resource, body), 400)["errors"]) == [field]
     lenient("empty_required")

@@ -59,9 +59,23 @@ def test_blocked_records_name_the_missing_master_data(copied):
 
 def test_references_point_at_the_counterparts(copied):
     sim, env, _, db = copied
-    prod = {k: _by_id(sim.records("prod", k)) for k in (
-        "materials", "equipment", "vendors", "customers", "locations", "job-types", "campaigns", "business-units",
-        "purchase-orders", "jobs", "purchase-order-types", "warehouses")}
+    prod = {
+        k: _by_id(sim.records("prod", k))
+        for k in (
+            "materials",
+            "equipment",
+            "vendors",
+            "customers",
+            "locations",
+            "job-types",
+            "campaigns",
+            "business-units",
+            "purchase-orders",
+            "jobs",
+            "purchase-order-types",
+            "warehouses",
+        )
+    }
     integ = {k: _by_id(sim.records("int", k)) for k in prod}
     with Crosswalk(str(db)) as cw:
         job_pairs = cw.int_ids("jobs", list(prod["jobs"]))
@@ -81,10 +95,7 @@ def test_references_point_at_the_counterparts(copied):
     for prod_id, int_id in po_pairs.items():
         pp, ip = prod["purchase-orders"][prod_id], integ["purchase-orders"][int_id]
         assert integ["vendors"][ip["vendorId"]]["name"] == prod["vendors"][pp["vendorId"]]["name"]
-        assert (
-            integ["purchase-order-types"][ip["typeId"]]["name"]
-            == prod["purchase-order-types"][pp["typeId"]]["name"]
-        )
+        assert integ["purchase-order-types"][ip["typeId"]]["name"] == prod["purchase-order-types"][pp["typeId"]]["name"]
         assert [(integ[_SKU[line["skuType"]]][line["skuId"]]["code"], line["skuType"]) for line in ip["items"]] == [
             (prod[_SKU[line["skuType"]]][line["skuId"]]["code"], line["skuType"]) for line in pp["items"]
         ]
@@ -106,8 +117,11 @@ def test_po_lines_on_equipment_and_on_inactive_materials_are_copied(copied):
     on_equipment = on_inactive = 0
     for po in sim.records("prod", "purchase-orders"):
         types = {line["skuType"] for line in po["items"]}
-        inactive = [line for line in po["items"] if line["skuType"] == "Material"
-                    and not prod_materials[line["skuId"]]["active"]]
+        inactive = [
+            line
+            for line in po["items"]
+            if line["skuType"] == "Material" and not prod_materials[line["skuId"]]["active"]
+        ]
         if po["id"] not in po_pairs:
             continue
         copy = int_pos[po_pairs[po["id"]]]
@@ -167,9 +181,26 @@ def test_material_fields_are_copied(copied):
 
 def test_no_production_id_reaches_integration(copied):
     sim, _, _, _ = copied
-    prod_ids = {r["id"] for kind in ("materials", "equipment", "purchase-orders", "jobs", "appointments", "vendors", "customers",
-                                     "locations", "job-types", "campaigns", "business-units", "technicians",
-                                     "warehouses", "purchase-order-types") for r in sim.records("prod", kind)}
+    prod_ids = {
+        r["id"]
+        for kind in (
+            "materials",
+            "equipment",
+            "purchase-orders",
+            "jobs",
+            "appointments",
+            "vendors",
+            "customers",
+            "locations",
+            "job-types",
+            "campaigns",
+            "business-units",
+            "technicians",
+            "warehouses",
+            "purchase-order-types",
+        )
+        for r in sim.records("prod", kind)
+    }
 
     for kind in ("materials", "equipment", "purchase-orders", "jobs", "appointments", "appointment-assignments"):
         for record in sim.records("int", kind):

@@ -32,8 +32,12 @@ def copied(make_simulator, tmp_path):
 def _inactive_on_a_line(sim, db: str) -> tuple[dict, int]:
     """A material inactive in Production that a copied PO has a line on, and its Integration id."""
     materials = {m["id"]: m for m in sim.records("prod", "materials")}
-    on_lines = {line["skuId"] for po in sim.records("prod", "purchase-orders") for line in po["items"]
-                if line["skuType"] == "Material" and not materials[line["skuId"]]["active"]}
+    on_lines = {
+        line["skuId"]
+        for po in sim.records("prod", "purchase-orders")
+        for line in po["items"]
+        if line["skuType"] == "Material" and not materials[line["skuId"]]["active"]
+    }
     with Crosswalk(db) as cw:
         pairs = cw.int_ids("items", sorted(on_lines))
     assert pairs, "the data should have PO lines on inactive materials"
@@ -45,8 +49,12 @@ def _held(db: str, prod_id: int, run_id: str, age: timedelta) -> None:
     """The claim a run holding the SKU active leaves in the crosswalk, claimed `age` ago."""
     with Crosswalk(db) as cw:
         assert cw.claim_actions("items", {prod_id: OURS}, run_id, cw.now()) == {prod_id}
-        cw._run(lambda conn: conn.execute(update(sync_action).where(sync_action.c.prod_id == prod_id)
-                                          .values(claimed_at=datetime.now(UTC) - age)), write=True)
+        cw._run(
+            lambda conn: conn.execute(
+                update(sync_action).where(sync_action.c.prod_id == prod_id).values(claimed_at=datetime.now(UTC) - age)
+            ),
+            write=True,
+        )
 
 
 def _int_material(sim, int_id: int) -> dict:
@@ -100,13 +108,19 @@ def test_a_po_on_an_inactive_material_waits_while_another_run_holds_it(make_simu
     env = sync_env(sim, tmp_path / "second")
     sync(env, entities=["items"])
     materials = {m["id"]: m for m in sim.records("prod", "materials")}
-    waiting = {line["skuId"] for po in sim.records("prod", "purchase-orders") for line in po["items"]
-               if line["skuType"] == "Material" and not materials[line["skuId"]]["active"]}
+    waiting = {
+        line["skuId"]
+        for po in sim.records("prod", "purchase-orders")
+        for line in po["items"]
+        if line["skuType"] == "Material" and not materials[line["skuId"]]["active"]
+    }
     for prod_id in waiting:
         _held(env["STSYNC_DB"], prod_id, "another-live-run", timedelta(seconds=0))
     report = sync({**env, "ST_SERVER_TIMEOUT": "600"}, entities=["pos"])  # the claims are young for it
     assert counts(report["pos"])["failed"] == 0
-    assert counts(report["pos"])["deferred"] > 0 and "held active by another run" in text(report["pos"]["issues"]), report["pos"]["issues"]
+    assert counts(report["pos"])["deferred"] > 0 and "held active by another run" in text(report["pos"]["issues"]), (
+        report["pos"]["issues"]
+    )
     with Crosswalk(env["STSYNC_DB"]) as cw:
         cw._run(lambda conn: conn.execute(sync_action.delete()), write=True)  # that run is done
     again = sync(env, entities=["pos"])
@@ -121,23 +135,34 @@ def test_batches_back_to_back_on_the_same_inactive_skus_all_copy(make_simulator,
     the same SKUs active for its own: one batch's SKUs are read, made active and inactive again at a time, so
     every PO is copied and every SKU ends as Production has it."""
     sim = make_simulator(seed=31, scale=0.6)
-    lines_on = Counter(line["skuId"] for po in sim.records("prod", "purchase-orders") for line in po["items"]
-                       if line["skuType"] == "Material")
+    lines_on = Counter(
+        line["skuId"]
+        for po in sim.records("prod", "purchase-orders")
+        for line in po["items"]
+        if line["skuType"] == "Material"
+    )
     for prod_id, _ in lines_on.most_common(8):  # deactivated in Production since the POs were made
         sim.change("prod", "materials", prod_id, active=False)
     sim.set_faults(latency_ms=15)  # a batch's answers come back while the batch before is still sending again
     env = sync_env(sim, tmp_path, ST_BATCH_SIZE="10")
     report = sync(env, since=env["STSYNC_START_DATE"])["pos"]
     materials = {m["id"]: m for m in sim.records("prod", "materials")}
-    on_inactive = [po for po in sim.records("prod", "purchase-orders")
-                   if any(line["skuType"] == "Material" and not materials[line["skuId"]]["active"] for line in po["items"])]
+    on_inactive = [
+        po
+        for po in sim.records("prod", "purchase-orders")
+        if any(line["skuType"] == "Material" and not materials[line["skuId"]]["active"] for line in po["items"])
+    ]
     # Not one refused for good, nor left for a later run (the others are blocked on a job that is).
     assert counts(report)["failed"] == 0 and counts(report)["deferred"] == 0, report["issues"]
     copied = {po["id"] for po in on_inactive} & copied_ids(sim, GUID)["purchase-orders"]
     assert len(copied) >= 20, "POs of many batches on the same inactive materials"
     int_by_code = {m["code"]: m for m in sim.records("int", "materials")}
-    inactive = {materials[line["skuId"]]["code"] for po in on_inactive for line in po["items"]
-                if line["skuType"] == "Material" and not materials[line["skuId"]]["active"]}
+    inactive = {
+        materials[line["skuId"]]["code"]
+        for po in on_inactive
+        for line in po["items"]
+        if line["skuType"] == "Material" and not materials[line["skuId"]]["active"]
+    }
     assert all(int_by_code[code]["active"] is False for code in inactive)
     with Crosswalk(env["STSYNC_DB"]) as cw:
         assert cw.held_actions("items") == {}
@@ -150,8 +175,12 @@ def test_a_material_a_po_pulled_in_keeps_following_production_after_being_active
     patches are STSync's own: a Production edit of the material is followed afterwards, not taken for an edit
     made in Integration."""
     sim = make_simulator(seed=31, scale=1.0)
-    lines_on = Counter(line["skuId"] for po in sim.records("prod", "purchase-orders") for line in po["items"]
-                       if line["skuType"] == "Material")
+    lines_on = Counter(
+        line["skuId"]
+        for po in sim.records("prod", "purchase-orders")
+        for line in po["items"]
+        if line["skuType"] == "Material"
+    )
     deactivated = [prod_id for prod_id, _ in lines_on.most_common(4)]
     for prod_id in deactivated:
         sim.change("prod", "materials", prod_id, active=False)

@@ -73,7 +73,9 @@ def test_since_narrows_the_window(env):
 def test_a_partitioned_run_copies_that_day_only(env):
     sim, env = env
     materials = sim.records("prod", "materials")
-    day = max({m["modifiedOn"][:10] for m in materials}, key=lambda d: sum(m["modifiedOn"][:10] == d for m in materials))
+    day = max(
+        {m["modifiedOn"][:10] for m in materials}, key=lambda d: sum(m["modifiedOn"][:10] == d for m in materials)
+    )
     on_day = {m["code"] for m in materials if m["modifiedOn"][:10] == day}
     with pointed_at(env):
         result = dg.materialize(
@@ -169,8 +171,11 @@ def test_master_data_is_nine_assets_in_one_step(env):
         result = dg.materialize(master_assets, resources=build_resources())
     assert result.success
     assert [e.step_key for e in result.get_step_success_events()] == ["master_data"]
-    assert {m.asset_key.path[-1] for m in result.get_asset_materialization_events()
-            for m in [m.event_specific_data.materialization]} == set(MASTER_DESCRIPTIONS)
+    assert {
+        m.asset_key.path[-1]
+        for m in result.get_asset_materialization_events()
+        for m in [m.event_specific_data.materialization]
+    } == set(MASTER_DESCRIPTIONS)
 
 
 def test_blocked_records_are_copied_once_their_master_data_exists(env):
@@ -186,7 +191,9 @@ def test_blocked_records_are_copied_once_their_master_data_exists(env):
     env = {**env, "STSYNC_CONFIG": str(Path(env["STSYNC_PACER_DIR"]).parent / "block.json")}
     first = sync(env, entities=["items"])
     gap = DELIBERATE_GAPS["missing"]["vendors"][0]
-    assert first["items"]["blocked"] > 0 and any(gap.casefold() in r["reason"].casefold() for r in first["items"]["issues"])
+    assert first["items"]["blocked"] > 0 and any(
+        gap.casefold() in r["reason"].casefold() for r in first["items"]["issues"]
+    )
     created_before = len(sim.records("int", "materials"))
     # Someone adds the missing vendor to Integration; the next run matches it and copies what waited.
     settings = load_settings(environ=env, dotenv_path=None)
@@ -195,8 +202,14 @@ def test_blocked_records_are_copied_once_their_master_data_exists(env):
     with IntegrationClient.from_settings(settings) as intc:
         intc.create(
             "/inventory/v2/tenant/{tenant}/vendors",
-            {"name": gap, "active": True, "isTruckReplenishment": False, "taxRate": 0,
-             "restrictedMobileCreation": False, "address": address},
+            {
+                "name": gap,
+                "active": True,
+                "isTruckReplenishment": False,
+                "taxRate": 0,
+                "restrictedMobileCreation": False,
+                "address": address,
+            },
         )
     second = sync(env, entities=["items"])
     assert second["items"]["created"] == first["items"]["blocked"]

@@ -417,7 +417,13 @@ def test_dg_check_defs_loads_the_project(tmp_path):
     """`dg check defs`, as CI runs it: the `[tool.dg]` project of pyproject.toml loads and its definitions are valid."""
     (tmp_path / "dagster.yaml").write_text(DAGSTER_YAML)
     dg = Path(sys.executable).with_name("dg")
-    done = subprocess.run([str(dg), "check", "defs"], cwd=REPO_ROOT, env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(dg), "check", "defs"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All definitions loaded successfully" in done.stdout + done.stderr

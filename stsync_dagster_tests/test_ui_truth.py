@@ -77,8 +77,9 @@ def _run(dagster: DagsterDev, run_id: str) -> tuple[str, list[dict]]:
 def test_dagster_refuses_wrong_types_and_unknown_keys_at_launch(ui):
     sim, dagster, _, last_day = ui
     before = _traffic(sim)
-    answer = dagster.try_launch(ASSET_JOB, last_day, {"ops": {"items": {"config": {"limit": "five", "dry_run": True}}}},
-                                assets=["items"])
+    answer = dagster.try_launch(
+        ASSET_JOB, last_day, {"ops": {"items": {"config": {"limit": "five", "dry_run": True}}}}, assets=["items"]
+    )
     assert answer["__typename"] == "RunConfigValidationInvalid", answer
     text = " ".join(e["message"] for e in answer["errors"])
     assert "limit" in text and "dry_run" in text, text  # a dry run is the sync_plan job, not a key
@@ -158,7 +159,10 @@ def test_failed_records_fail_a_check_blocked_ones_warn_and_the_log_says_so_at_th
     state = _asset_state(dagster, "items", last_day)
     assert [m["partition"] for m in state["latestMaterializationByPartition"]] == [last_day]
     policy = state["internalFreshnessPolicy"]
-    assert policy["__typename"] == "TimeWindowFreshnessPolicy" and policy["warnWindowSeconds"] < policy["failWindowSeconds"]
+    assert (
+        policy["__typename"] == "TimeWindowFreshnessPolicy"
+        and policy["warnWindowSeconds"] < policy["failWindowSeconds"]
+    )
 
 
 def test_the_asset_state_query_matches_the_installed_schema():

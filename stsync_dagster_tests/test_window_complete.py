@@ -30,10 +30,19 @@ def day_of_50(make_simulator):
     """A simulator whose busiest past day of materials holds 50 of them; (sim, day, their ids)."""
     sim = make_simulator(seed=5, scale=0.15, rate_limit=None)
     materials = sim.records("prod", "materials")
-    day = max(sorted({m["modifiedOn"][:10] for m in materials}), key=lambda d: sum(m["modifiedOn"][:10] == d for m in materials))
+    day = max(
+        sorted({m["modifiedOn"][:10] for m in materials}),
+        key=lambda d: sum(m["modifiedOn"][:10] == d for m in materials),
+    )
     missing = set(DELIBERATE_GAPS["missing"]["vendors"])
-    template = next(m for m in materials if not m["isConfigurableMaterial"] and not m["variationsOrConfigurableMaterials"]
-                    and m["primaryVendor"]["vendorName"] not in missing and m["active"])
+    template = next(
+        m
+        for m in materials
+        if not m["isConfigurableMaterial"]
+        and not m["variationsOrConfigurableMaterials"]
+        and m["primaryVendor"]["vendorName"] not in missing
+        and m["active"]
+    )
     clones = []
     for i in range(ADDED):
         clone = {k: v for k, v in template.items() if k not in ("id", "externalData")}
@@ -163,7 +172,9 @@ def test_a_partition_read_while_production_is_edited_copies_every_record_nobody_
 
 @pytest.mark.parametrize("page_size", [10, 5000])
 @pytest.mark.parametrize("fault", ["repeat_page", "ignore_page", "data_null", "duplicate_ids"])
-def test_a_partition_read_from_a_faulty_list_fails_in_one_line_naming_the_endpoint(day_of_50, tmp_path, page_size, fault):
+def test_a_partition_read_from_a_faulty_list_fails_in_one_line_naming_the_endpoint(
+    day_of_50, tmp_path, page_size, fault
+):
     sim, day, on_day = day_of_50
     sim.set_faults(page_fault=fault, page_fault_lists=("prod/materials",))
     result = _materialize(sync_env(sim, tmp_path, ST_PAGE_SIZE=str(page_size)), day)

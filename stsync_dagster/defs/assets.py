@@ -1,6 +1,5 @@
 """Assets: master data matched by natural keys, then items, equipment, jobs and purchase orders copied."""
 
-
 import logging
 from datetime import timedelta
 
@@ -56,9 +55,9 @@ def secrets(integration: IntegrationResource, crosswalk: CrosswalkResource) -> R
 MASTER_STEP = "master_data"
 MASTER_CHECKS = {
     "unmatched_keys": "Warns listing the Production records whose natural key no Integration record has: the "
-                      "records that reference them are blocked until Integration has them.",
+    "records that reference them are blocked until Integration has them.",
     "ambiguous_keys": "Warns listing the natural keys that several Integration records share: STSync does not "
-                      "guess, so the records that reference them are blocked.",
+    "guess, so the records that reference them are blocked.",
 }
 
 
@@ -100,8 +99,9 @@ def master_data(
             if kind not in selected and not any(k == kind for k, _ in checks):
                 continue
             # Its checks alone (the UI's "Execute" on a check) match without writing the crosswalk.
-            report = run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=sync_config,
-                                dry_run=kind not in selected)
+            report = run_master(
+                kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=sync_config, dry_run=kind not in selected
+            )
             log_master_report(context, report, mask)
             if kind in selected:
                 yield dg.MaterializeResult(asset_key=kind, metadata=master_metadata(report, mask))
@@ -123,11 +123,21 @@ def master_checks(report: MatchReport) -> dict[str, CheckOutcome]:
     ambiguous = [f"{report.kind} {pid} ({key!r}): Integration holds {ids}" for pid, key, ids in report.ambiguous]
     return {
         "unmatched_keys": CheckOutcome(
-            not unmatched, f"{len(unmatched)} {report.kind} without an Integration counterpart" if unmatched
-            else f"every {report.kind} key has an Integration counterpart", unmatched, len(unmatched)),
+            not unmatched,
+            f"{len(unmatched)} {report.kind} without an Integration counterpart"
+            if unmatched
+            else f"every {report.kind} key has an Integration counterpart",
+            unmatched,
+            len(unmatched),
+        ),
         "ambiguous_keys": CheckOutcome(
-            not ambiguous, f"{len(ambiguous)} {report.kind} keys match several Integration records" if ambiguous
-            else f"no {report.kind} key is ambiguous", ambiguous, len(ambiguous)),
+            not ambiguous,
+            f"{len(ambiguous)} {report.kind} keys match several Integration records"
+            if ambiguous
+            else f"no {report.kind} key is ambiguous",
+            ambiguous,
+            len(ambiguous),
+        ),
     }
 
 
@@ -192,13 +202,16 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
         fail_on_bad_run_config(context)
         mask = secrets(integration, crosswalk)
         with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
-            report, window = sync_entity(entity, context, config, prod, intc, integration, crosswalk, config_file.get(),
-                                         mask, dry_run=False)
+            report, window = sync_entity(
+                entity, context, config, prod, intc, integration, crosswalk, config_file.get(), mask, dry_run=False
+            )
             handler = HANDLERS[entity](config_file.get(), integration.guid())
             fidelity = read_back(handler, prod, intc, crosswalk.get(), report)
         return dg.MaterializeResult(
-            metadata={**sync_metadata(report, str(window), mask),
-                      **writes_metadata(crosswalk.get(), context.run.run_id, entity, mask)},
+            metadata={
+                **sync_metadata(report, str(window), mask),
+                **writes_metadata(crosswalk.get(), context.run.run_id, entity, mask),
+            },
             check_results=[check_result(entity, READ_BACK, fidelity, ERROR, mask)],
         )
 
@@ -249,9 +262,15 @@ def sync_entity(
     options = integration.sync_options(context.run.run_id, partition=partition, dry_run=dry_run, limit=config.limit)
 
     def progress(report) -> None:
-        done = f"{report.window_done} of {report.window_total}" if report.window_total is not None else report.window_done
-        context.log.info(mask(f"{entity}: {done} records of the window done: "
-                              + ", ".join(f"{k} {v}" for k, v in report.counts.items())))
+        done = (
+            f"{report.window_done} of {report.window_total}" if report.window_total is not None else report.window_done
+        )
+        context.log.info(
+            mask(
+                f"{entity}: {done} records of the window done: "
+                + ", ".join(f"{k} {v}" for k, v in report.counts.items())
+            )
+        )
 
     try:
         report = run_entity(

@@ -5,7 +5,6 @@ They are one multi-asset check (one step, whichever of its checks are selected),
 check when those are in the run. `read_back_fidelity` needs the run's own creates: it is reported by the asset.
 """
 
-
 from contextlib import nullcontext
 
 import dagster as dg
@@ -22,18 +21,25 @@ from stsync_dagster.sync.entities import HANDLERS
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
 STANDALONE_CHECKS = {
-    "failed_records": (ERROR, "Fails listing the records whose copy failed (with the API's message or the invalid "
-                              "field) and that no later run has copied yet."),
-    "blocked_records": (WARN, "Warns listing the records blocked by a reference with no Integration counterpart "
-                              "(which reference, and why), until a run copies them."),
+    "failed_records": (
+        ERROR,
+        "Fails listing the records whose copy failed (with the API's message or the invalid "
+        "field) and that no later run has copied yet.",
+    ),
+    "blocked_records": (
+        WARN,
+        "Warns listing the records blocked by a reference with no Integration counterpart "
+        "(which reference, and why), until a run copies them.",
+    ),
     "blocked_too_long": (WARN, "Warns about records blocked for more than STSYNC_BLOCKED_WARN_DAYS days (default 7)."),
     "crosswalk_integrity": (ERROR, "A random sample of the crosswalk's Integration ids still holds its record."),
 }
 ISSUE_ROW_COLUMNS = {"prod_id": "int", "since": "string", "reason": "string", "detail": "string"}
 
 
-def check_result(asset: str, name: str, outcome: CheckOutcome, severity: dg.AssetCheckSeverity,
-                 mask: Redactor) -> dg.AssetCheckResult:
+def check_result(
+    asset: str, name: str, outcome: CheckOutcome, severity: dg.AssetCheckSeverity, mask: Redactor
+) -> dg.AssetCheckResult:
     metadata: dict = {"checked": dg.MetadataValue.int(outcome.checked)}
     if outcome.rows or outcome.details:
         metadata["details"] = table(ISSUE_ROW_COLUMNS, outcome.rows) if outcome.rows else lines_table(outcome.details)
@@ -56,8 +62,12 @@ def check_result(asset: str, name: str, outcome: CheckOutcome, severity: dg.Asse
     can_subset=True,
     name="sync_health",
 )
-def sync_health(context: dg.AssetCheckExecutionContext, integration: IntegrationResource,
-                crosswalk: CrosswalkResource, config_file: ConfigFileResource):
+def sync_health(
+    context: dg.AssetCheckExecutionContext,
+    integration: IntegrationResource,
+    crosswalk: CrosswalkResource,
+    config_file: ConfigFileResource,
+):
     mask = integration.redactor() + crosswalk.redactor()
     selected = {(key.asset_key.to_user_string(), key.name) for key in context.selected_asset_check_keys}
     with redacting(mask), engine_logs(context, mask):
@@ -79,5 +89,6 @@ def sync_health(context: dg.AssetCheckExecutionContext, integration: Integration
                     else:
                         outcome = outcomes[name](entity)
                     yield check_result(entity, name, outcome, severity, mask)
+
 
 sync_checks = [sync_health]

@@ -30,4 +30,6 @@ class ConfigFileResource(dg.ConfigurableResource):
 
 def config_file_resource() -> ConfigFileResource:
     """The path as a `dg.EnvVar` when STSYNC_CONFIG is set (no value baked into the definitions), else the default."""
-    return ConfigFileResource(path=dg.EnvVar(CONFIG_VAR) if os.environ.get(CONFIG_VAR, "").strip() else DEFAULT_CONFIG_PATH)
+    return ConfigFileResource(
+        path=dg.EnvVar(CONFIG_VAR) if os.environ.get(CONFIG_VAR, "").strip() else DEFAULT_CONFIG_PATH
+    )

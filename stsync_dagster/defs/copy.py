@@ -31,7 +31,9 @@ Kind = Enum("Kind", {entity: entity for entity in SYNC_ENTITIES})
 class CopyConfig(dg.Config):
     kind: Kind = Field(description="What the ids are: items (materials), jobs or pos (purchase orders).")
     ids: list[int] = Field(description="Production ids to copy (at least one).")
-    dry_run: bool = Field(default=False, description="Build and validate every payload, report the plan, write nothing.")
+    dry_run: bool = Field(
+        default=False, description="Build and validate every payload, report the plan, write nothing."
+    )
 
 
 @dg.op(name=COPY_OP, out=dg.Out(dg.Nothing), description=__doc__.split("\n\n")[0])
@@ -62,7 +64,9 @@ def copy_records(
     yield dg.Output(None, metadata=metadata)
     failed = report.count(Outcome.FAILED)
     if failed:
-        reasons = "; ".join(f"{i.kind} {i.prod_id}: {i.field}: {i.reason}" for i in report.issues if i.outcome is Outcome.FAILED)
+        reasons = "; ".join(
+            f"{i.kind} {i.prod_id}: {i.field}: {i.reason}" for i in report.issues if i.outcome is Outcome.FAILED
+        )
         raise dg.Failure(description=mask(f"{failed} of the records failed: {reasons[:2000]}"))
 
 

@@ -124,8 +124,10 @@ class _NotPerRecord(logging.Filter):
         return not _PER_RECORD.search(record.getMessage())
 
 
-@dg.logger(config_schema=dg.colored_console_logger.config_schema,
-           description="Dagster's coloured console lines, without a line per record not copied.")
+@dg.logger(
+    config_schema=dg.colored_console_logger.config_schema,
+    description="Dagster's coloured console lines, without a line per record not copied.",
+)
 def summary_console_logger(init_context) -> logging.Logger:
     logger = dg.colored_console_logger.logger_fn(init_context)
     logger.addFilter(_NotPerRecord())

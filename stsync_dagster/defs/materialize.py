@@ -67,7 +67,10 @@ def materialize_sync(
             )
         selection = [dg.AssetKey(k) for k in [*needed_master_data(chosen), *chosen]]
         return _job(None, log_format).execute_in_process(
-            run_config=run_config, instance=instance, partition_key=partition_key, asset_selection=selection,
+            run_config=run_config,
+            instance=instance,
+            partition_key=partition_key,
+            asset_selection=selection,
             raise_on_error=False,
         )
 
@@ -83,7 +86,8 @@ def copy_in_process(
     }
     with dg.DagsterInstance.ephemeral() as instance:
         return _job(COPY_JOB, log_format).execute_in_process(
-            run_config=run_config, instance=instance, raise_on_error=False)
+            run_config=run_config, instance=instance, raise_on_error=False
+        )
 
 
 def copy_report(result: dg.ExecuteInProcessResult) -> dict | None:
@@ -115,5 +119,7 @@ def reported(result: dg.ExecuteInProcessResult, entity: str) -> dict | None:
     metadata = reported_metadata(result, entity)
     if metadata is None:
         return None
-    return {label: table_rows(entry) if isinstance(entry, dg.TableMetadataValue) else getattr(entry, "value", entry)
-            for label, entry in metadata.items()}
+    return {
+        label: table_rows(entry) if isinstance(entry, dg.TableMetadataValue) else getattr(entry, "value", entry)
+        for label, entry in metadata.items()
+    }

@@ -29,8 +29,10 @@ LEFT_OUT_COLUMNS = {"field": "string", "values_left_out": "int", "why": "string"
 
 def dropped_table(report: SyncReport) -> dg.TableMetadataValue:
     """Copied records that went without a reference (or with a default), as the reference policy says."""
-    rows = [{"kind": d.kind, "prod_id": d.prod_id, "reference": d.field, "policy": d.how, "reason": d.reason}
-            for d in report.dropped]
+    rows = [
+        {"kind": d.kind, "prod_id": d.prod_id, "reference": d.field, "policy": d.how, "reason": d.reason}
+        for d in report.dropped
+    ]
     return table(DROPPED_COLUMNS, rows)
 
 
@@ -126,18 +128,21 @@ def plan_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
         f"{report.count(Outcome.BLOCKED)} blocked, {report.count(Outcome.FAILED)} failed; nothing was written."
     )
     pulled_in = {f"pulled_in_{kind}": n for kind, n in report.pulled_in.items()}
-    return masked({
-        "plan": dg.MetadataValue.text(text),
-        "plan_counts": counts_table({**report.counts, **pulled_in}),
-        "plan_window": dg.MetadataValue.text(window),
-        "plan_issues": issues_table(report.issues),
-        "plan_issue_groups": dg.MetadataValue.json(report.grouped_issues()),
-        "plan_dropped": dropped_table(report),
-        "plan_dropped_groups": dg.MetadataValue.json(report.grouped_dropped()),
-        "plan_dropped_by_field": left_out_table(report),
-        "sample_diffs": dg.MetadataValue.json(report.sample_diffs),
-        "sample_payloads": dg.MetadataValue.json(report.sample_payloads),
-    }, redactor or Redactor())
+    return masked(
+        {
+            "plan": dg.MetadataValue.text(text),
+            "plan_counts": counts_table({**report.counts, **pulled_in}),
+            "plan_window": dg.MetadataValue.text(window),
+            "plan_issues": issues_table(report.issues),
+            "plan_issue_groups": dg.MetadataValue.json(report.grouped_issues()),
+            "plan_dropped": dropped_table(report),
+            "plan_dropped_groups": dg.MetadataValue.json(report.grouped_dropped()),
+            "plan_dropped_by_field": left_out_table(report),
+            "sample_diffs": dg.MetadataValue.json(report.sample_diffs),
+            "sample_payloads": dg.MetadataValue.json(report.sample_payloads),
+        },
+        redactor or Redactor(),
+    )
 
 
 def master_problems(report: MatchReport) -> list[dict]:
@@ -153,18 +158,24 @@ def master_problems(report: MatchReport) -> list[dict]:
 
 
 def master_metadata(report: MatchReport, redactor: Redactor | None = None) -> dict:
-    return masked({
-        "matched": dg.MetadataValue.int(report.matched),
-        "unmatched": dg.MetadataValue.int(len(report.unmatched)),
-        "ambiguous": dg.MetadataValue.int(len(report.ambiguous)),
-        "requests": dg.MetadataValue.int(report.requests),
-        "problems": table(MASTER_COLUMNS, master_problems(report)),
-    }, redactor or Redactor())
+    return masked(
+        {
+            "matched": dg.MetadataValue.int(report.matched),
+            "unmatched": dg.MetadataValue.int(len(report.unmatched)),
+            "ambiguous": dg.MetadataValue.int(len(report.ambiguous)),
+            "requests": dg.MetadataValue.int(report.requests),
+            "problems": table(MASTER_COLUMNS, master_problems(report)),
+        },
+        redactor or Redactor(),
+    )
 
 
 def master_plan_metadata(report: MatchReport, redactor: Redactor | None = None) -> dict:
     counts = {"matched": report.matched, "unmatched": len(report.unmatched), "ambiguous": len(report.ambiguous)}
-    return masked({
-        "plan_counts": counts_table(counts),
-        "plan_problems": table(MASTER_COLUMNS, master_problems(report)),
-    }, redactor or Redactor())
+    return masked(
+        {
+            "plan_counts": counts_table(counts),
+            "plan_problems": table(MASTER_COLUMNS, master_problems(report)),
+        },
+        redactor or Redactor(),
+    )

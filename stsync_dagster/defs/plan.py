@@ -7,7 +7,6 @@ copies. Each entity's plan matches the master data it needs in memory (no crossw
 steps need no order and each can run alone.
 """
 
-
 import dagster as dg
 
 from stsync_dagster.defs.assets import (
@@ -35,33 +34,54 @@ def plan_step(name: str) -> str:
     return f"plan_{name}"
 
 
-@dg.op(name=plan_step(MASTER_STEP), description="Match every kind of master data in memory and report the "
-       "unmatched and ambiguous keys; writes no crosswalk row.")
-def master_plan(context: dg.OpExecutionContext, production: ProductionResource, integration: IntegrationResource,
-                crosswalk: CrosswalkResource, config_file: ConfigFileResource) -> None:
+@dg.op(
+    name=plan_step(MASTER_STEP),
+    description="Match every kind of master data in memory and report the "
+    "unmatched and ambiguous keys; writes no crosswalk row.",
+)
+def master_plan(
+    context: dg.OpExecutionContext,
+    production: ProductionResource,
+    integration: IntegrationResource,
+    crosswalk: CrosswalkResource,
+    config_file: ConfigFileResource,
+) -> None:
     fail_on_bad_run_config(context)
     mask = secrets(integration, crosswalk)
     with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
         for kind in MASTER_DESCRIPTIONS:
-            report = run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file.get(),
-                                dry_run=True)
+            report = run_master(
+                kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file.get(), dry_run=True
+            )
             log_master_report(context, report, mask)
             context.log_event(dg.AssetObservation(asset_key=kind, metadata=master_plan_metadata(report, mask)))
 
 
 def _plan_op(entity: str) -> dg.OpDefinition:
-    @dg.op(name=plan_step(entity), description=f"What a real run of `{entity}` would create, adopt, update, "
-           "block and fail, with sample payloads; writes nothing.")
-    def _plan(context: dg.OpExecutionContext, config: SyncRunConfig, production: ProductionResource,
-              integration: IntegrationResource, crosswalk: CrosswalkResource, config_file: ConfigFileResource) -> None:
+    @dg.op(
+        name=plan_step(entity),
+        description=f"What a real run of `{entity}` would create, adopt, update, "
+        "block and fail, with sample payloads; writes nothing.",
+    )
+    def _plan(
+        context: dg.OpExecutionContext,
+        config: SyncRunConfig,
+        production: ProductionResource,
+        integration: IntegrationResource,
+        crosswalk: CrosswalkResource,
+        config_file: ConfigFileResource,
+    ) -> None:
         fail_on_bad_run_config(context)
         mask = secrets(integration, crosswalk)
         with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
-            report, window = sync_entity(entity, context, config, prod, intc, integration, crosswalk, config_file.get(), mask,
-                                         dry_run=True)
+            report, window = sync_entity(
+                entity, context, config, prod, intc, integration, crosswalk, config_file.get(), mask, dry_run=True
+            )
         partition = context.partition_key if context.has_partition_key else None
         context.log_event(
-            dg.AssetObservation(asset_key=entity, partition=partition, metadata=plan_metadata(report, str(window), mask))
+            dg.AssetObservation(
+                asset_key=entity, partition=partition, metadata=plan_metadata(report, str(window), mask)
+            )
         )
 
     return _plan
@@ -70,9 +90,13 @@ def _plan_op(entity: str) -> dg.OpDefinition:
 plan_ops = {entity: _plan_op(entity) for entity in SYNC_ENTITIES}
 
 
-@dg.job(name=PLAN_JOB, partitions_def=daily, tags={"stsync/dry_run": "true"},
-        description="A dry run of one day: the plan of every sync asset (and the master-data matching), "
-        "observed on the assets; nothing is written and nothing is materialized.")
+@dg.job(
+    name=PLAN_JOB,
+    partitions_def=daily,
+    tags={"stsync/dry_run": "true"},
+    description="A dry run of one day: the plan of every sync asset (and the master-data matching), "
+    "observed on the assets; nothing is written and nothing is materialized.",
+)
 def sync_plan():
     master_plan()
     for op in plan_ops.values():

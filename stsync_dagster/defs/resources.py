@@ -7,7 +7,6 @@ and the field's validator applies the setting's bounds. Dagster has no float sou
 so the four fractional knobs are carried as the variable's text and read as `float` by their accessors, through
 the same rule."""
 
-
 import logging
 import os
 from datetime import timedelta
@@ -61,8 +60,9 @@ def _db_knob():
     try:
         database.parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"{database.ENV_VAR} {exc} (got {database.display(raw)[:60]!r})",
-                          variables=[database.ENV_VAR]) from None
+        raise ConfigError(
+            f"{database.ENV_VAR} {exc} (got {database.display(raw)[:60]!r})", variables=[database.ENV_VAR]
+        ) from None
     return dg.EnvVar(database.ENV_VAR)
 
 
@@ -102,8 +102,13 @@ class _TenantResource(dg.ConfigurableResource):
             raise ConfigError(f"invalid configuration: {reasons}", variables=names) from None
 
     def _tuning(self) -> dict:
-        return dict(page_size=self.page_size, timeout=self.timeout(), rate_limit=self.requests_per_second(),
-                    max_retries=self.max_retries, pacer_database=self.pacer_database or None)
+        return dict(
+            page_size=self.page_size,
+            timeout=self.timeout(),
+            rate_limit=self.requests_per_second(),
+            max_retries=self.max_retries,
+            pacer_database=self.pacer_database or None,
+        )
 
 
 class ProductionResource(_TenantResource):
@@ -124,8 +129,9 @@ class IntegrationResource(_TenantResource):
     batch_size: int = app_settings.DEFAULT_BATCH_SIZE  # records claimed, created and confirmed together
     _env_name: str = "int"
 
-    _write_knobs = field_validator("external_data_guid", "concurrency", "server_timeout", "bulk_size", "batch_size",
-                                   mode="before")(_by_its_rule)
+    _write_knobs = field_validator(
+        "external_data_guid", "concurrency", "server_timeout", "bulk_size", "batch_size", mode="before"
+    )(_by_its_rule)
 
     def guid(self) -> str:
         """The externalData application guid stamped on copies (ST_EXTERNAL_DATA_GUID)."""
@@ -175,7 +181,9 @@ class CrosswalkResource(dg.ConfigurableResource):
                 logging.getLogger("stsync").warning(
                     "%s in this folder looks like the original STSync script's crosswalk; STSYNC_DB is not set, so "
                     "the per-user crosswalk %s is used. Set STSYNC_DB=%s to upgrade and use that one instead.",
-                    app_settings.ORIGINAL_DB, app_settings.default_db(), app_settings.ORIGINAL_DB,
+                    app_settings.ORIGINAL_DB,
+                    app_settings.default_db(),
+                    app_settings.ORIGINAL_DB,
                 )
             self._crosswalk = Crosswalk(self.url or None)
         return self._crosswalk

@@ -71,8 +71,9 @@ class TokenProvider:
         try:
             resp = self._http.post(env.auth_url, data=data, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
-            raise TransportError(f"{where}: {type(exc).__name__}: {self.clean(str(exc))}",
-                                 method="POST", path="token", cause=exc) from None
+            raise TransportError(
+                f"{where}: {type(exc).__name__}: {self.clean(str(exc))}", method="POST", path="token", cause=exc
+            ) from None
         if resp.status_code in (400, 401, 403):
             error = ""
             try:
@@ -83,20 +84,26 @@ class TokenProvider:
             raise AuthenticationError(
                 f"{where} refused the credentials ({resp.status_code} {self.clean(error) or resp.reason_phrase}): "
                 f"check {env.var('CLIENT_ID')} and {env.var('CLIENT_SECRET')}",
-                method="POST", path="token", status=resp.status_code, title=error or None,
+                method="POST",
+                path="token",
+                status=resp.status_code,
+                title=error or None,
             )
         if resp.status_code != 200:
             raise TransportError(
                 f"{where} answered {resp.status_code} {resp.reason_phrase}: {self.clean(snippet(resp.text))}",
-                method="POST", path="token", status=resp.status_code,
+                method="POST",
+                path="token",
+                status=resp.status_code,
             )
         try:
             body = resp.json()
             token = str(body["access_token"])
             expires_in = float(body.get("expires_in") or 0)
         except (ValueError, KeyError, TypeError):
-            raise TransportError(f"{where} answered 200 without a usable access_token",
-                                 method="POST", path="token", status=200) from None
+            raise TransportError(
+                f"{where} answered 200 without a usable access_token", method="POST", path="token", status=200
+            ) from None
         if not token:
             raise TransportError(f"{where} answered an empty access_token", method="POST", path="token")
         if expires_in <= 0:

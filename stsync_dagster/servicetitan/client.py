@@ -37,15 +37,30 @@ class IntegrationClient(Reader):
 
     read_only = False
 
-    def __init__(self, env: EnvironmentSettings, *, production: EnvironmentSettings,
-                 page_size: int = DEFAULT_PAGE_SIZE, timeout: float = DEFAULT_HTTP_TIMEOUT,
-                 rate_limit: float = DEFAULT_RATE_LIMIT, max_retries: int = DEFAULT_MAX_RETRIES,
-                 retry_backoff: float = DEFAULT_BACKOFF, pacer_database: str | None = None,
-                 http_transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        env: EnvironmentSettings,
+        *,
+        production: EnvironmentSettings,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        timeout: float = DEFAULT_HTTP_TIMEOUT,
+        rate_limit: float = DEFAULT_RATE_LIMIT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_backoff: float = DEFAULT_BACKOFF,
+        pacer_database: str | None = None,
+        http_transport: httpx.BaseTransport | None = None,
+    ) -> None:
         check_integration_target(env, production)  # before anything can be sent
-        super().__init__(env, page_size=page_size, timeout=timeout, rate_limit=rate_limit,
-                         max_retries=max_retries, retry_backoff=retry_backoff, pacer_database=pacer_database,
-                         http_transport=http_transport)
+        super().__init__(
+            env,
+            page_size=page_size,
+            timeout=timeout,
+            rate_limit=rate_limit,
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+            pacer_database=pacer_database,
+            http_transport=http_transport,
+        )
 
     @classmethod
     def from_settings(cls, settings: ClientSettings) -> "IntegrationClient":
@@ -84,8 +99,12 @@ class IntegrationClient(Reader):
         body = self._bulk("POST", {"materials": list(items)})
         created = body.get("materials") if isinstance(body, dict) else None
         if not isinstance(created, list) or not all(_is_pair(m) for m in created):
-            raise AmbiguousWriteError(f"POST {self._transport.resolve(BULK_PRICEBOOK)}: success without the list of "
-                                      "created ids; the materials may exist", method="POST", path=BULK_PRICEBOOK)
+            raise AmbiguousWriteError(
+                f"POST {self._transport.resolve(BULK_PRICEBOOK)}: success without the list of "
+                "created ids; the materials may exist",
+                method="POST",
+                path=BULK_PRICEBOOK,
+            )
         return [{"customId": m["customId"], "id": m["id"]} for m in created]
 
     def bulk_update_materials(self, items: Sequence[Mapping[str, Any]]) -> None:
@@ -97,25 +116,40 @@ class IntegrationClient(Reader):
             return self._transport.request(method, BULK_PRICEBOOK, json=payload)
         except ServiceTitanError as exc:
             if exc.status in (404, 405) and not isinstance(exc, AmbiguousWriteError):
-                raise BulkUnsupported(f"{method} {self._transport.resolve(BULK_PRICEBOOK)}: answered {exc.status}; "
-                                      "this API has no bulk pricebook endpoint", method=method, path=exc.path,
-                                      status=exc.status, title=exc.title) from exc
+                raise BulkUnsupported(
+                    f"{method} {self._transport.resolve(BULK_PRICEBOOK)}: answered {exc.status}; "
+                    "this API has no bulk pricebook endpoint",
+                    method=method,
+                    path=exc.path,
+                    status=exc.status,
+                    title=exc.title,
+                ) from exc
             raise
 
     def _as_record(self, method: str, path: str, body: Any) -> dict:
         if body is None:
             if method == "POST":
-                raise AmbiguousWriteError(f"POST {self._transport.resolve(path)}: success without a body; "
-                                          "the new id is unknown", method=method, path=path)
+                raise AmbiguousWriteError(
+                    f"POST {self._transport.resolve(path)}: success without a body; the new id is unknown",
+                    method=method,
+                    path=path,
+                )
             return {}
         if isinstance(body, dict):
             return body
         if isinstance(body, int) and not isinstance(body, bool):
             return {"id": body}
-        raise ServiceTitanError(f"{method} {self._transport.resolve(path)}: unexpected answer "
-                                f"{type(body).__name__}", method=method, path=path)
+        raise ServiceTitanError(
+            f"{method} {self._transport.resolve(path)}: unexpected answer {type(body).__name__}",
+            method=method,
+            path=path,
+        )
 
 
 def _is_pair(entry: Any) -> bool:
-    return isinstance(entry, dict) and "customId" in entry and isinstance(entry.get("id"), int) \
+    return (
+        isinstance(entry, dict)
+        and "customId" in entry
+        and isinstance(entry.get("id"), int)
         and not isinstance(entry.get("id"), bool)
+    )

@@ -97,19 +97,21 @@ def normalize_path(path: str) -> str:
 def endpoint(url: str) -> Endpoint:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
-    return Endpoint(normalize_host(parts.hostname or ""), parts.port or _DEFAULT_PORTS.get(scheme),
-                    normalize_path(parts.path))
+    return Endpoint(
+        normalize_host(parts.hostname or ""), parts.port or _DEFAULT_PORTS.get(scheme), normalize_path(parts.path)
+    )
 
 
 def under(where: Endpoint, base: Endpoint) -> bool:
     """True when `where` is `base` or below it: the same host and port, and `base`'s path segments a prefix of
     `where`'s (both normalised: "/int/../prod" is not below "/int", "/integration" is not below "/int")."""
     return (where.host, where.port) == (base.host, base.port) and (
-        where.path == base.path or where.path.startswith(base.path + "/"))
+        where.path == base.path or where.path.startswith(base.path + "/")
+    )
 
 
 def environment_of(url: str | Endpoint) -> str | None:
-    """"prod" or "int" when the URL names an environment: an official host, else a path segment."""
+    """ "prod" or "int" when the URL names an environment: an official host, else a path segment."""
     where = url if isinstance(url, Endpoint) else endpoint(url)
     if where.host in PRODUCTION_HOSTS:
         return "prod"

@@ -53,8 +53,17 @@ def tenant_key(environment: str, tenant_id: int, app_key: str) -> str:
 class Pacer:
     """Hands out request slots `1/rate` seconds apart; `acquire()` sleeps until the caller's slot."""
 
-    def __init__(self, rate: float, *, key: str = "default", directory: str | os.PathLike | None = None,
-                 use_file: bool = True, database: str | None = None, clock=time.time, sleep=time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        key: str = "default",
+        directory: str | os.PathLike | None = None,
+        use_file: bool = True,
+        database: str | None = None,
+        clock=time.time,
+        sleep=time.sleep,
+    ) -> None:
         if not rate > 0:
             raise ValueError("rate must be > 0")
         self._rate = float(rate)
@@ -76,8 +85,11 @@ class Pacer:
                 path = _shared_dir(directory) / f"pacer-{key}.slot"
                 self._slots, self.path, self.backend = FileSlots(path, clock), path, "file"
             except OSError as exc:
-                log.warning("pacer file unusable in %s (%s): pacing within this process only",
-                            directory, exc.strerror or type(exc).__name__)
+                log.warning(
+                    "pacer file unusable in %s (%s): pacing within this process only",
+                    directory,
+                    exc.strerror or type(exc).__name__,
+                )
 
     @property
     def rate(self) -> float:
@@ -115,8 +127,7 @@ class Pacer:
             except Exception as exc:  # OSError from the file, psycopg.Error from the database
                 if isinstance(self._slots, MemorySlots):
                     raise
-                log.warning("pacer %s failed (%s): pacing within this process only", self.backend,
-                            type(exc).__name__)
+                log.warning("pacer %s failed (%s): pacing within this process only", self.backend, type(exc).__name__)
                 self._slots.close()
                 self._slots, self.path, self.backend = MemorySlots(), None, "process"
                 return fn(self._slots)
@@ -128,8 +139,7 @@ _registry: "weakref.WeakValueDictionary[tuple, Pacer]" = weakref.WeakValueDictio
 _registry_lock = threading.Lock()
 
 
-def shared_pacer(environment: str, tenant_id: int, app_key: str, rate: float, *,
-                 database: str | None = None) -> Pacer:
+def shared_pacer(environment: str, tenant_id: int, app_key: str, rate: float, *, database: str | None = None) -> Pacer:
     """The one pacer of this process for a tenant; two clients of the same tenant get the same object.
 
     When clients ask for different rates, the lowest wins: the limit is the tenant's, not the client's.

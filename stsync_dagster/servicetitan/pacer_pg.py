@@ -75,8 +75,9 @@ class PostgresSlots:
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=max(1, int(self._timeout)),
-                                         application_name="stsync-pacer")
+            self._conn = psycopg.connect(
+                self._url, autocommit=True, connect_timeout=max(1, int(self._timeout)), application_name="stsync-pacer"
+            )
         return self._conn
 
     def _run(self, sql: str, params: dict):

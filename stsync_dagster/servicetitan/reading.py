@@ -79,15 +79,27 @@ class Reader:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         self.env = env
         self.page_size = int(page_size)
-        self._transport = Transport(env, timeout=timeout, rate_limit=rate_limit, max_retries=max_retries,
-                                    retry_backoff=retry_backoff, read_only=self.read_only,
-                                    pacer_database=pacer_database, http_transport=http_transport)
+        self._transport = Transport(
+            env,
+            timeout=timeout,
+            rate_limit=rate_limit,
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+            read_only=self.read_only,
+            pacer_database=pacer_database,
+            http_transport=http_transport,
+        )
 
     @staticmethod
     def settings_options(settings: ClientSettings) -> dict[str, Any]:
         """The options both clients take from the settings (all but the environment)."""
-        return {"page_size": settings.page_size, "timeout": settings.http_timeout, "rate_limit": settings.rate_limit,
-                "max_retries": settings.max_retries, "pacer_database": settings.db}
+        return {
+            "page_size": settings.page_size,
+            "timeout": settings.http_timeout,
+            "rate_limit": settings.rate_limit,
+            "max_retries": settings.max_retries,
+            "pacer_database": settings.db,
+        }
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_base={self.env.api_base!r}, tenant={self.env.tenant_id})"
@@ -113,8 +125,9 @@ class Reader:
         """The full URL of a path template (no query, no secret): what errors name."""
         return self._transport.resolve(path)
 
-    def iter_pages(self, path: str, params: Mapping[str, Any] | None = None, *,
-                   page_size: int | None = None, start_page: int = 1) -> Iterator[Page]:
+    def iter_pages(
+        self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = None, start_page: int = 1
+    ) -> Iterator[Page]:
         """Yield pages as they arrive, from `start_page` until hasMore is false.
 
         Filters go in `params` (e.g. {"active": "Any", "modifiedOnOrAfter": "..."}); note the API hides
@@ -136,8 +149,10 @@ class Reader:
             total = total if isinstance(total, int) and not isinstance(total, bool) else None
             keys = [record_key(record) for record in records]
             if records and keys == previous:
-                raise PagingError(f"{what}: the same {len(records)} records as page {page - 1}: the API is not "
-                                  "paging, so the rest of the list cannot be read")
+                raise PagingError(
+                    f"{what}: the same {len(records)} records as page {page - 1}: the API is not "
+                    "paging, so the rest of the list cannot be read"
+                )
             if has_more and not records:
                 raise PagingError(f"{what}: hasMore with an empty page: the rest of the list cannot be read")
             if has_more and total is not None and page * size >= total:
@@ -148,8 +163,13 @@ class Reader:
             previous = keys
             page += 1
 
-    def iter_export(self, path: str, from_: str | None = None, continue_from: str | None = None,
-                    params: Mapping[str, Any] | None = None) -> Iterator[ExportBatch]:
+    def iter_export(
+        self,
+        path: str,
+        from_: str | None = None,
+        continue_from: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Iterator[ExportBatch]:
         """Walk an export feed from `continue_from` (a previous token) or `from_` (a date) until caught up."""
         if continue_from is None and from_ is None:
             raise ValueError("iter_export needs from_ (a date) or continue_from (a token)")
@@ -169,12 +189,13 @@ class Reader:
                 raise ServiceTitanError(f"{what}: hasMore without a new continueFrom; the export is stuck")
             cursor = token
 
-    def get_by_ids(self, path: str, ids: Iterable[int | str], params: Mapping[str, Any] | None = None,
-                   id_param: str = "ids") -> list[dict]:
+    def get_by_ids(
+        self, path: str, ids: Iterable[int | str], params: Mapping[str, Any] | None = None, id_param: str = "ids"
+    ) -> list[dict]:
         """Records whose ids are in `ids`, asked for 50 ids per request (duplicates asked once), a few requests
         at a time (see list_each)."""
         unique = list(dict.fromkeys(str(i) for i in ids))
-        chunks = [unique[start:start + IDS_PER_REQUEST] for start in range(0, len(unique), IDS_PER_REQUEST)]
+        chunks = [unique[start : start + IDS_PER_REQUEST] for start in range(0, len(unique), IDS_PER_REQUEST)]
         lists = self.list_each(path, [{**(params or {}), id_param: ",".join(chunk)} for chunk in chunks])
         return [record for records in lists for record in records]
 
@@ -186,12 +207,16 @@ class Reader:
             records = [record for page in self.iter_pages(path, query) for record in page.records]
             kept = [record for record in records if isinstance(record, Mapping)]
             if len(kept) < len(records):  # the record it stands for is missing, and its caller says so
-                log.warning("GET %s: %d elements of 'data' are not records; left out", self.url(path), len(records) - len(kept))
+                log.warning(
+                    "GET %s: %d elements of 'data' are not records; left out", self.url(path), len(records) - len(kept)
+                )
             return kept
 
         if len(queries) <= 1:
             return [read(query) for query in queries]
-        with ThreadPoolExecutor(max_workers=min(READS_IN_FLIGHT, len(queries)), thread_name_prefix="stsync-read") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(READS_IN_FLIGHT, len(queries)), thread_name_prefix="stsync-read"
+        ) as pool:
             return list(pool.map(read, queries))
 
     def get(self, path: str, id: int | str) -> dict:

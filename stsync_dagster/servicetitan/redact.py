@@ -22,11 +22,35 @@ MIN_LENGTH = 4  # shorter values would mask ordinary text; no real secret is thi
 # Query parameters of a URL that carry a credential: libpq's `password` and `sslpassword` (its `sslkey` names
 # the private key), and the names other drivers and services use. Matched case-insensitively, "-" read as "_";
 # any name holding "password", "passwd", "secret" or "token" is one too.
-CREDENTIAL_PARAMS = frozenset({
-    "password", "passwd", "pwd", "pass", "sslpassword", "sslkey", "secret", "client_secret", "token",
-    "access_token", "refresh_token", "auth", "auth_token", "authorization", "api_key", "apikey", "key", "app_key",
-    "private_key", "credential", "credentials", "signature", "sig", "x_amz_signature", "x_amz_credential",
-})
+CREDENTIAL_PARAMS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "sslpassword",
+        "sslkey",
+        "secret",
+        "client_secret",
+        "token",
+        "access_token",
+        "refresh_token",
+        "auth",
+        "auth_token",
+        "authorization",
+        "api_key",
+        "apikey",
+        "key",
+        "app_key",
+        "private_key",
+        "credential",
+        "credentials",
+        "signature",
+        "sig",
+        "x_amz_signature",
+        "x_amz_credential",
+    }
+)
 _CREDENTIAL_WORDS = ("password", "passwd", "secret", "token")
 _QUERY_PARAM = re.compile(r"(?P<name>[^&;=]*)=(?P<value>[^&;]*)")
 
@@ -93,12 +117,13 @@ def masked_url(url: str) -> str:
         return "an unreadable URL"
     user, password, host = _userinfo(parts.netloc)
     shown = f"{parts.scheme}:" if parts.scheme else ""
-    if url[len(shown):].startswith("//"):  # (urlunsplit would drop an empty authority: sqlite:///x)
+    if url[len(shown) :].startswith("//"):  # (urlunsplit would drop an empty authority: sqlite:///x)
         shown += "//" + (parts.netloc if password is None else f"{user}:{MASK}@{host}")
     shown += parts.path
     if parts.query:
         shown += "?" + _QUERY_PARAM.sub(
-            lambda m: f"{m['name']}={MASK}" if _credential_param(m["name"]) else m[0], parts.query)
+            lambda m: f"{m['name']}={MASK}" if _credential_param(m["name"]) else m[0], parts.query
+        )
     return shown + (f"#{parts.fragment}" if parts.fragment else "")
 
 

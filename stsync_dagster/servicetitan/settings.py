@@ -121,11 +121,16 @@ def check_integration_target(int_settings: EnvironmentSettings, prod_settings: E
             refuse(name, f"points at Production ({hosts.describe(int_url)})")
         elif suffix == "API_BASE" and (hosts.under(prod_at, int_at) or hosts.under(int_at, prod_at)):
             # Every request is checked to stay under its own base (transport.py): nested bases defeat that.
-            refuse(name, f"and the Production one ({prod_settings.var(suffix)}) are nested: a path under one "
-                   "would reach the other")
+            refuse(
+                name,
+                f"and the Production one ({prod_settings.var(suffix)}) are nested: a path under one "
+                "would reach the other",
+            )
         if hosts.environment_of(prod_url) == "int":
-            refuse(prod_settings.var(suffix), f"points at Integration ({hosts.describe(prod_url)}): "
-                   "are the _PROD and _INT blocks swapped?")
+            refuse(
+                prod_settings.var(suffix),
+                f"points at Integration ({hosts.describe(prod_url)}): are the _PROD and _INT blocks swapped?",
+            )
     if int_settings.client_id.strip().casefold() == prod_settings.client_id.strip().casefold():
         refuse(int_settings.var("CLIENT_ID"), f"is the Production client id ({prod_settings.var('CLIENT_ID')})")
     if reasons:

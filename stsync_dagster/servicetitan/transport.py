@@ -97,8 +97,10 @@ class RequestStats:
 
     def __repr__(self) -> str:
         s = self.snapshot()
-        return (f"RequestStats(requests={s['requests']}, retries={s['retries']}, "
-                f"rate_limited={s['rate_limited']}, errors={s['errors']})")
+        return (
+            f"RequestStats(requests={s['requests']}, retries={s['retries']}, "
+            f"rate_limited={s['rate_limited']}, errors={s['errors']})"
+        )
 
 
 class RefusedURL(SettingsError):
@@ -193,11 +195,9 @@ class Transport:
             transport=http_transport,
         )
         self.tokens = TokenProvider(env, self._http)
-        self.pacer = pacer or shared_pacer(env.name, env.tenant_id, self._app_key, rate_limit,
-                                           database=pacer_database)
+        self.pacer = pacer or shared_pacer(env.name, env.tenant_id, self._app_key, rate_limit, database=pacer_database)
         self.stats = RequestStats()
-        self._backoff = (wait_exponential(multiplier=retry_backoff, max=self.max_wait)
-                         + wait_random(0, retry_backoff))
+        self._backoff = wait_exponential(multiplier=retry_backoff, max=self.max_wait) + wait_random(0, retry_backoff)
 
     def __repr__(self) -> str:
         return f"Transport({self.env.label}, api_base={self.env.api_base!r}, tenant={self.env.tenant_id})"
@@ -211,13 +211,13 @@ class Transport:
             path = "/" + path
         return path.replace("{tenant}", str(self.env.tenant_id))
 
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                json: Any = None) -> Any:
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None) -> Any:
         """Send one API call (with retries) and return the decoded JSON body (None when empty)."""
         method = method.upper()
         if self.read_only and method != "GET":
-            raise ServiceTitanError(f"{self.env.label} client is read-only: refusing {method} {path}",
-                                    method=method, path=path)
+            raise ServiceTitanError(
+                f"{self.env.label} client is read-only: refusing {method} {path}", method=method, path=path
+            )
         rel = self.resolve(path)
         # Refused before a token is asked for: the URL that would go out, query and all, as httpx builds it.
         url = self._guard(method, self._http.build_request(method, self.env.api_base + rel, params=params).url)
@@ -249,8 +249,7 @@ class Transport:
                 self.stats._add("retries")
                 self.tokens.invalidate(token)
                 renewed = True
-                log.warning("%s %s: 401 from %s, renewing the token and retrying once",
-                            method, rel, self.env.label)
+                log.warning("%s %s: 401 from %s, renewing the token and retrying once", method, rel, self.env.label)
                 continue
             return self._handle(method, rel, resp)
 
@@ -259,8 +258,13 @@ class Transport:
             return self.tokens.token()
         except TransportError as exc:
             # No API request was sent: safe to retry whatever the method.
-            final = TransportError(f"{method} {rel}: could not get a token for {self.env.label}: {exc}",
-                                   method=method, path=rel, status=exc.status, cause=exc.cause)
+            final = TransportError(
+                f"{method} {rel}: could not get a token for {self.env.label}: {exc}",
+                method=method,
+                path=rel,
+                status=exc.status,
+                cause=exc.cause,
+            )
             raise _Retry(f"token request failed ({exc})", final) from exc
 
     def _guard(self, method: str, url: httpx.URL) -> httpx.URL:
@@ -277,8 +281,11 @@ class Transport:
             why = f"it names {ENVIRONMENT_LABELS.get(self._other, self._other)}, though under"
         else:
             return url
-        raise RefusedURL(f"refusing {method} {shown} for {self.env.label}: {why} {self.env.var('API_BASE')} "
-                         f"({self.env.api_base}); nothing was sent", variables=[self.env.var("API_BASE")])
+        raise RefusedURL(
+            f"refusing {method} {shown} for {self.env.label}: {why} {self.env.var('API_BASE')} "
+            f"({self.env.api_base}); nothing was sent",
+            variables=[self.env.var("API_BASE")],
+        )
 
     def _send(self, method: str, rel: str, url: httpx.URL, token: str, body: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}", "ST-App-Key": self._app_key}
@@ -292,15 +299,20 @@ class Transport:
             self.stats._add("errors")
             what = f"{type(exc).__name__} from {self.env.api_base}: {self._clean(str(exc)) or 'no detail'}"
             if isinstance(exc, NEVER_SENT):
-                raise _Retry(what, TransportError(f"{method} {rel}: {what}", method=method, path=rel,
-                                                  cause=exc)) from exc
+                raise _Retry(
+                    what, TransportError(f"{method} {rel}: {what}", method=method, path=rel, cause=exc)
+                ) from exc
             if method in WRITE_METHODS:
                 raise AmbiguousWriteError(
                     f"{method} {rel}: sent, but no answer ({what}); the write may have been applied",
-                    method=method, path=rel, cause=exc) from exc
+                    method=method,
+                    path=rel,
+                    cause=exc,
+                ) from exc
             if isinstance(exc, READ_RETRYABLE):
-                raise _Retry(what, TransportError(f"{method} {rel}: {what}", method=method, path=rel,
-                                                  cause=exc)) from exc
+                raise _Retry(
+                    what, TransportError(f"{method} {rel}: {what}", method=method, path=rel, cause=exc)
+                ) from exc
             raise TransportError(f"{method} {rel}: {what}", method=method, path=rel, cause=exc) from exc
         self.stats._status(resp.status_code)
         return resp
@@ -316,10 +328,14 @@ class Transport:
                 self.stats._add("errors")
                 if method in WRITE_METHODS:
                     raise AmbiguousWriteError(
-                        f"{method} {rel}: {status} answer with an unreadable body; the write was probably "
-                        f"applied", method=method, path=rel, status=status) from None
-                final = ServerError(f"{method} {rel}: {status} answer with an unreadable body",
-                                    method=method, path=rel, status=status)
+                        f"{method} {rel}: {status} answer with an unreadable body; the write was probably applied",
+                        method=method,
+                        path=rel,
+                        status=status,
+                    ) from None
+                final = ServerError(
+                    f"{method} {rel}: {status} answer with an unreadable body", method=method, path=rel, status=status
+                )
                 raise _Retry(f"{status} with an unreadable body", final) from None
 
         title, errors, text = self._problem(resp)
@@ -342,7 +358,9 @@ class Transport:
         if status in (401, 403):
             raise AuthenticationError(
                 f"{message}: check {self.env.var('CLIENT_ID')}, {self.env.var('CLIENT_SECRET')} and "
-                f"{self.env.var('APP_KEY')}", **kw)
+                f"{self.env.var('APP_KEY')}",
+                **kw,
+            )
         if status == 404:
             raise NotFoundError(message, **kw)
         if status == 409:
@@ -351,8 +369,8 @@ class Transport:
             error = ServerError(message, **kw)
             if method in WRITE_METHODS:
                 raise AmbiguousWriteError(
-                    f"{method} {rel}: answered {status} {title}; the write may have been applied",
-                    cause=error, **kw)
+                    f"{method} {rel}: answered {status} {title}; the write may have been applied", cause=error, **kw
+                )
             if status in RETRYABLE_STATUS:
                 raise _Retry(f"{status} {title}", error)
             raise error
@@ -382,11 +400,15 @@ class Transport:
         self.stats._add("retries")
         exc = state.outcome.exception() if state.outcome else None
         final = exc.final if isinstance(exc, _Retry) else None
-        log.warning("%s %s: attempt %d/%d failed (%s); retrying in %.2f s",
-                    final.method if final else "?", final.path if final else "?",
-                    state.attempt_number, self.max_retries + 1,
-                    exc.reason if isinstance(exc, _Retry) else exc,
-                    state.next_action.sleep if state.next_action else 0.0)
+        log.warning(
+            "%s %s: attempt %d/%d failed (%s); retrying in %.2f s",
+            final.method if final else "?",
+            final.path if final else "?",
+            state.attempt_number,
+            self.max_retries + 1,
+            exc.reason if isinstance(exc, _Retry) else exc,
+            state.next_action.sleep if state.next_action else 0.0,
+        )
 
     def _clean(self, text: str) -> str:
         return self.tokens.clean(text)

@@ -1,8 +1,8 @@
 """A ServiceTitan look-alike (Production and Integration tenants) for tests and demos.
 
-    from stsync_dagster.simulator import Simulator, Faults
-    with Simulator(seed=7, scale=0.25).start() as sim:
-        sim.env()   # ST_* variables pointing at it
+from stsync_dagster.simulator import Simulator, Faults
+with Simulator(seed=7, scale=0.25).start() as sim:
+    sim.env()   # ST_* variables pointing at it
 """
 
 from .constants import (

@@ -74,8 +74,10 @@ def _external(kind: str, value: object, where: str) -> dict[str, list[dict]]:
     if isinstance(value, Mapping) and "applicationGuid" in value:
         value = {value["applicationGuid"]: value.get("externalData") or []}
     if not isinstance(value, Mapping):
-        raise TypeError(f"{where}.externalData must be {{guid: [{{key, value}}]}} or a create-request "
-                         "{applicationGuid, externalData}")
+        raise TypeError(
+            f"{where}.externalData must be {{guid: [{{key, value}}]}} or a create-request "
+            "{applicationGuid, externalData}"
+        )
     out = {}
     for guid, pairs in value.items():
         if not isinstance(pairs, list) or not all(isinstance(p, Mapping) and "key" in p for p in pairs):
@@ -99,4 +101,3 @@ def change_record(tenant: Tenant, kind: str, record_id: int, fields: Mapping) ->
                 if appointment["jobId"] == record_id:
                     appointment.update(status="Canceled", active=False)
         return copy.deepcopy(record)
-

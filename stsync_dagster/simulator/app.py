@@ -33,10 +33,16 @@ def build_app(state: SimState):
         routes.append(Route(f"/{env}/connect/token", _token_endpoint(state, env), methods=["POST"]))
         for method, domain, resource, handler in API:
             path = f"/{env}/{domain}/v2/tenant/{{tenant:int}}/{resource}"
-            routes.append(Route(path, _api_endpoint(state, env, method, route_key(method, resource), handler),
-                                methods=[method]))
-        routes.append(Route(f"/{env}/{{rest:path}}", _unknown_endpoint(state, env),
-                            methods=["GET", "POST", "PATCH", "PUT", "DELETE"]))
+            routes.append(
+                Route(path, _api_endpoint(state, env, method, route_key(method, resource), handler), methods=[method])
+            )
+        routes.append(
+            Route(
+                f"/{env}/{{rest:path}}",
+                _unknown_endpoint(state, env),
+                methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            )
+        )
     return DropConnectionMiddleware(Starlette(routes=routes), state)
 
 
@@ -57,11 +63,14 @@ def _token_endpoint(state: SimState, env: str):
         if answer is None:
             refusal = {"error": "invalid_client"}
             if state.dice.faults.echo_credentials:
-                refusal = {"error": f"invalid_client: no client matches {raw} {basic}".strip(),
-                           "error_description": f"received {json.dumps(form)} with Authorization {basic!r}"}
+                refusal = {
+                    "error": f"invalid_client: no client matches {raw} {basic}".strip(),
+                    "error_description": f"received {json.dumps(form)} with Authorization {basic!r}",
+                }
             return JSONResponse(refusal, status_code=400)
         stats.add("tokens_issued")
         return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
     return endpoint
 
 
@@ -79,13 +88,17 @@ def _api_endpoint(state: SimState, env: str, method: str, key: str, handler: Han
         state.tokens.check(env, request.headers)
         if request.path_params["tenant"] != tenant.tenant_id:
             # 404 (not 403): to this app, another tenant id simply does not exist here.
-            raise ApiError(404, f"Tenant {request.path_params['tenant']} was not found.",
-                           {"tenant": [f"Tenant {request.path_params['tenant']} not found"]})
+            raise ApiError(
+                404,
+                f"Tenant {request.path_params['tenant']} was not found.",
+                {"tenant": [f"Tenant {request.path_params['tenant']} not found"]},
+            )
         wait = state.limiter.acquire((request.headers.get("st-app-key"), tenant.tenant_id), arrived)
         if wait is not None:
             stats.add("rate_limited")
-            raise ApiError(429, f"Rate limit is exceeded. Try again in {wait} seconds.",
-                           headers={"Retry-After": str(wait)})
+            raise ApiError(
+                429, f"Rate limit is exceeded. Try again in {wait} seconds.", headers={"Retry-After": str(wait)}
+            )
         injected = dice.injected_error()
         if injected is not None:  # before anything is processed: nothing committed
             stats.add("injected_errors")
@@ -102,6 +115,7 @@ def _api_endpoint(state: SimState, env: str, method: str, key: str, handler: Han
             if late:  # the client may give up meanwhile; the create commits all the same
                 stats.add("late_commits")
                 await asyncio.sleep(late)
+
         def handle() -> Response:
             with tenant.lock:
                 return handler(tenant, request, body, state)
@@ -132,6 +146,7 @@ def _api_endpoint(state: SimState, env: str, method: str, key: str, handler: Han
         if slow:  # the answer (already committed) is held back, e.g. past the client's timeout
             await asyncio.sleep(slow)
         return response
+
     return endpoint
 
 
@@ -140,14 +155,18 @@ def _unknown_endpoint(state: SimState, env: str):
         state.stats[env].request(f"{request.method} unknown")
         state.stats[env].status(404)
         return problem_response(ApiError(404, f"No API resource at {request.url.path}."))
+
     return endpoint
 
 
 def _is_api_post(scope) -> bool:
     path = scope.get("path", "")
-    return (scope["type"] == "http" and scope.get("method") in ("POST", "PATCH", "PUT")
-            and path.startswith(("/prod/", "/int/"))
-            and not path.endswith("/connect/token"))
+    return (
+        scope["type"] == "http"
+        and scope.get("method") in ("POST", "PATCH", "PUT")
+        and path.startswith(("/prod/", "/int/"))
+        and not path.endswith("/connect/token")
+    )
 
 
 class DropConnectionMiddleware:

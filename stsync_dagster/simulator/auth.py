@@ -30,8 +30,11 @@ class TokenIssuer:
     def issue(self, env: str, client_id: str | None, client_secret: str | None) -> dict | None:
         """The token answer, or None for bad credentials (the caller answers 400 invalid_client)."""
         expected = self.clients[env]
-        if not (client_id and client_secret and secrets.compare_digest(f"{client_id}\n{client_secret}",
-                                                                       f"{expected[0]}\n{expected[1]}")):
+        if not (
+            client_id
+            and client_secret
+            and secrets.compare_digest(f"{client_id}\n{client_secret}", f"{expected[0]}\n{expected[1]}")
+        ):
             return None
         lifetime = self.lifetime
         now = time.monotonic()

@@ -48,7 +48,6 @@ EXTRA_KINDS = ("categories", "campaign-categories", "job-cancel-reasons", "job-h
 ALL_KINDS = KINDS + EXTRA_KINDS
 
 
-
 @functools.cache
 def default_until() -> datetime:
     """The end of the generated data: the last second of yesterday (UTC), so a daily sync of "yesterday" and

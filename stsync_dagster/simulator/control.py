@@ -56,8 +56,14 @@ def control_routes(state: SimState) -> list[Route]:
                 state.bulk.update(**body["bulk"])
         except (ValueError, TypeError) as error:
             return _error(400, str(error))
-        return JSONResponse({"token_lifetime": state.tokens.lifetime, "rate_limit": state.limiter.per_second,
-                             "export_batch_size": state.export_batch_size, "bulk": dataclasses.asdict(state.bulk)})
+        return JSONResponse(
+            {
+                "token_lifetime": state.tokens.lifetime,
+                "rate_limit": state.limiter.per_second,
+                "export_batch_size": state.export_batch_size,
+                "bulk": dataclasses.asdict(state.bulk),
+            }
+        )
 
     async def records(request: Request):
         env, kind = request.path_params["env"], request.path_params["kind"]
@@ -76,14 +82,22 @@ def control_routes(state: SimState) -> list[Route]:
             return _error(404, f"unknown env or kind: {env!r} {kind!r}")
         try:
             edits = await _json(request)
-            return JSONResponse([change_record(state.tenants[env], kind, int(e["id"]), {k: v for k, v in e.items() if k != "id"})
-                                 for e in edits])
+            return JSONResponse(
+                [
+                    change_record(state.tenants[env], kind, int(e["id"]), {k: v for k, v in e.items() if k != "id"})
+                    for e in edits
+                ]
+            )
         except (KeyError, ValueError, TypeError) as error:
             return _error(400, str(error))
 
     async def corruptions(_request: Request):
-        return JSONResponse([{"kind": kind, "id": record_id, "field": fld}
-                             for (kind, record_id), fld in sorted(state.corruptions.items())])
+        return JSONResponse(
+            [
+                {"kind": kind, "id": record_id, "field": fld}
+                for (kind, record_id), fld in sorted(state.corruptions.items())
+            ]
+        )
 
     return [
         Route("/_sim/stats/{env}", stats, methods=["GET"]),

@@ -31,6 +31,7 @@ def _set(field: str, value) -> Corruption:
     def corrupt(record: dict, _rng: random.Random, _context: dict) -> str:
         record[field] = value
         return field
+
     return corrupt
 
 
@@ -38,6 +39,7 @@ def _omit(field: str) -> Corruption:
     def corrupt(record: dict, _rng: random.Random, _context: dict) -> str:
         record[OMIT_KEY] = (*record.get(OMIT_KEY, ()), field)
         return field
+
     return corrupt
 
 
@@ -54,8 +56,13 @@ def _campaign_name(record: dict, _rng: random.Random, context: dict) -> str:
 
 
 CORRUPTIONS: dict[str, tuple[Corruption, ...]] = {
-    "materials": (_set("code", None), _set("code", ""), _set("description", None), _set("cost", "n/a"),
-                  _omit("modifiedOn")),
+    "materials": (
+        _set("code", None),
+        _set("code", ""),
+        _set("description", None),
+        _set("cost", "n/a"),
+        _omit("modifiedOn"),
+    ),
     "purchase-orders": (_set("items", []), _set("vendorId", None), _line_quantity),
     "jobs": (_set("priority", UNKNOWN_PRIORITY), _set("customerId", None), _campaign_name),
 }
@@ -118,8 +125,12 @@ def _eligible(prod: dict[str, list[dict]]) -> dict[str, list[dict]]:
             tainted.add(material["id"])
     pos = prod.get("purchase-orders", [])
     # A configurable material and its variations are copied together; a job names the one it came from.
-    paired = {i for m in prod.get("materials", []) if m.get("variationsOrConfigurableMaterials")
-              for i in (m["id"], *m["variationsOrConfigurableMaterials"])}
+    paired = {
+        i
+        for m in prod.get("materials", [])
+        if m.get("variationsOrConfigurableMaterials")
+        for i in (m["id"], *m["variationsOrConfigurableMaterials"])
+    }
     on_po_lines = tainted | paired | {line.get("skuId") for po in pos for line in po.get("items") or []}
     origins = {(j.get("jobGeneratedLeadSource") or {}).get("jobId") for j in prod.get("jobs", [])}
     on_pos = tainted | origins | {po.get("jobId") for po in pos}

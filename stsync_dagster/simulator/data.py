@@ -39,6 +39,7 @@ BASE_COUNTS = {
 }
 SCALED_KINDS = ("materials", "equipment", "purchase-orders", "jobs", "customers")
 
+
 def resolve_counts(scale: float, counts: Mapping[str, int] | None) -> dict[str, int]:
     if scale <= 0:
         raise ValueError("scale must be positive")
@@ -59,12 +60,21 @@ class Refresh:
     keep_ids: bool = True
 
 
-def generate(seed: int, scale: float = 1.0, counts: Mapping[str, int] | None = None,
-             until: datetime | None = None, refresh: Refresh | None = None,
-             handmade_materials: int = 0) -> dict[str, dict[str, list[dict]]]:
+def generate(
+    seed: int,
+    scale: float = 1.0,
+    counts: Mapping[str, int] | None = None,
+    until: datetime | None = None,
+    refresh: Refresh | None = None,
+    handmade_materials: int = 0,
+) -> dict[str, dict[str, list[dict]]]:
     """Both tenants' records: {"prod": {kind: [record, ...]}, "int": {...}} (externalData under "_external")."""
-    specs = Specs(random.Random(seed), resolve_counts(scale, counts), until or default_until(),
-                  fill=random.Random(seed * 104_729 + 3)).build()
+    specs = Specs(
+        random.Random(seed),
+        resolve_counts(scale, counts),
+        until or default_until(),
+        fill=random.Random(seed * 104_729 + 3),
+    ).build()
     rng = random.Random(seed * 7919 + 1)
     prod_ids = _Ids(rng, PROD_ID_RANGE[0])
     prod = _materialize(specs, prod_ids, shuffle=None)
@@ -96,8 +106,11 @@ def _refreshed_specs(specs: dict[str, list[dict]], as_of: datetime) -> dict[str,
         for spec in specs.get(kind, []):
             created = datetime.fromisoformat(spec["createdOn"].replace("Z", "+00:00"))
             # A configurable material and its variations name each other: neither waits for the other.
-            needed = [r for r in _refs({k: v for k, v in spec.items() if k not in ("key", "variationsOrConfigurableMaterials")})
-                      if r[0] in specs and r[0] not in children.get(kind, ())]
+            needed = [
+                r
+                for r in _refs({k: v for k, v in spec.items() if k not in ("key", "variationsOrConfigurableMaterials")})
+                if r[0] in specs and r[0] not in children.get(kind, ())
+            ]
             if created <= as_of and all(r in copied for r in needed):
                 kept.append(spec)
                 copied.add(spec["key"])
@@ -111,12 +124,30 @@ def _handmade(specs: dict[str, list[dict]], int_specs: dict[str, list[dict]], co
     held = {s["key"] for s in int_specs.get("materials", [])}
     chosen = [s for s in specs["materials"] if s["key"] not in held][:count]
     return [
-        {**{k: v for k, v in spec.items() if k not in ("primaryVendor", "otherVendors", "categories", "_external",
-                                                        "variationsOrConfigurableMaterials", "assets")},
-         "key": ("handmade-materials", i), "code": f" {spec['code'].swapcase()} ",
-         "description": f"Made by hand for a test: {spec['description']}"[:2000],
-         "primaryVendor": None, "otherVendors": [], "categories": [], "assets": [], "isConfigurableMaterial": False,
-         "variationsOrConfigurableMaterials": []}
+        {
+            **{
+                k: v
+                for k, v in spec.items()
+                if k
+                not in (
+                    "primaryVendor",
+                    "otherVendors",
+                    "categories",
+                    "_external",
+                    "variationsOrConfigurableMaterials",
+                    "assets",
+                )
+            },
+            "key": ("handmade-materials", i),
+            "code": f" {spec['code'].swapcase()} ",
+            "description": f"Made by hand for a test: {spec['description']}"[:2000],
+            "primaryVendor": None,
+            "otherVendors": [],
+            "categories": [],
+            "assets": [],
+            "isConfigurableMaterial": False,
+            "variationsOrConfigurableMaterials": [],
+        }
         for i, spec in enumerate(chosen)
     ]
 
@@ -164,8 +195,11 @@ def _materialize(specs: dict[str, list[dict]], ids: _Ids, shuffle: random.Random
 
 def _integration_specs(specs: dict[str, list[dict]]) -> dict[str, list[dict]]:
     missing = DELIBERATE_GAPS["missing"]
-    out = {kind: [s for s in specs[kind] if s["name"] not in missing.get(kind, ())] for kind in MASTER_KINDS
-           if kind != "locations"}
+    out = {
+        kind: [s for s in specs[kind] if s["name"] not in missing.get(kind, ())]
+        for kind in MASTER_KINDS
+        if kind != "locations"
+    }
     kept_customers = {s["key"] for s in out["customers"]}
     out["locations"] = [s for s in specs["locations"] if s["customerId"] in kept_customers]
     for name in DELIBERATE_GAPS["duplicated"]["campaigns"]:

@@ -117,7 +117,11 @@ class FaultDice:
 
     def late_commit_delay(self) -> float:
         faults = self.faults
-        return faults.late_commit_seconds if faults.late_commit_seconds > 0 and self._roll(faults.late_commit_rate) else 0.0
+        return (
+            faults.late_commit_seconds
+            if faults.late_commit_seconds > 0 and self._roll(faults.late_commit_rate)
+            else 0.0
+        )
 
     def drop_post(self) -> bool:
         return self._roll(self.faults.drop_post_rate)

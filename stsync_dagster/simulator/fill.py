@@ -17,8 +17,11 @@ COST_OF_SALE_ACCOUNTS = ("5100 · Cost of Goods Sold", "5150 · Materials – CO
 ASSET_ACCOUNTS = ("1400 · Inventory Asset", "1410 · Truck Stock Inventory")
 BUDGET_CODES = (("01-410", "M"), ("02-220", "L"), ("15-100", "M"), ("26-050", "S"))
 SUB_ACCOUNTS = ("Truck Stock", "Warehouse Bin A", "Special Order", "Rebate Program")
-CUSTOM_FIELDS = (("Gate Code", ("#4471", "1234*", "none")), ("Pets on Site", ("Dog", "Cat", "No")),
-                 ("Preferred Contact", ("Text", "Call", "Email")))
+CUSTOM_FIELDS = (
+    ("Gate Code", ("#4471", "1234*", "none")),
+    ("Pets on Site", ("Dog", "Cat", "No")),
+    ("Preferred Contact", ("Text", "Call", "Email")),
+)
 TAG_TYPES = 6
 
 
@@ -35,12 +38,20 @@ def _chance(builder: SpecBuilderBase, p: float) -> bool:
 def _sub_accounts(builder: SpecBuilderBase, vendor: dict, m: int) -> None:
     rng = builder.fill
     if _chance(builder, 0.3):
-        vendor["primarySubAccount"] = {"id": ("sub-accounts", m, 0), "cost": round(vendor["cost"] * 0.95, 2),
-                                       "accountName": rng.choice(SUB_ACCOUNTS)}
+        vendor["primarySubAccount"] = {
+            "id": ("sub-accounts", m, 0),
+            "cost": round(vendor["cost"] * 0.95, 2),
+            "accountName": rng.choice(SUB_ACCOUNTS),
+        }
     if _chance(builder, 0.2):
         vendor["otherSubAccounts"] = [
-            {"id": ("sub-accounts", m, k + 1), "cost": round(vendor["cost"] * rng.uniform(0.9, 1.1), 2),
-             "accountName": name} for k, name in enumerate(rng.sample(SUB_ACCOUNTS, rng.randint(1, 2)))]
+            {
+                "id": ("sub-accounts", m, k + 1),
+                "cost": round(vendor["cost"] * rng.uniform(0.9, 1.1), 2),
+                "accountName": name,
+            }
+            for k, name in enumerate(rng.sample(SUB_ACCOUNTS, rng.randint(1, 2)))
+        ]
 
 
 def _materials(builder: SpecBuilderBase) -> None:
@@ -53,10 +64,20 @@ def _materials(builder: SpecBuilderBase) -> None:
         material["chargeableByDefault"] = _chance(builder, 0.85)
         if _chance(builder, 0.4):
             material["assets"] = [
-                {"alias": f"{material['code']} spec sheet", "fileName": f"{code}-spec.pdf", "isDefault": False,
-                 "type": "Attachment", "url": f"https://assets.example.com/pricebook/{code}-spec.pdf"},
-                {"alias": None, "fileName": f"{code}.jpg", "isDefault": True, "type": "Image",
-                 "url": f"https://assets.example.com/pricebook/{code}.jpg"},
+                {
+                    "alias": f"{material['code']} spec sheet",
+                    "fileName": f"{code}-spec.pdf",
+                    "isDefault": False,
+                    "type": "Attachment",
+                    "url": f"https://assets.example.com/pricebook/{code}-spec.pdf",
+                },
+                {
+                    "alias": None,
+                    "fileName": f"{code}.jpg",
+                    "isDefault": True,
+                    "type": "Image",
+                    "url": f"https://assets.example.com/pricebook/{code}.jpg",
+                },
             ][: rng.randint(1, 2)]
         if _chance(builder, 0.3):
             material["budgetCostCode"], material["budgetCostType"] = rng.choice(BUDGET_CODES)
@@ -107,8 +128,11 @@ def _jobs(builder: SpecBuilderBase) -> None:
         if _chance(builder, 0.4):
             job["tagTypeIds"] = [("tag-types", t) for t in rng.sample(range(TAG_TYPES), rng.randint(1, 2))]
         if _chance(builder, 0.3):
-            job["customFields"] = [{"typeId": ("custom-field-types", k), "name": name, "value": rng.choice(values)}
-                                   for k, (name, values) in enumerate(CUSTOM_FIELDS) if _chance(builder, 0.6)]
+            job["customFields"] = [
+                {"typeId": ("custom-field-types", k), "name": name, "value": rng.choice(values)}
+                for k, (name, values) in enumerate(CUSTOM_FIELDS)
+                if _chance(builder, 0.6)
+            ]
         if _chance(builder, 0.1):
             job["projectId"] = ("projects", rng.randint(0, 9))
         if _chance(builder, 0.2):

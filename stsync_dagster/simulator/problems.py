@@ -20,8 +20,9 @@ VALIDATION_TITLE = "One or more validation errors occurred."
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, title: str, errors: dict[str, list[str]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, title: str, errors: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(title)
         self.status, self.title, self.errors, self.headers = status, title, errors or {}, headers or {}
 
@@ -42,5 +43,6 @@ def problem_body(status: int, title: str, errors: dict[str, list[str]] | None = 
 
 
 def problem_response(error: ApiError) -> JSONResponse:
-    return JSONResponse(problem_body(error.status, error.title, error.errors), status_code=error.status,
-                        headers=error.headers)
+    return JSONResponse(
+        problem_body(error.status, error.title, error.errors), status_code=error.status, headers=error.headers
+    )

@@ -34,15 +34,27 @@ LIST_SPECS: dict[str, ListSpec] = {
     "materials": ListSpec(external=True),
     "equipment": ListSpec(external=True),
     "purchase-orders": ListSpec(
-        active=False, ints={"jobId": "jobId", "technicianId": "technicianId"}, int_lists={"jobIds": "jobId"},
-        strings={"status": "status", "number": "number"}),
+        active=False,
+        ints={"jobId": "jobId", "technicianId": "technicianId"},
+        int_lists={"jobIds": "jobId"},
+        strings={"status": "status", "number": "number"},
+    ),
     "jobs": ListSpec(
-        active=False, external=True,
-        ints={"customerId": "customerId", "locationId": "locationId", "jobTypeId": "jobTypeId",
-              "campaignId": "campaignId", "businessUnitId": "businessUnitId", "projectId": "projectId"},
-        strings={"number": "jobNumber", "jobStatus": "jobStatus", "priority": "priority"}),
-    "appointments": ListSpec(ints={"jobId": "jobId", "customerId": "customerId"},
-                             strings={"status": "status", "number": "appointmentNumber"}),
+        active=False,
+        external=True,
+        ints={
+            "customerId": "customerId",
+            "locationId": "locationId",
+            "jobTypeId": "jobTypeId",
+            "campaignId": "campaignId",
+            "businessUnitId": "businessUnitId",
+            "projectId": "projectId",
+        },
+        strings={"number": "jobNumber", "jobStatus": "jobStatus", "priority": "priority"},
+    ),
+    "appointments": ListSpec(
+        ints={"jobId": "jobId", "customerId": "customerId"}, strings={"status": "status", "number": "appointmentNumber"}
+    ),
     "appointment-assignments": ListSpec(ints={"jobId": "jobId"}, int_lists={"appointmentIds": "appointmentId"}),
     "vendors": ListSpec(external=True),
     "warehouses": ListSpec(external=True),
@@ -121,8 +133,12 @@ def instant_param(params: Mapping[str, str], name: str) -> datetime | None:
 
 def _date_filters(params) -> list:
     checks = []
-    for name, fld, inclusive in (("modifiedOnOrAfter", "modifiedOn", True), ("modifiedBefore", "modifiedOn", False),
-                                 ("createdOnOrAfter", "createdOn", True), ("createdBefore", "createdOn", False)):
+    for name, fld, inclusive in (
+        ("modifiedOnOrAfter", "modifiedOn", True),
+        ("modifiedBefore", "modifiedOn", False),
+        ("createdOnOrAfter", "createdOn", True),
+        ("createdBefore", "createdOn", False),
+    ):
         bound = instant_param(params, name)
         if bound is not None:
             checks.append((fld, bound, inclusive))
@@ -136,8 +152,9 @@ def _external_filter(tenant: Tenant, kind: str, params) -> tuple[str | None, obj
     if raw_values and not key:
         raise validation({"externalDataKey": ["'externalDataKey' must also be provided with 'externalDataValues'."]})
     if key and not guid:
-        raise validation({"externalDataApplicationGuid": ["'externalDataApplicationGuid' is required to filter "
-                                                          "on external data."]})
+        raise validation(
+            {"externalDataApplicationGuid": ["'externalDataApplicationGuid' is required to filter on external data."]}
+        )
     values = None
     if raw_values:
         values = {v for v in raw_values.split(",")}
@@ -171,8 +188,9 @@ def list_records(tenant: Tenant, kind: str, params) -> dict:
     if ids is not None:
         records = [r for r in records if r["id"] in ids]
     for fld, bound, inclusive in _date_filters(params):
-        records = [r for r in records
-                   if (parse_instant(r[fld]) >= bound if inclusive else parse_instant(r[fld]) < bound)]
+        records = [
+            r for r in records if (parse_instant(r[fld]) >= bound if inclusive else parse_instant(r[fld]) < bound)
+        ]
     for name, fld in spec.ints.items():
         wanted = int_param(params, name)
         if wanted is not None:
@@ -196,7 +214,7 @@ def list_records(tenant: Tenant, kind: str, params) -> dict:
             records = [r for r in records if matches(r)]
     records.sort(key=lambda r: order_key(kind, r["id"]))
     start = (page - 1) * page_size
-    chunk = records[start:start + page_size]
+    chunk = records[start : start + page_size]
     return {
         "page": page,
         "pageSize": page_size,

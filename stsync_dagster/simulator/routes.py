@@ -7,7 +7,15 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import writes_crm, writes_equipment, writes_inventory, writes_jpm, writes_pricebook, writes_pricebook_bulk, writes_status
+from . import (
+    writes_crm,
+    writes_equipment,
+    writes_inventory,
+    writes_jpm,
+    writes_pricebook,
+    writes_pricebook_bulk,
+    writes_status,
+)
 from .problems import ApiError
 from .moving import list_answer
 from .query import export_records
@@ -26,6 +34,7 @@ def _guid(request: Request) -> str | None:
 def listing(kind: str) -> Handler:
     def handler(tenant, request, _body, state):
         return JSONResponse(list_answer(tenant, kind, request.query_params, state))
+
     return handler
 
 
@@ -35,50 +44,60 @@ def by_id(kind: str) -> Handler:
         if record is None:
             raise not_found(kind, request.path_params["id"])
         return JSONResponse(tenant.render(kind, record, _guid(request)))
+
     return handler
 
 
 def export(kind: str) -> Handler:
     def handler(tenant, request, _body, state):
         return JSONResponse(export_records(tenant, kind, request.query_params, state.export_batch_size))
+
     return handler
 
 
 def full_record(kind: str, write, status: int = 200, with_id: bool = False) -> Handler:
     """Answer with the written record, rendered with the externalData of the guid the request stamped."""
+
     def handler(tenant, request, body, _state):
         record, guid = write(tenant, request.path_params["id"], body) if with_id else write(tenant, body)
         return JSONResponse(tenant.render(kind, record, guid), status_code=status)
+
     return handler
 
 
 def id_only(write, with_id: bool = False) -> Handler:
     def handler(tenant, request, body, _state):
         return JSONResponse(write(tenant, request.path_params["id"], body) if with_id else write(tenant, body))
+
     return handler
 
 
 def no_body(write) -> Handler:
     """A status change: 200 with an empty body."""
+
     def handler(tenant, request, body, _state):
         write(tenant, request.path_params["id"], body)
         return Response(status_code=200)
+
     return handler
 
 
 def plain(write) -> Handler:
     def handler(tenant, _request, body, _state):
         return JSONResponse(write(tenant, body))
+
     return handler
 
 
 def bulk(write, status: int) -> Handler:
     """The bulk pricebook endpoints: 404 when switched off, as on an API without them."""
+
     def handler(tenant, request, body, state):
         if not state.bulk.enabled:
             raise ApiError(404, f"No API resource at {request.url.path}.")
         answer = write(tenant, body, state.bulk)
         return JSONResponse(answer, status_code=status) if answer is not None else Response(status_code=status)
+
     return handler
 
 
@@ -88,8 +107,7 @@ API: tuple[tuple[str, str, str, Handler], ...] = (
     ("GET", "pricebook", "materials", listing("materials")),
     ("GET", "pricebook", f"materials/{ID}", by_id("materials")),
     ("POST", "pricebook", "materials", full_record("materials", writes_pricebook.create_material, status=201)),
-    ("PATCH", "pricebook", f"materials/{ID}", full_record("materials", writes_pricebook.update_material,
-                                                          with_id=True)),
+    ("PATCH", "pricebook", f"materials/{ID}", full_record("materials", writes_pricebook.update_material, with_id=True)),
     ("GET", "pricebook", "export/materials", export("materials")),
     ("POST", "pricebook", "pricebook", bulk(writes_pricebook_bulk.bulk_create, 201)),
     ("PATCH", "pricebook", "pricebook", bulk(writes_pricebook_bulk.bulk_update, 200)),
@@ -97,14 +115,22 @@ API: tuple[tuple[str, str, str, Handler], ...] = (
     ("GET", "pricebook", "equipment", listing("equipment")),
     ("GET", "pricebook", f"equipment/{ID}", by_id("equipment")),
     ("POST", "pricebook", "equipment", full_record("equipment", writes_equipment.create_equipment)),
-    ("PATCH", "pricebook", f"equipment/{ID}", full_record("equipment", writes_equipment.update_equipment,
-                                                          with_id=True)),
+    (
+        "PATCH",
+        "pricebook",
+        f"equipment/{ID}",
+        full_record("equipment", writes_equipment.update_equipment, with_id=True),
+    ),
     ("GET", "inventory", "purchase-orders", listing("purchase-orders")),
     ("GET", "inventory", f"purchase-orders/{ID}", by_id("purchase-orders")),
     ("POST", "inventory", "purchase-orders", id_only(writes_inventory.create_purchase_order)),
     ("PATCH", "inventory", f"purchase-orders/{ID}", id_only(writes_inventory.update_purchase_order, with_id=True)),
-    ("PATCH", "inventory", f"purchase-orders/{ID}/cancellation", id_only(writes_status.cancel_purchase_order,
-                                                                         with_id=True)),
+    (
+        "PATCH",
+        "inventory",
+        f"purchase-orders/{ID}/cancellation",
+        id_only(writes_status.cancel_purchase_order, with_id=True),
+    ),
     ("GET", "inventory", "export/purchase-orders", export("purchase-orders")),
     ("GET", "inventory", "vendors", listing("vendors")),
     ("GET", "inventory", f"vendors/{ID}", by_id("vendors")),

@@ -40,12 +40,25 @@ HOST = "127.0.0.1"
 
 
 class Simulator:
-    def __init__(self, seed: int = 7, scale: float = 1.0, counts: Mapping[str, int] | None = None,
-                 token_lifetime: float = 900, rate_limit: int | None = 60, faults: Faults | None = None, *,
-                 until: datetime | None = None, export_batch_size: int = 500, invalid_fraction: float = 0.0,
-                 invalid_seed: int | None = None, refresh: Refresh | None = None,
-                 handmade_materials: int = 0, clients: Mapping[str, tuple[str, str]] | None = None,
-                 bulk: Mapping[str, object] | None = None, strict: Mapping[str, bool] | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 7,
+        scale: float = 1.0,
+        counts: Mapping[str, int] | None = None,
+        token_lifetime: float = 900,
+        rate_limit: int | None = 60,
+        faults: Faults | None = None,
+        *,
+        until: datetime | None = None,
+        export_batch_size: int = 500,
+        invalid_fraction: float = 0.0,
+        invalid_seed: int | None = None,
+        refresh: Refresh | None = None,
+        handmade_materials: int = 0,
+        clients: Mapping[str, tuple[str, str]] | None = None,
+        bulk: Mapping[str, object] | None = None,
+        strict: Mapping[str, bool] | None = None,
+    ) -> None:
         """`refresh`: Integration starts as a copy of Production (see data.Refresh), not with master data only;
         `handmade_materials`: that many Integration materials made by hand with Production codes; `strict`:
         undocumented rules switched off (strict.py: all on by default);
@@ -92,11 +105,20 @@ class Simulator:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((HOST, port))
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off", loop="asyncio",
-                                proxy_headers=False, server_header=False, timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            loop="asyncio",
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=2,
+        )
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                  name=f"stsync-simulator:{sock.getsockname()[1]}")
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"stsync-simulator:{sock.getsockname()[1]}"
+        )
         thread.start()
         deadline = time.monotonic() + timeout
         while not server.started:

@@ -21,54 +21,97 @@ class Shape:
 
 def _external_data(prefix: str, update: bool = False) -> Shape:
     if update:
-        return Shape(f"{prefix}.ExternalDataUpdateRequest", ("applicationGuid", "externalData"),
-                     lists={"externalData": Shape(f"{prefix}.ExternalDataUpdateModel", ("key",))})
-    return Shape(f"{prefix}.ExternalDataCreateRequest", ("applicationGuid", "externalData"),
-                 lists={"externalData": Shape(f"{prefix}.ExternalDataModel", ("key", "value"))})
+        return Shape(
+            f"{prefix}.ExternalDataUpdateRequest",
+            ("applicationGuid", "externalData"),
+            lists={"externalData": Shape(f"{prefix}.ExternalDataUpdateModel", ("key",))},
+        )
+    return Shape(
+        f"{prefix}.ExternalDataCreateRequest",
+        ("applicationGuid", "externalData"),
+        lists={"externalData": Shape(f"{prefix}.ExternalDataModel", ("key", "value"))},
+    )
 
 
 # -- pricebook ----------------------------------------------------------------------------------------
 _SUB_ACCOUNT = Shape("Pricebook.V2.SkuVendorSubAccountRequest", ("cost", "accountName"))
-_SKU_VENDOR = Shape("Pricebook.V2.SkuVendorRequest", ("vendorId", "cost", "active"),
-                    objects={"primarySubAccount": _SUB_ACCOUNT}, lists={"otherSubAccounts": _SUB_ACCOUNT})
+_SKU_VENDOR = Shape(
+    "Pricebook.V2.SkuVendorRequest",
+    ("vendorId", "cost", "active"),
+    objects={"primarySubAccount": _SUB_ACCOUNT},
+    lists={"otherSubAccounts": _SUB_ACCOUNT},
+)
 _SKU_ASSET = Shape("Pricebook.V2.SkuAssetRequest", ("type", "url"))
 MATERIAL_CREATE = Shape(
-    "Pricebook.V2.MaterialCreateRequest", ("code", "description"),
+    "Pricebook.V2.MaterialCreateRequest",
+    ("code", "description"),
     objects={"primaryVendor": _SKU_VENDOR, "externalData": _external_data("Pricebook.V2")},
-    lists={"otherVendors": _SKU_VENDOR, "assets": _SKU_ASSET})
+    lists={"otherVendors": _SKU_VENDOR, "assets": _SKU_ASSET},
+)
 MATERIAL_UPDATE = Shape(
-    "Pricebook.V2.MaterialUpdateRequest", (),
+    "Pricebook.V2.MaterialUpdateRequest",
+    (),
     objects={"primaryVendor": _SKU_VENDOR, "externalData": _external_data("Pricebook.V2", update=True)},
-    lists={"otherVendors": _SKU_VENDOR, "assets": _SKU_ASSET})
+    lists={"otherVendors": _SKU_VENDOR, "assets": _SKU_ASSET},
+)
 # Not in the cut-down documents ([client]): the material request's shape, under the equipment's names.
-EQUIPMENT_CREATE = Shape("Pricebook.V2.EquipmentCreateRequest", ("code", "description"),
-                         objects=MATERIAL_CREATE.objects, lists=MATERIAL_CREATE.lists)
-EQUIPMENT_UPDATE = Shape("Pricebook.V2.EquipmentUpdateRequest", (),
-                         objects=MATERIAL_UPDATE.objects, lists=MATERIAL_UPDATE.lists)
+EQUIPMENT_CREATE = Shape(
+    "Pricebook.V2.EquipmentCreateRequest",
+    ("code", "description"),
+    objects=MATERIAL_CREATE.objects,
+    lists=MATERIAL_CREATE.lists,
+)
+EQUIPMENT_UPDATE = Shape(
+    "Pricebook.V2.EquipmentUpdateRequest", (), objects=MATERIAL_UPDATE.objects, lists=MATERIAL_UPDATE.lists
+)
 
 # -- inventory ----------------------------------------------------------------------------------------
 _ADDRESS = Shape("Inventory.V2.AddressRequest", ("street", "unit", "city", "state", "zip", "country"))
-_PO_ITEM = Shape("Inventory.V2.CreatePurchaseOrderItemRequest",
-                 ("skuId", "description", "vendorPartNumber", "quantity", "cost"))
+_PO_ITEM = Shape(
+    "Inventory.V2.CreatePurchaseOrderItemRequest", ("skuId", "description", "vendorPartNumber", "quantity", "cost")
+)
 PURCHASE_ORDER_CREATE = Shape(
     "Inventory.V2.CreatePurchaseOrderRequest",
-    ("vendorId", "typeId", "businessUnitId", "inventoryLocationId", "shipTo", "impactsTechnicianPayroll", "date",
-     "requiredOn", "tax", "shipping", "items"),
-    objects={"shipTo": Shape("Inventory.V2.CreateAddressRequest", ("description", "address"),
-                             objects={"address": _ADDRESS})},
-    lists={"items": _PO_ITEM})
+    (
+        "vendorId",
+        "typeId",
+        "businessUnitId",
+        "inventoryLocationId",
+        "shipTo",
+        "impactsTechnicianPayroll",
+        "date",
+        "requiredOn",
+        "tax",
+        "shipping",
+        "items",
+    ),
+    objects={
+        "shipTo": Shape("Inventory.V2.CreateAddressRequest", ("description", "address"), objects={"address": _ADDRESS})
+    },
+    lists={"items": _PO_ITEM},
+)
 PURCHASE_ORDER_UPDATE = Shape(
-    "Inventory.V2.UpdatePurchaseOrderRequest", (),
-    objects={"shipTo": Shape("Inventory.V2.UpdateAddressRequest", ("description", "address"),
-                             objects={"address": _ADDRESS})},
-    lists={"items": Shape("Inventory.V2.UpdatePurchaseOrderItemRequest",
-                          ("id", "skuId", "description", "vendorPartNumber", "quantity", "cost"))})
+    "Inventory.V2.UpdatePurchaseOrderRequest",
+    (),
+    objects={
+        "shipTo": Shape("Inventory.V2.UpdateAddressRequest", ("description", "address"), objects={"address": _ADDRESS})
+    },
+    lists={
+        "items": Shape(
+            "Inventory.V2.UpdatePurchaseOrderItemRequest",
+            ("id", "skuId", "description", "vendorPartNumber", "quantity", "cost"),
+        )
+    },
+)
 VENDOR_CREATE = Shape(
     "Inventory.V2.CreateVendorRequest",
     ("name", "active", "isTruckReplenishment", "taxRate", "restrictedMobileCreation", "address"),
     objects={"address": _ADDRESS, "externalData": _external_data("Inventory.V2")},
-    lists={"tags": Shape("Inventory.V2.TagRequest", ("tagTypeId",)),
-           "vendorContacts": Shape("Inventory.V2.CreateVendorContactRequest", ("name", "email"))})
+    lists={
+        "tags": Shape("Inventory.V2.TagRequest", ("tagTypeId",)),
+        "vendorContacts": Shape("Inventory.V2.CreateVendorContactRequest", ("name", "email")),
+    },
+)
 
 # -- jpm ----------------------------------------------------------------------------------------------
 _LEAD_SOURCE = Shape("Jpm.V2.Base.JobGeneratedLeadSource", ())
@@ -77,12 +120,14 @@ JOB_CREATE = Shape(
     "Jpm.V2.JobCreateRequest",
     ("customerId", "locationId", "businessUnitId", "jobTypeId", "priority", "campaignId", "appointments"),
     objects={"jobGeneratedLeadSource": _LEAD_SOURCE, "externalData": _external_data("Jpm.V2")},
-    lists={"appointments": Shape("Jpm.V2.AppointmentInformation", ("start", "end")),
-           "customFields": _JOB_CUSTOM_FIELD})
+    lists={"appointments": Shape("Jpm.V2.AppointmentInformation", ("start", "end")), "customFields": _JOB_CUSTOM_FIELD},
+)
 JOB_UPDATE = Shape(
-    "Jpm.V2.UpdateJobRequest", (),
+    "Jpm.V2.UpdateJobRequest",
+    (),
     objects={"jobGeneratedLeadSource": _LEAD_SOURCE, "externalData": _external_data("Jpm.V2", update=True)},
-    lists={"customFields": _JOB_CUSTOM_FIELD})
+    lists={"customFields": _JOB_CUSTOM_FIELD},
+)
 APPOINTMENT_ADD = Shape("Jpm.V2.AppointmentAddRequest", ("jobId", "start", "end"))
 
 # -- crm ----------------------------------------------------------------------------------------------
@@ -91,16 +136,26 @@ _CRM_CONTACT = Shape("Crm.V2.Customers.NewCustomerContact", ("type", "value"))
 _CRM_CUSTOM_FIELD = Shape("Crm.V2.Customers.CustomFieldUpdateModel", ("typeId", "value"))
 _CRM_EXTERNAL = _external_data("Crm.V2")
 CUSTOMER_CREATE = Shape(
-    "Crm.V2.Customers.CreateCustomerRequest", ("name", "locations", "address"),
+    "Crm.V2.Customers.CreateCustomerRequest",
+    ("name", "locations", "address"),
     objects={"address": _CRM_ADDRESS, "externalData": _CRM_EXTERNAL},
-    lists={"locations": Shape("Crm.V2.Customers.NewLocation", ("name", "address"),
-                              objects={"address": _CRM_ADDRESS, "externalData": _CRM_EXTERNAL},
-                              lists={"contacts": _CRM_CONTACT, "customFields": _CRM_CUSTOM_FIELD}),
-           "contacts": _CRM_CONTACT, "customFields": _CRM_CUSTOM_FIELD})
+    lists={
+        "locations": Shape(
+            "Crm.V2.Customers.NewLocation",
+            ("name", "address"),
+            objects={"address": _CRM_ADDRESS, "externalData": _CRM_EXTERNAL},
+            lists={"contacts": _CRM_CONTACT, "customFields": _CRM_CUSTOM_FIELD},
+        ),
+        "contacts": _CRM_CONTACT,
+        "customFields": _CRM_CUSTOM_FIELD,
+    },
+)
 LOCATION_CREATE = Shape(
-    "Crm.V2.Locations.CreateLocationRequest", ("name", "address", "customerId"),
+    "Crm.V2.Locations.CreateLocationRequest",
+    ("name", "address", "customerId"),
     objects={"address": _CRM_ADDRESS, "externalData": _CRM_EXTERNAL},
-    lists={"contacts": _CRM_CONTACT, "customFields": _CRM_CUSTOM_FIELD})
+    lists={"contacts": _CRM_CONTACT, "customFields": _CRM_CUSTOM_FIELD},
+)
 
 # -- marketing ----------------------------------------------------------------------------------------
 CAMPAIGN_CREATE = Shape("Marketing.V2.CampaignUpsertRequest", ("name", "businessUnitId", "categoryId", "active"))
@@ -125,15 +180,19 @@ def endpoints(document: str, calls: Mapping[str, T]) -> dict[tuple[str, str, str
 
 # (OpenAPI document, method, path) -> the shape its request body must satisfy.
 WRITE_SHAPES: dict[tuple[str, str, str], Shape] = {
-    **endpoints("inventory-v2.json", {
-        "patch purchase-orders/{id}/cancellation": PO_CANCEL,
-        "post purchase-orders": PURCHASE_ORDER_CREATE,
-        "patch purchase-orders/{id}": PURCHASE_ORDER_UPDATE,
-        "post vendors": VENDOR_CREATE,
-    }),
+    **endpoints(
+        "inventory-v2.json",
+        {
+            "patch purchase-orders/{id}/cancellation": PO_CANCEL,
+            "post purchase-orders": PURCHASE_ORDER_CREATE,
+            "patch purchase-orders/{id}": PURCHASE_ORDER_UPDATE,
+            "post vendors": VENDOR_CREATE,
+        },
+    ),
     **endpoints("pricebook-v2.json", {"post materials": MATERIAL_CREATE, "patch materials/{id}": MATERIAL_UPDATE}),
-    **endpoints("jpm-v2.json", {"post jobs": JOB_CREATE, "patch jobs/{id}": JOB_UPDATE,
-                                "post appointments": APPOINTMENT_ADD}),
+    **endpoints(
+        "jpm-v2.json", {"post jobs": JOB_CREATE, "patch jobs/{id}": JOB_UPDATE, "post appointments": APPOINTMENT_ADD}
+    ),
     **endpoints("crm-v2.json", {"post customers": CUSTOMER_CREATE, "post locations": LOCATION_CREATE}),
     **endpoints("marketing-v2.json", {"post campaigns": CAMPAIGN_CREATE}),
 }

@@ -27,8 +27,9 @@ def pick_names(pool: tuple[str, ...], n: int, must: tuple[str, ...] = ()) -> lis
 
 
 class SpecBuilderBase:
-    def __init__(self, rng: random.Random, sizes: dict[str, int], until: datetime,
-                 fill: random.Random | None = None) -> None:
+    def __init__(
+        self, rng: random.Random, sizes: dict[str, int], until: datetime, fill: random.Random | None = None
+    ) -> None:
         self.rng, self.sizes, self.until = rng, sizes, until
         # Draws for the fields every copyable field is filled with (fill.py), apart from `rng` so that adding
         # one does not reshuffle the rest of the data.

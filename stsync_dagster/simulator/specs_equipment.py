@@ -39,21 +39,50 @@ class EquipmentSpecs(SpecBuilderBase):
             cost = round(rng.uniform(low, high), 2)
             price = round(cost * rng.uniform(1.3, 2.0), 2)
             vendor = rng.choice(vendors)
-            self.add("equipment", {
-                "code": f"EQ-{prefix}-{i + 1:03d}", "displayName": pattern.format(t=size),
-                "description": f"{maker} {pattern.format(t=size)}", "active": rng.random() > 0.1,
-                "price": price, "memberPrice": round(price * 0.9, 2), "addOnPrice": price,
-                "addOnMemberPrice": round(price * 0.9, 2), "manufacturer": maker,
-                "model": f"{maker[:3].upper()}-{rng.randint(1000, 9999)}", "cost": cost, "unitOfMeasure": "Each",
-                "isInventory": rng.random() < 0.5, "account": "Equipment – COGS", "costOfSaleAccount": None,
-                "assetAccount": None, "taxable": True, "hours": 0.0, "bonus": 0.0, "commissionBonus": 0.0,
-                "paysCommission": False,
-                "primaryVendor": {"id": ("sku-vendors", "equipment", i), "vendorName": "", "vendorId": vendor,
-                                  "memo": None, "vendorPart": f"{maker[:2].upper()}{rng.randint(10000, 99999)}",
-                                  "cost": cost, "active": True, "primarySubAccount": None, "otherSubAccounts": None},
-                "otherVendors": [], "categories": [], "assets": [], "createdById": self.user(),
-                **self.stamps(midnight=i == 1, rng=rng), "source": None, "externalId": None,
-            })
+            self.add(
+                "equipment",
+                {
+                    "code": f"EQ-{prefix}-{i + 1:03d}",
+                    "displayName": pattern.format(t=size),
+                    "description": f"{maker} {pattern.format(t=size)}",
+                    "active": rng.random() > 0.1,
+                    "price": price,
+                    "memberPrice": round(price * 0.9, 2),
+                    "addOnPrice": price,
+                    "addOnMemberPrice": round(price * 0.9, 2),
+                    "manufacturer": maker,
+                    "model": f"{maker[:3].upper()}-{rng.randint(1000, 9999)}",
+                    "cost": cost,
+                    "unitOfMeasure": "Each",
+                    "isInventory": rng.random() < 0.5,
+                    "account": "Equipment – COGS",
+                    "costOfSaleAccount": None,
+                    "assetAccount": None,
+                    "taxable": True,
+                    "hours": 0.0,
+                    "bonus": 0.0,
+                    "commissionBonus": 0.0,
+                    "paysCommission": False,
+                    "primaryVendor": {
+                        "id": ("sku-vendors", "equipment", i),
+                        "vendorName": "",
+                        "vendorId": vendor,
+                        "memo": None,
+                        "vendorPart": f"{maker[:2].upper()}{rng.randint(10000, 99999)}",
+                        "cost": cost,
+                        "active": True,
+                        "primarySubAccount": None,
+                        "otherSubAccounts": None,
+                    },
+                    "otherVendors": [],
+                    "categories": [],
+                    "assets": [],
+                    "createdById": self.user(),
+                    **self.stamps(midnight=i == 1, rng=rng),
+                    "source": None,
+                    "externalId": None,
+                },
+            )
         names = {s["key"]: s["name"] for s in self.specs["vendors"]}
         for spec in self.specs.get("equipment", []):
             spec["primaryVendor"]["vendorName"] = names[spec["primaryVendor"]["vendorId"]]
@@ -79,13 +108,25 @@ class EquipmentSpecs(SpecBuilderBase):
                 extra += 1
                 received = po["items"][0]["quantityReceived"] > 0
                 quantity = 1.0
-                po["items"].append({
-                    "id": ("po-items-extra", extra), "skuId": sku["key"], "description": sku["description"][:500],
-                    "createdOn": po["createdOn"], "modifiedOn": po["modifiedOn"],
-                    "skuName": sku["displayName"] or sku["code"], "skuCode": sku["code"], "skuType": sku_type,
-                    "vendorPartNumber": (sku["primaryVendor"] or {}).get("vendorPart") or "", "quantity": quantity,
-                    "quantityReceived": quantity if received else 0.0, "cost": sku["cost"],
-                    "total": round(quantity * sku["cost"], 2), "serialNumbers": [],
-                    "status": "Received" if received else "Pending", "chargeable": False, "budgetCodeId": None,
-                })
+                po["items"].append(
+                    {
+                        "id": ("po-items-extra", extra),
+                        "skuId": sku["key"],
+                        "description": sku["description"][:500],
+                        "createdOn": po["createdOn"],
+                        "modifiedOn": po["modifiedOn"],
+                        "skuName": sku["displayName"] or sku["code"],
+                        "skuCode": sku["code"],
+                        "skuType": sku_type,
+                        "vendorPartNumber": (sku["primaryVendor"] or {}).get("vendorPart") or "",
+                        "quantity": quantity,
+                        "quantityReceived": quantity if received else 0.0,
+                        "cost": sku["cost"],
+                        "total": round(quantity * sku["cost"], 2),
+                        "serialNumbers": [],
+                        "status": "Received" if received else "Pending",
+                        "chargeable": False,
+                        "budgetCodeId": None,
+                    }
+                )
                 po["total"] = round(po["total"] + round(quantity * sku["cost"], 2), 2)

@@ -14,18 +14,39 @@ from .specs_equipment import EquipmentSpecs
 from .specs_master import MasterSpecs
 
 MASTER_KINDS = (
-    "categories", "vendors", "warehouses", "purchase-order-types", "business-units", "job-types",
-    "campaign-categories", "campaigns", "technicians", "customers", "locations",
+    "categories",
+    "vendors",
+    "warehouses",
+    "purchase-order-types",
+    "business-units",
+    "job-types",
+    "campaign-categories",
+    "campaigns",
+    "technicians",
+    "customers",
+    "locations",
 )
-TRANSACTIONAL_KINDS = ("jobs", "appointments", "appointment-assignments", "materials", "equipment",
-                       "purchase-orders")
+TRANSACTIONAL_KINDS = ("jobs", "appointments", "appointment-assignments", "materials", "equipment", "purchase-orders")
 
 
 class Specs(EquipmentSpecs, MasterSpecs):
     def build(self) -> dict[str, list[dict]]:
-        for step in (self.categories, self.vendors, self.warehouses, self.po_types, self.business_units,
-                     self.job_types, self.campaigns, self.technicians, self.customers, self.jobs,
-                     self.materials, self.purchase_orders, self.equipment, self.awkward_lines):
+        for step in (
+            self.categories,
+            self.vendors,
+            self.warehouses,
+            self.po_types,
+            self.business_units,
+            self.job_types,
+            self.campaigns,
+            self.technicians,
+            self.customers,
+            self.jobs,
+            self.materials,
+            self.purchase_orders,
+            self.equipment,
+            self.awkward_lines,
+        ):
             step()
         fill(self)
         for kind in MASTER_KINDS + TRANSACTIONAL_KINDS:
@@ -50,28 +71,48 @@ class Specs(EquipmentSpecs, MasterSpecs):
             customer = force.get("customer") or self.rng.choice(customers)
             stamps = self.stamps(midnight=i == 5)
             created = datetime.fromisoformat(stamps["createdOn"])
-            status = self.rng.choices(("Scheduled", "Dispatched", "InProgress", "Hold", "Completed", "Canceled"),
-                                      (30, 8, 7, 5, 40, 10))[0]
-            job = self.add("jobs", {
-                "jobNumber": str(52_000 + i), "projectId": None, "customerId": customer,
-                "locationId": self.rng.choice(locations[customer]), "jobStatus": status,
-                "completedOn": iso(self.moment(created, self.until)) if status == "Completed" else None,
-                "businessUnitId": self.rng.choice(units),
-                "jobTypeId": force.get("jobType") or self.rng.choice(job_types),
-                "priority": self.rng.choices(("Low", "Normal", "High", "Urgent"), (15, 60, 20, 5))[0],
-                "campaignId": force.get("campaign") or self.rng.choice(campaigns),
-                "appointmentCount": 0, "firstAppointmentId": None, "lastAppointmentId": None,
-                "recallForId": None, "warrantyId": None, "jobGeneratedLeadSource": None,
-                "noCharge": self.rng.random() < 0.05, "notificationsEnabled": True, **stamps,
-                "createdById": self.user(), "tagTypeIds": [], "leadCallId": None, "partnerLeadCallId": None,
-                "bookingId": None, "soldById": None,
-                "customerPo": f"PO-{self.rng.randint(1000, 9999)}" if self.rng.random() < 0.2 else "",
-                "invoiceId": ("invoices", i), "membershipId": None,
-                "total": self.money(0, 4500) if status == "Completed" else None, "createdFromEstimateId": None,
-                "estimateIds": [],
-                "summary": self.job_summary(),
-                "customFields": [], "active": self.rng.random() > 0.03,
-            })
+            status = self.rng.choices(
+                ("Scheduled", "Dispatched", "InProgress", "Hold", "Completed", "Canceled"), (30, 8, 7, 5, 40, 10)
+            )[0]
+            job = self.add(
+                "jobs",
+                {
+                    "jobNumber": str(52_000 + i),
+                    "projectId": None,
+                    "customerId": customer,
+                    "locationId": self.rng.choice(locations[customer]),
+                    "jobStatus": status,
+                    "completedOn": iso(self.moment(created, self.until)) if status == "Completed" else None,
+                    "businessUnitId": self.rng.choice(units),
+                    "jobTypeId": force.get("jobType") or self.rng.choice(job_types),
+                    "priority": self.rng.choices(("Low", "Normal", "High", "Urgent"), (15, 60, 20, 5))[0],
+                    "campaignId": force.get("campaign") or self.rng.choice(campaigns),
+                    "appointmentCount": 0,
+                    "firstAppointmentId": None,
+                    "lastAppointmentId": None,
+                    "recallForId": None,
+                    "warrantyId": None,
+                    "jobGeneratedLeadSource": None,
+                    "noCharge": self.rng.random() < 0.05,
+                    "notificationsEnabled": True,
+                    **stamps,
+                    "createdById": self.user(),
+                    "tagTypeIds": [],
+                    "leadCallId": None,
+                    "partnerLeadCallId": None,
+                    "bookingId": None,
+                    "soldById": None,
+                    "customerPo": f"PO-{self.rng.randint(1000, 9999)}" if self.rng.random() < 0.2 else "",
+                    "invoiceId": ("invoices", i),
+                    "membershipId": None,
+                    "total": self.money(0, 4500) if status == "Completed" else None,
+                    "createdFromEstimateId": None,
+                    "estimateIds": [],
+                    "summary": self.job_summary(),
+                    "customFields": [],
+                    "active": self.rng.random() > 0.03,
+                },
+            )
             if i % 25 == 7:
                 job["_external"] = {FOREIGN_EXTERNAL_DATA_GUID: [{"key": "crmId", "value": f"CRM-{i}"}]}
             self.appointments(job, created, status, technicians, force.get("technician"))
@@ -83,44 +124,78 @@ class Specs(EquipmentSpecs, MasterSpecs):
         if roll < 0.13:
             return vocab.LONG_TEXT_UNIT * 25
         return self.awkward(0.3) or self.rng.choice(
-            ("No cooling upstairs", "Annual maintenance", "Water heater leaking", "Breaker keeps tripping",
-             "<p>Replace capacitor &amp; contactor</p>", "Kitchen sink backed up"))
+            (
+                "No cooling upstairs",
+                "Annual maintenance",
+                "Water heater leaking",
+                "Breaker keeps tripping",
+                "<p>Replace capacitor &amp; contactor</p>",
+                "Kitchen sink backed up",
+            )
+        )
 
-    def appointments(self, job: dict, created: datetime, status: str, technicians: list[Ref],
-                     forced_technician: Ref | None) -> None:
+    def appointments(
+        self, job: dict, created: datetime, status: str, technicians: list[Ref], forced_technician: Ref | None
+    ) -> None:
         count = 1 if self.rng.random() < 0.7 else 2
-        appointment_status = {"Completed": "Done", "Canceled": "Canceled", "InProgress": "Working",
-                              "Dispatched": "Dispatched", "Hold": "Hold"}.get(status, "Scheduled")
+        appointment_status = {
+            "Completed": "Done",
+            "Canceled": "Canceled",
+            "InProgress": "Working",
+            "Dispatched": "Dispatched",
+            "Hold": "Hold",
+        }.get(status, "Scheduled")
         keys = []
         for k in range(count):
             start = (created + timedelta(days=self.rng.randint(0, 10) + 7 * k)).replace(
-                hour=self.rng.choice((13, 15, 17, 19)), minute=0, second=0, microsecond=0)
+                hour=self.rng.choice((13, 15, 17, 19)), minute=0, second=0, microsecond=0
+            )
             has_window = self.rng.random() < 0.8
-            appointment = self.add("appointments", {
-                "jobId": job["key"], "appointmentNumber": f"{job['jobNumber']}-{k + 1}", "start": iso(start),
-                "end": iso(start + timedelta(hours=2)),
-                "arrivalWindowStart": iso(start) if has_window else None,
-                "arrivalWindowEnd": iso(start + timedelta(hours=4)) if has_window else None,
-                "status": appointment_status, "specialInstructions": self.awkward(0.15),
-                "createdOn": job["createdOn"], "modifiedOn": job["modifiedOn"], "customerId": job["customerId"],
-                "unused": False, "createdById": job["createdById"], "isConfirmed": self.rng.random() < 0.5,
-                # A canceled job's appointments are canceled with it, and inactive (as change_record does).
-                "active": job["active"] and appointment_status != "Canceled",
-            })
+            appointment = self.add(
+                "appointments",
+                {
+                    "jobId": job["key"],
+                    "appointmentNumber": f"{job['jobNumber']}-{k + 1}",
+                    "start": iso(start),
+                    "end": iso(start + timedelta(hours=2)),
+                    "arrivalWindowStart": iso(start) if has_window else None,
+                    "arrivalWindowEnd": iso(start + timedelta(hours=4)) if has_window else None,
+                    "status": appointment_status,
+                    "specialInstructions": self.awkward(0.15),
+                    "createdOn": job["createdOn"],
+                    "modifiedOn": job["modifiedOn"],
+                    "customerId": job["customerId"],
+                    "unused": False,
+                    "createdById": job["createdById"],
+                    "isConfirmed": self.rng.random() < 0.5,
+                    # A canceled job's appointments are canceled with it, and inactive (as change_record does).
+                    "active": job["active"] and appointment_status != "Canceled",
+                },
+            )
             keys.append(appointment["key"])
             crew = self.rng.sample(technicians, min(len(technicians), 1 if self.rng.random() < 0.6 else 2))
             if forced_technician is not None and k == 0:
                 crew = [forced_technician]
             for technician in crew:
                 name = next(s["name"] for s in self.specs["technicians"] if s["key"] == technician)
-                self.add("appointment-assignments", {
-                    "technicianId": technician, "technicianName": name, "assignedById": job["createdById"],
-                    "assignedOn": job["createdOn"],
-                    "status": {"Done": "Done", "Working": "Working", "Dispatched": "Dispatched"}.get(
-                        appointment_status, "Scheduled"),
-                    "isPaused": False, "jobId": job["key"], "appointmentId": appointment["key"],
-                    "createdOn": job["createdOn"], "modifiedOn": job["modifiedOn"], "active": job["active"],
-                })
+                self.add(
+                    "appointment-assignments",
+                    {
+                        "technicianId": technician,
+                        "technicianName": name,
+                        "assignedById": job["createdById"],
+                        "assignedOn": job["createdOn"],
+                        "status": {"Done": "Done", "Working": "Working", "Dispatched": "Dispatched"}.get(
+                            appointment_status, "Scheduled"
+                        ),
+                        "isPaused": False,
+                        "jobId": job["key"],
+                        "appointmentId": appointment["key"],
+                        "createdOn": job["createdOn"],
+                        "modifiedOn": job["modifiedOn"],
+                        "active": job["active"],
+                    },
+                )
         job.update(appointmentCount=count, firstAppointmentId=keys[0], lastAppointmentId=keys[-1])
 
     def materials(self) -> None:
@@ -145,10 +220,17 @@ class Specs(EquipmentSpecs, MasterSpecs):
             vendor = gap_vendor if i == 0 else (self.rng.choice(vendors) if self.rng.random() < 0.85 else None)
 
             def sku_vendor(vendor_key: Ref, brand: str = brand, cost: float = cost) -> dict:
-                return {"id": ("sku-vendors", len(self.specs.get("materials", [])), vendor_key),
-                        "vendorName": vendor_names[vendor_key], "vendorId": vendor_key, "memo": self.awkward(0.1),
-                        "vendorPart": f"{brand[:2].upper()}{self.rng.randint(10000, 99999)}", "cost": cost,
-                        "active": True, "primarySubAccount": None, "otherSubAccounts": None}
+                return {
+                    "id": ("sku-vendors", len(self.specs.get("materials", [])), vendor_key),
+                    "vendorName": vendor_names[vendor_key],
+                    "vendorId": vendor_key,
+                    "memo": self.awkward(0.1),
+                    "vendorPart": f"{brand[:2].upper()}{self.rng.randint(10000, 99999)}",
+                    "cost": cost,
+                    "active": True,
+                    "primarySubAccount": None,
+                    "otherSubAccounts": None,
+                }
 
             others = []
             if self.rng.random() < 0.15:
@@ -159,24 +241,50 @@ class Specs(EquipmentSpecs, MasterSpecs):
                 description += " — " + vocab.LONG_TEXT_UNIT * 30
             elif roll < 0.12:
                 description += " · " + self.rng.choice(vocab.AWKWARD_SNIPPETS)
-            material = self.add("materials", {
-                "code": code, "displayName": None if self.rng.random() < 0.15 else name, "description": description,
-                "cost": cost, "active": self.rng.random() > 0.1, "price": price,
-                "memberPrice": round(price * 0.9, 2), "addOnPrice": round(price * 0.95, 2),
-                "addOnMemberPrice": round(price * 0.85, 2), "hours": 0.0, "bonus": 0.0, "commissionBonus": 0.0,
-                "paysCommission": self.rng.random() < 0.3, "deductAsJobCost": False,
-                "unitOfMeasure": uom if self.rng.random() < 0.9 else None, "isInventory": self.rng.random() < 0.6,
-                "account": self.rng.choice(vocab.ACCOUNTS), "costOfSaleAccount": None, "assetAccount": None,
-                "taxable": self.rng.choice((True, True, False, None)),
-                "primaryVendor": sku_vendor(vendor) if vendor else None,
-                "otherVendors": others if others or self.rng.random() < 0.5 else None,
-                "categories": [categories[cat_index % len(categories)]] if cat_index is not None else [],
-                "assets": [], **self.stamps(midnight=i == 5), "source": None, "externalId": None,
-                "isConfigurableMaterial": False, "chargeableByDefault": True,
-                "variationsOrConfigurableMaterials": [], "businessUnitId": None, "createdById": self.user(),
-                "displayInAmount": False, "generalLedgerAccountId": None, "isOtherDirectCost": False,
-                "costTypeId": None, "defaultAssetUrl": None, "budgetCostCode": None, "budgetCostType": None,
-            })
+            material = self.add(
+                "materials",
+                {
+                    "code": code,
+                    "displayName": None if self.rng.random() < 0.15 else name,
+                    "description": description,
+                    "cost": cost,
+                    "active": self.rng.random() > 0.1,
+                    "price": price,
+                    "memberPrice": round(price * 0.9, 2),
+                    "addOnPrice": round(price * 0.95, 2),
+                    "addOnMemberPrice": round(price * 0.85, 2),
+                    "hours": 0.0,
+                    "bonus": 0.0,
+                    "commissionBonus": 0.0,
+                    "paysCommission": self.rng.random() < 0.3,
+                    "deductAsJobCost": False,
+                    "unitOfMeasure": uom if self.rng.random() < 0.9 else None,
+                    "isInventory": self.rng.random() < 0.6,
+                    "account": self.rng.choice(vocab.ACCOUNTS),
+                    "costOfSaleAccount": None,
+                    "assetAccount": None,
+                    "taxable": self.rng.choice((True, True, False, None)),
+                    "primaryVendor": sku_vendor(vendor) if vendor else None,
+                    "otherVendors": others if others or self.rng.random() < 0.5 else None,
+                    "categories": [categories[cat_index % len(categories)]] if cat_index is not None else [],
+                    "assets": [],
+                    **self.stamps(midnight=i == 5),
+                    "source": None,
+                    "externalId": None,
+                    "isConfigurableMaterial": False,
+                    "chargeableByDefault": True,
+                    "variationsOrConfigurableMaterials": [],
+                    "businessUnitId": None,
+                    "createdById": self.user(),
+                    "displayInAmount": False,
+                    "generalLedgerAccountId": None,
+                    "isOtherDirectCost": False,
+                    "costTypeId": None,
+                    "defaultAssetUrl": None,
+                    "budgetCostCode": None,
+                    "budgetCostType": None,
+                },
+            )
             if i % 40 == 5:
                 material["_external"] = {FOREIGN_EXTERNAL_DATA_GUID: [{"key": "erpSku", "value": f"ERP-{i:05d}"}]}
 
@@ -190,8 +298,9 @@ class Specs(EquipmentSpecs, MasterSpecs):
         for i in range(self.sizes["purchase-orders"]):
             stamps = self.stamps(midnight=i == 5)
             created = datetime.fromisoformat(stamps["createdOn"])
-            status = self.rng.choices(("Pending", "Sent", "Received", "PartiallyReceived", "Exported", "Canceled"),
-                                      (30, 30, 25, 5, 5, 5))[0]
+            status = self.rng.choices(
+                ("Pending", "Sent", "Received", "PartiallyReceived", "Exported", "Canceled"), (30, 30, 25, 5, 5, 5)
+            )[0]
             items = []
             for material in self.rng.sample(materials, min(len(materials), self.rng.randint(1, 5))):
                 line += 1
@@ -199,29 +308,57 @@ class Specs(EquipmentSpecs, MasterSpecs):
                 cost = material["cost"]
                 received = quantity if status in ("Received", "Exported") else 0.0
                 vendor_part = (material["primaryVendor"] or {}).get("vendorPart") or ""
-                items.append({
-                    "id": ("po-items", line), "skuId": material["key"], "description": material["description"][:500],
-                    "createdOn": stamps["createdOn"], "modifiedOn": stamps["modifiedOn"],
-                    "skuName": material["displayName"] or material["code"], "skuCode": material["code"],
-                    "skuType": "Material", "vendorPartNumber": vendor_part, "quantity": quantity,
-                    "quantityReceived": received, "cost": cost, "total": round(quantity * cost, 2),
-                    "serialNumbers": [], "status": "Received" if received else "Pending", "chargeable": False,
-                    "budgetCodeId": None,
-                })
+                items.append(
+                    {
+                        "id": ("po-items", line),
+                        "skuId": material["key"],
+                        "description": material["description"][:500],
+                        "createdOn": stamps["createdOn"],
+                        "modifiedOn": stamps["modifiedOn"],
+                        "skuName": material["displayName"] or material["code"],
+                        "skuCode": material["code"],
+                        "skuType": "Material",
+                        "vendorPartNumber": vendor_part,
+                        "quantity": quantity,
+                        "quantityReceived": received,
+                        "cost": cost,
+                        "total": round(quantity * cost, 2),
+                        "serialNumbers": [],
+                        "status": "Received" if received else "Pending",
+                        "chargeable": False,
+                        "budgetCodeId": None,
+                    }
+                )
             tax, shipping = self.money(0, 40), self.rng.choice((0.0, 0.0, 15.0, 49.99))
-            self.add("purchase-orders", {
-                "number": str(2000 + i), "invoiceId": None,
-                "jobId": self.rng.choice(jobs) if jobs and self.rng.random() < 0.4 else None, "projectId": None,
-                "status": status, "typeId": self.rng.choice(types),
-                "vendorId": gap_vendor if i == 0 else self.rng.choice(vendors),
-                "technicianId": self.rng.choice(technicians) if self.rng.random() < 0.3 else None,
-                "shipTo": self.address(), "businessUnitId": self.rng.choice(units),
-                "inventoryLocationId": self.rng.choice(warehouses), "batchId": None, "budgetCodeId": None,
-                "vendorDocumentNumber": f"INV-{self.rng.randint(100000, 999999)}" if self.rng.random() < 0.4 else "",
-                "date": iso(created), "requiredOn": iso(created + timedelta(days=self.rng.randint(1, 14))),
-                "sentOn": stamps["modifiedOn"] if status != "Pending" else None,
-                "receivedOn": stamps["modifiedOn"] if status in ("Received", "Exported") else None,
-                **stamps, "total": round(sum(x["total"] for x in items) + tax + shipping, 2), "tax": tax,
-                "shipping": shipping, "summary": self.awkward(0.2) or self.rng.choice(("", "Restock", "For job")),
-                "items": items, "customFields": [],
-            })
+            self.add(
+                "purchase-orders",
+                {
+                    "number": str(2000 + i),
+                    "invoiceId": None,
+                    "jobId": self.rng.choice(jobs) if jobs and self.rng.random() < 0.4 else None,
+                    "projectId": None,
+                    "status": status,
+                    "typeId": self.rng.choice(types),
+                    "vendorId": gap_vendor if i == 0 else self.rng.choice(vendors),
+                    "technicianId": self.rng.choice(technicians) if self.rng.random() < 0.3 else None,
+                    "shipTo": self.address(),
+                    "businessUnitId": self.rng.choice(units),
+                    "inventoryLocationId": self.rng.choice(warehouses),
+                    "batchId": None,
+                    "budgetCodeId": None,
+                    "vendorDocumentNumber": f"INV-{self.rng.randint(100000, 999999)}"
+                    if self.rng.random() < 0.4
+                    else "",
+                    "date": iso(created),
+                    "requiredOn": iso(created + timedelta(days=self.rng.randint(1, 14))),
+                    "sentOn": stamps["modifiedOn"] if status != "Pending" else None,
+                    "receivedOn": stamps["modifiedOn"] if status in ("Received", "Exported") else None,
+                    **stamps,
+                    "total": round(sum(x["total"] for x in items) + tax + shipping, 2),
+                    "tax": tax,
+                    "shipping": shipping,
+                    "summary": self.awkward(0.2) or self.rng.choice(("", "Restock", "For job")),
+                    "items": items,
+                    "customFields": [],
+                },
+            )

@@ -8,8 +8,15 @@ from collections import Counter
 
 
 class Stats:
-    COUNTERS = ("requests", "rate_limited", "injected_errors", "dropped_posts", "late_commits", "tokens_issued",
-                "token_requests")
+    COUNTERS = (
+        "requests",
+        "rate_limited",
+        "injected_errors",
+        "dropped_posts",
+        "late_commits",
+        "tokens_issued",
+        "token_requests",
+    )
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -14,8 +14,17 @@ from .strict import Strictness
 # Fields kept in the store but not part of a kind's list/get shape (the jobs export adds `active`).
 HIDDEN_IN_LISTS = {"jobs": ("active",)}
 # Kinds whose read shape has externalData (purchase orders, appointments... have none).
-EXTERNAL_DATA_KINDS = ("materials", "equipment", "jobs", "vendors", "warehouses", "customers", "locations", "job-types",
-                       "business-units")
+EXTERNAL_DATA_KINDS = (
+    "materials",
+    "equipment",
+    "jobs",
+    "vendors",
+    "warehouses",
+    "customers",
+    "locations",
+    "job-types",
+    "business-units",
+)
 
 
 def code_key(code: str | None) -> str:
@@ -28,8 +37,9 @@ def order_key(kind: str, record_id: int) -> bytes:
 
 
 class Tenant:
-    def __init__(self, env: str, tenant_id: int, records: dict[str, list[dict]], new_id_start: int,
-                 clock: SimClock) -> None:
+    def __init__(
+        self, env: str, tenant_id: int, records: dict[str, list[dict]], new_id_start: int, clock: SimClock
+    ) -> None:
         self.env, self.tenant_id, self.clock = env, tenant_id, clock
         self.strict = Strictness()  # the undocumented rules it enforces (the simulator shares one between tenants)
         self.lock = threading.RLock()
@@ -51,8 +61,9 @@ class Tenant:
                 if omitted:
                     self._omitted.setdefault(kind, {})[record["id"]] = tuple(omitted)
         self._by_code: dict[str, dict[str, set[int]]] = {}  # kind → code key → ids, built when first asked
-        numbers = [int(r["number"]) for r in self._records.get("purchase-orders", {}).values()
-                   if str(r["number"]).isdigit()]
+        numbers = [
+            int(r["number"]) for r in self._records.get("purchase-orders", {}).values() if str(r["number"]).isdigit()
+        ]
         self._next_po_number = max(numbers, default=1999) + 1
 
     # -- reads (callers hold no references to internal dicts beyond the lock) ---------------------

@@ -13,10 +13,19 @@ from .store import Tenant
 API_USER_ID = 1_000_001  # createdById of records written through the API (the integration's user)
 
 LABELS = {
-    "vendors": "Vendor", "purchase-order-types": "Purchase order type", "business-units": "Business unit",
-    "warehouses": "Inventory location", "jobs": "Job", "technicians": "Technician", "materials": "Sku",
-    "customers": "Customer", "locations": "Location", "job-types": "Job type", "campaigns": "Campaign",
-    "categories": "Category", "campaign-categories": "Campaign category",
+    "vendors": "Vendor",
+    "purchase-order-types": "Purchase order type",
+    "business-units": "Business unit",
+    "warehouses": "Inventory location",
+    "jobs": "Job",
+    "technicians": "Technician",
+    "materials": "Sku",
+    "customers": "Customer",
+    "locations": "Location",
+    "job-types": "Job type",
+    "campaigns": "Campaign",
+    "categories": "Category",
+    "campaign-categories": "Campaign category",
 }
 
 
@@ -61,8 +70,9 @@ class Errors:
         return self._typed(body, name, None, field, lambda v: isinstance(v, int) and not isinstance(v, bool))
 
     def number(self, body: dict, name: str, default: float | None = None, field: str | None = None):
-        return self._typed(body, name, default, field,
-                           lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+        return self._typed(
+            body, name, default, field, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+        )
 
     def boolean(self, body: dict, name: str, default: bool | None = None, field: str | None = None):
         return self._typed(body, name, default, field, lambda v: isinstance(v, bool))

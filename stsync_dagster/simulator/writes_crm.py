@@ -17,22 +17,34 @@ def _address(errors: Errors, body: dict, field: str) -> dict:
 
 
 def _contacts(errors: Errors, tenant: Tenant, items: list | None) -> list[dict]:
-    return [{"id": tenant.new_id(), "type": c.get("type"), "value": c.get("value"), "memo": c.get("memo")}
-            for c in items or []]
+    return [
+        {"id": tenant.new_id(), "type": c.get("type"), "value": c.get("value"), "memo": c.get("memo")}
+        for c in items or []
+    ]
 
 
 def _custom_fields(items: list | None) -> list[dict]:
-    return [{"typeId": f.get("typeId"), "name": f"Custom field {f.get('typeId')}", "value": f.get("value")}
-            for f in items or []]
+    return [
+        {"typeId": f.get("typeId"), "name": f"Custom field {f.get('typeId')}", "value": f.get("value")}
+        for f in items or []
+    ]
 
 
 def _location(errors: Errors, tenant: Tenant, body: dict, customer_id: int | None, field: str, now: str) -> dict:
     return {
-        "taxZoneId": None, "id": tenant.new_id(), "customerId": customer_id, "active": True,
-        "name": errors.text(body, "name", "", f"{field}name"), "address": _address(errors, body["address"],
-                                                                                  f"{field}address"),
-        "customFields": _custom_fields(body.get("customFields")), "createdOn": now, "createdById": API_USER_ID,
-        "modifiedOn": now, "mergedToId": None, "zoneId": None, "taxExempt": False,
+        "taxZoneId": None,
+        "id": tenant.new_id(),
+        "customerId": customer_id,
+        "active": True,
+        "name": errors.text(body, "name", "", f"{field}name"),
+        "address": _address(errors, body["address"], f"{field}address"),
+        "customFields": _custom_fields(body.get("customFields")),
+        "createdOn": now,
+        "createdById": API_USER_ID,
+        "modifiedOn": now,
+        "mergedToId": None,
+        "zoneId": None,
+        "taxExempt": False,
         "tagTypeIds": errors.id_list(body, "tagTypeIds", f"{field}tagTypeIds"),
         "contacts": _contacts(errors, tenant, body.get("contacts")),
     }
@@ -65,15 +77,25 @@ def create_customer(tenant: Tenant, body: object) -> tuple[dict, str | None]:
     if kind not in ("Residential", "Commercial"):
         errors.add("type", f"The value '{kind}' is not valid for type.")
     record = {
-        "id": customer_id, "active": True, "name": errors.text(body, "name", ""), "type": kind,
+        "id": customer_id,
+        "active": True,
+        "name": errors.text(body, "name", ""),
+        "type": kind,
         "address": _address(errors, body["address"], "address"),
-        "customFields": _custom_fields(body.get("customFields")), "balance": 0.0,
-        "taxExempt": bool(body.get("taxExempt")), "tagTypeIds": errors.id_list(body, "tagTypeIds"),
-        "doNotMail": bool(body.get("doNotMail")), "doNotService": bool(body.get("doNotService")),
-        "nationalAccount": bool(body.get("nationalAccount")), "createdOn": now, "createdById": API_USER_ID,
-        "modifiedOn": now, "mergedToId": None, "paymentTermId": errors.integer(body, "paymentTermId"),
-        "creditLimit": errors.number(body, "creditLimit"), "creditLimitBalance": errors.number(body,
-                                                                                            "creditLimitBalance"),
+        "customFields": _custom_fields(body.get("customFields")),
+        "balance": 0.0,
+        "taxExempt": bool(body.get("taxExempt")),
+        "tagTypeIds": errors.id_list(body, "tagTypeIds"),
+        "doNotMail": bool(body.get("doNotMail")),
+        "doNotService": bool(body.get("doNotService")),
+        "nationalAccount": bool(body.get("nationalAccount")),
+        "createdOn": now,
+        "createdById": API_USER_ID,
+        "modifiedOn": now,
+        "mergedToId": None,
+        "paymentTermId": errors.integer(body, "paymentTermId"),
+        "creditLimit": errors.number(body, "creditLimit"),
+        "creditLimitBalance": errors.number(body, "creditLimitBalance"),
         "contacts": _contacts(errors, tenant, body.get("contacts")),
     }
     if not body["locations"]:
@@ -89,8 +111,9 @@ def create_customer(tenant: Tenant, body: object) -> tuple[dict, str | None]:
         tenant.set_external("customers", customer_id, stamp[0], stamp[1])
     for location, location_stamp in locations:
         _store_location(tenant, location, location_stamp)
-    answer = dict(record, locations=[tenant.render("locations", loc, stamp[0] if stamp else None)
-                                     for loc, _ in locations])
+    answer = dict(
+        record, locations=[tenant.render("locations", loc, stamp[0] if stamp else None) for loc, _ in locations]
+    )
     return answer, stamp[0] if stamp else None
 
 
@@ -101,11 +124,17 @@ def create_campaign(tenant: Tenant, body: object) -> dict:
     category = errors.ref("campaign-categories", "categoryId", errors.integer(body, "categoryId"))
     now = tenant.clock.stamp()
     record = {
-        "id": None, "name": errors.text(body, "name", ""), "modifiedOn": now, "createdOn": now,
-        "active": errors.boolean(body, "active", True), "isDefaultCampaign": errors.boolean(body, "isDefaultCampaign"),
+        "id": None,
+        "name": errors.text(body, "name", ""),
+        "modifiedOn": now,
+        "createdOn": now,
+        "active": errors.boolean(body, "active", True),
+        "isDefaultCampaign": errors.boolean(body, "isDefaultCampaign"),
         "category": category and {"id": category["id"], "name": category["name"], "active": category["active"]},
-        "source": errors.text(body, "source"), "otherSource": errors.text(body, "otherSource"),
-        "businessUnit": unit and unit["name"], "medium": errors.text(body, "medium"),
+        "source": errors.text(body, "source"),
+        "otherSource": errors.text(body, "otherSource"),
+        "businessUnit": unit and unit["name"],
+        "medium": errors.text(body, "medium"),
         "otherMedium": errors.text(body, "otherMedium"),
         "campaignPhoneNumbers": [body["dnis"]] if body.get("dnis") else [],
     }

@@ -28,12 +28,37 @@ def create_equipment(tenant: Tenant, body: object) -> tuple[dict, str | None]:
     errors = Errors(tenant)
     now = tenant.clock.stamp()
     record = {
-        "id": None, "code": "", "displayName": None, "description": "", "active": True, "price": 0.0,
-        "memberPrice": 0.0, "addOnPrice": 0.0, "addOnMemberPrice": 0.0, "manufacturer": None, "model": None,
-        "cost": 0.0, "unitOfMeasure": None, "isInventory": False, "account": None, "costOfSaleAccount": None,
-        "assetAccount": None, "taxable": None, "hours": 0.0, "bonus": 0.0, "commissionBonus": 0.0,
-        "paysCommission": False, "primaryVendor": None, "otherVendors": None, "categories": [], "assets": [],
-        "createdById": API_USER_ID, "createdOn": now, "modifiedOn": now, "source": None, "externalId": None,
+        "id": None,
+        "code": "",
+        "displayName": None,
+        "description": "",
+        "active": True,
+        "price": 0.0,
+        "memberPrice": 0.0,
+        "addOnPrice": 0.0,
+        "addOnMemberPrice": 0.0,
+        "manufacturer": None,
+        "model": None,
+        "cost": 0.0,
+        "unitOfMeasure": None,
+        "isInventory": False,
+        "account": None,
+        "costOfSaleAccount": None,
+        "assetAccount": None,
+        "taxable": None,
+        "hours": 0.0,
+        "bonus": 0.0,
+        "commissionBonus": 0.0,
+        "paysCommission": False,
+        "primaryVendor": None,
+        "otherVendors": None,
+        "categories": [],
+        "assets": [],
+        "createdById": API_USER_ID,
+        "createdOn": now,
+        "modifiedOn": now,
+        "source": None,
+        "externalId": None,
     }
     _apply_equipment(errors, tenant, body, record)
     stamp = external_data(errors, body)
@@ -44,6 +69,7 @@ def create_equipment(tenant: Tenant, body: object) -> tuple[dict, str | None]:
 
 
 def update_equipment(tenant: Tenant, equipment_id: int, body: object) -> tuple[dict, str | None]:
-    record, changed, stamp = prepare_update(tenant, equipment_id, body, kind=KIND, schema=EQUIPMENT_UPDATE,
-                                            apply=_apply_equipment, label="equipment")
+    record, changed, stamp = prepare_update(
+        tenant, equipment_id, body, kind=KIND, schema=EQUIPMENT_UPDATE, apply=_apply_equipment, label="equipment"
+    )
     return commit_update(tenant, record, changed, stamp, KIND), stamp[0] if stamp else None

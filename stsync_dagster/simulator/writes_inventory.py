@@ -31,16 +31,32 @@ def _item(errors: Errors, tenant: Tenant, body: dict, field: str, now: str, exis
         errors.add(f"{field}.skuId", f"Sku {sku_id} is inactive")
     quantity = errors.quantity(body, "quantity", f"{field}.quantity")
     cost = errors.number(body, "cost", 0.0, f"{field}.cost")
-    item = dict(existing or {"id": tenant.new_id(), "createdOn": now, "quantityReceived": 0.0,
-                             "serialNumbers": [], "status": "Pending", "chargeable": False})
-    item.update({
-        "skuId": sku_id, "description": errors.required_text(body, "description", "", f"{field}.description"),
-        "modifiedOn": now, "skuName": (sku or {}).get("displayName") or (sku or {}).get("code") or "",
-        "skuCode": (sku or {}).get("code") or "", "skuType": "Equipment" if equipment else "Material",
-        "vendorPartNumber": errors.text(body, "vendorPartNumber", "", f"{field}.vendorPartNumber"),
-        "quantity": quantity, "cost": cost, "total": round(quantity * cost, 2),
-        "budgetCodeId": errors.integer(body, "budgetCodeId", f"{field}.budgetCodeId"),
-    })
+    item = dict(
+        existing
+        or {
+            "id": tenant.new_id(),
+            "createdOn": now,
+            "quantityReceived": 0.0,
+            "serialNumbers": [],
+            "status": "Pending",
+            "chargeable": False,
+        }
+    )
+    item.update(
+        {
+            "skuId": sku_id,
+            "description": errors.required_text(body, "description", "", f"{field}.description"),
+            "modifiedOn": now,
+            "skuName": (sku or {}).get("displayName") or (sku or {}).get("code") or "",
+            "skuCode": (sku or {}).get("code") or "",
+            "skuType": "Equipment" if equipment else "Material",
+            "vendorPartNumber": errors.text(body, "vendorPartNumber", "", f"{field}.vendorPartNumber"),
+            "quantity": quantity,
+            "cost": cost,
+            "total": round(quantity * cost, 2),
+            "budgetCodeId": errors.integer(body, "budgetCodeId", f"{field}.budgetCodeId"),
+        }
+    )
     return item
 
 
@@ -81,8 +97,9 @@ def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict, now: str) -
                     errors.add(f"items[{i}].id", f"Purchase order item {item_id} not found")
             items.append(_item(errors, tenant, item_body, f"items[{i}]", now, existing))
         record["items"] = items
-    record["total"] = round(sum(x["total"] for x in record.get("items", []))
-                            + (record.get("tax") or 0) + (record.get("shipping") or 0), 2)
+    record["total"] = round(
+        sum(x["total"] for x in record.get("items", [])) + (record.get("tax") or 0) + (record.get("shipping") or 0), 2
+    )
 
 
 def create_purchase_order(tenant: Tenant, body: object) -> dict:
@@ -90,11 +107,33 @@ def create_purchase_order(tenant: Tenant, body: object) -> dict:
     errors = Errors(tenant)
     now = tenant.clock.stamp()
     record = {
-        "id": None, "number": "", "invoiceId": None, "jobId": None, "projectId": None, "status": "Pending",
-        "typeId": None, "vendorId": None, "technicianId": None, "shipTo": {}, "businessUnitId": None,
-        "inventoryLocationId": None, "batchId": None, "budgetCodeId": None, "vendorDocumentNumber": "",
-        "date": None, "requiredOn": None, "sentOn": None, "receivedOn": None, "createdOn": now, "modifiedOn": now,
-        "total": 0.0, "tax": 0.0, "shipping": 0.0, "summary": "", "items": [], "customFields": [],
+        "id": None,
+        "number": "",
+        "invoiceId": None,
+        "jobId": None,
+        "projectId": None,
+        "status": "Pending",
+        "typeId": None,
+        "vendorId": None,
+        "technicianId": None,
+        "shipTo": {},
+        "businessUnitId": None,
+        "inventoryLocationId": None,
+        "batchId": None,
+        "budgetCodeId": None,
+        "vendorDocumentNumber": "",
+        "date": None,
+        "requiredOn": None,
+        "sentOn": None,
+        "receivedOn": None,
+        "createdOn": now,
+        "modifiedOn": now,
+        "total": 0.0,
+        "tax": 0.0,
+        "shipping": 0.0,
+        "summary": "",
+        "items": [],
+        "customFields": [],
     }
     _apply(errors, tenant, body, record, now)
     errors.raise_if_any()
@@ -122,14 +161,20 @@ def create_vendor(tenant: Tenant, body: object) -> dict:
     errors = Errors(tenant)
     now = tenant.clock.stamp()
     record = {
-        "id": None, "name": errors.text(body, "name", ""), "active": errors.boolean(body, "active", True),
+        "id": None,
+        "name": errors.text(body, "name", ""),
+        "active": errors.boolean(body, "active", True),
         "isTruckReplenishment": errors.boolean(body, "isTruckReplenishment", False),
         "isMobileCreationRestricted": errors.boolean(body, "restrictedMobileCreation", False),
-        "memo": errors.text(body, "memo") or "", "deliveryOption": errors.text(body, "deliveryOption") or "Manual",
+        "memo": errors.text(body, "memo") or "",
+        "deliveryOption": errors.text(body, "deliveryOption") or "Manual",
         "defaultTaxRate": errors.number(body, "taxRate", 0.0),
-        "contactInfo": {name: errors.text(body, name) or "" for name in ("firstName", "lastName", "phone", "email",
-                                                                          "fax")},
-        "address": _address(errors, body["address"], "address"), "createdOn": now, "modifiedOn": now,
+        "contactInfo": {
+            name: errors.text(body, name) or "" for name in ("firstName", "lastName", "phone", "email", "fax")
+        },
+        "address": _address(errors, body["address"], "address"),
+        "createdOn": now,
+        "modifiedOn": now,
         "customFields": [],
     }
     stamp = external_data(errors, body)

@@ -18,8 +18,9 @@ def _customer_and_location(errors: Errors, body: dict, record: dict) -> None:
     location_id = errors.integer(body, "locationId") if "locationId" in body else record.get("locationId")
     if "customerId" in body:
         errors.ref("customers", "customerId", customer_id)
-    location = errors.ref("locations", "locationId", location_id) if "locationId" in body or "customerId" in body \
-        else None
+    location = (
+        errors.ref("locations", "locationId", location_id) if "locationId" in body or "customerId" in body else None
+    )
     if location is not None and customer_id is not None and location["customerId"] != customer_id:
         errors.add("locationId", f"Location {location_id} does not belong to customer {customer_id}")
     record["customerId"], record["locationId"] = customer_id, location_id
@@ -50,13 +51,18 @@ def _apply(errors: Errors, body: dict, record: dict) -> None:
         record["jobGeneratedLeadSource"] = body["jobGeneratedLeadSource"]
     if "customFields" in body:
         record["customFields"] = [
-            {"typeId": errors.integer(field, "typeId", f"customFields[{i}].typeId"),
-             "name": f"Custom field {field.get('typeId')}", "value": field.get("value") or ""}
-            for i, field in enumerate(body.get("customFields") or [])]
+            {
+                "typeId": errors.integer(field, "typeId", f"customFields[{i}].typeId"),
+                "name": f"Custom field {field.get('typeId')}",
+                "value": field.get("value") or "",
+            }
+            for i, field in enumerate(body.get("customFields") or [])
+        ]
 
 
-def _appointment(errors: Errors, tenant: Tenant, body: dict, field: str, job: dict, number: int,
-                 now: str) -> tuple[dict, list[dict]]:
+def _appointment(
+    errors: Errors, tenant: Tenant, body: dict, field: str, job: dict, number: int, now: str
+) -> tuple[dict, list[dict]]:
     def at(name: str) -> str:
         return f"{field}.{name}" if field else name
 
@@ -68,21 +74,46 @@ def _appointment(errors: Errors, tenant: Tenant, body: dict, field: str, job: di
         technician = errors.active_ref("technicians", f"{at('technicianIds')}[{k}]", technician_id)
         if technician is not None:
             technicians.append(technician)
-    window = (errors.instant(body, "arrivalWindowStart", at("arrivalWindowStart")),
-              errors.instant(body, "arrivalWindowEnd", at("arrivalWindowEnd")))
+    window = (
+        errors.instant(body, "arrivalWindowStart", at("arrivalWindowStart")),
+        errors.instant(body, "arrivalWindowEnd", at("arrivalWindowEnd")),
+    )
     errors.window(*window, at("arrivalWindowEnd"))
     appointment = {
-        "id": tenant.new_id(), "jobId": job["id"], "appointmentNumber": f"{job['jobNumber']}-{number}",
-        "start": start, "end": end, "arrivalWindowStart": window[0], "arrivalWindowEnd": window[1],
-        "status": "Scheduled", "specialInstructions": errors.text(body, "specialInstructions"),
-        "createdOn": now, "modifiedOn": now, "customerId": job["customerId"], "unused": False,
-        "createdById": API_USER_ID, "isConfirmed": False, "active": True,
+        "id": tenant.new_id(),
+        "jobId": job["id"],
+        "appointmentNumber": f"{job['jobNumber']}-{number}",
+        "start": start,
+        "end": end,
+        "arrivalWindowStart": window[0],
+        "arrivalWindowEnd": window[1],
+        "status": "Scheduled",
+        "specialInstructions": errors.text(body, "specialInstructions"),
+        "createdOn": now,
+        "modifiedOn": now,
+        "customerId": job["customerId"],
+        "unused": False,
+        "createdById": API_USER_ID,
+        "isConfirmed": False,
+        "active": True,
     }
-    assignments = [{
-        "id": tenant.new_id(), "technicianId": t["id"], "technicianName": t["name"], "assignedById": API_USER_ID,
-        "assignedOn": now, "status": "Scheduled", "isPaused": False, "jobId": job["id"],
-        "appointmentId": appointment["id"], "createdOn": now, "modifiedOn": now, "active": True,
-    } for t in technicians]
+    assignments = [
+        {
+            "id": tenant.new_id(),
+            "technicianId": t["id"],
+            "technicianName": t["name"],
+            "assignedById": API_USER_ID,
+            "assignedOn": now,
+            "status": "Scheduled",
+            "isPaused": False,
+            "jobId": job["id"],
+            "appointmentId": appointment["id"],
+            "createdOn": now,
+            "modifiedOn": now,
+            "active": True,
+        }
+        for t in technicians
+    ]
     return appointment, assignments
 
 
@@ -92,28 +123,59 @@ def create_job(tenant: Tenant, body: object) -> tuple[dict, str | None]:
     now = tenant.clock.stamp()
     job_id = tenant.new_id()
     record = {
-        "id": job_id, "jobNumber": str(job_id), "projectId": None, "customerId": None, "locationId": None,
-        "jobStatus": "Scheduled", "completedOn": None, "businessUnitId": None, "jobTypeId": None, "priority": None,
-        "campaignId": None, "appointmentCount": 0, "firstAppointmentId": None, "lastAppointmentId": None,
-        "recallForId": None, "warrantyId": None, "jobGeneratedLeadSource": None, "noCharge": False,
-        "notificationsEnabled": True, "createdOn": now, "createdById": API_USER_ID, "modifiedOn": now,
-        "tagTypeIds": [], "leadCallId": None, "partnerLeadCallId": None, "bookingId": None, "soldById": None,
-        "customerPo": "", "invoiceId": tenant.new_id(), "membershipId": None, "total": None,
-        "createdFromEstimateId": None, "estimateIds": [], "summary": None, "customFields": [], "active": True,
+        "id": job_id,
+        "jobNumber": str(job_id),
+        "projectId": None,
+        "customerId": None,
+        "locationId": None,
+        "jobStatus": "Scheduled",
+        "completedOn": None,
+        "businessUnitId": None,
+        "jobTypeId": None,
+        "priority": None,
+        "campaignId": None,
+        "appointmentCount": 0,
+        "firstAppointmentId": None,
+        "lastAppointmentId": None,
+        "recallForId": None,
+        "warrantyId": None,
+        "jobGeneratedLeadSource": None,
+        "noCharge": False,
+        "notificationsEnabled": True,
+        "createdOn": now,
+        "createdById": API_USER_ID,
+        "modifiedOn": now,
+        "tagTypeIds": [],
+        "leadCallId": None,
+        "partnerLeadCallId": None,
+        "bookingId": None,
+        "soldById": None,
+        "customerPo": "",
+        "invoiceId": tenant.new_id(),
+        "membershipId": None,
+        "total": None,
+        "createdFromEstimateId": None,
+        "estimateIds": [],
+        "summary": None,
+        "customFields": [],
+        "active": True,
     }
     _apply(errors, body, record)
     if not isinstance(body["appointments"], list) or not body["appointments"]:
         errors.add("appointments", "At least one appointment is required.")
-    created = [_appointment(errors, tenant, a, f"appointments[{i}]", record, i + 1, now)
-               for i, a in enumerate(body["appointments"] if isinstance(body["appointments"], list) else [])]
+    created = [
+        _appointment(errors, tenant, a, f"appointments[{i}]", record, i + 1, now)
+        for i, a in enumerate(body["appointments"] if isinstance(body["appointments"], list) else [])
+    ]
     stamp = external_data(errors, body)
     errors.raise_if_any()
     for appointment, assignments in created:
         tenant.insert("appointments", appointment)
         for assignment in assignments:
             tenant.insert("appointment-assignments", assignment)
-    record.update(appointmentCount=len(created), firstAppointmentId=created[0][0]["id"],
-                  lastAppointmentId=created[-1][0]["id"])
+    record.update(
+        appointmentCount=len(created), firstAppointmentId=created[0][0]["id"], lastAppointmentId=created[-1][0]["id"]
+    )
     tenant.insert(KIND, record)
     if stamp:
         tenant.set_external(KIND, job_id, stamp[0], stamp[1])

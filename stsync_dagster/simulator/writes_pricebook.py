@@ -9,10 +9,25 @@ from .validate import API_USER_ID, Errors, external_data, not_found, require
 
 KIND = "materials"
 NUMBERS = ("cost", "price", "memberPrice", "addOnPrice", "addOnMemberPrice", "hours", "bonus", "commissionBonus")
-FLAGS = ("active", "paysCommission", "deductAsJobCost", "isInventory", "isConfigurableMaterial",
-         "chargeableByDefault", "isOtherDirectCost")
-TEXTS = ("displayName", "unitOfMeasure", "account", "costOfSaleAccount", "assetAccount", "intacctGlGroupAccount",
-         "budgetCostCode", "budgetCostType")
+FLAGS = (
+    "active",
+    "paysCommission",
+    "deductAsJobCost",
+    "isInventory",
+    "isConfigurableMaterial",
+    "chargeableByDefault",
+    "isOtherDirectCost",
+)
+TEXTS = (
+    "displayName",
+    "unitOfMeasure",
+    "account",
+    "costOfSaleAccount",
+    "assetAccount",
+    "intacctGlGroupAccount",
+    "budgetCostCode",
+    "budgetCostType",
+)
 DEFAULT_FLAGS = {"active": True, "chargeableByDefault": True}
 
 
@@ -20,12 +35,15 @@ def _sku_vendor(errors: Errors, tenant: Tenant, body: dict, field: str) -> dict 
     vendor_id = errors.integer(body, "vendorId", f"{field}.vendorId")
     vendor = errors.ref("vendors", f"{field}.vendorId", vendor_id)
     return {
-        "id": tenant.new_id(), "vendorName": vendor["name"] if vendor else "", "vendorId": vendor_id,
+        "id": tenant.new_id(),
+        "vendorName": vendor["name"] if vendor else "",
+        "vendorId": vendor_id,
         "memo": errors.text(body, "memo", field=f"{field}.memo"),
         "vendorPart": errors.text(body, "vendorPart", field=f"{field}.vendorPart"),
         "cost": errors.number(body, "cost", 0.0, f"{field}.cost"),
         "active": errors.boolean(body, "active", True, f"{field}.active"),
-        "primarySubAccount": body.get("primarySubAccount"), "otherSubAccounts": body.get("otherSubAccounts"),
+        "primarySubAccount": body.get("primarySubAccount"),
+        "otherSubAccounts": body.get("otherSubAccounts"),
     }
 
 
@@ -57,16 +75,27 @@ def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:
         record["primaryVendor"] = _sku_vendor(errors, tenant, value, "primaryVendor") if value else None
     if "otherVendors" in body:
         others = body["otherVendors"]
-        record["otherVendors"] = None if others is None else [
-            _sku_vendor(errors, tenant, v, f"otherVendors[{i}]") for i, v in enumerate(others)]
+        record["otherVendors"] = (
+            None
+            if others is None
+            else [_sku_vendor(errors, tenant, v, f"otherVendors[{i}]") for i, v in enumerate(others)]
+        )
     if "categories" in body:
         categories = errors.id_list(body, "categories")
         for i, category in enumerate(categories):
             errors.ref("categories", f"categories[{i}]", category)
         record["categories"] = categories
     if "assets" in body:
-        record["assets"] = [{"alias": a.get("alias"), "fileName": None, "isDefault": bool(a.get("isDefault")),
-                             "type": a.get("type"), "url": a.get("url")} for a in body.get("assets") or []]
+        record["assets"] = [
+            {
+                "alias": a.get("alias"),
+                "fileName": None,
+                "isDefault": bool(a.get("isDefault")),
+                "type": a.get("type"),
+                "url": a.get("url"),
+            }
+            for a in body.get("assets") or []
+        ]
     if "variationMaterials" in body:
         record["variationsOrConfigurableMaterials"] = errors.id_list(body, "variationMaterials")
 
@@ -77,15 +106,47 @@ def prepare_create(tenant: Tenant, body: object) -> tuple[dict, tuple | None]:
     errors = Errors(tenant)
     now = tenant.clock.stamp()
     record = {
-        "id": None, "code": "", "displayName": None, "description": "", "cost": 0.0, "active": True, "price": 0.0,
-        "memberPrice": 0.0, "addOnPrice": 0.0, "addOnMemberPrice": 0.0, "hours": 0.0, "bonus": 0.0,
-        "commissionBonus": 0.0, "paysCommission": False, "deductAsJobCost": False, "unitOfMeasure": None,
-        "isInventory": False, "account": None, "costOfSaleAccount": None, "assetAccount": None, "taxable": None,
-        "primaryVendor": None, "otherVendors": None, "categories": [], "assets": [], "modifiedOn": now,
-        "source": None, "externalId": None, "isConfigurableMaterial": False, "chargeableByDefault": True,
-        "variationsOrConfigurableMaterials": [], "businessUnitId": None, "createdById": API_USER_ID,
-        "createdOn": now, "displayInAmount": False, "generalLedgerAccountId": None, "isOtherDirectCost": False,
-        "costTypeId": None, "defaultAssetUrl": None, "budgetCostCode": None, "budgetCostType": None,
+        "id": None,
+        "code": "",
+        "displayName": None,
+        "description": "",
+        "cost": 0.0,
+        "active": True,
+        "price": 0.0,
+        "memberPrice": 0.0,
+        "addOnPrice": 0.0,
+        "addOnMemberPrice": 0.0,
+        "hours": 0.0,
+        "bonus": 0.0,
+        "commissionBonus": 0.0,
+        "paysCommission": False,
+        "deductAsJobCost": False,
+        "unitOfMeasure": None,
+        "isInventory": False,
+        "account": None,
+        "costOfSaleAccount": None,
+        "assetAccount": None,
+        "taxable": None,
+        "primaryVendor": None,
+        "otherVendors": None,
+        "categories": [],
+        "assets": [],
+        "modifiedOn": now,
+        "source": None,
+        "externalId": None,
+        "isConfigurableMaterial": False,
+        "chargeableByDefault": True,
+        "variationsOrConfigurableMaterials": [],
+        "businessUnitId": None,
+        "createdById": API_USER_ID,
+        "createdOn": now,
+        "displayInAmount": False,
+        "generalLedgerAccountId": None,
+        "isOtherDirectCost": False,
+        "costTypeId": None,
+        "defaultAssetUrl": None,
+        "budgetCostCode": None,
+        "budgetCostType": None,
     }
     _apply(errors, tenant, body, record)
     stamp = external_data(errors, body)
@@ -108,8 +169,16 @@ def create_material(tenant: Tenant, body: object) -> tuple[dict, str | None]:
     return commit_create(tenant, record, stamp), stamp[0] if stamp else None
 
 
-def prepare_update(tenant: Tenant, material_id: int, body: object, *, kind: str = KIND, schema=MATERIAL_UPDATE,
-                   apply=None, label: str = "material") -> tuple[dict, dict, tuple | None]:
+def prepare_update(
+    tenant: Tenant,
+    material_id: int,
+    body: object,
+    *,
+    kind: str = KIND,
+    schema=MATERIAL_UPDATE,
+    apply=None,
+    label: str = "material",
+) -> tuple[dict, dict, tuple | None]:
     """The change checked but not applied (ApiError when invalid): (record, changed copy, stamp). A material's by
     default; equipment passes its kind, schema, fields and label."""
     body = require(body, schema)
@@ -144,5 +213,8 @@ def _duplicate(code: str, label: str = "material") -> ApiError:
     # 409 Conflict (the API's documented status for conflicts): codes are unique per tenant, compared
     # case-insensitively and ignoring surrounding spaces.
     article = "An" if label[0] in "aeiou" else "A"
-    return ApiError(409, f"{article} {label} with code '{code}' already exists.",
-                    {"code": [f"The code '{code}' is already used by another {label}."]})
+    return ApiError(
+        409,
+        f"{article} {label} with code '{code}' already exists.",
+        {"code": [f"The code '{code}' is already used by another {label}."]},
+    )

@@ -73,8 +73,9 @@ def _checked(items: list, prepare, settings: BulkSettings) -> list[tuple[int, tu
 def bulk_create(tenant: Tenant, body: object, settings: BulkSettings) -> dict:
     items = _materials(body, settings)
     passed = _checked(items, lambda item: prepare_create(tenant, item), settings)
-    created = [{"customId": items[i].get("customId"), "id": commit_create(tenant, *prepared)["id"]}
-               for i, prepared in passed]
+    created = [
+        {"customId": items[i].get("customId"), "id": commit_create(tenant, *prepared)["id"]} for i, prepared in passed
+    ]
     return {"materials": created, "services": [], "equipment": [], "discountAndFees": []}
 
 
@@ -88,4 +89,3 @@ def bulk_update(tenant: Tenant, body: object, settings: BulkSettings) -> None:
 
     for _, prepared in _checked(items, prepare, settings):
         commit_update(tenant, *prepared)
-

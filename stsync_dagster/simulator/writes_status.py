@@ -28,8 +28,11 @@ def _job(tenant: Tenant, job_id: int) -> dict:
 
 
 def _refuse(what: str, job: dict) -> ApiError:
-    return ApiError(400, f"Job {job['id']} cannot be {what}: it is {job['jobStatus']}.",
-                    {"jobStatus": [f"The job is {job['jobStatus']}."]})
+    return ApiError(
+        400,
+        f"Job {job['id']} cannot be {what}: it is {job['jobStatus']}.",
+        {"jobStatus": [f"The job is {job['jobStatus']}."]},
+    )
 
 
 def _reason(tenant: Tenant, body: object, kind: str) -> dict:
@@ -47,8 +50,17 @@ def _appointments(tenant: Tenant, job: dict, status: str, active: bool) -> None:
             tenant.touch(appointment)
 
 
-def _set_status(tenant: Tenant, job: dict, status: str, what: str, *, refused_from: tuple[str, ...] = (),
-                only_from: str | None = None, appointments: tuple[str, bool] | None = None, **also) -> None:
+def _set_status(
+    tenant: Tenant,
+    job: dict,
+    status: str,
+    what: str,
+    *,
+    refused_from: tuple[str, ...] = (),
+    only_from: str | None = None,
+    appointments: tuple[str, bool] | None = None,
+    **also,
+) -> None:
     """Move the job to `status` (refused, as becoming `what`, from the statuses that do not allow it), its
     appointments to (status, active) when given."""
     if job["jobStatus"] in refused_from or (only_from is not None and job["jobStatus"] != only_from):
@@ -62,13 +74,15 @@ def _set_status(tenant: Tenant, job: dict, status: str, what: str, *, refused_fr
 def cancel_job(tenant: Tenant, job_id: int, body: object) -> None:
     job = _job(tenant, job_id)
     _reason(tenant, body, "job-cancel-reasons")
-    _set_status(tenant, job, "Canceled", "canceled", refused_from=("Canceled", "Completed"),
-                appointments=("Canceled", False))
+    _set_status(
+        tenant, job, "Canceled", "canceled", refused_from=("Canceled", "Completed"), appointments=("Canceled", False)
+    )
 
 
 def remove_cancellation(tenant: Tenant, job_id: int, _body: object) -> None:
-    _set_status(tenant, _job(tenant, job_id), "Scheduled", "un-canceled", only_from="Canceled",
-                appointments=("Scheduled", True))
+    _set_status(
+        tenant, _job(tenant, job_id), "Scheduled", "un-canceled", only_from="Canceled", appointments=("Scheduled", True)
+    )
 
 
 def hold_job(tenant: Tenant, job_id: int, body: object) -> None:
@@ -83,8 +97,15 @@ def complete_job(tenant: Tenant, job_id: int, body: object) -> None:
     errors = Errors(tenant)
     completed_on = errors.instant(body, "completedOn")
     errors.raise_if_any()
-    _set_status(tenant, job, "Completed", "completed", refused_from=("Canceled", "Completed"),
-                appointments=("Done", True), completedOn=completed_on)
+    _set_status(
+        tenant,
+        job,
+        "Completed",
+        "completed",
+        refused_from=("Canceled", "Completed"),
+        appointments=("Done", True),
+        completedOn=completed_on,
+    )
 
 
 def cancel_purchase_order(tenant: Tenant, po_id: int, body: object) -> dict:
@@ -93,11 +114,17 @@ def cancel_purchase_order(tenant: Tenant, po_id: int, body: object) -> dict:
         raise not_found("purchase-orders", po_id)
     body = require(body, PO_CANCEL)
     if body.get("canceledReason") is not None and body["canceledReason"] not in PO_CANCELED_REASONS:
-        raise ApiError(400, "The canceled reason is not valid.",
-                       {"canceledReason": [f"Use one of {', '.join(PO_CANCELED_REASONS)}."]})
+        raise ApiError(
+            400,
+            "The canceled reason is not valid.",
+            {"canceledReason": [f"Use one of {', '.join(PO_CANCELED_REASONS)}."]},
+        )
     if po["status"] in ("Canceled", "Received", "Exported"):
-        raise ApiError(400, f"Purchase order {po_id} cannot be canceled: it is {po['status']}.",
-                       {"status": [f"The purchase order is {po['status']}."]})
+        raise ApiError(
+            400,
+            f"Purchase order {po_id} cannot be canceled: it is {po['status']}.",
+            {"status": [f"The purchase order is {po['status']}."]},
+        )
     po.update(status="Canceled", canceledReason=body.get("canceledReason"))
     tenant.touch(po)
     return {"id": po_id}  # ModificationResponse, as the document says
@@ -113,8 +140,11 @@ def reschedule_appointment(tenant: Tenant, appointment_id: int, body: object) ->
     if start and end and end < start:
         errors.add("end", "The end must not be before the start.")
     windows = {name: errors.instant(body, name) for name in ("arrivalWindowStart", "arrivalWindowEnd") if name in body}
-    errors.window(windows.get("arrivalWindowStart", appointment.get("arrivalWindowStart")),
-                  windows.get("arrivalWindowEnd", appointment.get("arrivalWindowEnd")), "arrivalWindowEnd")
+    errors.window(
+        windows.get("arrivalWindowStart", appointment.get("arrivalWindowStart")),
+        windows.get("arrivalWindowEnd", appointment.get("arrivalWindowEnd")),
+        "arrivalWindowEnd",
+    )
     errors.raise_if_any()
     appointment.update(start=start, end=end, **windows)
     tenant.touch(appointment)

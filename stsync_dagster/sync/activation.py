@@ -46,7 +46,8 @@ class ActivationStage:
         return {
             prod_id: run_id
             for prod_id, (action, run_id, claimed_at) in self.crosswalk.held_actions(kind, prod_ids).items()
-            if action.startswith(ACTION) and run_id != self.options.run_id
+            if action.startswith(ACTION)
+            and run_id != self.options.run_id
             and (claimed_at >= stale_before or self._run_is_live(run_id))
         }
 
@@ -78,8 +79,13 @@ class ActivationStage:
         sent = []
         for kind, skus in sorted(by_kind.items()):
             order = sorted(skus.items())
-            sent.append((self.handlers[kind], order,
-                         self._patch_active(self.handlers[kind], [e.int_id for _, (e, _) in order], False)))
+            sent.append(
+                (
+                    self.handlers[kind],
+                    order,
+                    self._patch_active(self.handlers[kind], [e.int_id for _, (e, _) in order], False),
+                )
+            )
         for handler, order, answers in sent:
             self._deactivated(handler, order, answers)
 
@@ -87,8 +93,9 @@ class ActivationStage:
         done, written = [], {}
         for (prod_id, (entry, action)), (answer, exc) in zip(order, answers):
             if exc is not None:
-                log.warning("%s %s: making it inactive again failed (%s); the next run finishes it", handler.kind,
-                            prod_id, exc)
+                log.warning(
+                    "%s %s: making it inactive again failed (%s); the next run finishes it", handler.kind, prod_id, exc
+                )
                 continue
             done.append(prod_id)
             if action == OURS:  # a fingerprint not noted yet (None) is left to the note still to come
@@ -97,8 +104,9 @@ class ActivationStage:
         self.crosswalk.wrote(handler.kind, written)
         # An activation whose answer was lost may still commit late: its claim stays, so the run that finishes
         # it (after the server timeout) makes the SKU inactive once more.
-        self.crosswalk.release_actions(handler.kind, [p for p in done if (handler.kind, p) not in self._late],
-                                       self.options.run_id)
+        self.crosswalk.release_actions(
+            handler.kind, [p for p in done if (handler.kind, p) not in self._late], self.options.run_id
+        )
 
     def _patch_active(self, handler, int_ids: list[int], active: bool) -> Iterator[tuple[dict, Exception | None]]:
         """The SKUs' `active` set, concurrently (sent now): (answer, error) of each, in order, as they come."""
@@ -128,8 +136,12 @@ class ActivationStage:
         record's SKUs inactive, sent again with them active for the moment. Returns the results, updated."""
         handler = ctx.handler
         refused = [
-            i for i, (plan, (status, value)) in enumerate(zip(plans, results))
-            if status == "failed" and "skuId" in value[0] and plan.record is not None and handler.needs_active(plan.record)
+            i
+            for i, (plan, (status, value)) in enumerate(zip(plans, results))
+            if status == "failed"
+            and "skuId" in value[0]
+            and plan.record is not None
+            and handler.needs_active(plan.record)
         ]
         if not refused:
             return results
@@ -154,8 +166,10 @@ class ActivationStage:
                 if ref in inactive:
                     wanted.setdefault(ref[0], {})[ref[1]] = inactive[ref][1]
         stale_before = self.crosswalk.now() - self.options.server_timeout
-        claimed = {kind: self.crosswalk.claim_actions(kind, skus, self.options.run_id, stale_before)
-                   for kind, skus in wanted.items()}
+        claimed = {
+            kind: self.crosswalk.claim_actions(kind, skus, self.options.run_id, stale_before)
+            for kind, skus in wanted.items()
+        }
         results = list(results)
         ready = []
         for i in retry:
@@ -163,8 +177,14 @@ class ActivationStage:
             if all(ref[1] in claimed[ref[0]] for ref in refs):
                 ready.append(i)
             else:
-                results[i] = ("deferred", ("(line sku)", "a line's SKU is inactive in Integration and held active by "
-                                                         "another run for its own PO; copied by a later run"))
+                results[i] = (
+                    "deferred",
+                    (
+                        "(line sku)",
+                        "a line's SKU is inactive in Integration and held active by "
+                        "another run for its own PO; copied by a later run",
+                    ),
+                )
         for kind, ids in claimed.items():
             unused = ids - {ref[1] for i in ready for ref in handler.needs_active(plans[i].record) if ref[0] == kind}
             self.crosswalk.release_actions(kind, unused, self.options.run_id)
@@ -178,9 +198,17 @@ class ActivationStage:
         # batches planned after it and the next batch's own chain wait for: ahead of everything else queued.
         with self._pool.lane(RequestPool.PLANNING):
             activated = self._activate(active, inactive)
-            go = [i for i in ready if all(ref in activated for ref in handler.needs_active(plans[i].record) if ref in inactive)]
-            log.info("%s: %d creates sent again with %d inactive SKUs active for the moment", handler.kind, len(go),
-                     len(activated))
+            go = [
+                i
+                for i in ready
+                if all(ref in activated for ref in handler.needs_active(plans[i].record) if ref in inactive)
+            ]
+            log.info(
+                "%s: %d creates sent again with %d inactive SKUs active for the moment",
+                handler.kind,
+                len(go),
+                len(activated),
+            )
             for i, answer in zip(go, self._create_all(handler, [plans[i] for i in go])):
                 results[i] = answer
             self._deactivate_kinds(by_kind)
@@ -188,12 +216,19 @@ class ActivationStage:
 
     def _inactive_skus(self, refs: set[tuple[str, int]]) -> dict[tuple[str, int], tuple]:
         """(kind, prod id) → (crosswalk entry, action) of the SKUs Integration holds inactive."""
+
         def read(kind: str) -> tuple[str, dict, dict]:
             sku_handler = self.handlers[kind]
             entries = self.crosswalk.lookup(kind, sorted(p for k, p in refs if k == kind))
             confirmed = {p: e for p, e in entries.items() if e.state == "confirmed"}
-            held = {int(r["id"]): r for r in self.intc.get_by_ids(
-                sku_handler.cfg.int_list_path, [e.int_id for e in confirmed.values()], params=sku_handler.index_params())}
+            held = {
+                int(r["id"]): r
+                for r in self.intc.get_by_ids(
+                    sku_handler.cfg.int_list_path,
+                    [e.int_id for e in confirmed.values()],
+                    params=sku_handler.index_params(),
+                )
+            }
             return kind, confirmed, held
 
         found = {}
@@ -205,10 +240,13 @@ class ActivationStage:
                 if record is None or record.get("active", True):
                     continue
                 edited = instant(record.get("modifiedOn"))
-                ours = (entry.written_at is not None and edited is not None and edited <= entry.written_at + _CLOCK_SLACK) or (
+                ours = (
+                    entry.written_at is not None and edited is not None and edited <= entry.written_at + _CLOCK_SLACK
+                ) or (
                     # created inactive by this run, its write not noted yet (pulled in by a PO, noted when the PO's
                     # batch finishes): the inactive state is ours
-                    entry.written_at is None and entry.source == "sync" and entry.run_id == self.options.run_id)
+                    entry.written_at is None and entry.source == "sync" and entry.run_id == self.options.run_id
+                )
                 found[(kind, prod_id)] = (entry, OURS if ours else THEIRS)
         return found
 
@@ -226,4 +264,3 @@ class ActivationStage:
                 else:  # its claim stays until deactivated: a lost answer may have landed
                     log.warning("%s %s: making it active for a PO failed: %s", kind, prod_id, exc)
         return done
-

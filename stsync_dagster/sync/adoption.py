@@ -104,18 +104,28 @@ class IntegrationIndex:
             return None
         return mark
 
-    def match(self, prod_id: int, key: str | None, taken: set[int], evidence: str | None = None) -> Match | Ambiguous | None:
+    def match(
+        self, prod_id: int, key: str | None, taken: set[int], evidence: str | None = None
+    ) -> Match | Ambiguous | None:
         """The Integration record that already is this Production record, if any. `taken`: Integration ids the
         crosswalk maps to other Production records (never adopted twice)."""
-        marked = sorted(i for i in self.by_mark.get(prod_id, ()) if i not in taken and self._mark(i, prod_id, evidence) == prod_id)
+        marked = sorted(
+            i for i in self.by_mark.get(prod_id, ()) if i not in taken and self._mark(i, prod_id, evidence) == prod_id
+        )
         if marked:
             if len(marked) > 1:
-                log.warning("%s %s is marked on several Integration records %s: the first is kept", self.kind, prod_id, marked)
+                log.warning(
+                    "%s %s is marked on several Integration records %s: the first is kept", self.kind, prod_id, marked
+                )
             return Match(marked[0], STAMP)
         if key is None:
             return None
         # A record that carries another Production id's mark is that one's copy, whatever its key says.
-        candidates = [i for i in self.by_key.get(key, ()) if i not in taken and self._mark(i, prod_id, evidence) in (None, prod_id)]
+        candidates = [
+            i
+            for i in self.by_key.get(key, ())
+            if i not in taken and self._mark(i, prod_id, evidence) in (None, prod_id)
+        ]
         if prod_id in candidates:
             return Match(prod_id, SAME_ID)
         if len(candidates) == 1:

@@ -13,6 +13,7 @@ from stsync_dagster.sync.fidelity import Translator
 from stsync_dagster.sync.outcome import SyncReport
 from stsync_dagster.sync.timefmt import instant
 
+
 @dataclass
 class CheckOutcome:
     passed: bool
@@ -139,7 +140,9 @@ def crosswalk_integrity(handler: EntityHandler, intc, crosswalk, size: int = 50)
     if not problems.checked:
         return CheckOutcome(True, "the crosswalk maps nothing yet")
     if not problems.wrong:
-        return CheckOutcome(True, f"{problems.checked} mapped Integration ids sampled, all hold their record", [], problems.checked)
+        return CheckOutcome(
+            True, f"{problems.checked} mapped Integration ids sampled, all hold their record", [], problems.checked
+        )
     text = (
         f"{problems.summary()}. Run `stsync sync {handler.kind}` (it forgets the stale mappings and adopts the "
         f"records again) or `stsync reconcile {handler.kind}`."
@@ -158,7 +161,11 @@ def blocked_too_long(kind: str, crosswalk, days: float) -> CheckOutcome:
     cutoff = datetime.now(UTC) - timedelta(days=days)
     waiting = crosswalk.issues(kind=kind, status="blocked", first_seen_before=cutoff)
     details = [f"{kind} {i.prod_id} blocked since {i.first_seen:%Y-%m-%d}: {i.reason}" for i in waiting]
-    text = f"{len(waiting)} records blocked for more than {days:g} days" if waiting else f"nothing blocked for more than {days:g} days"
+    text = (
+        f"{len(waiting)} records blocked for more than {days:g} days"
+        if waiting
+        else f"nothing blocked for more than {days:g} days"
+    )
     return CheckOutcome(not waiting, text, details, len(waiting), _issue_rows(waiting))
 
 

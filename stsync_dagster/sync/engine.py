@@ -96,7 +96,6 @@ class Budget:
             return granted
 
 
-
 def _field_of(err: dict) -> str:
     """A pydantic error location as the API spells fields: items[0].quantity."""
     path = ""
@@ -245,7 +244,9 @@ class SyncEngine(FollowStage, ActivationStage):
             wanted = sorted({int(i) for i in prod_ids})
             ctx.report.window_total = len(wanted)
             try:
-                raws = self.prod.get_by_ids(ctx.handler.cfg.prod_list_path, wanted, params=dict(ctx.handler.cfg.list_params))
+                raws = self.prod.get_by_ids(
+                    ctx.handler.cfg.prod_list_path, wanted, params=dict(ctx.handler.cfg.list_params)
+                )
             except st.ServiceTitanError as exc:
                 for prod_id in wanted:
                     self._issue(ctx.report, Outcome.FAILED, prod_id, "(request)", f"reading it from Production: {exc}")
@@ -432,7 +433,9 @@ class SyncEngine(FollowStage, ActivationStage):
                 records.append(handler.model.model_validate(raw))
             except pydantic.ValidationError as exc:
                 first = exc.errors()[0]
-                prod_id = raw.get("id") if isinstance(raw, dict) else None  # a list element that is no record fails alone
+                prod_id = (
+                    raw.get("id") if isinstance(raw, dict) else None
+                )  # a list element that is no record fails alone
                 self._issue(report, Outcome.FAILED, prod_id, _field_of(first), f"invalid in Production: {first['msg']}")
         seen = self._seen.setdefault(kind, set())
         records = [r for r in records if r.id not in seen]  # the backlog, the sweep and the window may overlap
@@ -458,8 +461,12 @@ class SyncEngine(FollowStage, ActivationStage):
             self._read_index_soon(handler)  # while what the records need is read
         everything = todo + [record for record, _ in mapped.values()]
         try:
-            extra = handler.prepare(everything, PageContext(self.prod, lambda wanted: self._pull(ctx, wanted),
-                                                              lambda wanted: self._pull_soon(ctx, wanted)))
+            extra = handler.prepare(
+                everything,
+                PageContext(
+                    self.prod, lambda wanted: self._pull(ctx, wanted), lambda wanted: self._pull_soon(ctx, wanted)
+                ),
+            )
         except st.ServiceTitanError as exc:  # retries ran out: these records fail, the run goes on
             for record in everything:
                 self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading what the record needs: {exc}")
@@ -469,9 +476,16 @@ class SyncEngine(FollowStage, ActivationStage):
         todo = [record for record in todo if record.id not in ctx.pulled_ahead]
         refs = RefMap.load(
             self.crosswalk,
-            (ref for record in everything for refs_of in (handler.references(record, extra), handler.key_references(record)) for ref in refs_of),
+            (
+                ref
+                for record in everything
+                for refs_of in (handler.references(record, extra), handler.key_references(record))
+                for ref in refs_of
+            ),
             planned=self._planned if self.options.dry_run else None,
-            overlay={**self._overlay, kind: {**self._overlay.get(kind, {}), **ctx.fresh}} if ctx.fresh else self._overlay,
+            overlay={**self._overlay, kind: {**self._overlay.get(kind, {}), **ctx.fresh}}
+            if ctx.fresh
+            else self._overlay,
             entity=kind,
             policies=self.policies,
             claims=Claims(self.options.run_id, self._run_is_live, self.options.server_timeout),
@@ -485,7 +499,10 @@ class SyncEngine(FollowStage, ActivationStage):
         if unsent and not self.options.dry_run:
             self.crosswalk.release(kind, unsent, self.options.run_id)
             batch.taken_over -= unsent
-        batch.wanted = [(record, mapped[record.id][1], body) for record, body in self._build(ctx, [r for r, _ in mapped.values()], refs, extra)]
+        batch.wanted = [
+            (record, mapped[record.id][1], body)
+            for record, body in self._build(ctx, [r for r, _ in mapped.values()], refs, extra)
+        ]
         self._save_issues()
         return batch
 
@@ -524,15 +541,22 @@ class SyncEngine(FollowStage, ActivationStage):
                 seen = self._seen.setdefault(kind, set())
                 # Being created by a batch in flight (claimed, not confirmed yet): its create's answer is waited for
                 # once the others are copied (they were planned, so they are seen: never pulled in here).
-                waits = {i: f for i in prod_ids if i not in ctx.batch and (f := ctx.in_flight.get(i)) is not None
-                         and (i not in mapped or mapped[i].state != "confirmed")}
+                waits = {
+                    i: f
+                    for i in prod_ids
+                    if i not in ctx.batch
+                    and (f := ctx.in_flight.get(i)) is not None
+                    and (i not in mapped or mapped[i].state != "confirmed")
+                }
                 # Those on this batch go first (again, when a pulled-in record needs another one pulled in with
                 # it), unless they all need each other: then there is no order to keep. One processed earlier in
                 # the run ended as it ended: not processed twice.
                 first = [i for i in unmapped if i in ctx.batch]
                 if set(first) >= ctx.batch:
                     first = []
-                ids = first + [i for i in unmapped if i not in ctx.batch and i not in seen and i not in self._pulled[kind]]
+                ids = first + [
+                    i for i in unmapped if i not in ctx.batch and i not in seen and i not in self._pulled[kind]
+                ]
                 seen.difference_update(ids)
             else:
                 ids = [i for i in unmapped if i not in self._pulled[kind]]
@@ -602,7 +626,15 @@ class SyncEngine(FollowStage, ActivationStage):
             ctx.batch = batch
             ctx.pulled_ahead.update(ids)
         for prod_id in sorted(set(ids) - found):
-            self._issue(ctx.report, Outcome.FAILED, prod_id, "id", "referenced but not found in Production", kind=kind, count=False)
+            self._issue(
+                ctx.report,
+                Outcome.FAILED,
+                prod_id,
+                "id",
+                "referenced but not found in Production",
+                kind=kind,
+                count=False,
+            )
 
     # ---- what Integration already holds ---------------------------------------------------------
 
@@ -645,7 +677,9 @@ class SyncEngine(FollowStage, ActivationStage):
             index = self._index(handler)
         except st.ServiceTitanError as exc:  # cannot tell what Integration holds: create nothing
             for record in todo:
-                self._issue(report, Outcome.FAILED, record.id, "(request)", f"reading what Integration already holds: {exc}")
+                self._issue(
+                    report, Outcome.FAILED, record.id, "(request)", f"reading what Integration already holds: {exc}"
+                )
             return []
         keys = {record.id: handler.prod_key(record, refs) for record in todo}
         candidates = {i for r in todo for i in (*index.by_mark.get(r.id, ()), *index.by_key.get(keys[r.id], ()))}
@@ -668,8 +702,13 @@ class SyncEngine(FollowStage, ActivationStage):
                 rest.append(record)
         if adopted:
             self._record_adopted(ctx, adopted)
-            mapped.update({r.id: (r, Entry(r.id, adopted[r.id].int_id, "confirmed", self.options.run_id, None, "adopted"))
-                           for r in todo if r.id in adopted})
+            mapped.update(
+                {
+                    r.id: (r, Entry(r.id, adopted[r.id].int_id, "confirmed", self.options.run_id, None, "adopted"))
+                    for r in todo
+                    if r.id in adopted
+                }
+            )
         return rest
 
     def _record_adopted(self, ctx: _Context, adopted: dict[int, Match]) -> None:
@@ -694,7 +733,9 @@ class SyncEngine(FollowStage, ActivationStage):
         unstamped = [(p, m.int_id) for p, m in adopted.items() if m.rule != "stamp" and handler.adoption_stamp(p)]
         # Marked, an adopted record is found again by its stamp when this crosswalk is lost in turn.
         stamped = []
-        for (prod_id, int_id), error in zip(unstamped, self._pool.map(lambda pair: self._stamp(handler, *pair), unstamped)):
+        for (prod_id, int_id), error in zip(
+            unstamped, self._pool.map(lambda pair: self._stamp(handler, *pair), unstamped)
+        ):
             if error:
                 log.warning("%s %s: adopted as %s, but stamping it failed (%s)", kind, prod_id, int_id, error)
             else:
@@ -730,9 +771,15 @@ class SyncEngine(FollowStage, ActivationStage):
             or (source in ("sync", "recovered") and index.mark_of[int_id] != prod_id)
         }
         why = "Integration no longer holds it as this record's copy (refreshed or edited?)"
-        forgotten = self.crosswalk.forget(kind, stale, history=[self._wrote(p, i, "forgotten", detail=why) for p, i in stale.items()])
-        log.warning("%s: %d mappings no longer held in Integration were forgotten; their records are adopted "
-                    "again or created when they are next read", kind, forgotten)
+        forgotten = self.crosswalk.forget(
+            kind, stale, history=[self._wrote(p, i, "forgotten", detail=why) for p, i in stale.items()]
+        )
+        log.warning(
+            "%s: %d mappings no longer held in Integration were forgotten; their records are adopted "
+            "again or created when they are next read",
+            kind,
+            forgotten,
+        )
 
     # ---- claims left pending by a crash, a lost answer or another run ---------------------------
 
@@ -744,7 +791,9 @@ class SyncEngine(FollowStage, ActivationStage):
         stale = [e for e in self.crosswalk.stale_claims(kind, older_than) if not self._run_is_live(e.run_id)]
         if not stale:
             return
-        log.warning("%s: %d claims left pending by earlier runs (a crash or a lost answer): resolving them", kind, len(stale))
+        log.warning(
+            "%s: %d claims left pending by earlier runs (a crash or a lost answer): resolving them", kind, len(stale)
+        )
         self._reread(ctx, ctx.handler, sorted(e.prod_id for e in stale), into=ctx.report)
 
     def _backlog(self, ctx: _Context) -> None:
@@ -766,9 +815,15 @@ class SyncEngine(FollowStage, ActivationStage):
             raws = self.prod.get_by_ids(handler.cfg.prod_list_path, prod_ids, params=dict(handler.cfg.list_params))
         except st.ServiceTitanError as exc:
             for prod_id in prod_ids:
-                self._issue(into, Outcome.FAILED, prod_id, "(request)", f"reading it from Production: {exc}", kind=handler.kind)
+                self._issue(
+                    into, Outcome.FAILED, prod_id, "(request)", f"reading it from Production: {exc}", kind=handler.kind
+                )
             return set(prod_ids)
-        sub = ctx if handler is ctx.handler and into is ctx.report else _Context(handler, SyncReport(handler.kind, dry_run=self.options.dry_run))
+        sub = (
+            ctx
+            if handler is ctx.handler and into is ctx.report
+            else _Context(handler, SyncReport(handler.kind, dry_run=self.options.dry_run))
+        )
         self._process(sub, raws)
         if sub is not ctx:
             sink = getattr(self._pulled_rest, "sink", None)
@@ -792,12 +847,24 @@ class SyncEngine(FollowStage, ActivationStage):
             if entry.run_id == self.options.run_id and any(
                 lost.plan.prod_id == prod_id and lost.ctx.handler.kind == kind for lost in self._lost
             ):
-                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", "its create's answer was lost; settled at the end of this run")
+                self._issue(
+                    report,
+                    Outcome.DEFERRED,
+                    prod_id,
+                    "(claim)",
+                    "its create's answer was lost; settled at the end of this run",
+                )
             elif entry.run_id != self.options.run_id and self._run_is_live(entry.run_id):
                 self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", f"being created by run {entry.run_id}")
             elif entry.claimed_at is not None and now - entry.claimed_at < self.options.server_timeout:
                 ready = entry.claimed_at + self.options.server_timeout
-                self._issue(report, Outcome.DEFERRED, prod_id, "(claim)", f"a create sent at {entry.claimed_at:%H:%M:%S} UTC may still be committing in ServiceTitan; looked up after {ready:%H:%M:%S}")
+                self._issue(
+                    report,
+                    Outcome.DEFERRED,
+                    prod_id,
+                    "(claim)",
+                    f"a create sent at {entry.claimed_at:%H:%M:%S} UTC may still be committing in ServiceTitan; looked up after {ready:%H:%M:%S}",
+                )
             else:
                 old[prod_id] = (record, entry)
         if not old:
@@ -810,7 +877,12 @@ class SyncEngine(FollowStage, ActivationStage):
             return []
         if found:
             why = "its create's answer was lost; found in Integration by its mark"
-            self.crosswalk.record(kind, found, source="recovered", history=[self._wrote(p, i, "recovered", detail=why) for p, i in found.items()])
+            self.crosswalk.record(
+                kind,
+                found,
+                source="recovered",
+                history=[self._wrote(p, i, "recovered", detail=why) for p, i in found.items()],
+            )
             self._clear_issues(kind, list(found))
         report.recovered += len(found)
         for prod_id in found:
@@ -822,7 +894,11 @@ class SyncEngine(FollowStage, ActivationStage):
         # recovering the same record cannot both take it.
         cutoff = datetime.now(timezone.utc) + timedelta(seconds=1)
         taken = self.crosswalk.take_over(
-            kind, [entry for _, entry in stale], self.options.run_id, claimed_before=cutoff, partition=self.options.partition
+            kind,
+            [entry for _, entry in stale],
+            self.options.run_id,
+            claimed_before=cutoff,
+            partition=self.options.partition,
         )
         todo = []
         for record, _ in stale:
@@ -835,8 +911,9 @@ class SyncEngine(FollowStage, ActivationStage):
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def _write(self, ctx: _Context, plans: list[_Plan], taken_over: set[int],
-               early: bool = False) -> Callable[[], Callable[[], None]]:
+    def _write(
+        self, ctx: _Context, plans: list[_Plan], taken_over: set[int], early: bool = False
+    ) -> Callable[[], Callable[[], None]]:
         """Claim the plans and send their creates; returns `land`, which waits for the answers and confirms them,
         and returns in turn the status moves and notes left to do (see _confirm). The creates of the next batch
         can be sent meanwhile: the concurrent requests never drain between batches. `early`: the creates refused
@@ -848,9 +925,17 @@ class SyncEngine(FollowStage, ActivationStage):
         allowed = self.budget.take(len(plans)) if self.options.create else 0
         for plan in plans[allowed:]:
             if self.options.create:
-                self._issue(report, Outcome.DEFERRED, plan.prod_id, "(limit)", "run limit reached; copied by a later run")
+                self._issue(
+                    report, Outcome.DEFERRED, plan.prod_id, "(limit)", "run limit reached; copied by a later run"
+                )
             else:
-                self._issue(report, Outcome.DEFERRED, plan.prod_id, "(reconcile)", "not in Integration: the next sync creates it")
+                self._issue(
+                    report,
+                    Outcome.DEFERRED,
+                    plan.prod_id,
+                    "(reconcile)",
+                    "not in Integration: the next sync creates it",
+                )
         unsent = taken_over & {plan.prod_id for plan in plans[allowed:]}
         if unsent and not self.options.dry_run:  # stale claims taken over, not sent after all: let go
             self.crosswalk.release(kind, unsent, self.options.run_id)
@@ -874,7 +959,11 @@ class SyncEngine(FollowStage, ActivationStage):
         plans = [p for p in plans if p.prod_id in ours]
 
         answers = self._send_all(handler, plans)
-        resolved = in_background(lambda: self._with_inactive_active(ctx, plans, answers()), "stsync-answers") if early else None
+        resolved = (
+            in_background(lambda: self._with_inactive_active(ctx, plans, answers()), "stsync-answers")
+            if early
+            else None
+        )
 
         def land() -> Callable[[], None]:
             results = resolved.result() if resolved else self._with_inactive_active(ctx, plans, answers())
@@ -933,7 +1022,9 @@ class SyncEngine(FollowStage, ActivationStage):
             # Until it has moved, what Integration holds is the initial status: a failed move is tried again.
             written[prod_id] = (fingerprint(view, handler.initial_status if target else None), now)
             if target and target != handler.initial_status:
-                moves.append((plan.record, created[prod_id], handler.status_steps(plan.record, target, handler.initial_status)))
+                moves.append(
+                    (plan.record, created[prod_id], handler.status_steps(plan.record, target, handler.initial_status))
+                )
                 plan.target_print = fingerprint(view, target)
 
         def settle() -> None:
@@ -954,8 +1045,12 @@ class SyncEngine(FollowStage, ActivationStage):
             response = self.intc.create(handler.cfg.int_create_path, plan.body)
             return "ok", handler.created_id(response)
         except st.AmbiguousWriteError as exc:
-            log.warning("%s %s: the answer to the create was lost (%s); looked up once ServiceTitan is done with it",
-                        handler.kind, plan.prod_id, exc)
+            log.warning(
+                "%s %s: the answer to the create was lost (%s); looked up once ServiceTitan is done with it",
+                handler.kind,
+                plan.prod_id,
+                exc,
+            )
             return "ambiguous", sent_at
         except (st.ValidationError, st.ConflictError, st.NotFoundError) as exc:
             return "failed", api_reason(exc)
@@ -972,7 +1067,9 @@ class SyncEngine(FollowStage, ActivationStage):
         bulk endpoint is said once, then skipped."""
         if handler.bulk_create and self.options.bulk_size > 0 and self._bulk_ok:
             size = self.options.bulk_size
-            sent = [self._pool.submit(self._create_batch, handler, plans[i : i + size]) for i in range(0, len(plans), size)]
+            sent = [
+                self._pool.submit(self._create_batch, handler, plans[i : i + size]) for i in range(0, len(plans), size)
+            ]
 
             def bulk_answers() -> list[tuple[str, object]]:
                 try:
@@ -1006,8 +1103,12 @@ class SyncEngine(FollowStage, ActivationStage):
         except st.BulkUnsupported:
             raise
         except st.AmbiguousWriteError as exc:
-            log.warning("%s: the answer to a bulk create of %d was lost (%s); looked up once ServiceTitan is done",
-                        handler.kind, len(batch), exc)
+            log.warning(
+                "%s: the answer to a bulk create of %d was lost (%s); looked up once ServiceTitan is done",
+                handler.kind,
+                len(batch),
+                exc,
+            )
             return {p.prod_id: ("ambiguous", sent_at) for p in batch}
         except (st.ValidationError, st.ConflictError) as exc:
             if len(batch) > 1:
@@ -1038,22 +1139,31 @@ class SyncEngine(FollowStage, ActivationStage):
             ctx = items[0].ctx
             handler, report = ctx.handler, ctx.report
             try:
-                found = handler.find_existing(self.intc, {i.plan.prod_id: i.sent_at - timedelta(seconds=5) for i in items})
+                found = handler.find_existing(
+                    self.intc, {i.plan.prod_id: i.sent_at - timedelta(seconds=5) for i in items}
+                )
             except st.ServiceTitanError as exc:  # still claimed by this run: the next run looks them up first
                 for item in items:
-                    self._issue(report, Outcome.FAILED, item.plan.prod_id, "(request)", f"answer lost, lookup failed: {exc}")
+                    self._issue(
+                        report, Outcome.FAILED, item.plan.prod_id, "(request)", f"answer lost, lookup failed: {exc}"
+                    )
                 continue
             report.recovered += len(found)
             created = dict(found)
             for item in items:
                 if item.plan.prod_id in found:
                     continue
-                (status, value), = self._with_inactive_active(ctx, [item.plan], [self._create(handler, item.plan)])
+                ((status, value),) = self._with_inactive_active(ctx, [item.plan], [self._create(handler, item.plan)])
                 if status == "ok":
                     created[item.plan.prod_id] = value
                 elif status == "ambiguous":
-                    self._issue(report, Outcome.FAILED, item.plan.prod_id, "(request)",
-                                "the create's answer was lost twice; a later run looks it up after the server timeout")
+                    self._issue(
+                        report,
+                        Outcome.FAILED,
+                        item.plan.prod_id,
+                        "(request)",
+                        "the create's answer was lost twice; a later run looks it up after the server timeout",
+                    )
                 else:
                     self.crosswalk.release(handler.kind, [item.plan.prod_id], self.options.run_id)
                     outcome = Outcome.DEFERRED if status == "deferred" else Outcome.FAILED

@@ -95,8 +95,11 @@ def without_dropped(field_map: FieldMap, prod: dict, translate: Translator) -> d
         value = prod.get(name)
         translate.load(rule.kind, _ids(values_at(prod, rule.read_path)))
         if parent.endswith("[]") and isinstance(value, list):
-            prod[name] = [e for e in value if not isinstance(e, dict) or e.get(leaf) is None
-                          or translate(rule.kind, e[leaf]) is not None]
+            prod[name] = [
+                e
+                for e in value
+                if not isinstance(e, dict) or e.get(leaf) is None or translate(rule.kind, e[leaf]) is not None
+            ]
         elif isinstance(value, dict) and value.get(leaf) is not None and translate(rule.kind, value[leaf]) is None:
             prod[name] = None
     return prod

@@ -59,8 +59,10 @@ def _shown(value) -> str:
 def _differences(handler, fields: set[str], view: dict, int_record: dict, target: str | None, steps: list) -> str:
     """Each field that differs, with Production's value (as STSync would send it) and Integration's."""
     names = handler.read_names
-    said = [f"{f}: Production {_shown(view[f])}, Integration {_shown(int_record.get(names.get(f, f)))}"
-            for f in sorted(fields)]
+    said = [
+        f"{f}: Production {_shown(view[f])}, Integration {_shown(int_record.get(names.get(f, f)))}"
+        for f in sorted(fields)
+    ]
     current = handler.current_status(int_record) if target else None
     if target and current != target:
         said.append(f"status: Production {target}, Integration {current}")
@@ -89,7 +91,9 @@ class FollowStage:
         """`wanted`: (record, crosswalk entry, body it would be created with now) of records copied before."""
         handler, report, kind = ctx.handler, ctx.report, ctx.handler.kind
         # Adopted by this very run (counted as adopted): compared now, since who wrote their values is unknown.
-        adopted_now = {r.id for r, entry, _ in wanted if entry.source == "adopted" and entry.run_id == self.options.run_id}
+        adopted_now = {
+            r.id for r, entry, _ in wanted if entry.source == "adopted" and entry.run_id == self.options.run_id
+        }
         if not self.options.create:  # `stsync reconcile`: the crosswalk is rebuilt; no record is compared or written
             for record, *_ in wanted:
                 if record.id not in adopted_now:
@@ -106,8 +110,15 @@ class FollowStage:
         held = self._held_by_others(kind, [record.id for record, *_ in changed]) if changed else {}
         for record, *_ in changed:
             if record.id in held:
-                self._issue(report, Outcome.DEFERRED, record.id, "active", f"held active for a moment by run "
-                            f"{held[record.id]} (a PO line on it); compared once that run is done", record_issue=False)
+                self._issue(
+                    report,
+                    Outcome.DEFERRED,
+                    record.id,
+                    "active",
+                    f"held active for a moment by run "
+                    f"{held[record.id]} (a PO line on it); compared once that run is done",
+                    record_issue=False,
+                )
         changed = [item for item in changed if item[0].id not in held]
         report.compared += len(changed)
         if not changed:
@@ -115,7 +126,9 @@ class FollowStage:
         try:
             held = {
                 int(r["id"]): r
-                for r in self.intc.get_by_ids(handler.cfg.int_list_path, [e.int_id for _, e, *_ in changed], params=handler.index_params())
+                for r in self.intc.get_by_ids(
+                    handler.cfg.int_list_path, [e.int_id for _, e, *_ in changed], params=handler.index_params()
+                )
             }
         except st.ServiceTitanError as exc:
             for record, *_ in changed:
@@ -131,8 +144,13 @@ class FollowStage:
         for record, entry, body, target, print_ in changed:
             int_record = held.get(entry.int_id)
             if int_record is None:
-                self._issue(report, Outcome.FAILED, record.id, "(crosswalk)",
-                            f"mapped to Integration {entry.int_id}, which no longer exists (refreshed?): `stsync reconcile {kind}`")
+                self._issue(
+                    report,
+                    Outcome.FAILED,
+                    record.id,
+                    "(crosswalk)",
+                    f"mapped to Integration {entry.int_id}, which no longer exists (refreshed?): `stsync reconcile {kind}`",
+                )
                 continue
             view = handler.update_view(body)
             fields = differing_fields(handler, view, int_record)
@@ -147,9 +165,14 @@ class FollowStage:
             if self.config.updates.conflicts == "skip":
                 why = self._conflict(entry, int_record)
                 if why:
-                    self._issue(report, Outcome.CONFLICT, record.id, ", ".join(sorted(fields)) or "(status)",
-                                f"{why}: left alone (set updates.conflicts to overwrite in stsync.config.json to replace "
-                                f"it); {_differences(handler, fields, view, int_record, target, steps)}")
+                    self._issue(
+                        report,
+                        Outcome.CONFLICT,
+                        record.id,
+                        ", ".join(sorted(fields)) or "(status)",
+                        f"{why}: left alone (set updates.conflicts to overwrite in stsync.config.json to replace "
+                        f"it); {_differences(handler, fields, view, int_record, target, steps)}",
+                    )
                     continue
             if self.options.dry_run:
                 self._plan_shown(report, record.id, handler, fields, view, int_record, steps)
@@ -174,7 +197,8 @@ class FollowStage:
             if patch:
                 # The patch landed even when the status change then failed: the history keeps it either way.
                 (history if record.id in moved else alone).append(
-                    self._wrote(record.id, entry.int_id, "updated", sorted(patch), f"then {steps}" if steps else ""))
+                    self._wrote(record.id, entry.int_id, "updated", sorted(patch), f"then {steps}" if steps else "")
+                )
             elif steps:
                 history.append(self._wrote(record.id, entry.int_id, "status_changed", detail=steps))
             if record.id not in moved:
@@ -232,7 +256,11 @@ class FollowStage:
             return True, _written_at(self.intc.patch(handler.cfg.int_create_path, int_id, patch))
         except st.AmbiguousWriteError as exc:
             # A PATCH sets values: sent again it does no harm. Left for the next run, which reads the record first.
-            return False, ("(request)", f"the update's answer was lost ({exc}); the next run reads it and finishes", "lost")
+            return False, (
+                "(request)",
+                f"the update's answer was lost ({exc}); the next run reads it and finishes",
+                "lost",
+            )
         except (st.ValidationError, st.ConflictError, st.NotFoundError) as exc:
             fields, reason = api_reason(exc)
             return False, (fields or "(record)", reason)
@@ -263,9 +291,18 @@ class FollowStage:
         if not moving:
             return settled
         stale_before = self.crosswalk.now() - self.options.server_timeout
-        ours = self.crosswalk.claim_actions(kind, {p: m[2][0][0] for p, m in moving.items()}, self.options.run_id, stale_before)
+        ours = self.crosswalk.claim_actions(
+            kind, {p: m[2][0][0] for p, m in moving.items()}, self.options.run_id, stale_before
+        )
         for prod_id in set(moving) - ours:
-            self._issue(report, Outcome.DEFERRED, prod_id, "(status)", "a status change of it is being sent by another run", record_issue=False)
+            self._issue(
+                report,
+                Outcome.DEFERRED,
+                prod_id,
+                "(status)",
+                "a status change of it is being sent by another run",
+                record_issue=False,
+            )
         claimed = self._still_needed(ctx, [moving[p] for p in sorted(ours)], settled)
         results = list(self._pool.map(lambda m: self._steps(handler, m[1], m[2]), claimed))
         release = []
@@ -276,8 +313,13 @@ class FollowStage:
                 report.status_changes += len(steps)
                 release.append(record.id)
             elif detail == "lost":  # claim kept: the next run (after the server timeout) reads it before resending
-                self._issue(report, Outcome.DEFERRED, record.id, "(status)",
-                            "the status change's answer was lost; the next run reads the record and finishes")
+                self._issue(
+                    report,
+                    Outcome.DEFERRED,
+                    record.id,
+                    "(status)",
+                    "the status change's answer was lost; the next run reads the record and finishes",
+                )
             else:
                 release.append(record.id)
                 self._issue(report, Outcome.FAILED, record.id, "(status)", detail)
@@ -291,8 +333,12 @@ class FollowStage:
         if not claimed:
             return []
         try:
-            fresh = {int(r["id"]): r for r in self.intc.get_by_ids(
-                handler.cfg.int_list_path, [int_id for _, int_id, _ in claimed], params=handler.index_params())}
+            fresh = {
+                int(r["id"]): r
+                for r in self.intc.get_by_ids(
+                    handler.cfg.int_list_path, [int_id for _, int_id, _ in claimed], params=handler.index_params()
+                )
+            }
         except st.ServiceTitanError as exc:
             self.crosswalk.release_actions(kind, [record.id for record, *_ in claimed], self.options.run_id)
             for record, *_ in claimed:
@@ -343,7 +389,9 @@ class FollowStage:
         with self._reasons_lock:  # read once, not once per thread
             if config.reasons not in cache:
                 pages = self.intc.iter_pages(config.reasons, {"active": "Any"})
-                cache[config.reasons] = {str(r.get("name", "")).strip().casefold(): int(r["id"]) for p in pages for r in p.records}
+                cache[config.reasons] = {
+                    str(r.get("name", "")).strip().casefold(): int(r["id"]) for p in pages for r in p.records
+                }
         reason_id = cache[config.reasons].get(config.reason.strip().casefold())
         if reason_id is None:
             raise LookupError(f"{action}: no reason named '{config.reason}' in Integration ({config.reasons})")

@@ -67,7 +67,11 @@ def match_master(kind: str, cfg: MasterConfig, prod, intc, crosswalk, *, write: 
             pairs[prod_id] = candidates[0]
         elif not candidates:
             report.unmatched.append((prod_id, shown))
-            issues[prod_id] = ("blocked", f"{kind}: no Integration record with key '{shown}'", ",".join(cfg.natural_key))
+            issues[prod_id] = (
+                "blocked",
+                f"{kind}: no Integration record with key '{shown}'",
+                ",".join(cfg.natural_key),
+            )
         else:
             report.ambiguous.append((prod_id, shown, sorted(candidates)))
             issues[prod_id] = (
@@ -83,5 +87,7 @@ def match_master(kind: str, cfg: MasterConfig, prod, intc, crosswalk, *, write: 
         if issues:
             crosswalk.set_issues(kind, issues, None)
     for prod_id, key, ids in report.ambiguous:
-        log.warning("%s %s: natural key '%s' matches several Integration records %s: not guessed", kind, prod_id, key, ids)
+        log.warning(
+            "%s %s: natural key '%s' matches several Integration records %s: not guessed", kind, prod_id, key, ids
+        )
     return report

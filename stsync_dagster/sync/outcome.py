@@ -103,11 +103,19 @@ class SyncReport:
     dropped: list[DroppedReference] = field(default_factory=list)  # references the reference policy let go
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, outcome: Outcome, prod_id: int, *, field: str = "", reason: str = "", kind: str | None = None) -> None:
+    def add(
+        self, outcome: Outcome, prod_id: int, *, field: str = "", reason: str = "", kind: str | None = None
+    ) -> None:
         with self._lock:
             self.counts[outcome.value] += 1
-            if outcome not in (Outcome.CREATED, Outcome.ADOPTED, Outcome.SKIPPED, Outcome.UPDATED,
-                               Outcome.STATUS_CHANGED, Outcome.UNCHANGED):
+            if outcome not in (
+                Outcome.CREATED,
+                Outcome.ADOPTED,
+                Outcome.SKIPPED,
+                Outcome.UPDATED,
+                Outcome.STATUS_CHANGED,
+                Outcome.UNCHANGED,
+            ):
                 self.issues.append(RecordIssue(kind or self.kind, prod_id, outcome, field, reason))
 
     def created(self, prod_id: int, int_id: int | None, body: dict | None = None) -> None:
@@ -140,8 +148,13 @@ class SyncReport:
             name = re.sub(r"\[\d+\]", "", item.field)
             groups.setdefault((name, item.how, re.sub(r"\b\d+\b", "N", root_cause(item.reason))), []).append(item)
         return [
-            {"field": name, "policy": how, "reason": reason, "count": len(items),
-             "examples": sorted({i.prod_id for i in items})[:examples]}
+            {
+                "field": name,
+                "policy": how,
+                "reason": reason,
+                "count": len(items),
+                "examples": sorted({i.prod_id for i in items})[:examples],
+            }
             for (name, how, reason), items in sorted(groups.items(), key=lambda item: -len(item[1]))
         ]
 

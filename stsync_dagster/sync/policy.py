@@ -37,12 +37,16 @@ class Reference:
         return self.default or (BLOCK if self.required else DROP)
 
 
-def references(required: Mapping[str, str] | None = None, optional: Mapping[str, str] | None = None,
-               ) -> dict[str, Reference]:
+def references(
+    required: Mapping[str, str] | None = None,
+    optional: Mapping[str, str] | None = None,
+) -> dict[str, Reference]:
     """A handler's reference fields, each by the kind it points at: the `required` ones first (the create needs
     them), then the `optional` ones."""
-    return {**{name: Reference(kind, True) for name, kind in (required or {}).items()},
-            **{name: Reference(kind, False) for name, kind in (optional or {}).items()}}
+    return {
+        **{name: Reference(kind, True) for name, kind in (required or {}).items()},
+        **{name: Reference(kind, False) for name, kind in (optional or {}).items()},
+    }
 
 
 def field_name(field: str) -> str:
@@ -50,8 +54,9 @@ def field_name(field: str) -> str:
     return _INDEX.sub("", field)
 
 
-def check_policies(references: dict[str, dict[str, Policy]], known: dict[str, dict[str, Reference]],
-                   master_kinds: tuple[str, ...]) -> list[str]:
+def check_policies(
+    references: dict[str, dict[str, Policy]], known: dict[str, dict[str, Reference]], master_kinds: tuple[str, ...]
+) -> list[str]:
     """Problems with the config's `references` section, each naming its JSON path."""
     problems = []
     for entity, fields in references.items():
@@ -64,8 +69,9 @@ def check_policies(references: dict[str, dict[str, Policy]], known: dict[str, di
             if reference is None:
                 problems.append(f"{where}: not a reference of {entity} (known: {', '.join(sorted(known[entity]))})")
             elif policy == DROP and reference.required:
-                problems.append(f"{where}: the Integration API requires it, so it cannot be dropped: block, or "
-                                f"name a default")
+                problems.append(
+                    f"{where}: the Integration API requires it, so it cannot be dropped: block, or name a default"
+                )
             elif isinstance(policy, DefaultPolicy) and reference.kind not in master_kinds:
                 problems.append(f"{where}: a default must be master data; {reference.kind} are copied, not matched")
     return problems
@@ -117,8 +123,12 @@ class Policies:
         if self._intc is None:
             return "defaults are not looked up here"
         try:
-            found = [int(r["id"]) for page in self._intc.iter_pages(cfg.path, dict(cfg.list_params))
-                     for r in page.records if natural_key(r, cfg.natural_key) == wanted]
+            found = [
+                int(r["id"])
+                for page in self._intc.iter_pages(cfg.path, dict(cfg.list_params))
+                for r in page.records
+                if natural_key(r, cfg.natural_key) == wanted
+            ]
         except st.ServiceTitanError as exc:
             return f"reading its default from Integration: {exc}"
         if len(found) != 1:

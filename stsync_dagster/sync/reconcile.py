@@ -27,7 +27,9 @@ class ReconcileReport:
     requests: int = 0
 
     def summary(self) -> str:
-        dup = f", {len(self.duplicates)} Production ids marked on several Integration records" if self.duplicates else ""
+        dup = (
+            f", {len(self.duplicates)} Production ids marked on several Integration records" if self.duplicates else ""
+        )
         return (
             f"{self.kind}: {self.found} marked records in Integration; crosswalk: {self.inserted} added, "
             f"{self.updated} repaired, {self.unchanged} already right{dup}"

@@ -46,8 +46,10 @@ class Claims:
         if self.is_live(entry.run_id):
             return f"{what} is being created by run {entry.run_id}; copied by a later run"
         if entry.claimed_at is not None and now - entry.claimed_at < self.server_timeout:
-            return (f"{what} was claimed by run {entry.run_id} at {entry.claimed_at:%H:%M:%S} UTC; its create may still "
-                    "be committing; copied by a later run")
+            return (
+                f"{what} was claimed by run {entry.run_id} at {entry.claimed_at:%H:%M:%S} UTC; its create may still "
+                "be committing; copied by a later run"
+            )
         return None
 
 
@@ -109,14 +111,18 @@ class RefMap:
             if missing:
                 reasons[kind] = {issue.prod_id: issue.reason for issue in crosswalk.issues(kind=kind, prod_ids=missing)}
         unmatched = frozenset(
-            kind for kind, prod_ids in wanted.items()
-            if kind in MASTER_KINDS and prod_ids - ids[kind].keys() and not (overlay or {}).get(kind)
+            kind
+            for kind, prod_ids in wanted.items()
+            if kind in MASTER_KINDS
+            and prod_ids - ids[kind].keys()
+            and not (overlay or {}).get(kind)
             and not crosswalk.counts(kind)
         )
         refmap = cls(ids, reasons, planned, entity=entity, policies=policies, unmatched=unmatched)
         if claims is not None:
-            refmap._waiting = _being_created(crosswalk, claims, {k: p - ids[k].keys() for k, p in wanted.items()},
-                                              refmap._reasons)
+            refmap._waiting = _being_created(
+                crosswalk, claims, {k: p - ids[k].keys() for k, p in wanted.items()}, refmap._reasons
+            )
         return refmap
 
     def take_dropped(self) -> list[Dropped]:
@@ -150,8 +156,9 @@ class RefMap:
             raise Deferred(ref.field, waiting)
         singular = _singular(ref.kind)
         if ref.kind in self._unmatched:
-            reason = (f"{singular} {ref.prod_id}: no {ref.kind} matched into the crosswalk yet: materialize "
-                      f"master_data first")
+            reason = (
+                f"{singular} {ref.prod_id}: no {ref.kind} matched into the crosswalk yet: materialize master_data first"
+            )
         else:
             why = self._reasons.get(ref.kind, {}).get(ref.prod_id)
             reason = f"{singular} {ref.prod_id} has no Integration counterpart"
@@ -169,12 +176,16 @@ class RefMap:
         raise Blocked(ref.field, reason)
 
 
-def _being_created(crosswalk, claims: Claims, missing: dict[str, set[int]],
-                   reasons: dict[str, dict[int, str]]) -> dict[str, dict[int, str]]:
+def _being_created(
+    crosswalk, claims: Claims, missing: dict[str, set[int]], reasons: dict[str, dict[int, str]]
+) -> dict[str, dict[int, str]]:
     """Of the targets without counterpart, those claimed (pending) in the crosswalk: why a record waits for each.
     A claim left by a run that is gone adds its story to the reason the record is blocked with."""
-    pending = {kind: [e for e in crosswalk.lookup(kind, sorted(ids)).values() if e.state == "pending"]
-               for kind, ids in missing.items() if ids and kind not in MASTER_KINDS}
+    pending = {
+        kind: [e for e in crosswalk.lookup(kind, sorted(ids)).values() if e.state == "pending"]
+        for kind, ids in missing.items()
+        if ids and kind not in MASTER_KINDS
+    }
     if not any(pending.values()):
         return {}
     now = crosswalk.now()
@@ -186,5 +197,7 @@ def _being_created(crosswalk, claims: Claims, missing: dict[str, set[int]],
                 waiting.setdefault(kind, {})[entry.prod_id] = why
             else:
                 reasons.setdefault(kind, {}).setdefault(
-                    entry.prod_id, f"left claimed by run {entry.run_id}, which is gone: the next {kind} sync looks it up")
+                    entry.prod_id,
+                    f"left claimed by run {entry.run_id}, which is gone: the next {kind} sync looks it up",
+                )
     return waiting

@@ -25,8 +25,16 @@ def run_master(kind: str, *, prod, intc, crosswalk, config: SyncConfig, dry_run:
     return report
 
 
-def _with_engine(work: Callable[[SyncEngine], SyncReport], *, prod, intc, crosswalk, config: SyncConfig,
-                 options: SyncOptions, guid: str) -> SyncReport:
+def _with_engine(
+    work: Callable[[SyncEngine], SyncReport],
+    *,
+    prod,
+    intc,
+    crosswalk,
+    config: SyncConfig,
+    options: SyncOptions,
+    guid: str,
+) -> SyncReport:
     if options.dry_run:  # writes nothing, so claims nothing and needs no registration
         # A dry run writes no crosswalk row, so the master-data pairs it needs are matched in memory.
         overlay = {

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from stsync_dagster.sync.crosswalk import Crosswalk
 
+
 def _pid_namespace() -> str:
     try:
         return os.readlink("/proc/self/ns/pid")  # e.g. pid:[4026531836]
@@ -37,6 +38,8 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
 _CACHE_SECONDS = 2.0
 log = logging.getLogger("stsync.runs")
 

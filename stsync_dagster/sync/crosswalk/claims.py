@@ -52,8 +52,16 @@ class Claims(Database):
 
         def work(conn: Connection) -> set[int]:
             now = self._now(conn)
-            rows = keyed_rows(kind, ((prod_id, {}) for prod_id in ids), state=PENDING, run_id=run_id,
-                              partition=partition, claimed_at=now, updated_at=now, source="sync")
+            rows = keyed_rows(
+                kind,
+                ((prod_id, {}) for prod_id in ids),
+                state=PENDING,
+                run_id=run_id,
+                partition=partition,
+                claimed_at=now,
+                updated_at=now,
+                source="sync",
+            )
             statement = (
                 self._insert(id_map)
                 .on_conflict_do_nothing(index_elements=["kind", "prod_id"])
@@ -180,9 +188,7 @@ class Claims(Database):
 
     # -- status changes ---------------------------------------------------------------------------------------
 
-    def claim_actions(
-        self, kind: str, actions: Mapping[int, str], run_id: str, stale_before: datetime
-    ) -> set[int]:
+    def claim_actions(self, kind: str, actions: Mapping[int, str], run_id: str, stale_before: datetime) -> set[int]:
         """Claim status changes (prod id → action); a claim older than `stale_before` is taken over. Returns the
         ids this call claimed: of concurrent callers exactly one gets each."""
         aware(stale_before, "stale_before")
@@ -191,10 +197,14 @@ class Claims(Database):
 
         def work(conn: Connection) -> set[int]:
             now = self._now(conn)
-            rows = keyed_rows(kind, ((p, {"action": a}) for p, a in sorted(actions.items())), run_id=run_id, claimed_at=now)
-            statement = self._upsert(sync_action, ("action", "run_id", "claimed_at"),
-                                     where=lambda offered: sync_action.c.claimed_at < stale_before,
-                                     ).returning(sync_action.c.prod_id)
+            rows = keyed_rows(
+                kind, ((p, {"action": a}) for p, a in sorted(actions.items())), run_id=run_id, claimed_at=now
+            )
+            statement = self._upsert(
+                sync_action,
+                ("action", "run_id", "claimed_at"),
+                where=lambda offered: sync_action.c.claimed_at < stale_before,
+            ).returning(sync_action.c.prod_id)
             return set(conn.execute(statement, rows).scalars())
 
         return self._run(work, write=True)
@@ -214,13 +224,13 @@ class Claims(Database):
         if ids:
             self._run(work, write=True)
 
-
     def held_actions(self, kind: str, prod_ids: Iterable[int] | None = None) -> dict[int, tuple[str, str, datetime]]:
         """Claimed actions of the kind (of these records, or all): prod id → (action, run id, claimed at)."""
         columns = (sync_action.c.prod_id, sync_action.c.action, sync_action.c.run_id, sync_action.c.claimed_at)
         if prod_ids is None:
             query = select(*columns).where(sync_action.c.kind == kind)
             return self._run(lambda conn: {p: (a, r, t) for p, a, r, t in conn.execute(query)}, write=False)
-        rows = self._read_chunks(prod_ids, lambda chunk: select(*columns).where(
-            sync_action.c.kind == kind, sync_action.c.prod_id.in_(chunk)))
+        rows = self._read_chunks(
+            prod_ids, lambda chunk: select(*columns).where(sync_action.c.kind == kind, sync_action.c.prod_id.in_(chunk))
+        )
         return {p: (a, r, t) for p, a, r, t in rows}

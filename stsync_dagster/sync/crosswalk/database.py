@@ -65,7 +65,13 @@ ENTRY_COLUMNS = (
 
 def entry(row) -> Entry:
     return Entry(
-        row.prod_id, row.int_id, row.state, row.run_id, row.claimed_at, row.source, row.fingerprint,
+        row.prod_id,
+        row.int_id,
+        row.state,
+        row.run_id,
+        row.claimed_at,
+        row.source,
+        row.fingerprint,
         row.written_at,
     )
 
@@ -240,17 +246,20 @@ class Database:
         (only where `where`, given the offered row, holds)."""
         insert = self._insert(table)
         excluded = insert.excluded
-        return insert.on_conflict_do_update(index_elements=["kind", "prod_id"],
-                                            set_={name: excluded[name] for name in updated},
-                                            where=where(excluded) if where else None)
+        return insert.on_conflict_do_update(
+            index_elements=["kind", "prod_id"],
+            set_={name: excluded[name] for name in updated},
+            where=where(excluded) if where else None,
+        )
 
     def _read_chunks(self, values: Iterable[int], query_for: Callable[[list[int]], Select]) -> list[Row]:
         """The rows `query_for` selects for each chunk of the distinct `values`, read in one transaction."""
         ids = distinct_ids(values)
         if not ids:
             return []
-        return self._run(lambda conn: [row for chunk in chunks(ids) for row in conn.execute(query_for(chunk))],
-                         write=False)
+        return self._run(
+            lambda conn: [row for chunk in chunks(ids) for row in conn.execute(query_for(chunk))], write=False
+        )
 
     def now(self) -> datetime:
         return self._run(self._now, write=False)

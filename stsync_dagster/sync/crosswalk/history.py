@@ -34,7 +34,9 @@ class Write:
     at: datetime | None = None
 
 
-def log_writes(conn: Connection, now: datetime, kind: str, writes: Iterable[Write], only: Collection[int] | None = None) -> None:
+def log_writes(
+    conn: Connection, now: datetime, kind: str, writes: Iterable[Write], only: Collection[int] | None = None
+) -> None:
     """Add the writes (those of the ids in `only`, when given) to the history, in the caller's transaction."""
     rows = []
     for w in writes:

@@ -45,10 +45,16 @@ class Issues(Database):
 
         def work(conn: Connection) -> None:
             now = self._now(conn)
-            rows = keyed_rows(kind, (
-                (prod_id, {"status": status, "reason": reason, "detail": detail})
-                for prod_id, (status, reason, detail) in sorted(issues.items())
-            ), first_seen=now, last_seen=now, run_id=run_id)
+            rows = keyed_rows(
+                kind,
+                (
+                    (prod_id, {"status": status, "reason": reason, "detail": detail})
+                    for prod_id, (status, reason, detail) in sorted(issues.items())
+                ),
+                first_seen=now,
+                last_seen=now,
+                run_id=run_id,
+            )
             statement = self._upsert(sync_issue, ("status", "reason", "detail", "last_seen", "run_id"))
             conn.execute(statement, rows)
 

@@ -45,14 +45,24 @@ class Mappings(Database):
 
     def int_ids(self, kind: str, prod_ids: Iterable[int]) -> dict[int, int]:
         """Production id → Integration id, confirmed mappings only."""
-        return dict(self._read_chunks(prod_ids, lambda chunk: select(id_map.c.prod_id, id_map.c.int_id).where(
-            id_map.c.kind == kind, id_map.c.state == CONFIRMED, id_map.c.prod_id.in_(chunk))))
+        return dict(
+            self._read_chunks(
+                prod_ids,
+                lambda chunk: select(id_map.c.prod_id, id_map.c.int_id).where(
+                    id_map.c.kind == kind, id_map.c.state == CONFIRMED, id_map.c.prod_id.in_(chunk)
+                ),
+            )
+        )
 
     def find_by_int_id(self, kind: str, int_ids: Iterable[int]) -> dict[int, int]:
         """Integration id → Production id. Should two Production ids share one, the lowest wins."""
         # Only confirmed rows have an int_id (a CHECK constraint says so): the index alone answers this.
-        rows = self._read_chunks(int_ids, lambda chunk: select(id_map.c.int_id, id_map.c.prod_id).where(
-            id_map.c.kind == kind, id_map.c.int_id.in_(chunk)))
+        rows = self._read_chunks(
+            int_ids,
+            lambda chunk: select(id_map.c.int_id, id_map.c.prod_id).where(
+                id_map.c.kind == kind, id_map.c.int_id.in_(chunk)
+            ),
+        )
         found: dict[int, int] = {}
         for int_id, prod_id in rows:
             found[int_id] = min(prod_id, found.get(int_id, prod_id))
@@ -95,9 +105,12 @@ class Mappings(Database):
             statement = (
                 update(id_map)
                 .where(id_map.c.kind == kind, id_map.c.prod_id == bindparam("b_prod"), id_map.c.state == CONFIRMED)
-                .values(fingerprint=func.coalesce(bindparam("b_fp"), id_map.c.fingerprint),
-                        written_at=case((id_map.c.written_at > bindparam("b_at"), id_map.c.written_at),
-                                        else_=bindparam("b_at")))
+                .values(
+                    fingerprint=func.coalesce(bindparam("b_fp"), id_map.c.fingerprint),
+                    written_at=case(
+                        (id_map.c.written_at > bindparam("b_at"), id_map.c.written_at), else_=bindparam("b_at")
+                    ),
+                )
             )
             rows = [{"b_prod": p, "b_fp": f, "b_at": t} for p, (f, t) in sorted(written.items())]
             if rows:
@@ -125,7 +138,12 @@ class Mappings(Database):
         return self._run(work, write=True) if ids else 0
 
     def record(
-        self, kind: str, pairs: Mapping[int, int], source: str, run_id: str | None = None, rule: str | None = None,
+        self,
+        kind: str,
+        pairs: Mapping[int, int],
+        source: str,
+        run_id: str | None = None,
+        rule: str | None = None,
         history: Iterable[Write] = (),
     ) -> RecordCounts:
         """Upsert confirmed mappings found outside a create (master data, reconcile, recovery).
@@ -143,10 +161,19 @@ class Mappings(Database):
         def work(conn: Connection) -> RecordCounts:
             existed = set(self._select_entries(conn, kind, sorted(wanted)))
             now = self._now(conn)
-            rows = keyed_rows(kind, ((prod_id, {"int_id": int_id}) for prod_id, int_id in sorted(wanted.items())),
-                              created_at=now, state=CONFIRMED, run_id=run_id, updated_at=now, source=source, rule=rule)
+            rows = keyed_rows(
+                kind,
+                ((prod_id, {"int_id": int_id}) for prod_id, int_id in sorted(wanted.items())),
+                created_at=now,
+                state=CONFIRMED,
+                run_id=run_id,
+                updated_at=now,
+                source=source,
+                rule=rule,
+            )
             statement = self._upsert(
-                id_map, ("int_id", "state", "created_at", "updated_at", "run_id", "source", "rule"),
+                id_map,
+                ("int_id", "state", "created_at", "updated_at", "run_id", "source", "rule"),
                 where=lambda offered: or_(id_map.c.state != CONFIRMED, id_map.c.int_id != offered.int_id),
             ).returning(id_map.c.prod_id)
             written = set(conn.execute(statement, rows).scalars())

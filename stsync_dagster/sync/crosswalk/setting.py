@@ -27,8 +27,10 @@ def _url(value: str) -> URL:
     except (ArgumentError, ValueError) as exc:
         raise ValueError(f"is not a file path or a SQLAlchemy URL ({_first_line(exc)})") from None
     if url.get_backend_name() not in BACKENDS:
-        raise ValueError(f"uses the unsupported database {url.get_backend_name()!r}: give a file path, "
-                         "a sqlite:// URL or a postgresql:// URL")
+        raise ValueError(
+            f"uses the unsupported database {url.get_backend_name()!r}: give a file path, "
+            "a sqlite:// URL or a postgresql:// URL"
+        )
     if url.port is not None and not 0 < url.port < 65536:
         raise ValueError(f"has the port {url.port}, outside 1-65535")
     return url
@@ -96,6 +98,7 @@ def check(value: str, *, write: bool) -> str:
         raise ConfigError(f"{ENV_VAR} ({shown}) {exc}", variables=[ENV_VAR]) from None
     except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
         reason = Redactor(url_secrets(value))(_first_line(exc))
-        raise ConfigError(f"{ENV_VAR} ({shown}) cannot be opened as the crosswalk: {reason}",
-                          variables=[ENV_VAR]) from None
+        raise ConfigError(
+            f"{ENV_VAR} ({shown}) cannot be opened as the crosswalk: {reason}", variables=[ENV_VAR]
+        ) from None
     return shown

@@ -13,4 +13,12 @@ HANDLERS: dict[str, type[EntityHandler]] = {
     "jobs": JobsHandler,
 }
 
-__all__ = ["HANDLERS", "EntityHandler", "PageContext", "EquipmentHandler", "ItemsHandler", "JobsHandler", "PurchaseOrdersHandler"]
+__all__ = [
+    "HANDLERS",
+    "EntityHandler",
+    "PageContext",
+    "EquipmentHandler",
+    "ItemsHandler",
+    "JobsHandler",
+    "PurchaseOrdersHandler",
+]

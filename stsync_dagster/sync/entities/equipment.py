@@ -19,6 +19,7 @@ from stsync_dagster.sync.models import ExternalDataCreate, SkuVendorCreate, Sour
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import external_data
 
+
 class _EquipmentFields(BaseModel):
     """What a Production equipment record and an equipment create request share."""
 

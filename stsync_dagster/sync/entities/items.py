@@ -48,12 +48,17 @@ def sku_vendors(record, refs: RefMap, *, sub_accounts: bool = True) -> tuple[Sku
         vendor_id = refs.get(Ref(field, "vendors", v.vendorId))
         if vendor_id is None:
             return None
-        accounts = {} if not sub_accounts else {
-            "primarySubAccount": _sub_account(v.primarySubAccount) if v.primarySubAccount else None,
-            "otherSubAccounts": [_sub_account(a) for a in v.otherSubAccounts or []] or None,
-        }
-        return SkuVendorCreate(vendorId=vendor_id, cost=v.cost, active=v.active, memo=v.memo, vendorPart=v.vendorPart,
-                               **accounts)
+        accounts = (
+            {}
+            if not sub_accounts
+            else {
+                "primarySubAccount": _sub_account(v.primarySubAccount) if v.primarySubAccount else None,
+                "otherSubAccounts": [_sub_account(a) for a in v.otherSubAccounts or []] or None,
+            }
+        )
+        return SkuVendorCreate(
+            vendorId=vendor_id, cost=v.cost, active=v.active, memo=v.memo, vendorPart=v.vendorPart, **accounts
+        )
 
     primary = vendor(record.primaryVendor, "primaryVendor.vendorId") if record.primaryVendor else None
     others = [c for i, v in enumerate(record.otherVendors or []) if (c := vendor(v, f"otherVendors[{i}].vendorId"))]
@@ -74,8 +79,9 @@ class ItemsHandler(EntityHandler):
     kind = "items"
     model = SourceMaterial
     bulk_create = True  # the pricebook's bulk endpoint: many materials per request
-    reference_fields = references(optional={"primaryVendor.vendorId": "vendors", "otherVendors.vendorId": "vendors",
-                                            "categories": "categories"})
+    reference_fields = references(
+        optional={"primaryVendor.vendorId": "vendors", "otherVendors.vendorId": "vendors", "categories": "categories"}
+    )
     read_names = {"variationMaterials": "variationsOrConfigurableMaterials"}
     not_updatable = frozenset({"externalData", "isOtherDirectCost"})  # MaterialUpdateRequest has no such field
 
@@ -103,7 +109,10 @@ class ItemsHandler(EntityHandler):
             primaryVendor=primary,
             otherVendors=others,
             categories=[c for c in categories if c is not None] or None,
-            assets=[SkuAssetCreate(type=a.type, url=a.url, alias=a.alias, isDefault=a.isDefault) for a in record.assets or []]
+            assets=[
+                SkuAssetCreate(type=a.type, url=a.url, alias=a.alias, isDefault=a.isDefault)
+                for a in record.assets or []
+            ]
             or None,
             variationMaterials=[v for v in variation_ids if v is not None] or None,
             externalData=external_data(self.guid, record.id),

@@ -58,9 +58,15 @@ class JobsHandler(EntityHandler):
     model = SourceJob
     key_refs = {"customerId": "customers"}
     reference_fields = references(
-        required={"customerId": "customers", "locationId": "locations", "businessUnitId": "business_units",
-                  "jobTypeId": "job_types", "campaignId": "campaigns"},
-        optional={"appointments.technicianIds": "technicians", "soldById": "technicians"})
+        required={
+            "customerId": "customers",
+            "locationId": "locations",
+            "businessUnitId": "business_units",
+            "jobTypeId": "job_types",
+            "campaignId": "campaigns",
+        },
+        optional={"appointments.technicianIds": "technicians", "soldById": "technicians"},
+    )
     not_updatable = frozenset({"externalData", "appointments"})  # appointments have their own endpoints
     not_read_back = frozenset({"externalData", "appointments"})  # their own resource
     initial_status = "Open"  # a new job starts Scheduled
@@ -135,7 +141,10 @@ class JobsHandler(EntityHandler):
         """The page's appointments by ids (batched), then their technician assignments."""
         related = self.config.related
         wanted = {i for job in jobs for i in (job.firstAppointmentId, job.lastAppointmentId) if i}
-        appointments = [SourceAppointment.model_validate(a) for a in prod.get_by_ids(related.appointments, sorted(wanted), params=_ANY)]
+        appointments = [
+            SourceAppointment.model_validate(a)
+            for a in prod.get_by_ids(related.appointments, sorted(wanted), params=_ANY)
+        ]
         by_job: dict[int, dict[int, SourceAppointment]] = defaultdict(dict)
         for appt in appointments:
             by_job[appt.jobId][appt.id] = appt
@@ -192,7 +201,8 @@ class JobsHandler(EntityHandler):
                 arrivalWindowStart=_opt(v.appointment.arrivalWindowStart),
                 arrivalWindowEnd=_opt(v.appointment.arrivalWindowEnd),
                 technicianIds=[
-                    tid for t in v.technician_ids
+                    tid
+                    for t in v.technician_ids
                     if (tid := ref(f"appointments[{i}].technicianIds", "technicians", t)) is not None
                 ]  # a technician without counterpart is dropped (the reference's policy), unless it blocks
                 or None,

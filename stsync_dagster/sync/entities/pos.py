@@ -21,6 +21,7 @@ from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import marked_prod_id, memo_with_marker, strip_marker
 from stsync_dagster.sync.timefmt import rfc3339
 
+
 def sku_kind(line: SourcePurchaseOrderItem) -> str:
     """The kind a line's SKU is copied as: its `skuType` says material or equipment."""
     sku_type = str((line.model_extra or {}).get("skuType") or "Material")
@@ -36,8 +37,15 @@ class PurchaseOrdersHandler(EntityHandler):
     model = SourcePurchaseOrder
     key_refs = {"vendorId": "vendors"}
     reference_fields = {
-        **references(required={"vendorId": "vendors", "typeId": "po_types", "businessUnitId": "business_units",
-                               "inventoryLocationId": "warehouses", "items.skuId": "items"}),
+        **references(
+            required={
+                "vendorId": "vendors",
+                "typeId": "po_types",
+                "businessUnitId": "business_units",
+                "inventoryLocationId": "warehouses",
+                "items.skuId": "items",
+            }
+        ),
         "jobId": Reference("jobs", False, default="block"),  # pulled in first; a PO is about its job
         "technicianId": Reference("technicians", False),
     }
@@ -97,10 +105,13 @@ class PurchaseOrdersHandler(EntityHandler):
         return []
 
     def prepare(self, records: list[SourcePurchaseOrder], ctx: PageContext) -> None:
-        ctx.pull({
-            kind: {line.skuId for po in records for line in po.items if sku_kind(line) == kind}
-            for kind in ("items", "equipment")
-        } | {"jobs": {po.jobId for po in records if po.jobId is not None}})
+        ctx.pull(
+            {
+                kind: {line.skuId for po in records for line in po.items if sku_kind(line) == kind}
+                for kind in ("items", "equipment")
+            }
+            | {"jobs": {po.jobId for po in records if po.jobId is not None}}
+        )
 
     def needs_active(self, po: SourcePurchaseOrder) -> list[tuple[str, int]]:
         return sorted({(sku_kind(line), line.skuId) for line in po.items})  # "any active material or equipment"
@@ -126,9 +137,11 @@ class PurchaseOrdersHandler(EntityHandler):
         address = po.shipTo
         if address is None:
             raise Invalid("shipTo", "required by the Integration API, empty in Production")
-        ship_description = (address.model_extra or {}).get("description") or ", ".join(
-            part for part in (address.street, address.city) if part
-        ) or "Ship to"
+        ship_description = (
+            (address.model_extra or {}).get("description")
+            or ", ".join(part for part in (address.street, address.city) if part)
+            or "Ship to"
+        )
         return PurchaseOrderCreate(
             vendorId=refs.get(Ref("vendorId", "vendors", po.vendorId)),
             typeId=refs.get(Ref("typeId", "po_types", po.typeId)),

@@ -57,8 +57,11 @@ def complete_pages(reader, path: str, params: Mapping[str, Any], *, passes: int 
                     handed.add(key)
                     fresh.append(record)
             totals.append(page.total_count)
-            expected = None if page.total_count is None else (
-                len(handed) + handed_without_id + max(0, page.total_count - len(ids) - without_id))
+            expected = (
+                None
+                if page.total_count is None
+                else (len(handed) + handed_without_id + max(0, page.total_count - len(ids) - without_id))
+            )
             yield Page(records=fresh, page=page.page, has_more=page.has_more, total_count=expected)
         if _complete(totals, len(ids) + without_id):
             return
@@ -66,14 +69,24 @@ def complete_pages(reader, path: str, params: Mapping[str, Any], *, passes: int 
             return
         previous = ids
         if walk < passes:
-            log.info("GET %s: the window changed while it was read (walk %d saw %d distinct records, its pages "
-                     "counted %s): reading it again for the records that moved", reader.url(path), walk, len(ids),
-                     ", ".join(str(t) for t in totals))
+            log.info(
+                "GET %s: the window changed while it was read (walk %d saw %d distinct records, its pages "
+                "counted %s): reading it again for the records that moved",
+                reader.url(path),
+                walk,
+                len(ids),
+                ", ".join(str(t) for t in totals),
+            )
     counted = next((t for t in totals if t is not None), None)
-    missing = f"up to {max(0, counted - len(ids) - without_id)} of its {counted} records" if counted is not None else "records"
+    missing = (
+        f"up to {max(0, counted - len(ids) - without_id)} of its {counted} records"
+        if counted is not None
+        else "records"
+    )
     raise PagingError(
         f"GET {reader.url(path)}: the window kept changing while it was read ({passes} walks, none complete): "
-        f"{missing} may not have been read; what was read was copied, run it again")
+        f"{missing} may not have been read; what was read was copied, run it again"
+    )
 
 
 def _complete(totals: list[int | None], seen: int) -> bool:

@@ -46,7 +46,9 @@ def _id_map(meta: sa.MetaData) -> sa.Table:
         ),
         sa.Index("ix_id_map_kind_int_id", "kind", "int_id"),
         sa.Index("ix_id_map_kind_state", "kind", "state"),
-        sa.Index("ix_id_map_pending_claimed_at", "kind", "claimed_at", sqlite_where=_PENDING, postgresql_where=_PENDING),
+        sa.Index(
+            "ix_id_map_pending_claimed_at", "kind", "claimed_at", sqlite_where=_PENDING, postgresql_where=_PENDING
+        ),
         sa.Index("ix_id_map_pending_run", "run_id", sqlite_where=_PENDING, postgresql_where=_PENDING),
         sqlite_with_rowid=False,
     )
@@ -68,37 +70,37 @@ def upgrade() -> None:
     meta = sa.MetaData()
     id_map = _id_map(meta)
     sa.Table(
-            "sync_run",
-            meta,
-            sa.Column("run_id", sa.String(64), nullable=False),
-            sa.Column("host", sa.String(255), nullable=False),
-            sa.Column("pid", sa.BigInteger, nullable=False),
-            sa.Column("started_at", UTCDateTime(), nullable=False),
-            sa.Column("heartbeat_at", UTCDateTime(), nullable=False),
-            sa.Column("finished_at", UTCDateTime()),
-            sa.PrimaryKeyConstraint("run_id", "host", "pid", name="pk_sync_run"),
+        "sync_run",
+        meta,
+        sa.Column("run_id", sa.String(64), nullable=False),
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("pid", sa.BigInteger, nullable=False),
+        sa.Column("started_at", UTCDateTime(), nullable=False),
+        sa.Column("heartbeat_at", UTCDateTime(), nullable=False),
+        sa.Column("finished_at", UTCDateTime()),
+        sa.PrimaryKeyConstraint("run_id", "host", "pid", name="pk_sync_run"),
     )
     sa.Table(
-            "sync_issue",
-            meta,
-            sa.Column("kind", sa.String(64), nullable=False),
-            sa.Column("prod_id", sa.BigInteger, nullable=False),
-            sa.Column("status", sa.String(16), nullable=False),
-            sa.Column("reason", sa.Text, nullable=False),
-            sa.Column("detail", sa.Text),
-            sa.Column("first_seen", UTCDateTime(), nullable=False),
-            sa.Column("last_seen", UTCDateTime(), nullable=False),
-            sa.Column("run_id", sa.String(64)),
-            sa.PrimaryKeyConstraint("kind", "prod_id", name="pk_sync_issue"),
-            sa.CheckConstraint("status IN ('blocked', 'failed')", name="ck_sync_issue_status"),
-            sa.Index("ix_sync_issue_status_first_seen", "status", "first_seen"),
+        "sync_issue",
+        meta,
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("prod_id", sa.BigInteger, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("detail", sa.Text),
+        sa.Column("first_seen", UTCDateTime(), nullable=False),
+        sa.Column("last_seen", UTCDateTime(), nullable=False),
+        sa.Column("run_id", sa.String(64)),
+        sa.PrimaryKeyConstraint("kind", "prod_id", name="pk_sync_issue"),
+        sa.CheckConstraint("status IN ('blocked', 'failed')", name="ck_sync_issue_status"),
+        sa.Index("ix_sync_issue_status_first_seen", "status", "first_seen"),
     )
     sa.Table(
-            "sync_cursor",
-            meta,
-            sa.Column("name", sa.String(255), primary_key=True),
-            sa.Column("value", sa.Text, nullable=False),
-            sa.Column("updated_at", UTCDateTime(), nullable=False),
+        "sync_cursor",
+        meta,
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
     meta.create_all(conn)
     latest: dict[tuple[str, int], tuple[datetime, int]] = {}
@@ -110,7 +112,15 @@ def upgrade() -> None:
         if key not in latest or value[0] >= latest[key][0]:
             latest[key] = value
     rows = [
-        {"kind": k, "prod_id": p, "int_id": i, "created_at": t, "state": "confirmed", "updated_at": t, "source": "legacy"}
+        {
+            "kind": k,
+            "prod_id": p,
+            "int_id": i,
+            "created_at": t,
+            "state": "confirmed",
+            "updated_at": t,
+            "source": "legacy",
+        }
         for (k, p), (t, i) in sorted(latest.items())
     ]
     for start in range(0, len(rows), 1000):
