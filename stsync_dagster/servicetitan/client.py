@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-import httpx
-
 from .errors import AmbiguousWriteError, BulkUnsupported, ServiceTitanError
 from .reading import Reader
-from .settings import (
-    DEFAULT_HTTP_TIMEOUT,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_PAGE_SIZE,
-    DEFAULT_RATE_LIMIT,
-    ClientSettings,
-    EnvironmentSettings,
-    check_integration_target,
-)
-from .transport import DEFAULT_BACKOFF
+from .settings import ClientSettings, EnvironmentSettings, check_integration_target
 
 
 BULK_PRICEBOOK = "/pricebook/v2/tenant/{tenant}/pricebook"  # PricebookBulk_Create and PricebookBulk_Update
@@ -37,30 +26,10 @@ class IntegrationClient(Reader):
 
     read_only = False
 
-    def __init__(
-        self,
-        env: EnvironmentSettings,
-        *,
-        production: EnvironmentSettings,
-        page_size: int = DEFAULT_PAGE_SIZE,
-        timeout: float = DEFAULT_HTTP_TIMEOUT,
-        rate_limit: float = DEFAULT_RATE_LIMIT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        retry_backoff: float = DEFAULT_BACKOFF,
-        pacer_database: str | None = None,
-        http_transport: httpx.BaseTransport | None = None,
-    ) -> None:
+    def __init__(self, env: EnvironmentSettings, *, production: EnvironmentSettings, **options: Any) -> None:
+        """`options`: Reader's (page size, timeout, rate limit, retries, pacer database, http transport)."""
         check_integration_target(env, production)  # before anything can be sent
-        super().__init__(
-            env,
-            page_size=page_size,
-            timeout=timeout,
-            rate_limit=rate_limit,
-            max_retries=max_retries,
-            retry_backoff=retry_backoff,
-            pacer_database=pacer_database,
-            http_transport=http_transport,
-        )
+        super().__init__(env, **options)
 
     @classmethod
     def from_settings(cls, settings: ClientSettings) -> "IntegrationClient":
