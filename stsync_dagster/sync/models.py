@@ -21,6 +21,39 @@ class _Create(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _SkuFields(BaseModel):
+    """What materials and equipment share, read from Production and sent to Integration alike."""
+
+    displayName: str | None = None
+    cost: float | None = None
+    price: float | None = None
+    memberPrice: float | None = None
+    addOnPrice: float | None = None
+    addOnMemberPrice: float | None = None
+    hours: float | None = None
+    bonus: float | None = None
+    commissionBonus: float | None = None
+    paysCommission: bool | None = None
+    isInventory: bool | None = None
+    unitOfMeasure: str | None = None
+    account: str | None = None
+    costOfSaleAccount: str | None = None
+    assetAccount: str | None = None
+    taxable: bool | None = None
+
+
+class _MaterialFields(_SkuFields):
+    """What a Production material and a material create request share."""
+
+    deductAsJobCost: bool | None = None
+    categories: list[int] | None = None
+    isConfigurableMaterial: bool | None = None
+    chargeableByDefault: bool | None = None
+    isOtherDirectCost: bool | None = None
+    budgetCostCode: str | None = None
+    budgetCostType: str | None = None
+
+
 # ---- read from Production -------------------------------------------------------------------------
 
 
@@ -46,40 +79,22 @@ class SourceSkuAsset(_Source):
     isDefault: bool = False
 
 
-class SourceMaterial(_Source):
+class _SourceSku(_SkuFields, _Source):
+    """A Production material or equipment: what both kinds have."""
+
     id: int
     code: str = Field(min_length=1)
-    displayName: str | None = None
     description: str | None = None
-    cost: float | None = None
-    price: float | None = None
-    memberPrice: float | None = None
-    addOnPrice: float | None = None
-    addOnMemberPrice: float | None = None
-    hours: float | None = None
-    bonus: float | None = None
-    commissionBonus: float | None = None
-    paysCommission: bool | None = None
-    deductAsJobCost: bool | None = None
-    isInventory: bool | None = None
-    unitOfMeasure: str | None = None
-    account: str | None = None
-    costOfSaleAccount: str | None = None
-    assetAccount: str | None = None
-    taxable: bool | None = None
     active: bool = True
     primaryVendor: SourceSkuVendor | None = None
     otherVendors: list[SourceSkuVendor] | None = None
-    categories: list[int] | None = None
-    assets: list[SourceSkuAsset] | None = None
-    isConfigurableMaterial: bool | None = None
-    chargeableByDefault: bool | None = None
-    variationsOrConfigurableMaterials: list[int] | None = None
-    isOtherDirectCost: bool | None = None
-    budgetCostCode: str | None = None
-    budgetCostType: str | None = None
     createdOn: datetime | None = None
     modifiedOn: datetime
+
+
+class SourceMaterial(_MaterialFields, _SourceSku):
+    assets: list[SourceSkuAsset] | None = None
+    variationsOrConfigurableMaterials: list[int] | None = None
 
 
 class SourceAddress(_Source):
@@ -201,38 +216,20 @@ class SkuAssetCreate(_Create):
     isDefault: bool | None = None
 
 
-class MaterialCreate(_Create):
+class _SkuCreate(_SkuFields, _Create):
+    """A material's or equipment's create request: what both kinds have."""
+
     code: str
     description: str
-    displayName: str | None = None
-    cost: float | None = None
-    price: float | None = None
-    memberPrice: float | None = None
-    addOnPrice: float | None = None
-    addOnMemberPrice: float | None = None
-    hours: float | None = None
-    bonus: float | None = None
-    commissionBonus: float | None = None
-    paysCommission: bool | None = None
-    deductAsJobCost: bool | None = None
-    isInventory: bool | None = None
-    unitOfMeasure: str | None = None
-    account: str | None = None
-    costOfSaleAccount: str | None = None
-    assetAccount: str | None = None
-    taxable: bool | None = None
     active: bool | None = None
     primaryVendor: SkuVendorCreate | None = None
     otherVendors: list[SkuVendorCreate] | None = None
-    categories: list[int] | None = None
-    assets: list[SkuAssetCreate] | None = None
-    isConfigurableMaterial: bool | None = None
-    chargeableByDefault: bool | None = None
-    variationMaterials: list[int] | None = None
-    isOtherDirectCost: bool | None = None
-    budgetCostCode: str | None = None
-    budgetCostType: str | None = None
     externalData: ExternalDataCreate | None = None
+
+
+class MaterialCreate(_MaterialFields, _SkuCreate):
+    assets: list[SkuAssetCreate] | None = None
+    variationMaterials: list[int] | None = None
 
 
 class AddressCreate(_Create):

@@ -8,63 +8,33 @@ its manufacturer and model.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Iterable
 
-from pydantic import BaseModel, Field
 
 from stsync_dagster.sync.entities.base import EntityHandler
 from stsync_dagster.sync.entities.items import ItemsHandler, require_description, sku_vendors, vendor_references
-from stsync_dagster.sync.models import ExternalDataCreate, SkuVendorCreate, SourceSkuVendor, _Create, _Source
+from stsync_dagster.sync.models import _SkuCreate, _SkuFields, _SourceSku
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.stamps import external_data
 
 
-class _EquipmentFields(BaseModel):
+class _EquipmentFields(_SkuFields):
     """What a Production equipment record and an equipment create request share."""
 
-    displayName: str | None = None
-    price: float | None = None
-    memberPrice: float | None = None
-    addOnPrice: float | None = None
-    addOnMemberPrice: float | None = None
     manufacturer: str | None = None
     model: str | None = None
-    cost: float | None = None
-    unitOfMeasure: str | None = None
-    isInventory: bool | None = None
-    account: str | None = None
-    costOfSaleAccount: str | None = None
-    assetAccount: str | None = None
-    taxable: bool | None = None
-    hours: float | None = None
-    bonus: float | None = None
-    commissionBonus: float | None = None
-    paysCommission: bool | None = None
 
 
 # Copied as they are: the shared fields, and whether it is active.
 EQUIPMENT_FIELDS = (*_EquipmentFields.model_fields, "active")
 
 
-class SourceEquipment(_EquipmentFields, _Source):
-    id: int
-    code: str = Field(min_length=1)
-    description: str | None = None
-    active: bool = True
-    primaryVendor: SourceSkuVendor | None = None
-    otherVendors: list[SourceSkuVendor] | None = None
-    createdOn: datetime | None = None
-    modifiedOn: datetime
+class SourceEquipment(_EquipmentFields, _SourceSku):
+    pass
 
 
-class EquipmentCreate(_EquipmentFields, _Create):
-    code: str
-    description: str
-    active: bool | None = None
-    primaryVendor: SkuVendorCreate | None = None
-    otherVendors: list[SkuVendorCreate] | None = None
-    externalData: ExternalDataCreate | None = None
+class EquipmentCreate(_EquipmentFields, _SkuCreate):
+    pass
 
 
 class EquipmentHandler(EntityHandler):
