@@ -8,11 +8,23 @@ from __future__ import annotations
 
 from .shapes import EQUIPMENT_CREATE, EQUIPMENT_UPDATE
 from .store import Tenant
-from .validate import API_USER_ID, Errors, external_data, require
-from .writes_pricebook import _apply, _code_taken, _duplicate, commit_create, commit_update, prepare_update
+from .validate import Errors
+from .writes_pricebook import _apply, commit_create, commit_update, new_material, prepare_create, prepare_update
 
 KIND = "equipment"
 TEXTS = ("manufacturer", "model")
+# An equipment record's fields, in the order it is sent: a material's (same starting values) and TEXTS.
+RECORD_FIELDS = (
+    "id", "code", "displayName", "description", "active", "price", "memberPrice", "addOnPrice", "addOnMemberPrice",
+    "manufacturer", "model", "cost", "unitOfMeasure", "isInventory", "account", "costOfSaleAccount", "assetAccount",
+    "taxable", "hours", "bonus", "commissionBonus", "paysCommission", "primaryVendor", "otherVendors", "categories",
+    "assets", "createdById", "createdOn", "modifiedOn", "source", "externalId",
+)  # fmt: skip
+
+
+def _new_equipment(now: str) -> dict:
+    material = new_material(now)
+    return {name: material.get(name) for name in RECORD_FIELDS}
 
 
 def _apply_equipment(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:
@@ -24,47 +36,15 @@ def _apply_equipment(errors: Errors, tenant: Tenant, body: dict, record: dict) -
 
 
 def create_equipment(tenant: Tenant, body: object) -> tuple[dict, str | None]:
-    body = require(body, EQUIPMENT_CREATE)
-    errors = Errors(tenant)
-    now = tenant.clock.stamp()
-    record = {
-        "id": None,
-        "code": "",
-        "displayName": None,
-        "description": "",
-        "active": True,
-        "price": 0.0,
-        "memberPrice": 0.0,
-        "addOnPrice": 0.0,
-        "addOnMemberPrice": 0.0,
-        "manufacturer": None,
-        "model": None,
-        "cost": 0.0,
-        "unitOfMeasure": None,
-        "isInventory": False,
-        "account": None,
-        "costOfSaleAccount": None,
-        "assetAccount": None,
-        "taxable": None,
-        "hours": 0.0,
-        "bonus": 0.0,
-        "commissionBonus": 0.0,
-        "paysCommission": False,
-        "primaryVendor": None,
-        "otherVendors": None,
-        "categories": [],
-        "assets": [],
-        "createdById": API_USER_ID,
-        "createdOn": now,
-        "modifiedOn": now,
-        "source": None,
-        "externalId": None,
-    }
-    _apply_equipment(errors, tenant, body, record)
-    stamp = external_data(errors, body)
-    errors.raise_if_any()
-    if _code_taken(tenant, record["code"], kind=KIND):
-        raise _duplicate(record["code"], "equipment")
+    record, stamp = prepare_create(
+        tenant,
+        body,
+        kind=KIND,
+        schema=EQUIPMENT_CREATE,
+        new_record=_new_equipment,
+        apply=_apply_equipment,
+        label="equipment",
+    )
     return commit_create(tenant, record, stamp, KIND), stamp[0] if stamp else None
 
 

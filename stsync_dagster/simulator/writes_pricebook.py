@@ -100,12 +100,9 @@ def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:
         record["variationsOrConfigurableMaterials"] = errors.id_list(body, "variationMaterials")
 
 
-def prepare_create(tenant: Tenant, body: object) -> tuple[dict, tuple | None]:
-    """A new material checked but not stored (ApiError when invalid): (record without id, stamp)."""
-    body = require(body, MATERIAL_CREATE)
-    errors = Errors(tenant)
-    now = tenant.clock.stamp()
-    record = {
+def new_material(now: str) -> dict:
+    """A material as it stands before the create request's fields are applied."""
+    return {
         "id": None,
         "code": "",
         "displayName": None,
@@ -148,11 +145,28 @@ def prepare_create(tenant: Tenant, body: object) -> tuple[dict, tuple | None]:
         "budgetCostCode": None,
         "budgetCostType": None,
     }
-    _apply(errors, tenant, body, record)
+
+
+def prepare_create(
+    tenant: Tenant,
+    body: object,
+    *,
+    kind: str = KIND,
+    schema=MATERIAL_CREATE,
+    new_record=new_material,
+    apply=None,
+    label: str = "material",
+) -> tuple[dict, tuple | None]:
+    """A new record checked but not stored (ApiError when invalid): (record without id, stamp). A material by
+    default; equipment passes its kind, schema, starting record, fields and label."""
+    body = require(body, schema)
+    errors = Errors(tenant)
+    record = new_record(tenant.clock.stamp())
+    (apply or _apply)(errors, tenant, body, record)
     stamp = external_data(errors, body)
     errors.raise_if_any()
-    if _code_taken(tenant, record["code"]):
-        raise _duplicate(record["code"])
+    if _code_taken(tenant, record["code"], kind=kind):
+        raise _duplicate(record["code"], label)
     return record, stamp
 
 
