@@ -7,6 +7,9 @@ copies. Each entity's plan matches the master data it needs in memory (no crossw
 steps need no order and each can run alone.
 """
 
+from contextlib import contextmanager
+from typing import Any, Iterator
+
 import dagster as dg
 
 from stsync_dagster.defs.assets import (
@@ -23,7 +26,7 @@ from stsync_dagster.defs.metadata import master_plan_metadata, plan_metadata
 from stsync_dagster.defs.partitions import daily
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
 from stsync_dagster.defs.run_config import SyncRunConfig, fail_on_bad_run_config
-from stsync_dagster.servicetitan.redact import redacting
+from stsync_dagster.servicetitan.redact import Redactor, redacting
 from stsync_dagster.sync.runner import run_master
 
 PLAN_JOB = "sync_plan"
@@ -32,6 +35,21 @@ PLAN_JOB = "sync_plan"
 def plan_step(name: str) -> str:
     """The plan job's step for an asset's step (op names are unique in a code location)."""
     return f"plan_{name}"
+
+
+@contextmanager
+def _planning(
+    context: dg.OpExecutionContext,
+    production: ProductionResource,
+    integration: IntegrationResource,
+    crosswalk: CrosswalkResource,
+) -> Iterator[tuple[Any, Any, Redactor]]:
+    """A plan step's run-config check, then both tenants' clients (prod, intc) and the secrets' mask, with the
+    secrets masked in all it logs."""
+    fail_on_bad_run_config(context)
+    mask = secrets(integration, crosswalk)
+    with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
+        yield prod, intc, mask
 
 
 @dg.op(
@@ -46,9 +64,7 @@ def master_plan(
     crosswalk: CrosswalkResource,
     config_file: ConfigFileResource,
 ) -> None:
-    fail_on_bad_run_config(context)
-    mask = secrets(integration, crosswalk)
-    with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
+    with _planning(context, production, integration, crosswalk) as (prod, intc, mask):
         for kind in MASTER_DESCRIPTIONS:
             report = run_master(
                 kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file.get(), dry_run=True
@@ -71,9 +87,7 @@ def _plan_op(entity: str) -> dg.OpDefinition:
         crosswalk: CrosswalkResource,
         config_file: ConfigFileResource,
     ) -> None:
-        fail_on_bad_run_config(context)
-        mask = secrets(integration, crosswalk)
-        with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
+        with _planning(context, production, integration, crosswalk) as (prod, intc, mask):
             report, window = sync_entity(
                 entity, context, config, prod, intc, integration, crosswalk, config_file.get(), mask, dry_run=True
             )
