@@ -10,7 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from typing import Iterator
 
 import httpx
 import pytest
@@ -110,6 +112,11 @@ def is_problem(response: httpx.Response, status: int) -> dict:
     return body
 
 
+def first_ids(sim: Simulator, env: str, *kinds: str) -> dict[str, int]:
+    """The id of the first stored record of each kind in a tenant."""
+    return {kind: sim.records(env, kind)[0]["id"] for kind in kinds}
+
+
 @pytest.fixture(scope="module")
 def shared():
     """A read-only simulator for the tests that write nothing (no rate limit, small export batches)."""
@@ -205,33 +212,29 @@ def _read_env_block(process: subprocess.Popen) -> dict[str, str]:
     return env
 
 
-def test_command_line_prints_env_for_a_free_port_and_keeps_serving():
+@contextmanager
+def served_from_command_line(*args: str) -> Iterator[dict[str, str]]:
+    """The simulator started as a process on a free port with `--print-env` and `args`: the env block it prints.
+    Stopped with SIGTERM afterwards, which it must answer with a clean exit."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stsync_dagster.simulator",
-            "--port",
-            "0",
-            "--scale",
-            "0.05",
-            "--print-env",
-            "--materials",
-            "7",
-        ],
+        [sys.executable, "-m", "stsync_dagster.simulator", "--port", "0", *args, "--print-env"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        env = _read_env_block(process)
+        yield _read_env_block(process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+
+
+def test_command_line_prints_env_for_a_free_port_and_keeps_serving():
+    with served_from_command_line("--scale", "0.05", "--materials", "7") as env:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/prod", env["ST_API_BASE_PROD"]), env
         assert env["ST_API_BASE_PROD"].rsplit(":", 1)[1] != "0/prod"
         response = httpx.get(env["ST_API_BASE_PROD"].removesuffix("/prod") + "/_sim/records/prod/materials")
         assert response.status_code == 200 and len(response.json()) == 7
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=20) == 0
 
 
 def test_command_line_print_env_only_exits():
@@ -745,18 +748,8 @@ def test_purchase_order_requires_nested_fields(intg):
 
 
 def test_purchase_order_references_must_exist_in_the_tenant(intg, shared):
-    prod_records = {
-        kind: shared.records("prod", kind)[0]["id"]
-        for kind in (
-            "vendors",
-            "purchase-order-types",
-            "business-units",
-            "warehouses",
-            "jobs",
-            "technicians",
-            "materials",
-        )
-    }
+    kinds = ("vendors", "purchase-order-types", "business-units", "warehouses", "jobs", "technicians", "materials")
+    prod_records = first_ids(shared, "prod", *kinds)
     inactive = (
         next((m for m in intg.sim.records("int", "materials") if not m["active"]), None)
         or intg.post("materials", {"code": "PO-INACTIVE", "description": "x", "active": False}).json()

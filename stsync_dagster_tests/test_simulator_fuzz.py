@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from collections import Counter
 
 import httpx
@@ -17,8 +14,8 @@ from stsync_dagster_tests.test_simulator import (
     OTHER_GUID,
     Api,
     _job_payload,
-    _read_env_block,
     is_problem,
+    served_from_command_line,
 )
 
 FUZZ_KINDS = ("materials", "purchase-orders", "jobs")
@@ -190,32 +187,9 @@ def test_integration_refuses_the_unknown_priority(make_simulator):
 def test_command_line_invalid_fraction_and_the_control_plane_list():
     expected = Simulator(seed=3, scale=0.05, invalid_fraction=0.5).corruptions
     assert expected
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stsync_dagster.simulator",
-            "--port",
-            "0",
-            "--seed",
-            "3",
-            "--scale",
-            "0.05",
-            "--invalid-fraction",
-            "0.5",
-            "--print-env",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        env = _read_env_block(process)
+    with served_from_command_line("--seed", "3", "--scale", "0.05", "--invalid-fraction", "0.5") as env:
         listed = httpx.get(env["ST_API_BASE_PROD"].removesuffix("/prod") + "/_sim/corruptions").json()
         assert {(c["kind"], c["id"]): c["field"] for c in listed} == expected
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=20) == 0
 
 
 # == add_records ========================================================================================

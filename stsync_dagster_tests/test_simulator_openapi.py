@@ -22,6 +22,7 @@ from stsync_dagster.simulator import (
 from stsync_dagster.simulator.routes import API
 from stsync_dagster.simulator.shapes import WRITE_SHAPES, Shape, endpoint
 from stsync_dagster_tests.conftest import locate_openapi
+from stsync_dagster_tests.test_simulator import first_ids
 
 DOCS = {
     "pricebook": "pricebook-v2.json",
@@ -206,19 +207,8 @@ def written():
         answers[(domain, resource)] = response.json()
         return response.json()
 
-    first = {
-        kind: sim.records("int", kind)[0]["id"]
-        for kind in (
-            "vendors",
-            "purchase-order-types",
-            "business-units",
-            "warehouses",
-            "campaigns",
-            "job-types",
-            "technicians",
-            "campaign-categories",
-        )
-    }
+    masters = ("vendors", "purchase-order-types", "business-units", "warehouses", "campaigns", "job-types")
+    first = first_ids(sim, "int", *masters, "technicians", "campaign-categories")
     customer = sim.records("int", "customers")[1]
     location = next(loc for loc in sim.records("int", "locations") if loc["customerId"] == customer["id"])
     address = {"street": "1 Main", "unit": "", "city": "Boise", "state": "ID", "zip": "83702", "country": "USA"}

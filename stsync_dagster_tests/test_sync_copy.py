@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stsync_dagster.simulator import Simulator
+from stsync_dagster.simulator import KINDS, Simulator
 from stsync_dagster.simulator.corrupt import ints_in
 from stsync_dagster.simulator.data import DELIBERATE_GAPS
 from stsync_dagster.sync.crosswalk import Crosswalk
@@ -59,23 +59,7 @@ def test_blocked_records_name_the_missing_master_data(copied):
 
 def test_references_point_at_the_counterparts(copied):
     sim, env, _, db = copied
-    prod = {
-        k: _by_id(sim.records("prod", k))
-        for k in (
-            "materials",
-            "equipment",
-            "vendors",
-            "customers",
-            "locations",
-            "job-types",
-            "campaigns",
-            "business-units",
-            "purchase-orders",
-            "jobs",
-            "purchase-order-types",
-            "warehouses",
-        )
-    }
+    prod = {k: _by_id(sim.records("prod", k)) for k in KINDS}
     integ = {k: _by_id(sim.records("int", k)) for k in prod}
     with Crosswalk(str(db)) as cw:
         job_pairs = cw.int_ids("jobs", list(prod["jobs"]))
@@ -181,26 +165,7 @@ def test_material_fields_are_copied(copied):
 
 def test_no_production_id_reaches_integration(copied):
     sim, _, _, _ = copied
-    prod_ids = {
-        r["id"]
-        for kind in (
-            "materials",
-            "equipment",
-            "purchase-orders",
-            "jobs",
-            "appointments",
-            "vendors",
-            "customers",
-            "locations",
-            "job-types",
-            "campaigns",
-            "business-units",
-            "technicians",
-            "warehouses",
-            "purchase-order-types",
-        )
-        for r in sim.records("prod", kind)
-    }
+    prod_ids = {r["id"] for kind in KINDS if kind != "appointment-assignments" for r in sim.records("prod", kind)}
 
     for kind in ("materials", "equipment", "purchase-orders", "jobs", "appointments", "appointment-assignments"):
         for record in sim.records("int", kind):
