@@ -26,6 +26,29 @@ def pick_names(pool: tuple[str, ...], n: int, must: tuple[str, ...] = ()) -> lis
     return chosen
 
 
+def po_line(line_id: Ref, sku: dict, sku_type: str, stamps: dict, quantity: float, received: float) -> dict:
+    """A PO's line on a material or equipment spec (`sku_type` says which), stamped as its PO is."""
+    return {
+        "id": line_id,
+        "skuId": sku["key"],
+        "description": sku["description"][:500],
+        "createdOn": stamps["createdOn"],
+        "modifiedOn": stamps["modifiedOn"],
+        "skuName": sku["displayName"] or sku["code"],
+        "skuCode": sku["code"],
+        "skuType": sku_type,
+        "vendorPartNumber": (sku["primaryVendor"] or {}).get("vendorPart") or "",
+        "quantity": quantity,
+        "quantityReceived": received,
+        "cost": sku["cost"],
+        "total": round(quantity * sku["cost"], 2),
+        "serialNumbers": [],
+        "status": "Received" if received else "Pending",
+        "chargeable": False,
+        "budgetCodeId": None,
+    }
+
+
 class SpecBuilderBase:
     def __init__(
         self, rng: random.Random, sizes: dict[str, int], until: datetime, fill: random.Random | None = None

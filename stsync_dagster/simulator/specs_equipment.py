@@ -11,7 +11,7 @@ import random
 from datetime import datetime, timedelta
 
 from .clock import iso
-from .specs_base import SpecBuilderBase
+from .specs_base import SpecBuilderBase, po_line
 
 EQUIPMENT_TEMPLATES = (  # (code prefix, name, manufacturers, cost range)
     ("AC", "{t}-ton split AC condenser", ("Carrier", "Trane", "Lennox", "Goodman"), (1800, 4200)),
@@ -109,24 +109,6 @@ class EquipmentSpecs(SpecBuilderBase):
                 received = po["items"][0]["quantityReceived"] > 0
                 quantity = 1.0
                 po["items"].append(
-                    {
-                        "id": ("po-items-extra", extra),
-                        "skuId": sku["key"],
-                        "description": sku["description"][:500],
-                        "createdOn": po["createdOn"],
-                        "modifiedOn": po["modifiedOn"],
-                        "skuName": sku["displayName"] or sku["code"],
-                        "skuCode": sku["code"],
-                        "skuType": sku_type,
-                        "vendorPartNumber": (sku["primaryVendor"] or {}).get("vendorPart") or "",
-                        "quantity": quantity,
-                        "quantityReceived": quantity if received else 0.0,
-                        "cost": sku["cost"],
-                        "total": round(quantity * sku["cost"], 2),
-                        "serialNumbers": [],
-                        "status": "Received" if received else "Pending",
-                        "chargeable": False,
-                        "budgetCodeId": None,
-                    }
+                    po_line(("po-items-extra", extra), sku, sku_type, po, quantity, quantity if received else 0.0)
                 )
                 po["total"] = round(po["total"] + round(quantity * sku["cost"], 2), 2)

@@ -9,7 +9,7 @@ from .clock import iso
 from .constants import FOREIGN_EXTERNAL_DATA_GUID
 from .fill import fill
 from .gaps import DELIBERATE_GAPS, MERGED_CUSTOMER
-from .specs_base import Ref
+from .specs_base import Ref, po_line
 from .specs_equipment import EquipmentSpecs
 from .specs_master import MasterSpecs
 
@@ -305,30 +305,8 @@ class Specs(EquipmentSpecs, MasterSpecs):
             for material in self.rng.sample(materials, min(len(materials), self.rng.randint(1, 5))):
                 line += 1
                 quantity = float(self.rng.choice((1, 2, 3, 5, 10, 25, 0.5, 12.5)))
-                cost = material["cost"]
                 received = quantity if status in ("Received", "Exported") else 0.0
-                vendor_part = (material["primaryVendor"] or {}).get("vendorPart") or ""
-                items.append(
-                    {
-                        "id": ("po-items", line),
-                        "skuId": material["key"],
-                        "description": material["description"][:500],
-                        "createdOn": stamps["createdOn"],
-                        "modifiedOn": stamps["modifiedOn"],
-                        "skuName": material["displayName"] or material["code"],
-                        "skuCode": material["code"],
-                        "skuType": "Material",
-                        "vendorPartNumber": vendor_part,
-                        "quantity": quantity,
-                        "quantityReceived": received,
-                        "cost": cost,
-                        "total": round(quantity * cost, 2),
-                        "serialNumbers": [],
-                        "status": "Received" if received else "Pending",
-                        "chargeable": False,
-                        "budgetCodeId": None,
-                    }
-                )
+                items.append(po_line(("po-items", line), material, "Material", stamps, quantity, received))
             tax, shipping = self.money(0, 40), self.rng.choice((0.0, 0.0, 15.0, 49.99))
             self.add(
                 "purchase-orders",
