@@ -29,8 +29,8 @@ def copied(make_simulator, tmp_path):
     return sim, env, first
 
 
-def _inactive_on_a_line(sim, db: str) -> tuple[dict, int]:
-    """A material inactive in Production that a copied PO has a line on, and its Integration id."""
+def _inactive_materials_on_lines(sim) -> tuple[dict[int, dict], set[int]]:
+    """Production's materials by id, and the ids of the inactive ones that a PO has a line on."""
     materials = {m["id"]: m for m in sim.records("prod", "materials")}
     on_lines = {
         line["skuId"]
@@ -38,6 +38,12 @@ def _inactive_on_a_line(sim, db: str) -> tuple[dict, int]:
         for line in po["items"]
         if line["skuType"] == "Material" and not materials[line["skuId"]]["active"]
     }
+    return materials, on_lines
+
+
+def _inactive_on_a_line(sim, db: str) -> tuple[dict, int]:
+    """A material inactive in Production that a copied PO has a line on, and its Integration id."""
+    materials, on_lines = _inactive_materials_on_lines(sim)
     with Crosswalk(db) as cw:
         pairs = cw.int_ids("items", sorted(on_lines))
     assert pairs, "the data should have PO lines on inactive materials"
@@ -107,13 +113,7 @@ def test_a_po_on_an_inactive_material_waits_while_another_run_holds_it(make_simu
     sim = make_simulator(seed=31, scale=0.15)
     env = sync_env(sim, tmp_path / "second")
     sync(env, entities=["items"])
-    materials = {m["id"]: m for m in sim.records("prod", "materials")}
-    waiting = {
-        line["skuId"]
-        for po in sim.records("prod", "purchase-orders")
-        for line in po["items"]
-        if line["skuType"] == "Material" and not materials[line["skuId"]]["active"]
-    }
+    materials, waiting = _inactive_materials_on_lines(sim)
     for prod_id in waiting:
         _held(env["STSYNC_DB"], prod_id, "another-live-run", timedelta(seconds=0))
     report = sync({**env, "ST_SERVER_TIMEOUT": "600"}, entities=["pos"])  # the claims are young for it
@@ -130,19 +130,26 @@ def test_a_po_on_an_inactive_material_waits_while_another_run_holds_it(make_simu
     assert copied and all(m["active"] is False for m in copied)
 
 
-def test_batches_back_to_back_on_the_same_inactive_skus_all_copy(make_simulator, tmp_path):
-    """Batches of ten, so a batch's POs refused on an inactive SKU come back while the batch before still holds
-    the same SKUs active for its own: one batch's SKUs are read, made active and inactive again at a time, so
-    every PO is copied and every SKU ends as Production has it."""
-    sim = make_simulator(seed=31, scale=0.6)
+def _deactivate_most_used_materials(sim, n: int) -> list[int]:
+    """The n materials with the most PO lines, deactivated in Production since the POs were made: their ids."""
     lines_on = Counter(
         line["skuId"]
         for po in sim.records("prod", "purchase-orders")
         for line in po["items"]
         if line["skuType"] == "Material"
     )
-    for prod_id, _ in lines_on.most_common(8):  # deactivated in Production since the POs were made
+    deactivated = [prod_id for prod_id, _ in lines_on.most_common(n)]
+    for prod_id in deactivated:
         sim.change("prod", "materials", prod_id, active=False)
+    return deactivated
+
+
+def test_batches_back_to_back_on_the_same_inactive_skus_all_copy(make_simulator, tmp_path):
+    """Batches of ten, so a batch's POs refused on an inactive SKU come back while the batch before still holds
+    the same SKUs active for its own: one batch's SKUs are read, made active and inactive again at a time, so
+    every PO is copied and every SKU ends as Production has it."""
+    sim = make_simulator(seed=31, scale=0.6)
+    _deactivate_most_used_materials(sim, 8)
     sim.set_faults(latency_ms=15)  # a batch's answers come back while the batch before is still sending again
     env = sync_env(sim, tmp_path, ST_BATCH_SIZE="10")
     report = sync(env, since=env["STSYNC_START_DATE"])["pos"]
@@ -175,15 +182,7 @@ def test_a_material_a_po_pulled_in_keeps_following_production_after_being_active
     patches are STSync's own: a Production edit of the material is followed afterwards, not taken for an edit
     made in Integration."""
     sim = make_simulator(seed=31, scale=1.0)
-    lines_on = Counter(
-        line["skuId"]
-        for po in sim.records("prod", "purchase-orders")
-        for line in po["items"]
-        if line["skuType"] == "Material"
-    )
-    deactivated = [prod_id for prod_id, _ in lines_on.most_common(4)]
-    for prod_id in deactivated:
-        sim.change("prod", "materials", prod_id, active=False)
+    deactivated = _deactivate_most_used_materials(sim, 4)
     env = sync_env(sim, tmp_path)
     sync(env, entities=["jobs"])
     # One batch, its creates paced at 50/s: its answers are all in only seconds after its materials were copied.
