@@ -2,7 +2,9 @@
 
 - servicetitan/ (the API client) imports nothing else of the package;
 - sync/ (the engine) imports nothing from defs/, cli, simulator/, nor Dagster;
-- no cycle between the top-level modules of the package, nor between the modules and folders of sync/.
+- no cycle between the top-level modules of the package, nor between the modules and folders of sync/;
+- the engine's stages follow the data's path: read/ imports nothing of plan/ or apply/, plan/ nothing of apply/
+  (a later stage may know an earlier one's results, never the other way round).
 
 A lazy import inside a function counts like any other: it hides a cycle, it does not break it."""
 
@@ -150,6 +152,35 @@ def test_no_cycle_between_the_top_level_modules():
 
 def test_no_cycle_between_the_parts_of_the_engine():
     assert cycles(GRAPH, _in_sync) == []
+
+
+STAGES = ("read", "plan", "apply")  # in the data's order
+
+
+def stage_breaks(graph: dict[str, set[str]]) -> list[str]:
+    """Imports of a later stage of sync/ by an earlier one."""
+    found = []
+    for i, stage in enumerate(STAGES):
+        later = tuple(f"{NAME}.sync.{s}" for s in STAGES[i + 1 :])
+        found += breaks(graph, f"{NAME}.sync.{stage}", later) if later else []
+    return found
+
+
+def test_the_stages_follow_the_data_path():
+    assert {f"{NAME}.sync.{s}" for s in STAGES} <= set(GRAPH)
+    assert stage_breaks(GRAPH) == []
+
+
+def test_a_stage_that_imports_a_later_one_is_named(tmp_path):
+    graph = _package(
+        tmp_path,
+        {
+            "sync/plan/adopt.py": "from stsync_dagster.sync.apply.write import Writer\n",
+            "sync/apply/write.py": "from stsync_dagster.sync.plan.index import IndexCache\n",
+            "sync/plan/index.py": "",
+        },
+    )
+    assert stage_breaks(graph) == [f"{NAME}.sync.plan.adopt imports {NAME}.sync.apply.write"]
 
 
 # -- the checks themselves: each rule fails on a package that breaks it ------------------------------------------

@@ -27,11 +27,9 @@ def test_work_goes_in_lane_order_then_in_the_order_submitted():
     pool, release = _held_pool()
     done: list[str] = []
     futures = [pool.submit(done.append, "create 1"), pool.submit(done.append, "create 2")]
-    with pool.lane(RequestPool.FINISHING):
-        futures.append(pool.submit(done.append, "finish 1"))
-    with pool.lane(RequestPool.PLANNING):
-        futures += [pool.submit(done.append, "pull 1"), pool.submit(done.append, "pull 2")]
-    futures.append(pool.submit(done.append, "create 3"))  # out of the lane again
+    futures.append(pool.submit(done.append, "finish 1", lane=RequestPool.FINISHING))
+    futures += [pool.submit(done.append, f"pull {n}", lane=RequestPool.PLANNING) for n in (1, 2)]
+    futures.append(pool.submit(done.append, "create 3"))  # the default lane: creates
     release.set()
     for future in futures:
         future.result(timeout=30)
@@ -39,41 +37,25 @@ def test_work_goes_in_lane_order_then_in_the_order_submitted():
     assert done == ["pull 1", "pull 2", "finish 1", "create 1", "create 2", "create 3"]
 
 
-def test_a_lane_inside_an_earlier_one_keeps_the_earlier():
-    # A PO's material pulled in while a batch is planned may be sent again with its SKU active (the finish
-    # stage's lane): it is still what planning waits for.
-    pool, release = _held_pool()
-    done: list[str] = []
-    futures = [pool.submit(done.append, "create")]
-    with pool.lane(RequestPool.PLANNING):
-        with pool.lane(RequestPool.FINISHING):
-            futures.append(pool.submit(done.append, "sent again for a pull"))
-        futures.append(pool.submit(done.append, "pull"))
-    release.set()
-    for future in futures:
-        future.result(timeout=30)
-    pool.shutdown()
-    assert done == ["sent again for a pull", "pull", "create"]
-
-
-def test_lanes_are_per_thread():
+def test_the_lane_is_the_submitters_whatever_thread_submits():
+    # No thread-local state: work submitted from another thread goes in the lane it names, and map keeps it.
     pool, release = _held_pool()
     done: list[str] = []
     other: list = []
 
     def submit_from_another_thread() -> None:
-        other.append(pool.submit(done.append, "another thread's create"))
+        other.append(pool.submit(done.append, "another thread's pull", lane=RequestPool.PLANNING))
 
-    with pool.lane(RequestPool.PLANNING):
-        thread = threading.Thread(target=submit_from_another_thread)
-        thread.start()
-        thread.join()
-        pull = pool.submit(done.append, "pull")
+    creates = pool.map(done.append, ["create"])
+    finishing = pool.map(done.append, ["finish"], lane=RequestPool.FINISHING)
+    thread = threading.Thread(target=submit_from_another_thread)
+    thread.start()
+    thread.join()
     release.set()
-    pull.result(timeout=30)
     other[0].result(timeout=30)
+    list(creates), list(finishing)
     pool.shutdown()
-    assert done == ["pull", "another thread's create"]
+    assert done == ["another thread's pull", "finish", "create"]
 
 
 def test_map_keeps_the_order_of_the_items_and_errors_reach_the_caller():

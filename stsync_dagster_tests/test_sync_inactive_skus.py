@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from stsync_dagster.sync.activation import OURS
+from stsync_dagster.sync.apply.activation import OURS
 from stsync_dagster.sync.crosswalk import Crosswalk
 from stsync_dagster.sync.crosswalk.schema import sync_action
 from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID

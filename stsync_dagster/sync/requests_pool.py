@@ -5,8 +5,9 @@ but in their way: a batch being planned sometimes has to copy a few records firs
 another job came from, a PO's material), and the finish stage (status moves, creates sent again) holds up the
 batches behind it. Queued behind the creates in flight, that work would stall the pipeline for seconds and the
 request budget would go idle once the queue ran dry. So the pool has lanes, taken in order: PLANNING (what a
-batch being planned waits for), FINISHING, then CREATES. The per-tenant pacer still spaces every request: the
-lanes change the order, never the rate.
+batch being planned waits for), FINISHING, then CREATES; each submit says its lane (the stage that submits it
+knows which, whatever thread it runs on). The per-tenant pacer still spaces every request: the lanes change the
+order, never the rate.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-from concurrent.futures import Future
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator
 
 _STOP = 99
@@ -29,34 +29,20 @@ class RequestPool:
     def __init__(self, workers: int, name: str) -> None:
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._order = itertools.count()
-        self._local = threading.local()
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True) for i in range(max(1, workers))
         ]
         for thread in self._threads:
             thread.start()
 
-    @contextmanager
-    def lane(self, lane: int) -> Iterator[None]:
-        """Work this thread submits meanwhile goes in this lane (never a later one than the lane it is in)."""
-        before = self._lane()
-        self._local.lane = min(lane, before)
-        try:
-            yield
-        finally:
-            self._local.lane = before
-
-    def _lane(self) -> int:
-        return getattr(self._local, "lane", self.CREATES)
-
-    def submit(self, fn: Callable, *args) -> Future:
+    def submit(self, fn: Callable, *args, lane: int = CREATES) -> Future:
         future: Future = Future()
-        self._queue.put((self._lane(), next(self._order), future, fn, args))
+        self._queue.put((lane, next(self._order), future, fn, args))
         return future
 
-    def map(self, fn: Callable, items: Iterable) -> Iterator:
-        """Like Executor.map: results in the items' order (all submitted at once)."""
-        futures = [self.submit(fn, item) for item in items]
+    def map(self, fn: Callable, items: Iterable, lane: int = CREATES) -> Iterator:
+        """Like Executor.map: results in the items' order (all submitted at once, in `lane`)."""
+        futures = [self.submit(fn, item, lane=lane) for item in items]
         return (future.result() for future in futures)
 
     def shutdown(self) -> None:
@@ -79,15 +65,35 @@ class RequestPool:
                 future.set_exception(exc)
 
 
-def in_background(work: Callable[[], object], name: str) -> Future:
-    """`work` started now on a thread of its own; its result (or error) comes through the future."""
-    future: Future = Future()
+class Background:
+    """Work started beside the caller (a pull while a page's other reads go on, the answers of a batch's creates
+    awaited while the next batch is created) on at most `workers` threads. When all are busy the caller does the
+    work itself before going on: never more threads, and never a deadlock of work waiting on work queued behind it."""
 
-    def run() -> None:
+    def __init__(self, workers: int, name: str) -> None:
+        self._slots = threading.BoundedSemaphore(workers)
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+
+    def start(self, work: Callable[[], object]) -> Future:
+        if self._slots.acquire(blocking=False):
+            return self._executor.submit(self._releasing, work)
+        return done_now(work)
+
+    def _releasing(self, work: Callable[[], object]) -> object:
         try:
-            future.set_result(work())
-        except BaseException as exc:
-            future.set_exception(exc)
+            return work()
+        finally:
+            self._slots.release()
 
-    threading.Thread(target=run, name=name, daemon=True).start()
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+def done_now(work: Callable[[], object]) -> Future:
+    """`work` done on this thread; its result (or error) comes through the future, as if started beside."""
+    future: Future = Future()
+    try:
+        future.set_result(work())
+    except BaseException as exc:
+        future.set_exception(exc)
     return future

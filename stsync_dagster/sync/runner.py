@@ -9,7 +9,7 @@ import logging
 from typing import Callable
 
 from stsync_dagster.sync.configfile import MASTER_KINDS, SyncConfig
-from stsync_dagster.sync.engine import SyncEngine, SyncOptions
+from stsync_dagster.sync.engine import Run, SyncEngine, SyncOptions
 from stsync_dagster.sync.masterdata import MatchReport, match_master
 from stsync_dagster.sync.outcome import SyncReport
 from stsync_dagster.sync.runs import RunRegistry
@@ -25,26 +25,19 @@ def run_master(kind: str, *, prod, intc, crosswalk, config: SyncConfig, dry_run:
     return report
 
 
-def _with_engine(
-    work: Callable[[SyncEngine], SyncReport],
-    *,
-    prod,
-    intc,
-    crosswalk,
-    config: SyncConfig,
-    options: SyncOptions,
-    guid: str,
-) -> SyncReport:
+def _with_engine(work: Callable[[SyncEngine], SyncReport], **needs) -> SyncReport:
+    """`needs`: what a Run is made of (prod, intc, crosswalk, config, options, guid)."""
+    options: SyncOptions = needs["options"]
     if options.dry_run:  # writes nothing, so claims nothing and needs no registration
         # A dry run writes no crosswalk row, so the master-data pairs it needs are matched in memory.
+        sides = needs["prod"], needs["intc"], needs["crosswalk"]
         overlay = {
-            kind: match_master(kind, config.master(kind), prod, intc, crosswalk, write=False).pairs
-            for kind in MASTER_KINDS
+            kind: match_master(kind, needs["config"].master(kind), *sides, write=False).pairs for kind in MASTER_KINDS
         }
-        with SyncEngine(prod, intc, crosswalk, config, options, guid, overlay=overlay) as engine:
+        with SyncEngine(Run(**needs, overlay=overlay)) as engine:
             return work(engine)
-    with RunRegistry(crosswalk, options.run_id) as registry:
-        with SyncEngine(prod, intc, crosswalk, config, options, guid, claim_is_live=registry.is_live) as engine:
+    with RunRegistry(needs["crosswalk"], options.run_id) as registry:
+        with SyncEngine(Run(**needs, claim_is_live=registry.is_live)) as engine:
             return work(engine)
 
 

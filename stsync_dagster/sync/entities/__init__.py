@@ -1,6 +1,6 @@
 """One handler per synced entity: how its records are read, translated, stamped and found again."""
 
-from stsync_dagster.sync.entities.base import EntityHandler, PageContext
+from stsync_dagster.sync.entities.base import EntityHandler
 from stsync_dagster.sync.entities.equipment import EquipmentHandler
 from stsync_dagster.sync.entities.items import ItemsHandler
 from stsync_dagster.sync.entities.jobs import JobsHandler
@@ -16,7 +16,6 @@ HANDLERS: dict[str, type[EntityHandler]] = {
 __all__ = [
     "HANDLERS",
     "EntityHandler",
-    "PageContext",
     "EquipmentHandler",
     "ItemsHandler",
     "JobsHandler",

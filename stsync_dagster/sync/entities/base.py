@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, wait
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterable
 
 from pydantic import BaseModel
 
@@ -20,29 +17,6 @@ from stsync_dagster.sync.stamps import STAMP_KEY, stamped_prod_id
 log = logging.getLogger("stsync.sync")
 
 BATCH = 50  # the API's limit on ids / externalDataValues per request
-
-
-@dataclass
-class PageContext:
-    """What a handler may use while preparing a page: the Production reader, and `pull({kind: ids})`, which
-    copies referenced records first (a PO's materials, equipment and job; a job's origin), the kinds side by
-    side. `with pulling(wanted):` pulls them in while the block reads what else the page needs."""
-
-    prod: Any
-    pull: Callable[[dict[str, set[int]]], None]
-    pull_soon: Callable[[dict[str, set[int]]], Future]  # `pull` started now; its future is done when it is
-
-    @contextmanager
-    def pulling(self, wanted: dict[str, set[int]]) -> Iterator[None]:
-        pulled = self.pull_soon(wanted)
-        try:
-            yield
-        except BaseException:
-            wait([pulled])  # never left running behind a page that failed, nor its own failure unsaid
-            if pulled.exception() is not None:
-                log.error("pulling in %s failed too: %s", ", ".join(sorted(wanted)), pulled.exception())
-            raise
-        pulled.result()
 
 
 def _field(record: BaseModel, name: str):
@@ -64,8 +38,14 @@ class EntityHandler:
         self.cfg: EntityConfig = config.entity(self.kind)
         self.guid = guid
 
-    def prepare(self, records: list[BaseModel], ctx: PageContext) -> Any:
-        """Fetch what the page needs besides its own records (one batched call per kind)."""
+    def needs(self, records: list[BaseModel]) -> dict[str, set[int]]:
+        """Production ids of referenced records to copy before these can be (a PO's materials, equipment and
+        job; a configurable material's variations; the job a job came from), by kind, in the order to copy them."""
+        return {}
+
+    def prepare(self, records: list[BaseModel], prod) -> Any:
+        """Read from Production what the page needs besides its own records (one batched call per kind); the
+        records it `needs` are copied meanwhile."""
         return None
 
     def references(self, record: BaseModel, extra: Any) -> Iterable[Ref]:

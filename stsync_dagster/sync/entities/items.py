@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from stsync_dagster.sync.entities.base import EntityHandler, PageContext
+from stsync_dagster.sync.entities.base import EntityHandler
 from stsync_dagster.sync.models import (
     MaterialCreate,
     SkuAssetCreate,
@@ -85,9 +85,9 @@ class ItemsHandler(EntityHandler):
     read_names = {"variationMaterials": "variationsOrConfigurableMaterials"}
     not_updatable = frozenset({"externalData", "isOtherDirectCost"})  # MaterialUpdateRequest has no such field
 
-    def prepare(self, records: list[SourceMaterial], ctx: PageContext) -> None:
+    def needs(self, records: list[SourceMaterial]) -> dict[str, set[int]]:
         """A configurable material names its variations: they are copied first."""
-        ctx.pull({"items": {v for record in records for v in variations(record)}})
+        return {"items": {v for record in records for v in variations(record)}}
 
     def references(self, record: SourceMaterial, extra=None) -> Iterable[Ref]:
         yield from vendor_references(record)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from stsync_dagster.sync.adoption import key_part
-from stsync_dagster.sync.entities.base import EntityHandler, PageContext
+from stsync_dagster.sync.entities.base import EntityHandler
 from stsync_dagster.sync.models import (
     AppointmentCreate,
     JobCreate,
@@ -130,12 +130,13 @@ class JobsHandler(EntityHandler):
             steps.append(("complete", {"completedOn": completed}))
         return steps
 
-    def prepare(self, jobs: list[SourceJob], ctx: PageContext) -> dict[int, list[Visit]]:
-        """The page's appointments and their technician assignments; meanwhile the jobs these were generated
-        from are copied (they may have to wait for the creates in flight)."""
-        with ctx.pulling({"jobs": {j.jobGeneratedLeadSource.jobId for j in jobs if j.jobGeneratedLeadSource} - {None}}):
-            visits = self._visits(jobs, ctx.prod)
-        return visits
+    def needs(self, jobs: list[SourceJob]) -> dict[str, set[int]]:
+        """The jobs these were generated from (they may have to wait for the creates in flight)."""
+        return {"jobs": {j.jobGeneratedLeadSource.jobId for j in jobs if j.jobGeneratedLeadSource} - {None}}
+
+    def prepare(self, jobs: list[SourceJob], prod) -> dict[int, list[Visit]]:
+        """The page's appointments and their technician assignments."""
+        return self._visits(jobs, prod)
 
     def _visits(self, jobs: list[SourceJob], prod) -> dict[int, list[Visit]]:
         """The page's appointments by ids (batched), then their technician assignments."""

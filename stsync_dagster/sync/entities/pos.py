@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from stsync_dagster.sync.adoption import key_part
-from stsync_dagster.sync.entities.base import EntityHandler, PageContext
+from stsync_dagster.sync.entities.base import EntityHandler
 from stsync_dagster.sync.models import (
     AddressCreate,
     PurchaseOrderCreate,
@@ -104,14 +104,12 @@ class PurchaseOrdersHandler(EntityHandler):
             return [("cancel", {})]  # the reason: the config's canceled_reason (Production's is not readable)
         return []
 
-    def prepare(self, records: list[SourcePurchaseOrder], ctx: PageContext) -> None:
-        ctx.pull(
-            {
-                kind: {line.skuId for po in records for line in po.items if sku_kind(line) == kind}
-                for kind in ("items", "equipment")
-            }
-            | {"jobs": {po.jobId for po in records if po.jobId is not None}}
-        )
+    def needs(self, records: list[SourcePurchaseOrder]) -> dict[str, set[int]]:
+        skus = {
+            kind: {line.skuId for po in records for line in po.items if sku_kind(line) == kind}
+            for kind in ("items", "equipment")
+        }
+        return skus | {"jobs": {po.jobId for po in records if po.jobId is not None}}
 
     def needs_active(self, po: SourcePurchaseOrder) -> list[tuple[str, int]]:
         return sorted({(sku_kind(line), line.skuId) for line in po.items})  # "any active material or equipment"

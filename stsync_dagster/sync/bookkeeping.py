@@ -1,0 +1,65 @@
+"""What a run tells about its records: the report's outcomes, the issues kept for later runs (the backlog) and
+the history rows of its writes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from stsync_dagster.sync.crosswalk import Write
+from stsync_dagster.sync.crosswalk.schema import ISSUE_STATUSES
+from stsync_dagster.sync.outcome import Outcome, SyncReport
+
+log = logging.getLogger("stsync.sync")
+
+
+class Bookkeeping:
+    def __init__(self, crosswalk, run_id: str, dry_run: bool):
+        self.crosswalk = crosswalk
+        self.run_id = run_id
+        self.dry_run = dry_run
+        self.asset: str | None = None  # the asset being synced: the history says which step wrote what
+        self._unsaved: dict[str, dict[int, tuple[str, str, str]]] = {}
+        self._lock = threading.RLock()
+
+    def issue(
+        self,
+        report: SyncReport,
+        outcome: Outcome,
+        prod_id,
+        field_name: str,
+        reason: str,
+        *,
+        kind: str | None = None,
+        record_issue: bool = True,
+        count: bool = True,
+    ) -> None:
+        kind = kind or report.kind
+        if count:
+            report.add(outcome, prod_id, field=field_name, reason=reason, kind=kind)
+        log.info("%s %s %s: %s: %s", kind, prod_id, outcome.value, field_name, reason)
+        # Kept for later runs (the backlog): what was not copied. A conflict is looked at again whenever it changes.
+        if record_issue and outcome.value in ISSUE_STATUSES and not self.dry_run and isinstance(prod_id, int):
+            with self._lock:
+                self._unsaved.setdefault(kind, {})[prod_id] = (outcome.value, reason, field_name)
+
+    def save(self) -> None:
+        """Issues are written a batch at a time (one transaction, not one per record), always before any clear:
+        the crosswalk ends up as if each had been written at once."""
+        with self._lock:
+            unsaved, self._unsaved = self._unsaved, {}
+            for kind, issues in unsaved.items():
+                self.crosswalk.set_issues(kind, issues, self.run_id)
+
+    def clear(self, kind: str, prod_ids: list[int]) -> None:
+        with self._lock:
+            self.save()
+            self.crosswalk.clear_issues(kind, prod_ids)
+
+    def wrote(self, prod_id: int, int_id: int | None, action: str, fields=(), detail: str = "") -> Write:
+        return Write(self.run_id, self.asset, prod_id, int_id, action, tuple(fields), detail)
+
+    def status_writes(self, steps_sent: dict[int, list[str]], int_ids: dict[int, int]) -> list[Write]:
+        """The status changes sent for these records (a history row each), taken from the context's tally."""
+        sent = {p: steps_sent.pop(p) for p in int_ids if p in steps_sent}
+        return [self.wrote(p, int_ids[p], "status_changed", detail=", ".join(steps)) for p, steps in sent.items()]
