@@ -1,4 +1,5 @@
-"""The request pool's lanes: what a batch being planned waits for goes before the creates already queued."""
+"""The request pool's lanes (what a batch being planned waits for goes before the creates already queued) and the
+bounded work beside the caller (Background, read-ahead)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import threading
 
 import pytest
 
-from stsync_dagster.sync.requests_pool import RequestPool
+from stsync_dagster.sync.read.prefetch import prefetch
+from stsync_dagster.sync.requests_pool import Background, RequestPool
 
 
 def _held_pool():
@@ -80,3 +82,52 @@ def test_shutdown_lets_the_queued_work_finish():
     release.set()
     pool.shutdown()
     assert done == [0, 1, 2, 3, 4]
+
+
+def test_background_work_runs_on_the_caller_when_every_thread_is_busy():
+    background = Background(1, "test")
+    release, started = threading.Event(), threading.Event()
+
+    def hold() -> str:
+        started.set()
+        release.wait(timeout=30)
+        return "held"
+
+    first = background.start(hold)
+    assert started.wait(timeout=30)
+    ran_on: list = []
+    second = background.start(lambda: ran_on.append(threading.current_thread()))
+    assert second.done() and ran_on == [threading.current_thread()]  # never a thread more than it has
+    assert background.try_start(lambda: None) is None
+    release.set()
+    assert first.result(timeout=30) == "held"
+    beside = background.try_start(threading.current_thread)
+    assert beside is not None and beside.result(timeout=30) is not threading.current_thread()
+    background.shutdown()
+
+
+def test_read_ahead_without_a_free_thread_reads_as_the_items_are_used():
+    read: list[int] = []
+
+    def pages():
+        for n in range(3):
+            read.append(n)
+            yield n
+
+    items = prefetch(pages(), lambda work: None)
+    assert next(items) == 0 and read == [0]  # nothing read ahead
+    assert list(items) == [1, 2]
+
+
+def test_read_ahead_hands_on_an_error_in_order():
+    background = Background(2, "test")
+
+    def pages():
+        yield 1
+        raise ValueError("page 2 refused")
+
+    items = prefetch(pages(), background.try_start)
+    assert next(items) == 1
+    with pytest.raises(ValueError, match="page 2 refused"):
+        next(items)
+    background.shutdown()

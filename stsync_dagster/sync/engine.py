@@ -57,7 +57,6 @@ class SyncEngine:
 
     def close(self) -> None:
         self.pipeline.close()
-        self.indexes.close()
         self.run.close()
 
     def __enter__(self) -> "SyncEngine":
@@ -79,7 +78,10 @@ class SyncEngine:
             log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
             params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
             self.pipeline.run_batches(
-                ctx, self._batches(ctx, prefetch(complete_pages(run.prod, cfg.prod_list_path, params)))
+                ctx,
+                self._batches(
+                    ctx, prefetch(complete_pages(run.prod, cfg.prod_list_path, params), run.background.try_start)
+                ),
             )
 
         return self._run(entity, work, on_page)

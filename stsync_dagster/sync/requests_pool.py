@@ -75,9 +75,13 @@ class Background:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
 
     def start(self, work: Callable[[], object]) -> Future:
+        return self.try_start(work) or done_now(work)
+
+    def try_start(self, work: Callable[[], object]) -> Future | None:
+        """`work` started beside the caller, or None when every thread is busy (the caller decides what then)."""
         if self._slots.acquire(blocking=False):
             return self._executor.submit(self._releasing, work)
-        return done_now(work)
+        return None
 
     def _releasing(self, work: Callable[[], object]) -> object:
         try:

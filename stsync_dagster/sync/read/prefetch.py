@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterable, Iterator, TypeVar
+from concurrent.futures import Future, wait
+from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 _DONE = object()
 
 
-def prefetch(items: Iterable[T], depth: int = 1) -> Iterator[T]:
-    """Iterate `items` in a background thread, at most `depth` items ahead; errors surface in order."""
+def prefetch(items: Iterable[T], start: Callable[[Callable[[], None]], Future | None], depth: int = 1) -> Iterator[T]:
+    """Iterate `items` beside the caller (`start` runs the reading, or says None: no thread free, and the items are
+    read as they are used), at most `depth` items ahead; errors surface in order."""
     buffer: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -33,8 +35,10 @@ def prefetch(items: Iterable[T], depth: int = 1) -> Iterator[T]:
         except BaseException as exc:  # handed to the consumer, raised there
             put((_DONE, exc))
 
-    worker = threading.Thread(target=produce, name="stsync-prefetch", daemon=True)
-    worker.start()
+    producing = start(produce)
+    if producing is None:
+        yield from items
+        return
     try:
         while True:
             item, error = buffer.get()
@@ -45,4 +49,4 @@ def prefetch(items: Iterable[T], depth: int = 1) -> Iterator[T]:
             yield item
     finally:
         stop.set()
-        worker.join(timeout=5)
+        wait([producing], timeout=5)
