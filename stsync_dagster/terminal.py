@@ -28,6 +28,7 @@ COUNT_ROWS = (
     "blocked",
     "failed",
     "deferred",
+    "not_replayable",
     "pulled_in",
     "writes_total",
     "requests",

@@ -497,3 +497,31 @@ def _instant(text: str):
 def _material_like(record: dict) -> dict:
     keep = ("displayName", "description", "cost", "price", "memberPrice", "addOnPrice", "active", "taxable")
     return {k: record[k] for k in keep if k in record}
+
+
+# -- a status Integration cannot take ---------------------------------------------------------------------
+COMPLETE = "PUT jobs/{id}/complete"
+
+
+def test_a_status_the_api_answers_404_to_is_not_replayable_and_not_sent_again_until_production_moves(rig):
+    r = rig(seed=7, faults=_faults(refused=(f"404 {COMPLETE}",)))
+    completed = {j["id"] for j in r.prod_records("jobs") if j["jobStatus"] == "Completed"}
+    first = r.run("jobs")
+    unmovable = {i.prod_id for i in first.issues if i.outcome is Outcome.NOT_REPLAYABLE}
+    assert unmovable and unmovable == completed & set(r.copies("jobs"))  # copied all the same
+    assert all("complete" in i.reason and "404" in i.reason for i in first.issues if i.prod_id in unmovable)
+    assert not [i for i in first.issues if i.outcome is Outcome.FAILED and i.field == "(status)"]
+    assert not {issue.prod_id for issue in r.crosswalk.issues(kind="jobs")} & unmovable  # no backlog of them
+    sent = r.sim.stats("int")["by_route"][COMPLETE]
+    assert sent >= len(unmovable)
+
+    second = r.run("jobs")
+    assert second.count(Outcome.NOT_REPLAYABLE) == 0 and second.count(Outcome.FAILED) == first.count(Outcome.FAILED)
+    assert r.sim.stats("int")["by_route"][COMPLETE] == sent  # not sent again while Production stays as it is
+
+    moved = min(unmovable)
+    r.sim.change("prod", "jobs", moved, jobStatus="Canceled")
+    third = r.run("jobs")
+    assert third.count(Outcome.STATUS_CHANGED) == 1
+    copy = {j["id"]: j for j in r.int_records("jobs")}[r.crosswalk.int_ids("jobs", [moved])[moved]]
+    assert copy["jobStatus"] == "Canceled"

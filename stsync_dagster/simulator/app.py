@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from .constants import ENVS
 from .control import control_routes
-from .faults import HTML_ERROR_BODY, REASONS, InjectedError
+from .faults import HTML_ERROR_BODY, REASONS, REFUSALS, InjectedError
 from .problems import ApiError, problem_body, problem_response, validation
 from .routes import API, Handler, route_key
 from .state import SimState
@@ -99,6 +99,9 @@ def _api_endpoint(state: SimState, env: str, method: str, key: str, handler: Han
             raise ApiError(
                 429, f"Rate limit is exceeded. Try again in {wait} seconds.", headers={"Retry-After": str(wait)}
             )
+        refused = dice.refusal(key)
+        if refused is not None:
+            return JSONResponse(problem_body(refused, REFUSALS[refused]), status_code=refused)
         injected = dice.injected_error()
         if injected is not None:  # before anything is processed: nothing committed
             stats.add("injected_errors")

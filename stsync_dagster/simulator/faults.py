@@ -14,6 +14,13 @@ HTML_ERROR_BODY = (
     "<hr><center>nginx</center></body></html>"
 )
 REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+# Endpoints an app cannot use [assumed: the body's wording]: one it was not granted the scope of (403), one that
+# the API no longer has (404, as `PUT …/jobs/{id}/complete` may be gone: API.md, "Lists").
+REFUSALS = {
+    403: "Forbidden: this application was not granted the API scope of this endpoint.",
+    404: "Not Found: the API has no such endpoint.",
+}
+_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 PAGE_FAULTS = {
     "": "none",
     "repeat_page": "page n ≥ 2 answers what page n - 1 holds",
@@ -48,6 +55,9 @@ class Faults:
     # A list that misbehaves (moving.py, PAGE_FAULTS), on the lists named "env/kind".
     page_fault: str = ""
     page_fault_lists: tuple[str, ...] = ()
+    # Endpoints refused in both environments, "STATUS METHOD resource" as the routes name them (REFUSALS), e.g.
+    # "403 GET equipment" (an app without the equipment scope), "404 PUT jobs/{id}/complete".
+    refused: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "html_error_fraction", "drop_post_rate", "slow_rate", "late_commit_rate"):
@@ -63,6 +73,13 @@ class Faults:
         # From JSON (the control plane) the lists come as lists.
         object.__setattr__(self, "live_edit_lists", tuple(self.live_edit_lists))
         object.__setattr__(self, "page_fault_lists", tuple(self.page_fault_lists))
+        object.__setattr__(self, "refused", tuple(self.refused))
+        for entry in self.refused:
+            status, _, key = str(entry).partition(" ")
+            if not status.isdigit() or int(status) not in REFUSALS or key.split(" ", 1)[0] not in _METHODS:
+                raise ValueError(
+                    f"refused: {entry!r} is not 'STATUS METHOD resource' with a status of {sorted(REFUSALS)}"
+                )
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -122,6 +139,14 @@ class FaultDice:
             if faults.late_commit_seconds > 0 and self._roll(faults.late_commit_rate)
             else 0.0
         )
+
+    def refusal(self, route_key: str) -> int | None:
+        """The status this endpoint ("METHOD resource") is refused with, if it is."""
+        for entry in self.faults.refused:
+            status, _, key = entry.partition(" ")
+            if key == route_key:
+                return int(status)
+        return None
 
     def drop_post(self) -> bool:
         return self._roll(self.faults.drop_post_rate)

@@ -74,6 +74,7 @@ class Context:
     report: SyncReport
     on_page: Callable[[SyncReport], None] | None = None
     steps_sent: dict[int, list[str]] = field(default_factory=dict)  # status actions sent, by Production id
+    not_replayable: set[int] = field(default_factory=set)  # records whose status Integration cannot take
     # Records of this kind copied ahead of the page they are on, because another record needs them first.
     pulled_ahead: set[int] = field(default_factory=set)
     # Production id → its plan and its batch, while the batch is in flight (created, then mapped) and another

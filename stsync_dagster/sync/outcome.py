@@ -23,6 +23,9 @@ class Outcome(str, Enum):
     BLOCKED = "blocked"
     FAILED = "failed"
     DEFERRED = "deferred"
+    # Copied, but its status could not be moved: the API has no such call (404) or the config no such action.
+    # Counted besides its other outcome; tried again only when Production's status (or the record) changes again.
+    NOT_REPLAYABLE = "not_replayable"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,13 @@ class Moved:
     pass
 
 
+@dataclass(frozen=True)
+class NotReplayable:
+    """The status cannot be moved in Integration (no such call there, or no such action in the config)."""
+
+    reason: str
+
+
 class Statuses:
     def __init__(self, run: Run):
         self.run = run
@@ -26,7 +33,7 @@ class Statuses:
 
     def move(self, ctx: Context, moves: list[tuple], lane: int) -> dict[int, datetime]:
         """Replay status changes: (record, Integration id, steps). Returns, for each record now where it should
-        be, when its last write landed. Each is claimed first: two runs never both send one; a claim whose
+        be (or can never be moved there: not replayable), when its last write landed. Each is claimed first: two runs never both send one; a claim whose
         answer was lost stays until the server timeout, and the record is read again before anything is resent."""
         run, handler, report, kind = self.run, ctx.handler, ctx.report, ctx.kind
         now = datetime.now(UTC)
@@ -51,6 +58,13 @@ class Statuses:
                 ctx.steps_sent[record.id] = [step[0] for step in steps]
                 report.status_changes += len(steps)
                 release.append(record.id)
+            elif isinstance(result, NotReplayable):  # as far as it can go: not tried again until Production moves
+                settled[record.id] = datetime.now(UTC)
+                release.append(record.id)
+                ctx.not_replayable.add(record.id)
+                run.books.issue(
+                    report, Outcome.NOT_REPLAYABLE, record.id, "(status)", result.reason, record_issue=False
+                )
             elif isinstance(result, Unanswered):  # claim kept: the next run (after the timeout) reads it first
                 run.books.issue(
                     report, Outcome.DEFERRED, record.id, "(status)",
@@ -93,11 +107,13 @@ class Statuses:
                 run.crosswalk.release_actions(kind, [record.id], run.options.run_id)
         return still
 
-    def _steps(self, handler, int_id: int, steps: list[tuple[str, dict]]) -> Moved | Refused | Unanswered:
+    def _steps(
+        self, handler, int_id: int, steps: list[tuple[str, dict]]
+    ) -> Moved | NotReplayable | Refused | Unanswered:
         for action, body, *target in steps:
             config = handler.cfg.statuses.get(action)
             if config is None:
-                return Refused("(status)", f"status not replayable: no '{action}' in the config's statuses")
+                return NotReplayable(f"status not replayable: no '{action}' in the config's statuses")
             try:
                 body = {**body, **self._reason(handler, action)}
             except LookupError as exc:
@@ -110,7 +126,7 @@ class Statuses:
             except st.AmbiguousWriteError:
                 return Unanswered(sent_at)
             except st.NotFoundError as exc:
-                return Refused("(status)", f"status not replayable ({action}: {exc})")
+                return NotReplayable(f"status not replayable ({action} {config.path}: {exc})")
             except st.ServiceTitanError as exc:
                 return Refused("(status)", f"{action}: {exc}")
         return Moved()

@@ -179,7 +179,10 @@ class Updates:
             if record.id not in moved:
                 continue  # its status change failed (reported); the fingerprint stays, so it is tried again
             done[record.id] = (print_, max(result.at, moved[record.id]))
-            report.add(Outcome.UPDATED if patch else Outcome.STATUS_CHANGED, record.id)
+            if patch:
+                report.add(Outcome.UPDATED, record.id)
+            elif record.id not in ctx.not_replayable:  # that one is counted as not replayable
+                report.add(Outcome.STATUS_CHANGED, record.id)
         run.crosswalk.note(kind, alone)
         run.crosswalk.wrote(kind, done, history=history)
         run.books.clear(kind, list(done))
