@@ -11,18 +11,23 @@ from stsync_dagster.sync.read.prefetch import prefetch
 from stsync_dagster.sync.requests_pool import Background, RequestPool
 
 
-def _held_pool():
-    """A one-worker pool whose worker is busy until `release` is set: what is queued meanwhile waits."""
-    pool = RequestPool(1, "test")
+def _held(start):
+    """Work started (by `start`) that holds its thread until `release` is set: (its future, release)."""
     release, started = threading.Event(), threading.Event()
 
     def hold() -> None:
         started.set()
         release.wait(timeout=30)
 
-    pool.submit(hold)
+    future = start(hold)
     assert started.wait(timeout=30)
-    return pool, release
+    return future, release
+
+
+def _held_pool():
+    """A one-worker pool whose worker is busy until `release` is set: what is queued meanwhile waits."""
+    pool = RequestPool(1, "test")
+    return pool, _held(pool.submit)[1]
 
 
 def test_work_goes_in_lane_order_then_in_the_order_submitted():
@@ -86,21 +91,13 @@ def test_shutdown_lets_the_queued_work_finish():
 
 def test_background_work_runs_on_the_caller_when_every_thread_is_busy():
     background = Background(1, "test")
-    release, started = threading.Event(), threading.Event()
-
-    def hold() -> str:
-        started.set()
-        release.wait(timeout=30)
-        return "held"
-
-    first = background.start(hold)
-    assert started.wait(timeout=30)
+    first, release = _held(background.start)
     ran_on: list = []
     second = background.start(lambda: ran_on.append(threading.current_thread()))
     assert second.done() and ran_on == [threading.current_thread()]  # never a thread more than it has
     assert background.try_start(lambda: None) is None
     release.set()
-    assert first.result(timeout=30) == "held"
+    first.result(timeout=30)
     beside = background.try_start(threading.current_thread)
     assert beside is not None and beside.result(timeout=30) is not threading.current_thread()
     background.shutdown()

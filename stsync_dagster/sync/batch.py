@@ -18,19 +18,17 @@ class Created:
 
 
 @dataclass(frozen=True)
-class Refused:
-    """The API refused the write (or it could not be sent): the record fails, `field` says where."""
-
-    field: str
+class _Said:
+    field: str  # where: the request field, or (request), (claim)…
     reason: str
 
 
-@dataclass(frozen=True)
-class Postponed:
+class Refused(_Said):
+    """The API refused the write (or it could not be sent): the record fails."""
+
+
+class Postponed(_Said):
     """Not written now, for a reason that passes (a claim held elsewhere, a lost answer): a later run does it."""
-
-    field: str
-    reason: str
 
 
 @dataclass(frozen=True)
