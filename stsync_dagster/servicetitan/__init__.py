@@ -19,7 +19,7 @@ from .errors import (
 from .pacer import Pacer, shared_pacer
 from .reading import ExportBatch, Page
 from .settings import ClientSettings, EnvironmentSettings, check_integration_target
-from .transport import RequestStats
+from .request_stats import RequestStats
 
 __all__ = [
     "AmbiguousWriteError",

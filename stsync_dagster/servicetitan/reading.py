@@ -12,7 +12,8 @@ import httpx
 from .errors import PagingError, ServiceTitanError
 from .settings import DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT
 from .settings import MAX_PAGE_SIZE, ClientSettings, EnvironmentSettings
-from .transport import DEFAULT_BACKOFF, RequestStats, Transport
+from .request_stats import RequestStats
+from .transport import DEFAULT_BACKOFF, Transport
 
 log = logging.getLogger("stsync.servicetitan.reading")
 

@@ -6,18 +6,17 @@ Retry policy (the reason this module exists):
   connect or pool timeout, no token) or the server refused it unprocessed (429, or 401 with one token
   renewal). Anything else after sending (read timeout, dropped connection, 5xx) is an AmbiguousWriteError:
   the record may exist, and only the caller can find out.
+
+What an answer means (the typed error, or the retry it allows) is read by answers.py; the counts are kept by
+request_stats.py.
 """
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import logging
 import math
-import re
 import ssl
-import threading
-from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import httpx
@@ -25,126 +24,24 @@ from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_ty
 from tenacity import wait_exponential, wait_random
 
 from . import hosts
+from .answers import WRITE_METHODS, SafeToRetry, failure, unreadable
+from .answers import retry_after_seconds as retry_after_seconds  # where it was first defined
 from .auth import TokenProvider
-from .errors import (
-    AmbiguousWriteError,
-    AuthenticationError,
-    ConflictError,
-    NotFoundError,
-    RateLimitExhausted,
-    ServerError,
-    ServiceTitanError,
-    SettingsError,
-    TransportError,
-    ValidationError,
-    field_messages,
-    snippet,
-)
+from .errors import AmbiguousWriteError, ServiceTitanError, SettingsError, TransportError
 from .pacer import Pacer, shared_pacer
+from .request_stats import RequestStats
 from .settings import ENVIRONMENT_LABELS, EnvironmentSettings
 
 log = logging.getLogger("stsync.servicetitan.transport")
 
-RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 READ_RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 DEFAULT_MAX_WAIT = 30.0  # cap on any single wait between attempts
 DEFAULT_BACKOFF = 0.5  # first wait without a server hint; doubles per attempt, plus up to as much jitter
-_TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?) second", re.I)
-
-
-class RequestStats:
-    """Thread-safe counters of one client.
-
-    requests: HTTP requests sent to the API (token requests excluded); retries: re-sends after a failed
-    attempt (the token-renewal re-send included); rate_limited: 429 answers; errors: failed attempts other
-    than 429 (5xx, 4xx, network failures, unreadable bodies); by_status: answers per HTTP status.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests = 0
-        self.retries = 0
-        self.rate_limited = 0
-        self.errors = 0
-        self.token_renewals = 0
-        self._by_status: dict[int, int] = {}
-
-    def _add(self, field: str, n: int = 1) -> None:
-        with self._lock:
-            setattr(self, field, getattr(self, field) + n)
-
-    def _status(self, status: int) -> None:
-        with self._lock:
-            self._by_status[status] = self._by_status.get(status, 0) + 1
-
-    @property
-    def by_status(self) -> dict[int, int]:
-        with self._lock:
-            return dict(self._by_status)
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "requests": self.requests,
-                "retries": self.retries,
-                "rate_limited": self.rate_limited,
-                "errors": self.errors,
-                "token_renewals": self.token_renewals,
-                "by_status": dict(self._by_status),
-            }
-
-    def __repr__(self) -> str:
-        s = self.snapshot()
-        return (
-            f"RequestStats(requests={s['requests']}, retries={s['retries']}, "
-            f"rate_limited={s['rate_limited']}, errors={s['errors']})"
-        )
 
 
 class RefusedURL(SettingsError):
     """A request whose URL, as it would be sent, leaves its environment's API base: nothing was sent."""
-
-
-class _Retry(Exception):
-    """An attempt failed in a way that is safe to retry; `final` is raised when retries run out."""
-
-    def __init__(self, reason: str, final: ServiceTitanError, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.final = final
-        self.retry_after = retry_after
-
-
-def retry_after_seconds(resp: httpx.Response, title: str | None) -> float | None:
-    """Seconds to wait from Retry-After (seconds or HTTP date), else from a "Try again in N seconds." title."""
-    header = resp.headers.get("Retry-After", "").strip()
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(header)
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=timezone.utc)
-                return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-            except (TypeError, ValueError):
-                pass
-    match = _TRY_AGAIN.search(title or "")
-    return float(match.group(1)) if match else None
-
-
-def _field_errors(raw: Any) -> dict[str, list[str]]:
-    if not isinstance(raw, Mapping):
-        return {}
-    out: dict[str, list[str]] = {}
-    for field, messages in raw.items():
-        if isinstance(messages, (list, tuple)):
-            out[str(field)] = [str(m) for m in messages]
-        elif messages is not None:
-            out[str(field)] = [str(messages)]
-    return out
 
 
 @functools.cache
@@ -223,7 +120,7 @@ class Transport:
         url = self._guard(method, self._http.build_request(method, self.env.api_base + rel, params=params).url)
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1),
-            retry=retry_if_exception_type(_Retry),
+            retry=retry_if_exception_type(SafeToRetry),
             wait=self._wait,
             before_sleep=self._before_sleep,
             reraise=False,
@@ -232,7 +129,7 @@ class Transport:
             return retrying(self._attempt, method, rel, url, json)
         except RetryError as err:
             last = err.last_attempt.exception()
-            assert isinstance(last, _Retry)
+            assert isinstance(last, SafeToRetry)
             raise last.final from getattr(last.final, "cause", None)
 
     # -- one attempt -------------------------------------------------------------------------------
@@ -265,7 +162,7 @@ class Transport:
                 status=exc.status,
                 cause=exc.cause,
             )
-            raise _Retry(f"token request failed ({exc})", final) from exc
+            raise SafeToRetry(f"token request failed ({exc})", final) from exc
 
     def _guard(self, method: str, url: httpx.URL) -> httpx.URL:
         """`url` when it stays under this environment's API base once every spelling is undone (dot segments,
@@ -299,7 +196,7 @@ class Transport:
             self.stats._add("errors")
             what = f"{type(exc).__name__} from {self.env.api_base}: {self._clean(str(exc)) or 'no detail'}"
             if isinstance(exc, NEVER_SENT):
-                raise _Retry(
+                raise SafeToRetry(
                     what, TransportError(f"{method} {rel}: {what}", method=method, path=rel, cause=exc)
                 ) from exc
             if method in WRITE_METHODS:
@@ -310,7 +207,7 @@ class Transport:
                     cause=exc,
                 ) from exc
             if isinstance(exc, READ_RETRYABLE):
-                raise _Retry(
+                raise SafeToRetry(
                     what, TransportError(f"{method} {rel}: {what}", method=method, path=rel, cause=exc)
                 ) from exc
             raise TransportError(f"{method} {rel}: {what}", method=method, path=rel, cause=exc) from exc
@@ -326,87 +223,35 @@ class Transport:
                 return resp.json()
             except ValueError:
                 self.stats._add("errors")
-                if method in WRITE_METHODS:
-                    raise AmbiguousWriteError(
-                        f"{method} {rel}: {status} answer with an unreadable body; the write was probably applied",
-                        method=method,
-                        path=rel,
-                        status=status,
-                    ) from None
-                final = ServerError(
-                    f"{method} {rel}: {status} answer with an unreadable body", method=method, path=rel, status=status
-                )
-                raise _Retry(f"{status} with an unreadable body", final) from None
-
-        title, errors, text = self._problem(resp)
-        kw = {"method": method, "path": rel, "status": status, "title": title}
-        message = f"{method} {rel}: {status} {title}"
-        if errors:
-            details = field_messages(dict(list(errors.items())[:10]))
-            message += f" ({self._clean(details)[:500]})"
-        elif text:
-            message += f" ({text})"
-
+                raise unreadable(method, rel, status) from None
+        error = failure(method, rel, resp, self.env, self._clean)
         if status == 429:
             self.stats._add("rate_limited")
-            wait = retry_after_seconds(resp, title)
+            wait = error.retry_after
             self.pacer.defer(min(wait if wait is not None else 1.0, self.max_wait))
-            raise _Retry(f"429 {title}", RateLimitExhausted(message, **kw), retry_after=wait)
-        self.stats._add("errors")
-        if status in (400, 422):
-            raise ValidationError(message, errors=errors, **kw)
-        if status in (401, 403):
-            raise AuthenticationError(
-                f"{message}: check {self.env.var('CLIENT_ID')}, {self.env.var('CLIENT_SECRET')} and "
-                f"{self.env.var('APP_KEY')}",
-                **kw,
-            )
-        if status == 404:
-            raise NotFoundError(message, **kw)
-        if status == 409:
-            raise ConflictError(message, **kw)
-        if status >= 500:
-            error = ServerError(message, **kw)
-            if method in WRITE_METHODS:
-                raise AmbiguousWriteError(
-                    f"{method} {rel}: answered {status} {title}; the write may have been applied", cause=error, **kw
-                )
-            if status in RETRYABLE_STATUS:
-                raise _Retry(f"{status} {title}", error)
-            raise error
-        raise ServiceTitanError(message, **kw)
-
-    def _problem(self, resp: httpx.Response) -> tuple[str, dict[str, list[str]], str]:
-        """(title, field errors, short text) from an RFC 7807 body, or from the status line otherwise."""
-        fallback = resp.reason_phrase or "error"
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
-        if isinstance(body, Mapping):
-            title = str(body.get("title") or body.get("error") or body.get("message") or fallback)
-            return self._clean(snippet(title)), _field_errors(body.get("errors")), ""
-        return fallback, {}, self._clean(snippet(resp.text)) if resp.text else ""
+        else:
+            self.stats._add("errors")
+        raise error
 
     # -- retry plumbing ----------------------------------------------------------------------------
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Retry) and exc.retry_after is not None:
+        if isinstance(exc, SafeToRetry) and exc.retry_after is not None:
             return min(max(exc.retry_after, 0.05), self.max_wait)
         return min(self._backoff(state), self.max_wait)
 
     def _before_sleep(self, state: RetryCallState) -> None:
         self.stats._add("retries")
         exc = state.outcome.exception() if state.outcome else None
-        final = exc.final if isinstance(exc, _Retry) else None
+        final = exc.final if isinstance(exc, SafeToRetry) else None
         log.warning(
             "%s %s: attempt %d/%d failed (%s); retrying in %.2f s",
             final.method if final else "?",
             final.path if final else "?",
             state.attempt_number,
             self.max_retries + 1,
-            exc.reason if isinstance(exc, _Retry) else exc,
+            exc.reason if isinstance(exc, SafeToRetry) else exc,
             state.next_action.sleep if state.next_action else 0.0,
         )
 
