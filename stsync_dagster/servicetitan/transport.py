@@ -25,7 +25,7 @@ from tenacity import wait_exponential, wait_random
 
 from . import hosts
 from .answers import WRITE_METHODS, SafeToRetry, failure, unreadable
-from .answers import retry_after_seconds as retry_after_seconds  # where it was first defined
+from .answers import retry_after_seconds as retry_after_seconds  # offered here as before the split
 from .auth import TokenProvider
 from .errors import AmbiguousWriteError, ServiceTitanError, SettingsError, TransportError
 from .pacer import Pacer, shared_pacer
