@@ -1,0 +1,50 @@
+"""`stsync history`: what STSync wrote for one record, run by run, what the crosswalk maps it to now, and why it
+is not copied if it is not."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from stsync_dagster import terminal
+from stsync_dagster.commands.preflight import load_env
+from stsync_dagster.errors import ConfigError
+from stsync_dagster.sync.crosswalk import setting as database
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from stsync_dagster.settings import default_db
+    from stsync_dagster.sync.crosswalk import Crosswalk
+
+    load_env()
+    value = os.environ.get(database.ENV_VAR, "").strip() or default_db()
+    shown = database.check(value, write=False)
+    if "://" not in value and not Path(value).expanduser().is_file():  # opening it would make an empty one
+        raise ConfigError(f"{database.ENV_VAR} ({shown}): no crosswalk there: nothing was synced with it yet",
+                          variables=[database.ENV_VAR])  # fmt: skip
+    with Crosswalk(value) as crosswalk:
+        writes = crosswalk.history(args.kind, args.prod_id)
+        entry = crosswalk.lookup(args.kind, [args.prod_id]).get(args.prod_id)
+        issue = next(iter(crosswalk.issues(kind=args.kind, prod_ids=[args.prod_id])), None)
+    now = "not in the crosswalk" if entry is None else (
+        f"mapped to Integration {entry.int_id} ({entry.source})" if entry.state == "confirmed"
+        else f"claimed by run {entry.run_id}, not confirmed yet")  # fmt: skip
+    waiting = None if issue is None else f"{issue.status} since {issue.first_seen:%Y-%m-%d %H:%M} UTC: {issue.reason}"
+    if args.json:
+        body = {"kind": args.kind, "prod_id": args.prod_id, "now": now, "issue": waiting,
+                "writes": [{**{k: getattr(w, k) for k in ("at", "run_id", "asset", "action", "int_id", "detail")},
+                            "fields": list(w.fields)} for w in writes]}  # fmt: skip
+        print(json.dumps(body, indent=2, default=str))
+        return 0
+    out = terminal.console(sys.stdout)
+    if writes:
+        out.print(terminal.history_table(args.kind, args.prod_id, writes))
+    else:
+        out.print(f"{args.kind} {args.prod_id}: STSync has written nothing for it", markup=False)
+    out.print(f"Now: {now}", markup=False)
+    if waiting:
+        out.print(f"Not copied: {waiting}", markup=False)
+    return 0

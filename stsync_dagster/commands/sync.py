@@ -1,0 +1,43 @@
+"""`stsync sync` (the sync assets, materialized in process) and `stsync copy` (the `copy_records` job for given
+Production records)."""
+
+from __future__ import annotations
+
+import argparse
+
+from stsync_dagster.commands.preflight import load_env, preflight
+from stsync_dagster.commands.progress import watched
+from stsync_dagster.commands.report import finish, materialized, step_errors
+from stsync_dagster.config import SYNC_ENTITIES
+from stsync_dagster.settings import load_settings
+from stsync_dagster.sync.timefmt import parse_day
+
+
+def materialize_sync(*args, **kwargs):
+    from stsync_dagster.defs.materialize import materialize_sync as run  # Dagster loads only when needed
+
+    return run(*args, **kwargs)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    entities = list(SYNC_ENTITIES) if args.entity == "all" else [args.entity]
+    if args.since:
+        parse_day(args.since, "--since")
+    settings = load_settings(dotenv_path=".env")  # fail before anything runs, naming the variable
+    preflight(settings, write=not args.dry_run)  # a dry run creates nothing, not even the crosswalk file
+    load_env()  # the Dagster resources read os.environ
+    result = watched(lambda: materialize_sync(
+        entities, since=args.since, limit=args.limit, dry_run=args.dry_run, verbose=args.verbose,
+        log_format=args.log_format))  # fmt: skip
+    return finish("sync", materialized(result, entities), step_errors(result), args)
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    from stsync_dagster.defs.materialize import copy_in_process, copy_report
+
+    settings = load_settings(dotenv_path=".env")
+    preflight(settings, write=not args.dry_run)
+    load_env()
+    result = watched(lambda: copy_in_process(
+        args.kind, args.ids, dry_run=args.dry_run, verbose=args.verbose, log_format=args.log_format))  # fmt: skip
+    return finish("copy", {args.kind: copy_report(result)}, step_errors(result), args)
