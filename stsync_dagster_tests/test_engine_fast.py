@@ -525,3 +525,29 @@ def test_a_status_the_api_answers_404_to_is_not_replayable_and_not_sent_again_un
     assert third.count(Outcome.STATUS_CHANGED) == 1
     copy = {j["id"]: j for j in r.int_records("jobs")}[r.crosswalk.int_ids("jobs", [moved])[moved]]
     assert copy["jobStatus"] == "Canceled"
+
+
+# -- an endpoint the app may not use ------------------------------------------------------------------------
+def _on_equipment(po: dict) -> bool:
+    return any(str(line.get("skuType") or "").casefold() == "equipment" for line in po["items"])
+
+
+def test_an_endpoint_refused_costs_its_kind_only(rig):
+    # An app not granted the equipment scope: equipment answers 403 in both tenants.
+    r = rig(seed=3, faults=_faults(refused=("403 GET equipment",)))
+    equipment = r.run("equipment")
+    assert equipment.unavailable and "403" in equipment.unavailable and "/equipment" in equipment.unavailable
+    assert equipment.count(Outcome.FAILED) == 0 and not r.crosswalk.issues(kind="equipment")
+    assert "unavailable" in equipment.summary()
+
+    pos = r.run("pos")
+    on_equipment = {po["id"] for po in r.prod_records("pos") if _on_equipment(po)}
+    assert on_equipment and pos.unavailable is None
+    said = {i.prod_id: i for i in pos.issues}
+    assert all(said[p].outcome is Outcome.BLOCKED for p in on_equipment)  # the first reason found is said
+    assert any("equipment unavailable (GET /pricebook/v2/" in said[p].reason for p in on_equipment)
+    copied = set(r.copies("pos"))
+    assert copied and not copied & on_equipment
+    # every other PO is copied, or left for a reason of its own (the simulator's deliberate gaps)
+    others = {po["id"] for po in r.prod_records("pos")} - on_equipment
+    assert copied | {p for p in others if p in said and "unavailable" not in said[p].reason} == others

@@ -38,6 +38,8 @@ def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, 
         if meta is None:
             out.print(f"{entity}: not materialized (see the errors below)", markup=False)
             continue
+        if meta.get("unavailable"):
+            out.print(f"{entity}: unavailable: {meta['unavailable']}", markup=False)
         if not details:
             continue
         if verbose and getattr(reports[entity].get("issues"), "records", None):

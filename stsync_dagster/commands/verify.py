@@ -1,12 +1,12 @@
 """`stsync verify`: the environment, the Integration guard, the config file and the crosswalk, then a token and one
-API call to each environment."""
+API call to each environment, then one page of every endpoint a sync reads there (a refused one: exit 1)."""
 
 from __future__ import annotations
 
 import argparse
 
-from stsync_dagster.commands.exit_codes import EXIT_CONFIG
-from stsync_dagster.config import load_config
+from stsync_dagster.commands.exit_codes import EXIT_CONFIG, EXIT_REFUSED
+from stsync_dagster.config import MASTER_KINDS, SYNC_ENTITIES, load_config
 from stsync_dagster.servicetitan import (
     IntegrationClient,
     ProductionClient,
@@ -56,6 +56,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         ("Production", ProductionClient(settings.prod, **quick)),
         ("Integration", IntegrationClient(settings.int, production=settings.prod, **quick)),
     ]
+    refused = False
     for label, client in clients:
         with client:
             try:
@@ -63,5 +64,43 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 say(True, f"{label}: token and one API call", f"{len(page.records) if page else 0} record(s) read")
             except (ServiceTitanError, SettingsError) as exc:
                 say(False, f"{label}: token and one API call", str(exc))
+                continue
+            wanted = endpoints(config, production=label == "Production")
+            failures = _unreadable(client, wanted)
+            refused |= bool(failures)
+            for what, exc in failures:
+                say(False, f"{label}: {what}", str(exc))
+            if not failures:
+                say(True, f"{label}: every endpoint a sync reads", f"{len(wanted)} answer")
     print("all checks passed" if ok else "some checks failed")
-    return 0 if ok else EXIT_CONFIG
+    return 0 if ok else EXIT_REFUSED if refused else EXIT_CONFIG
+
+
+def endpoints(config, production: bool) -> dict[str, tuple[str, dict]]:
+    """What a sync reads in one environment, by what it is for: (list path, its parameters)."""
+    found: dict[str, tuple[str, dict]] = {}
+    for name in SYNC_ENTITIES:
+        entity = config.entity(name)
+        found[name] = (entity.prod_list_path if production else entity.int_list_path, dict(entity.list_params))
+        if not production:
+            for action, status in entity.statuses.items():
+                if status.reasons:
+                    found[f"{name} {action} reasons"] = (status.reasons, {"active": "Any"})
+    if production:
+        found["appointments"] = (config.related.appointments, {})
+        found["appointment assignments"] = (config.related.appointment_assignments, {})
+    for kind in MASTER_KINDS:
+        master = config.master(kind)
+        found[kind] = (master.path, dict(master.list_params))
+    return found
+
+
+def _unreadable(client, wanted: dict[str, tuple[str, dict]]) -> list[tuple[str, Exception]]:
+    """(what, why) for each endpoint that does not answer one page (a scope not granted: 403)."""
+    failures = []
+    for what, (path, params) in wanted.items():
+        try:
+            next(iter(client.iter_pages(path, {**params, "pageSize": 1})), None)
+        except ServiceTitanError as exc:
+            failures.append((what, exc))
+    return failures

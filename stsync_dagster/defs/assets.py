@@ -232,7 +232,7 @@ ISSUE_LEVELS = {Outcome.FAILED: logging.ERROR, Outcome.BLOCKED: logging.WARNING,
 def log_sync_report(context, entity: str, report: SyncReport, mask: Redactor) -> None:
     """The summary, then each record not copied at its level: failed as errors, blocked as warnings."""
     failed, blocked = report.count(Outcome.FAILED), report.count(Outcome.BLOCKED)
-    level = logging.ERROR if failed else logging.WARNING if blocked else logging.INFO
+    level = logging.ERROR if failed else logging.WARNING if blocked or report.unavailable else logging.INFO
     context.log.log(level, mask(report.summary()))
     for issue in report.issues[:50]:
         context.log.log(

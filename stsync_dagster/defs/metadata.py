@@ -109,6 +109,8 @@ def sync_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
         dropped=dropped_table(report),
         dropped_groups=dg.MetadataValue.json(report.grouped_dropped()),
     )
+    if report.unavailable:
+        metadata["unavailable"] = dg.MetadataValue.text(report.unavailable)
     return masked(metadata, redactor or Redactor())
 
 

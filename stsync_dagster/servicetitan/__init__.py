@@ -5,6 +5,7 @@ from .client import IntegrationClient, ProductionClient
 from .errors import (
     AmbiguousWriteError,
     AuthenticationError,
+    ScopeRefused,
     BulkUnsupported,
     ConflictError,
     NotFoundError,
@@ -24,6 +25,7 @@ from .request_stats import RequestStats
 __all__ = [
     "AmbiguousWriteError",
     "AuthenticationError",
+    "ScopeRefused",
     "BulkUnsupported",
     "ClientSettings",
     "ConflictError",

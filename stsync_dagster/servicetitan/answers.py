@@ -13,6 +13,7 @@ import httpx
 from .errors import (
     AmbiguousWriteError,
     AuthenticationError,
+    ScopeRefused,
     ConflictError,
     NotFoundError,
     RateLimitExhausted,
@@ -114,6 +115,13 @@ def failure(method: str, rel: str, resp: httpx.Response, env: EnvironmentSetting
         return SafeToRetry(f"429 {title}", RateLimitExhausted(message, **kw), retry_after=wait)
     if status in (400, 422):
         return ValidationError(message, errors=errors, **kw)
+    if status == 403:
+        # The token was accepted (a 401 says otherwise): this endpoint needs a scope the app was not granted.
+        return ScopeRefused(
+            f"{message}: the app ({env.var('APP_KEY')}) was not granted this endpoint's API scope in {env.label}; "
+            "grant it in the ServiceTitan developer portal",
+            **kw,
+        )
     if status in (401, 403):
         return AuthenticationError(
             f"{message}: check {env.var('CLIENT_ID')}, {env.var('CLIENT_SECRET')} and {env.var('APP_KEY')}",

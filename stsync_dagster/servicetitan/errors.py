@@ -45,6 +45,11 @@ class AuthenticationError(ServiceTitanError):
     """Credentials refused (token endpoint), or 401/403 even after renewing the token once."""
 
 
+class ScopeRefused(AuthenticationError):
+    """403 from an endpoint with a token the API accepts elsewhere: the app was not granted that endpoint's scope.
+    What needs the endpoint cannot be done; the rest can."""
+
+
 class RateLimitExhausted(ServiceTitanError):
     """Still answered 429 after every allowed retry."""
 

@@ -17,8 +17,8 @@ REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unava
 # Endpoints an app cannot use [assumed: the body's wording]: one it was not granted the scope of (403), one that
 # the API no longer has (404, as `PUT …/jobs/{id}/complete` may be gone: API.md, "Lists").
 REFUSALS = {
-    403: "Forbidden: this application was not granted the API scope of this endpoint.",
-    404: "Not Found: the API has no such endpoint.",
+    403: "Forbidden",
+    404: "Not Found",
 }
 _METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 PAGE_FAULTS = {

@@ -71,18 +71,18 @@ class SyncEngine:
 
         def work(ctx: Context) -> None:
             cfg = ctx.handler.cfg
-            if not run.options.dry_run:
-                forget_stale_mappings(run, self.indexes, ctx.handler)
-                self.leftovers.sweep(ctx)
-            self.leftovers.backlog(ctx)
-            log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
-            params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
-            self.pipeline.run_batches(
-                ctx,
-                self._batches(
-                    ctx, prefetch(complete_pages(run.prod, cfg.prod_list_path, params), run.background.try_start)
-                ),
-            )
+            try:
+                if not run.options.dry_run:
+                    forget_stale_mappings(run, self.indexes, ctx.handler)
+                    self.leftovers.sweep(ctx)
+                self.leftovers.backlog(ctx)
+                log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
+                params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
+                pages = prefetch(complete_pages(run.prod, cfg.prod_list_path, params), run.background.try_start)
+                self.pipeline.run_batches(ctx, self._batches(ctx, pages))
+            except st.ScopeRefused as exc:  # this kind cannot be read: it is unavailable, not a failed step
+                ctx.report.unavailable = run.unavailable.setdefault(entity, str(exc))
+                log.warning("%s: unavailable: %s", entity, exc)
 
         return self._run(entity, work, on_page)
 

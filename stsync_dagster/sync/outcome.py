@@ -104,6 +104,7 @@ class SyncReport:
     # Per create-request field, the Production values left out of the records created (fieldmap.py says why).
     left_out: dict[str, int] = field(default_factory=dict)
     dropped: list[DroppedReference] = field(default_factory=list)  # references the reference policy let go
+    unavailable: str | None = None  # the kind's endpoint refused (a scope not granted): one line, nothing copied
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(
@@ -191,4 +192,6 @@ class SyncReport:
     def summary(self) -> str:
         parts = ", ".join(f"{k} {v}" for k, v in self.counts.items())
         extra = "".join(f", pulled in {n} {kind}" for kind, n in self.pulled_in.items() if n)
+        if self.unavailable:
+            extra += f"; unavailable: {self.unavailable}"
         return f"{self.kind}{' (dry run)' if self.dry_run else ''}: {parts}{extra}"

@@ -95,6 +95,8 @@ class Pipeline:
         run = self.run
         try:
             raws = run.prod.get_by_ids(handler.cfg.prod_list_path, prod_ids, params=dict(handler.cfg.list_params))
+        except st.ScopeRefused:  # the whole kind is unavailable, not these records
+            raise
         except st.ServiceTitanError as exc:
             for prod_id in prod_ids:
                 why = f"reading it from Production: {exc}"

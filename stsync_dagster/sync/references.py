@@ -72,6 +72,7 @@ class RefMap:
         entity: str = "",
         policies: Policies | None = None,
         unmatched: frozenset[str] = frozenset(),
+        unavailable: dict[str, str] | None = None,
     ):
         self._ids = ids
         self._reasons = reasons or {}
@@ -79,6 +80,7 @@ class RefMap:
         self._entity = entity
         self._policies = policies
         self._unmatched = unmatched  # master-data kinds never matched into the crosswalk
+        self._unavailable = unavailable or {}  # kinds whose endpoint is refused: kind → the refusal
         self._waiting: dict[str, dict[int, str]] = {}  # targets being created: why the record waits (see Claims)
         # References the record being built goes without (drop) or with a stand-in (default): see take_dropped.
         self._dropped: list[Dropped] = []
@@ -94,10 +96,12 @@ class RefMap:
         entity: str = "",
         policies: Policies | None = None,
         claims: Claims | None = None,
+        unavailable: dict[str, str] | None = None,
     ) -> "RefMap":
         """`overlay`: pairs known to the run but not written (a dry run's master-data matches); `policies`: what
         a reference of `entity` without counterpart does (block, drop, a default); `claims`: tells a target being
-        created (the record is deferred) from one without counterpart."""
+        created (the record is deferred) from one without counterpart; `unavailable`: kinds whose endpoint is
+        refused, by the refusal."""
         wanted: dict[str, set[int]] = defaultdict(set)
         for ref in refs:
             wanted[ref.kind].add(ref.prod_id)
@@ -118,7 +122,9 @@ class RefMap:
             and not (overlay or {}).get(kind)
             and not crosswalk.counts(kind)
         )
-        refmap = cls(ids, reasons, planned, entity=entity, policies=policies, unmatched=unmatched)
+        refmap = cls(
+            ids, reasons, planned, entity=entity, policies=policies, unmatched=unmatched, unavailable=unavailable
+        )
         if claims is not None:
             refmap._waiting = _being_created(
                 crosswalk, claims, {k: p - ids[k].keys() for k, p in wanted.items()}, refmap._reasons
@@ -155,7 +161,9 @@ class RefMap:
         if waiting is not None:  # whatever its policy: the counterpart exists soon
             raise Deferred(ref.field, waiting)
         singular = _singular(ref.kind)
-        if ref.kind in self._unmatched:
+        if ref.kind in self._unavailable:
+            reason = f"{singular} {ref.prod_id}: {ref.kind} unavailable ({self._unavailable[ref.kind]})"
+        elif ref.kind in self._unmatched:
             reason = (
                 f"{singular} {ref.prod_id}: no {ref.kind} matched into the crosswalk yet: materialize master_data first"
             )

@@ -75,6 +75,8 @@ class Run:
         self.planned: dict[str, set[int]] = {name: set() for name in HANDLERS}  # a dry run's creates
         self.seen: dict[str, set[int]] = {}  # records processed (the backlog, the sweep and the window overlap)
         self.bulk_ok = True  # False once the API said it has no bulk endpoint
+        # Kinds whose endpoint is refused (a scope the app was not granted): kind → the refusal, one line.
+        self.unavailable: dict[str, str] = {}
         self.pool = RequestPool(options.concurrency, "stsync-create")  # every create, patch and status change
         self.background = Background(max(4, options.concurrency), "stsync-beside")
         self.books = Bookkeeping(crosswalk, options.run_id, options.dry_run)

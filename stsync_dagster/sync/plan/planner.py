@@ -144,6 +144,7 @@ class Planner:
             entity=kind,
             policies=run.policies,
             claims=Claims(run.options.run_id, run.is_live, run.options.server_timeout),
+            unavailable=run.unavailable,
         )
 
     def _build(self, ctx: Context, records: list, refs: RefMap, extra) -> list[tuple]:

@@ -8,6 +8,7 @@ import logging
 from concurrent.futures import Future, wait
 from typing import Callable
 
+from stsync_dagster.servicetitan import errors as st
 from stsync_dagster.sync.batch import Batch, Context, Plan, Rest
 from stsync_dagster.sync.entities import EntityHandler
 from stsync_dagster.sync.outcome import Outcome, SyncReport
@@ -104,9 +105,16 @@ class Copier:
         return self.run.background.start(work)
 
     def _kind(self, ctx: Context, kind: str, ids: list[int], rest: Rest) -> None:
+        if kind in self.run.unavailable:
+            return  # the records that need them are blocked with the reason (references.RefMap)
         log.info("%s: pulling in %d %s referenced by this page", ctx.kind, len(ids), kind)
         batch = ctx.batch
-        found = self.reread(ctx, self.run.handlers[kind], ids, ctx.report, rest)
+        try:
+            found = self.reread(ctx, self.run.handlers[kind], ids, ctx.report, rest)
+        except st.ScopeRefused as exc:
+            self.run.unavailable.setdefault(kind, str(exc))
+            log.warning("%s: %s unavailable (%s): the records that need them are blocked", ctx.kind, kind, exc)
+            return
         if kind == ctx.kind:  # processed now, on this very context: the batch they are on leaves them out
             ctx.batch = batch
             ctx.pulled_ahead.update(ids)
