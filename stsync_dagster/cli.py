@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", help="YYYY-MM-DD: copy records modified since that day (default: STSYNC_START_DATE, i.e. everything)"
     )
     sync.add_argument("--limit", type=int, default=0, help="most records to create (0 = no limit)")
+    sync.add_argument("--retry-all", action="store_true", help="try again every record left behind, not only those due")
     sync.add_argument("--dry-run", action="store_true", help="build and validate every payload, write nothing")
     sync.add_argument("--verbose", action="store_true", help="log every page and every record not copied")
     copy = sub.add_parser("copy", help="copy given Production records with everything they need")

@@ -210,3 +210,16 @@ def test_the_demo_copies_and_its_second_sync_writes_nothing(tmp_path):
     assert sum(int(n) for n in _table_row(first, "created")) > 500
     for row in ("created", "updated", "status_changed", "writes_total"):
         assert _table_row(again, row) == ["0"] * 4, again
+
+
+def test_retry_all_tries_again_the_records_that_wait_for_their_backoff(make_simulator, tmp_path):
+    sim = make_simulator(seed=5, scale=0.1, invalid_fraction=0.2)
+    env = {**sim.env(), "STSYNC_DB": str(tmp_path / "cw.sqlite3"), "STSYNC_CONFIG": str(REPO / "stsync.config.json")}
+    first = run(["sync", "items", "--json"], env, tmp_path)
+    failed = json.loads(first.stdout)["assets"]["items"]["failed"]
+    assert failed > 0, first.stdout
+    tomorrow = "2100-01-01"  # a window nothing is in: only the backlog can bring records back
+    quiet = json.loads(run(["sync", "items", "--since", tomorrow, "--json"], env, tmp_path).stdout)
+    assert quiet["assets"]["items"]["failed"] == 0
+    forced = json.loads(run(["sync", "items", "--since", tomorrow, "--retry-all", "--json"], env, tmp_path).stdout)
+    assert forced["assets"]["items"]["failed"] == failed

@@ -514,6 +514,33 @@ def test_issues_round_trip(cw):
     assert [(i.kind, i.prod_id) for i in cw.issues()] == [(KIND, 1)]
 
 
+def test_an_issue_is_due_by_its_time_its_reference_or_another_config(cw):
+    from stsync_dagster.sync.crosswalk.issues import Retry
+
+    issues = {
+        1: ("failed", "name: required", "name"),
+        2: ("blocked", "vendor 9 …", "vendorId"),
+        3: ("deferred", "d", "(claim)"),
+    }
+    retry = {1: Retry(backoff=True), 2: Retry(backoff=True, waits_on="vendors:9")}
+    cw.set_issues("pos", issues, "run-a", retry=retry, config_print="c1")
+    now, left = cw.now(), {i.prod_id: i for i in cw.issues(kind="pos")}
+    assert [left[p].attempts for p in (1, 2, 3)] == [1, 1, 1] and left[3].retry_after is None
+    assert now + timedelta(hours=23) < left[1].retry_after <= now + timedelta(days=1)
+    assert left[2].waits_on == "vendors:9"
+    assert [i.prod_id for i in cw.due_issues("pos", "c1")] == [3]  # 1 and 2 wait
+    assert [i.prod_id for i in cw.due_issues("pos", "c2")] == [1, 2, 3]  # judged with another config
+    cw.record("vendors", {9: 900}, source="masterdata")
+    assert [i.prod_id for i in cw.due_issues("pos", "c1")] == [2, 3]  # its vendor has a counterpart now
+    cw.set_issues("pos", {1: issues[1]}, "run-b", retry={1: Retry(backoff=True)}, config_print="c1")
+    [again] = cw.issues(kind="pos", prod_ids=[1])
+    assert again.attempts == 2 and again.retry_after > now + timedelta(days=1, hours=23)  # 1 day, then 2
+    for attempts in range(3, 10):
+        cw.set_issues("pos", {1: issues[1]}, "run-c", retry={1: Retry(backoff=True)}, config_print="c1")
+    [capped] = cw.issues(kind="pos", prod_ids=[1])
+    assert capped.attempts == 9 and capped.retry_after <= cw.now() + timedelta(days=30)
+
+
 def test_a_crosswalk_of_revision_0004_gains_the_history_and_keeps_its_rows(db_url):
     from alembic import command
     from sqlalchemy import text

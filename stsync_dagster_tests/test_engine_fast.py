@@ -551,3 +551,75 @@ def test_an_endpoint_refused_costs_its_kind_only(rig):
     # every other PO is copied, or left for a reason of its own (the simulator's deliberate gaps)
     others = {po["id"] for po in r.prod_records("pos")} - on_equipment
     assert copied | {p for p in others if p in said and "unavailable" not in said[p].reason} == others
+
+
+# -- a record left behind costs nothing until something could heal it ----------------------------------------
+def _later(r: Rig) -> Window:
+    """A day none of the records is in: only the backlog can bring them back."""
+    after = r.sim.until + timedelta(days=1)
+    return Window(after, after + timedelta(days=1))
+
+
+def _issues(r: Rig, kind: str) -> dict:
+    return {issue.prod_id: issue for issue in r.crosswalk.issues(kind=kind)}
+
+
+def test_a_record_refused_as_it_is_waits_for_its_backoff_and_retry_all_forces_it(rig):
+    r = rig(seed=5, invalid_fraction=0.2)
+    first = r.run("items")
+    refused = {i.prod_id for i in first.issues if i.outcome is Outcome.FAILED and i.field != "(request)"}
+    assert refused and {kind for kind, _ in r.sim.corruptions} >= {"materials"}
+    issues = _issues(r, "items")
+    now = r.crosswalk.now()
+    assert all(issues[p].attempts == 1 and issues[p].retry_after > now + timedelta(hours=23) for p in refused)
+
+    quiet = r.run("items", window=_later(r))
+    assert quiet.count(Outcome.FAILED) == 0  # not read again: nothing could have healed them
+    forced = r.run("items", window=_later(r), retry_all=True)
+    assert {i.prod_id for i in forced.issues if i.outcome is Outcome.FAILED} == refused
+    assert forced.requests > quiet.requests
+    issues = _issues(r, "items")
+    assert all(issues[p].attempts == 2 and issues[p].retry_after > now + timedelta(days=1, hours=23) for p in refused)
+
+    _due_now(r, "items", refused)  # their backoff is over
+    due = r.run("items", window=_later(r))
+    assert {i.prod_id for i in due.issues if i.outcome is Outcome.FAILED} == refused
+    assert all(issue.attempts == 3 for p, issue in _issues(r, "items").items() if p in refused)
+
+
+def _due_now(r: Rig, kind: str, prod_ids: set[int]) -> None:
+    from sqlalchemy import update
+
+    from stsync_dagster.sync.crosswalk.schema import sync_issue
+
+    past = r.crosswalk.now() - timedelta(minutes=1)
+    query = update(sync_issue).where(sync_issue.c.kind == kind, sync_issue.c.prod_id.in_(sorted(prod_ids)))
+    r.crosswalk._run(lambda conn: conn.execute(query.values(retry_after=past)), write=True)
+
+
+def test_a_blocked_record_is_read_again_once_its_reference_can_be_matched_not_before(rig):
+    r = rig(seed=GAP_SEEDS[0])
+    gap = _gap_pos(r)
+    r.run("pos")
+    waits = {p: issue.waits_on for p, issue in _issues(r, "pos").items() if p in gap}
+    assert set(waits) == gap and all(w.startswith("vendors:") for w in waits.values())
+
+    quiet = r.run("pos", window=_later(r))
+    assert quiet.count(Outcome.BLOCKED) == 0  # its vendor still has no counterpart: not read again
+    name = DELIBERATE_GAPS["missing"]["vendors"][0]
+    r.sim.add_records("int", "vendors", [{"name": name, "active": True}])
+    run_master("vendors", prod=r.prod, intc=r.intc, crosswalk=r.crosswalk, config=r.config, dry_run=False)
+    healed = r.run("pos", window=_later(r))
+    assert not [i for i in healed.issues if i.field == "vendorId"]
+    assert gap & set(r.copies("pos"))
+
+
+def test_another_config_tries_again_what_the_last_one_left(rig):
+    r = rig(seed=GAP_SEEDS[0])
+    gap = _gap_pos(r)
+    r.run("pos")
+    assert r.run("pos", window=_later(r)).count(Outcome.BLOCKED) == 0
+    other = _config({"pos": {"vendorId": {"default": next(v["name"] for v in r.sim.records("int", "vendors"))}}})
+    retried = r.run("pos", window=_later(r), config=other)
+    assert gap & set(r.copies("pos"))  # the new policy heals them: they were read again
+    assert not [i for i in retried.issues if i.field == "vendorId"]

@@ -28,7 +28,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     load_env()  # the Dagster resources read os.environ
     result = watched(lambda: materialize_sync(
         entities, since=args.since, limit=args.limit, dry_run=args.dry_run, verbose=args.verbose,
-        log_format=args.log_format))  # fmt: skip
+        log_format=args.log_format, retry_all=args.retry_all))  # fmt: skip
     return finish("sync", materialized(result, entities), step_errors(result), args)
 
 

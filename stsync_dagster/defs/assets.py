@@ -259,7 +259,9 @@ def sync_entity(
     """One entity's run (or its plan), logged; shared by the assets and the plan job."""
     window = run_window(context, config)
     partition = context.partition_key if context.has_partition_key else None
-    options = integration.sync_options(context.run.run_id, partition=partition, dry_run=dry_run, limit=config.limit)
+    options = integration.sync_options(
+        context.run.run_id, partition=partition, dry_run=dry_run, limit=config.limit, retry_all=config.retry_all
+    )
 
     def progress(report) -> None:
         done = (

@@ -39,6 +39,7 @@ def materialize_sync(
     dry_run: bool = False,
     verbose: bool = False,
     partition: str | None = None,
+    retry_all: bool = False,
     log_format: str = "text",
 ) -> dg.ExecuteInProcessResult:
     """Match the master data they need, then the chosen sync assets, on today's partition (UTC); a dry run
@@ -47,7 +48,7 @@ def materialize_sync(
     Without `since` the window starts at the first partition's day: everything is considered.
     """
     chosen = [entity for entity in SYNC_ENTITIES if entity in entities]
-    sync_config = {"since": since or start_date(), "limit": limit}
+    sync_config = {"since": since or start_date(), "limit": limit, "retry_all": retry_all}
     run_config = {
         "ops": {entity: {"config": sync_config} for entity in chosen},
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},

@@ -76,6 +76,11 @@ class SyncRunConfig(dg.Config):
     limit: int = Field(
         default=0, description=f"Most records created in the run, pulled-in ones included: {LIMIT_RULE}."
     )
+    retry_all: bool = Field(
+        default=False,
+        description="Try again every record left behind by earlier runs, due or not (by default a record the "
+        "API refused waits for its backoff, a blocked one for its reference).",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -47,12 +47,14 @@ def root_cause(reason: str) -> str:
 
 
 class Blocked(Exception):
-    """A reference of the record has no Integration counterpart (yet)."""
+    """A reference of the record has no Integration counterpart (yet): `waits_on`, (kind, Production id) of the
+    reference whose counterpart would heal it, when one reference is to blame."""
 
-    def __init__(self, field: str, reason: str):
+    def __init__(self, field: str, reason: str, waits_on: tuple[str, int] | None = None):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.waits_on = waits_on
 
 
 class Deferred(Blocked):

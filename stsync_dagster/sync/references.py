@@ -178,10 +178,10 @@ class RefMap:
         if isinstance(policy, DefaultPolicy):
             found = self._policies.default_id(ref.kind, policy)
             if isinstance(found, str):
-                raise Blocked(ref.field, f"{reason}, and {found}")
+                raise Blocked(ref.field, f"{reason}, and {found}", (ref.kind, ref.prod_id))
             self._dropped.append(Dropped(ref, f"{DEFAULT} {' | '.join(policy.parts())}", reason))
             return found
-        raise Blocked(ref.field, reason)
+        raise Blocked(ref.field, reason, (ref.kind, ref.prod_id))
 
 
 def _being_created(

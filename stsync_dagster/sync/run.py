@@ -3,6 +3,7 @@ run-wide state the stages share (the create budget, the records seen, the reques
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ class SyncOptions:
     create: bool = True  # False: adopt what Integration holds, create nothing (`stsync reconcile`)
     bulk_size: int = 100  # records per bulk create, for kinds that have one (materials); 0: one request each
     sample_size: int = 5
+    retry_all: bool = False  # try again every record left behind, due or not (`stsync sync --retry-all`)
 
 
 class Budget:
@@ -46,6 +48,11 @@ class Budget:
             granted = min(wanted, self._left)
             self._left -= granted
             return granted
+
+
+def config_print(config: SyncConfig) -> str:
+    """What identifies the config a record was judged with: a record left behind by another is tried again."""
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
 
 
 class Run:
@@ -79,7 +86,7 @@ class Run:
         self.unavailable: dict[str, str] = {}
         self.pool = RequestPool(options.concurrency, "stsync-create")  # every create, patch and status change
         self.background = Background(max(4, options.concurrency), "stsync-beside")
-        self.books = Bookkeeping(crosswalk, options.run_id, options.dry_run)
+        self.books = Bookkeeping(crosswalk, options.run_id, options.dry_run, config_print(config))
 
     def stale_before(self) -> datetime:
         """Claims older than this may be taken: ServiceTitan can no longer be committing their writes."""

@@ -140,6 +140,10 @@ sync_issue = Table(
     Column("first_seen", UTCDateTime(), nullable=False),
     Column("last_seen", UTCDateTime(), nullable=False),
     Column("run_id", String(64)),
+    Column("attempts", Integer, nullable=False, server_default="1"),  # runs that left it behind
+    Column("retry_after", UTCDateTime()),  # tried again from then (null: by the next run)
+    Column("waits_on", String(96)),  # the reference whose counterpart would heal it: "kind:prod_id"
+    Column("config_print", String(64)),  # the config it was judged with: another config tries it again
     PrimaryKeyConstraint("kind", "prod_id", name="pk_sync_issue"),
     CheckConstraint(in_list("status", ISSUE_STATUSES), name="ck_sync_issue_status"),
     Index("ix_sync_issue_status_first_seen", "status", "first_seen"),

@@ -161,7 +161,7 @@ class Planner:
             except Deferred as exc:  # a reference is being created (claimed): a later run copies it
                 books.issue(report, Outcome.DEFERRED, record.id, exc.field, exc.reason)
             except Blocked as exc:
-                books.issue(report, Outcome.BLOCKED, record.id, exc.field, exc.reason)
+                books.issue(report, Outcome.BLOCKED, record.id, exc.field, exc.reason, waits_on=exc.waits_on)
             except Invalid as exc:
                 books.issue(report, Outcome.FAILED, record.id, exc.field, exc.reason)
             except pydantic.ValidationError as exc:

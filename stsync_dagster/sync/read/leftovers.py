@@ -31,9 +31,14 @@ class Leftovers:
 
     def backlog(self, ctx: Context) -> None:
         """Records of the kind left blocked, failed or deferred by earlier runs of any window are tried again
-        first: a vendor added to Integration heals them without anyone re-running their day."""
+        first when they are due (crosswalk.due_issues): a vendor added to Integration heals them without anyone
+        re-running their day, and a record the API refuses as it is costs nothing until its backoff is over."""
         run, kind = self.run, ctx.kind
-        waiting = sorted({issue.prod_id for issue in run.crosswalk.issues(kind=kind)})
+        left = run.crosswalk.issues(kind=kind)
+        due = left if run.options.retry_all else run.crosswalk.due_issues(kind, run.books.config_print)
+        waiting = sorted({issue.prod_id for issue in due})
+        if len(due) < len(left):
+            log.info("%s: %d records left behind wait for their reference or their backoff", kind, len(left) - len(due))
         if not waiting:
             return
         log.info("%s: trying again %d records left blocked, failed or deferred by earlier runs", kind, len(waiting))
