@@ -46,7 +46,14 @@ def _materialize(env, **extra_env):
     return {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
 
 
-SYNC_CHECKS = ("read_back_fidelity", "failed_records", "blocked_records", "blocked_too_long", "crosswalk_integrity")
+SYNC_CHECKS = (
+    "read_back_fidelity",
+    "failed_records",
+    "blocked_records",
+    "blocked_too_long",
+    "deferred_records",
+    "crosswalk_integrity",
+)
 MASTER_CHECKS = ("unmatched_keys", "ambiguous_keys")
 
 

@@ -223,3 +223,20 @@ def test_retry_all_tries_again_the_records_that_wait_for_their_backoff(make_simu
     assert quiet["assets"]["items"]["failed"] == 0
     forced = json.loads(run(["sync", "items", "--since", tomorrow, "--retry-all", "--json"], env, tmp_path).stdout)
     assert forced["assets"]["items"]["failed"] == failed
+
+
+@pytest.mark.parametrize(
+    "metadata, code",
+    [
+        ({"failed": 0, "deferred": 3, "unfinished": 0}, 0),  # deferred to another run, or by --limit
+        ({"failed": 0, "deferred": 3, "unfinished": 1}, 1),  # one nobody else will finish: the exit code says so
+        ({"failed": 2, "deferred": 0, "unfinished": 0}, 1),
+    ],
+)
+def test_the_exit_code_says_when_records_are_left_unfinished(metadata, code, capsys):
+    import argparse
+
+    from stsync_dagster.commands.report import finish
+
+    assert finish("sync", {"items": metadata}, [], argparse.Namespace(json=True)) == code
+    assert json.loads(capsys.readouterr().out)["exit_code"] == code

@@ -623,3 +623,18 @@ def test_another_config_tries_again_what_the_last_one_left(rig):
     retried = r.run("pos", window=_later(r), config=other)
     assert gap & set(r.copies("pos"))  # the new policy heals them: they were read again
     assert not [i for i in retried.issues if i.field == "vendorId"]
+
+
+# -- what a crash left ----------------------------------------------------------------------------------------
+def test_young_claims_of_a_run_that_is_gone_are_waited_for_and_finished_not_left_deferred(rig):
+    from stsync_dagster.sync.runs import HOST
+
+    r = rig(seed=7)
+    crashed = sorted(p["id"] for p in r.prod_records("items"))[:5]
+    r.crosswalk.register_process("crashed-run", HOST, 2**22 + 4321)  # beyond any pid: that process is gone
+    assert r.crosswalk.claim("items", crashed, "crashed-run") == set(crashed)  # killed before it sent them
+    report = r.run("items", server_timeout=timedelta(seconds=2))
+    assert report.count(Outcome.DEFERRED) == 0, [i for i in report.issues if i.outcome is Outcome.DEFERRED]
+    assert set(crashed) <= set(r.copies("items"))
+    assert all(e.state == "confirmed" for e in r.crosswalk.lookup("items", crashed).values())
+    no_duplicates(r, "items")

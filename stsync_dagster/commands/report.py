@@ -53,9 +53,10 @@ def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, 
 
 def finish(command: str, reports: dict[str, dict | None], errors: list[str], args, *, details: bool = True) -> int:
     """Print the report (a table, or JSON with --json) and the step errors; return the exit code (1 when records
-    failed or an asset was not materialized)."""
+    failed, records are left deferred that no other run is working on, or an asset was not materialized)."""
     failed = sum(1 if meta is None else int(_values(meta).get("failed", 0)) for meta in reports.values())
-    code = EXIT_FAILED_RECORDS if failed or errors else 0
+    unfinished = sum(0 if meta is None else int(_values(meta).get("unfinished", 0)) for meta in reports.values())
+    code = EXIT_FAILED_RECORDS if failed or errors or unfinished else 0
     if getattr(args, "json", False):
         body = {"command": command, "success": code == 0, "exit_code": code, "errors": errors,
                 "assets": {k: None if m is None else terminal.as_json(m) for k, m in reports.items()}}  # fmt: skip

@@ -32,6 +32,11 @@ STANDALONE_CHECKS = {
         "(which reference, and why), until a run copies them.",
     ),
     "blocked_too_long": (WARN, "Warns about records blocked for more than STSYNC_BLOCKED_WARN_DAYS days (default 7)."),
+    "deferred_records": (
+        WARN,
+        "Warns listing the records left deferred (a run limit, a claim of another run, a lost answer): the next "
+        "run copies them.",
+    ),
     "crosswalk_integrity": (ERROR, "A random sample of the crosswalk's Integration ids still holds its record."),
 }
 ISSUE_ROW_COLUMNS = {"prod_id": "int", "since": "string", "reason": "string", "detail": "string"}
@@ -75,6 +80,7 @@ def sync_health(
         outcomes = {
             "failed_records": lambda entity: open_issues(entity, cw, "failed"),
             "blocked_records": lambda entity: open_issues(entity, cw, "blocked"),
+            "deferred_records": lambda entity: open_issues(entity, cw, "deferred"),
             "blocked_too_long": lambda entity: blocked_too_long(entity, cw, crosswalk.warn_days()),
         }
         needs_integration = any(name == "crosswalk_integrity" for _, name in selected)

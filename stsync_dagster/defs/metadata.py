@@ -95,6 +95,7 @@ def sync_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
         **{f"pulled_in_{kind}": dg.MetadataValue.int(n) for kind, n in report.pulled_in.items()},
         recovered=dg.MetadataValue.int(report.recovered),
         status_changes=dg.MetadataValue.int(report.status_changes),
+        unfinished=dg.MetadataValue.int(report.unfinished),
         compared=dg.MetadataValue.int(report.compared),
         dropped_values=dg.MetadataValue.int(sum(report.left_out.values())),
         dropped_by_field=left_out_table(report),

@@ -47,10 +47,14 @@ class Bookkeeping:
         record_issue: bool = True,
         count: bool = True,
         waits_on: tuple[str, int] | None = None,
+        unfinished: bool = False,
     ) -> None:
+        """`unfinished`: deferred with nobody else on it (a lost answer, a claim still young): a later run must
+        finish it, and the command's exit code says so."""
         kind = kind or report.kind
         if count:
             report.add(outcome, prod_id, field=field_name, reason=reason, kind=kind)
+            report.unfinished += unfinished
         log.info("%s %s %s: %s: %s", kind, prod_id, outcome.value, field_name, reason)
         # Kept for later runs (the backlog): what was not copied. A conflict is looked at again whenever it changes.
         if record_issue and outcome.value in ISSUE_STATUSES and not self.dry_run and isinstance(prod_id, int):

@@ -50,7 +50,7 @@ class SyncEngine:
         self.writer = Writer(run, creator, self.activation, statuses, self.indexes)
         self.pipeline = pipeline = Pipeline(run, self.writer, Updates(run, self.activation, statuses))
         copier = Copier(run, self.indexes, pipeline.reread)
-        pending = PendingClaims(run, self.writer.lost_here)
+        self.pending = pending = PendingClaims(run, self.writer.lost_here)
         pipeline.planner = Planner(run, self.indexes, pending, Adopter(run, self.indexes), copier)
         self.leftovers = Leftovers(run, lambda ctx, ids: pipeline.reread(ctx, ctx.handler, ids, ctx.report, None))
         self._reactivations_finished = False
@@ -129,6 +129,7 @@ class SyncEngine:
             progress.tell(report)
             work(ctx)
             self.writer.settle_lost()
+            self._finish_parked()
         finally:
             run.books.save()
         after = self._request_counts()
@@ -137,6 +138,24 @@ class SyncEngine:
         report.seconds = round(time.monotonic() - started, 3)
         progress.tell(report, finished=True)
         return report
+
+    def _finish_parked(self) -> None:
+        """Claims left young by runs that are gone (a crash): once ServiceTitan can no longer be committing them
+        (at most the server timeout from now), looked up and finished, so the run does not end with them deferred."""
+        parked, self.pending.parked = self.pending.parked, []
+        if not parked:
+            return
+        wait = (max(p.ready for p in parked) - self.run.crosswalk.now()).total_seconds()
+        if wait > 0:
+            log.info("waiting %.0f s for %d creates of runs that are gone, then finishing them", wait, len(parked))
+            time.sleep(wait)
+        by_ctx: dict[int, list] = {}
+        for item in parked:
+            by_ctx.setdefault(id(item.ctx), []).append(item)
+        for items in by_ctx.values():
+            ctx, ids = items[0].ctx, sorted({item.prod_id for item in items})
+            self.run.seen_of(ctx.kind).difference_update(ids)  # processed again, now that they can be
+            self.pipeline.reread(ctx, ctx.handler, ids, ctx.report, None)
 
     def _batches(self, ctx: Context, pages):
         """A page can hold 5000 records: claims, creates and progress go by smaller batches. The first is a fifth

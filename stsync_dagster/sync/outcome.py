@@ -107,6 +107,7 @@ class SyncReport:
     left_out: dict[str, int] = field(default_factory=dict)
     dropped: list[DroppedReference] = field(default_factory=list)  # references the reference policy let go
     unavailable: str | None = None  # the kind's endpoint refused (a scope not granted): one line, nothing copied
+    unfinished: int = 0  # of the deferred, those no other run is working on: a later run must finish them
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(
@@ -190,6 +191,7 @@ class SyncReport:
         with self._lock:
             self.pulled_in[other.kind] = self.pulled_in.get(other.kind, 0) + other.count(Outcome.CREATED)
             self.recovered += other.recovered
+            self.unfinished += other.unfinished
 
     def summary(self) -> str:
         parts = ", ".join(f"{k} {v}" for k, v in self.counts.items())

@@ -69,6 +69,7 @@ class Statuses:
                 run.books.issue(
                     report, Outcome.DEFERRED, record.id, "(status)",
                     "the status change's answer was lost; the next run reads the record and finishes",
+                    unfinished=True,
                 )  # fmt: skip
             else:
                 release.append(record.id)

@@ -165,8 +165,9 @@ class Updates:
         for (record, entry, patch, print_), result in zip(patches, results):
             if not isinstance(result, Patched):
                 # A lost answer is not a failure: the record is looked at again (and finished) by the next run.
-                outcome = Outcome.DEFERRED if isinstance(result, Postponed) else Outcome.FAILED
-                run.books.issue(report, outcome, record.id, result.field, result.reason)
+                lost = isinstance(result, Postponed)
+                outcome = Outcome.DEFERRED if lost else Outcome.FAILED
+                run.books.issue(report, outcome, record.id, result.field, result.reason, unfinished=lost)
                 continue
             steps = ", ".join(ctx.steps_sent.pop(record.id, []))
             if patch:

@@ -3,6 +3,7 @@ again. Never a blind retry, and never while ServiceTitan may still be committing
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -12,10 +13,21 @@ from stsync_dagster.sync.outcome import Outcome
 from stsync_dagster.sync.run import Run
 
 
+@dataclass(frozen=True)
+class Parked:
+    """A claim of a run that is gone, too young to look up (its create may still be committing): this run
+    finishes it at its end, once ServiceTitan is done with it (`ready`), rather than leave it deferred."""
+
+    ctx: Context
+    prod_id: int
+    ready: datetime
+
+
 class PendingClaims:
     def __init__(self, run: Run, lost_here: Callable[[str, int], bool]):
         self.run = run
         self.lost_here = lost_here  # (kind, prod id): a create of this run whose answer was lost
+        self.parked: list[Parked] = []
 
     def resolve(self, ctx: Context, pending: dict, taken_over: set[int]) -> list:
         """`pending`: prod id → (record, crosswalk entry). Returns the records to create; the stale claims taken
@@ -68,18 +80,23 @@ class PendingClaims:
         timeout = run.options.server_timeout
         old: dict[int, tuple] = {}
         for prod_id, (record, entry) in pending.items():
+            young = False
             if entry.run_id == run.options.run_id and self.lost_here(ctx.kind, prod_id):
                 why = "its create's answer was lost; settled at the end of this run"
             elif entry.run_id != run.options.run_id and run.is_live(entry.run_id):
                 why = f"being created by run {entry.run_id}"
             elif entry.claimed_at is not None and now - entry.claimed_at < timeout:
                 ready = entry.claimed_at + timeout
+                if entry.run_id != run.options.run_id and run.is_live(entry.run_id) is False:
+                    self.parked.append(Parked(ctx, prod_id, ready))  # a crash's: finished at this run's end
+                    continue
                 why = (
                     f"a create sent at {entry.claimed_at:%H:%M:%S} UTC may still be committing in ServiceTitan; "
                     f"looked up after {ready:%H:%M:%S}"
                 )
+                young = True
             else:
                 old[prod_id] = (record, entry)
                 continue
-            run.books.issue(report, Outcome.DEFERRED, prod_id, "(claim)", why)
+            run.books.issue(report, Outcome.DEFERRED, prod_id, "(claim)", why, unfinished=young)
         return old
