@@ -102,18 +102,23 @@ def bulk(write, status: int) -> Handler:
 
 
 ID = "{id:int}"
+
+
+def reads(domain: str, kind: str) -> tuple[tuple[str, str, str, Handler], ...]:
+    """The rows of a kind read as a list and by id."""
+    return ("GET", domain, kind, listing(kind)), ("GET", domain, f"{kind}/{ID}", by_id(kind))
+
+
 # (method, domain, resource path) -> handler. Route keys in stats read "METHOD resource", e.g. "GET materials/{id}".
 API: tuple[tuple[str, str, str, Handler], ...] = (
-    ("GET", "pricebook", "materials", listing("materials")),
-    ("GET", "pricebook", f"materials/{ID}", by_id("materials")),
+    *reads("pricebook", "materials"),
     ("POST", "pricebook", "materials", full_record("materials", writes_pricebook.create_material, status=201)),
     ("PATCH", "pricebook", f"materials/{ID}", full_record("materials", writes_pricebook.update_material, with_id=True)),
     ("GET", "pricebook", "export/materials", export("materials")),
     ("POST", "pricebook", "pricebook", bulk(writes_pricebook_bulk.bulk_create, 201)),
     ("PATCH", "pricebook", "pricebook", bulk(writes_pricebook_bulk.bulk_update, 200)),
     ("GET", "pricebook", "categories", listing("categories")),
-    ("GET", "pricebook", "equipment", listing("equipment")),
-    ("GET", "pricebook", f"equipment/{ID}", by_id("equipment")),
+    *reads("pricebook", "equipment"),
     ("POST", "pricebook", "equipment", full_record("equipment", writes_equipment.create_equipment)),
     (
         "PATCH",
@@ -121,8 +126,7 @@ API: tuple[tuple[str, str, str, Handler], ...] = (
         f"equipment/{ID}",
         full_record("equipment", writes_equipment.update_equipment, with_id=True),
     ),
-    ("GET", "inventory", "purchase-orders", listing("purchase-orders")),
-    ("GET", "inventory", f"purchase-orders/{ID}", by_id("purchase-orders")),
+    *reads("inventory", "purchase-orders"),
     ("POST", "inventory", "purchase-orders", id_only(writes_inventory.create_purchase_order)),
     ("PATCH", "inventory", f"purchase-orders/{ID}", id_only(writes_inventory.update_purchase_order, with_id=True)),
     (
@@ -132,13 +136,11 @@ API: tuple[tuple[str, str, str, Handler], ...] = (
         id_only(writes_status.cancel_purchase_order, with_id=True),
     ),
     ("GET", "inventory", "export/purchase-orders", export("purchase-orders")),
-    ("GET", "inventory", "vendors", listing("vendors")),
-    ("GET", "inventory", f"vendors/{ID}", by_id("vendors")),
+    *reads("inventory", "vendors"),
     ("POST", "inventory", "vendors", id_only(writes_inventory.create_vendor)),
     ("GET", "inventory", "warehouses", listing("warehouses")),
     ("GET", "inventory", "purchase-order-types", listing("purchase-order-types")),
-    ("GET", "jpm", "jobs", listing("jobs")),
-    ("GET", "jpm", f"jobs/{ID}", by_id("jobs")),
+    *reads("jpm", "jobs"),
     ("POST", "jpm", "jobs", full_record("jobs", writes_jpm.create_job)),
     ("PATCH", "jpm", f"jobs/{ID}", full_record("jobs", writes_jpm.update_job, with_id=True)),
     ("PUT", "jpm", f"jobs/{ID}/cancel", no_body(writes_status.cancel_job)),
@@ -148,31 +150,24 @@ API: tuple[tuple[str, str, str, Handler], ...] = (
     ("GET", "jpm", "job-cancel-reasons", listing("job-cancel-reasons")),
     ("GET", "jpm", "job-hold-reasons", listing("job-hold-reasons")),
     ("GET", "jpm", "export/jobs", export("jobs")),
-    ("GET", "jpm", "job-types", listing("job-types")),
-    ("GET", "jpm", f"job-types/{ID}", by_id("job-types")),
-    ("GET", "jpm", "appointments", listing("appointments")),
-    ("GET", "jpm", f"appointments/{ID}", by_id("appointments")),
+    *reads("jpm", "job-types"),
+    *reads("jpm", "appointments"),
     ("POST", "jpm", "appointments", plain(writes_jpm.add_appointment)),
     ("PATCH", "jpm", f"appointments/{ID}/reschedule", no_body(writes_status.reschedule_appointment)),
     ("GET", "jpm", "export/appointments", export("appointments")),
     ("GET", "dispatch", "appointment-assignments", listing("appointment-assignments")),
     ("GET", "dispatch", "export/appointment-assignments", export("appointment-assignments")),
-    ("GET", "crm", "customers", listing("customers")),
-    ("GET", "crm", f"customers/{ID}", by_id("customers")),
+    *reads("crm", "customers"),
     ("POST", "crm", "customers", full_record("customers", writes_crm.create_customer)),
     ("GET", "crm", "export/customers", export("customers")),
-    ("GET", "crm", "locations", listing("locations")),
-    ("GET", "crm", f"locations/{ID}", by_id("locations")),
+    *reads("crm", "locations"),
     ("POST", "crm", "locations", full_record("locations", writes_crm.create_location)),
     ("GET", "crm", "export/locations", export("locations")),
-    ("GET", "marketing", "campaigns", listing("campaigns")),
-    ("GET", "marketing", f"campaigns/{ID}", by_id("campaigns")),
+    *reads("marketing", "campaigns"),
     ("POST", "marketing", "campaigns", plain(writes_crm.create_campaign)),
-    ("GET", "settings", "business-units", listing("business-units")),
-    ("GET", "settings", f"business-units/{ID}", by_id("business-units")),
+    *reads("settings", "business-units"),
     ("GET", "settings", "export/business-units", export("business-units")),
-    ("GET", "settings", "technicians", listing("technicians")),
-    ("GET", "settings", f"technicians/{ID}", by_id("technicians")),
+    *reads("settings", "technicians"),
     ("GET", "settings", "export/technicians", export("technicians")),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from . import vocab
@@ -121,5 +122,11 @@ class SpecBuilderBase:
         spec = {"key": (kind, len(bucket)), **spec}
         bucket.append(spec)
         return spec
+
+    def add_named(self, kind: str, pool: tuple[str, ...], fields: Callable[[str], dict]) -> None:
+        """A master record of `kind` per name picked from `pool` (as many as its size): the name, active, the
+        `fields` of that name, the stamps."""
+        for name in pick_names(pool, self.sizes[kind]):
+            self.add(kind, {"name": name, "active": True, **fields(name), **self.master_stamps()})
 
     # -- build ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from . import vocab
 from .clock import iso
 from .constants import FOREIGN_EXTERNAL_DATA_GUID
 from .gaps import DELIBERATE_GAPS, MERGED_CUSTOMER
+from .records import job_fields
 from .specs_base import Ref, SpecBuilderBase
 
 
@@ -35,42 +36,25 @@ class JobSpecs(SpecBuilderBase):
             )[0]
             job = self.add(
                 "jobs",
-                {
-                    "jobNumber": str(52_000 + i),
-                    "projectId": None,
-                    "customerId": customer,
-                    "locationId": self.rng.choice(locations[customer]),
-                    "jobStatus": status,
-                    "completedOn": iso(self.moment(created, self.until)) if status == "Completed" else None,
-                    "businessUnitId": self.rng.choice(units),
-                    "jobTypeId": force.get("jobType") or self.rng.choice(job_types),
-                    "priority": self.rng.choices(("Low", "Normal", "High", "Urgent"), (15, 60, 20, 5))[0],
-                    "campaignId": force.get("campaign") or self.rng.choice(campaigns),
-                    "appointmentCount": 0,
-                    "firstAppointmentId": None,
-                    "lastAppointmentId": None,
-                    "recallForId": None,
-                    "warrantyId": None,
-                    "jobGeneratedLeadSource": None,
-                    "noCharge": self.rng.random() < 0.05,
-                    "notificationsEnabled": True,
+                job_fields(
+                    jobNumber=str(52_000 + i),
+                    customerId=customer,
+                    locationId=self.rng.choice(locations[customer]),
+                    jobStatus=status,
+                    completedOn=iso(self.moment(created, self.until)) if status == "Completed" else None,
+                    businessUnitId=self.rng.choice(units),
+                    jobTypeId=force.get("jobType") or self.rng.choice(job_types),
+                    priority=self.rng.choices(("Low", "Normal", "High", "Urgent"), (15, 60, 20, 5))[0],
+                    campaignId=force.get("campaign") or self.rng.choice(campaigns),
+                    noCharge=self.rng.random() < 0.05,
                     **stamps,
-                    "createdById": self.user(),
-                    "tagTypeIds": [],
-                    "leadCallId": None,
-                    "partnerLeadCallId": None,
-                    "bookingId": None,
-                    "soldById": None,
-                    "customerPo": f"PO-{self.rng.randint(1000, 9999)}" if self.rng.random() < 0.2 else "",
-                    "invoiceId": ("invoices", i),
-                    "membershipId": None,
-                    "total": self.money(0, 4500) if status == "Completed" else None,
-                    "createdFromEstimateId": None,
-                    "estimateIds": [],
-                    "summary": self.job_summary(),
-                    "customFields": [],
-                    "active": self.rng.random() > 0.03,
-                },
+                    createdById=self.user(),
+                    customerPo=f"PO-{self.rng.randint(1000, 9999)}" if self.rng.random() < 0.2 else "",
+                    invoiceId=("invoices", i),
+                    total=self.money(0, 4500) if status == "Completed" else None,
+                    summary=self.job_summary(),
+                    active=self.rng.random() > 0.03,
+                ),
             )
             if i % 25 == 7:
                 job["_external"] = {FOREIGN_EXTERNAL_DATA_GUID: [{"key": "crmId", "value": f"CRM-{i}"}]}

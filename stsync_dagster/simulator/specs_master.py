@@ -60,35 +60,24 @@ class MasterSpecs(SpecBuilderBase):
             )
 
     def warehouses(self) -> None:
-        for name in pick_names(vocab.WAREHOUSES, self.sizes["warehouses"]):
-            self.add(
-                "warehouses",
-                {
-                    "name": name,
-                    "active": True,
-                    "address": self.address(),
-                    "inventoryTemplateId": None,
-                    **self.master_stamps(),
-                },
-            )
+        self.add_named(
+            "warehouses", vocab.WAREHOUSES, lambda _name: {"address": self.address(), "inventoryTemplateId": None}
+        )
 
     def po_types(self) -> None:
-        for name in pick_names(vocab.PO_TYPES, self.sizes["purchase-order-types"]):
-            self.add(
-                "purchase-order-types",
-                {
-                    "name": name,
-                    "active": True,
-                    "automaticallyReceive": name == "Drop Ship",
-                    "displayToTechnician": True,
-                    "impactToTechnicianPayroll": False,
-                    "allowTechniciansToSendPo": name != "Special Order",
-                    "defaultRequiredDateDaysOffset": 3,
-                    "skipWeekends": True,
-                    "excludeTaxFromJobCosting": False,
-                    **self.master_stamps(),
-                },
-            )
+        self.add_named(
+            "purchase-order-types",
+            vocab.PO_TYPES,
+            lambda name: {
+                "automaticallyReceive": name == "Drop Ship",
+                "displayToTechnician": True,
+                "impactToTechnicianPayroll": False,
+                "allowTechniciansToSendPo": name != "Special Order",
+                "defaultRequiredDateDaysOffset": 3,
+                "skipWeekends": True,
+                "excludeTaxFromJobCosting": False,
+            },
+        )
 
     def business_units(self) -> None:
         for name in pick_names(vocab.BUSINESS_UNITS, self.sizes["business-units"]):

@@ -11,6 +11,7 @@ from .clock import iso
 from .constants import FOREIGN_EXTERNAL_DATA_GUID
 from .fill import fill
 from .gaps import DELIBERATE_GAPS
+from .records import material_fields
 from .specs_base import Ref, po_line
 from .specs_customers import CustomerSpecs
 from .specs_equipment import EquipmentSpecs
@@ -102,47 +103,27 @@ class Specs(JobSpecs, EquipmentSpecs, MasterSpecs, CustomerSpecs):
                 description += " · " + self.rng.choice(vocab.AWKWARD_SNIPPETS)
             material = self.add(
                 "materials",
-                {
-                    "code": code,
-                    "displayName": None if self.rng.random() < 0.15 else name,
-                    "description": description,
-                    "cost": cost,
-                    "active": self.rng.random() > 0.1,
-                    "price": price,
-                    "memberPrice": round(price * 0.9, 2),
-                    "addOnPrice": round(price * 0.95, 2),
-                    "addOnMemberPrice": round(price * 0.85, 2),
-                    "hours": 0.0,
-                    "bonus": 0.0,
-                    "commissionBonus": 0.0,
-                    "paysCommission": self.rng.random() < 0.3,
-                    "deductAsJobCost": False,
-                    "unitOfMeasure": uom if self.rng.random() < 0.9 else None,
-                    "isInventory": self.rng.random() < 0.6,
-                    "account": self.rng.choice(vocab.ACCOUNTS),
-                    "costOfSaleAccount": None,
-                    "assetAccount": None,
-                    "taxable": self.rng.choice((True, True, False, None)),
-                    "primaryVendor": sku_vendor(vendor) if vendor else None,
-                    "otherVendors": others if others or self.rng.random() < 0.5 else None,
-                    "categories": [categories[cat_index % len(categories)]] if cat_index is not None else [],
-                    "assets": [],
+                material_fields(
+                    code=code,
+                    displayName=None if self.rng.random() < 0.15 else name,
+                    description=description,
+                    cost=cost,
+                    active=self.rng.random() > 0.1,
+                    price=price,
+                    memberPrice=round(price * 0.9, 2),
+                    addOnPrice=round(price * 0.95, 2),
+                    addOnMemberPrice=round(price * 0.85, 2),
+                    paysCommission=self.rng.random() < 0.3,
+                    unitOfMeasure=uom if self.rng.random() < 0.9 else None,
+                    isInventory=self.rng.random() < 0.6,
+                    account=self.rng.choice(vocab.ACCOUNTS),
+                    taxable=self.rng.choice((True, True, False, None)),
+                    primaryVendor=sku_vendor(vendor) if vendor else None,
+                    otherVendors=others if others or self.rng.random() < 0.5 else None,
+                    categories=[categories[cat_index % len(categories)]] if cat_index is not None else [],
                     **self.stamps(midnight=i == 5),
-                    "source": None,
-                    "externalId": None,
-                    "isConfigurableMaterial": False,
-                    "chargeableByDefault": True,
-                    "variationsOrConfigurableMaterials": [],
-                    "businessUnitId": None,
-                    "createdById": self.user(),
-                    "displayInAmount": False,
-                    "generalLedgerAccountId": None,
-                    "isOtherDirectCost": False,
-                    "costTypeId": None,
-                    "defaultAssetUrl": None,
-                    "budgetCostCode": None,
-                    "budgetCostType": None,
-                },
+                    createdById=self.user(),
+                ),
             )
             if i % 40 == 5:
                 material["_external"] = {FOREIGN_EXTERNAL_DATA_GUID: [{"key": "erpSku", "value": f"ERP-{i:05d}"}]}

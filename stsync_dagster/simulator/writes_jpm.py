@@ -3,6 +3,7 @@ technician assignments are created with it."""
 
 from __future__ import annotations
 
+from .records import job_fields
 from .shapes import APPOINTMENT_ADD, JOB_CREATE, JOB_UPDATE
 from .store import Tenant
 from .validate import API_USER_ID, Errors, external_data, not_found, require
@@ -124,41 +125,9 @@ def create_job(tenant: Tenant, body: object) -> tuple[dict, str | None]:
     job_id = tenant.new_id()
     record = {
         "id": job_id,
-        "jobNumber": str(job_id),
-        "projectId": None,
-        "customerId": None,
-        "locationId": None,
-        "jobStatus": "Scheduled",
-        "completedOn": None,
-        "businessUnitId": None,
-        "jobTypeId": None,
-        "priority": None,
-        "campaignId": None,
-        "appointmentCount": 0,
-        "firstAppointmentId": None,
-        "lastAppointmentId": None,
-        "recallForId": None,
-        "warrantyId": None,
-        "jobGeneratedLeadSource": None,
-        "noCharge": False,
-        "notificationsEnabled": True,
-        "createdOn": now,
-        "createdById": API_USER_ID,
-        "modifiedOn": now,
-        "tagTypeIds": [],
-        "leadCallId": None,
-        "partnerLeadCallId": None,
-        "bookingId": None,
-        "soldById": None,
-        "customerPo": "",
-        "invoiceId": tenant.new_id(),
-        "membershipId": None,
-        "total": None,
-        "createdFromEstimateId": None,
-        "estimateIds": [],
-        "summary": None,
-        "customFields": [],
-        "active": True,
+        **job_fields(
+            jobNumber=str(job_id), createdOn=now, modifiedOn=now, createdById=API_USER_ID, invoiceId=tenant.new_id()
+        ),
     }
     _apply(errors, body, record)
     if not isinstance(body["appointments"], list) or not body["appointments"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .problems import ApiError
+from .records import material_fields
 from .shapes import MATERIAL_CREATE, MATERIAL_UPDATE
 from .store import Tenant
 from .validate import API_USER_ID, Errors, external_data, not_found, require
@@ -102,49 +103,7 @@ def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict) -> None:
 
 def new_material(now: str) -> dict:
     """A material as it stands before the create request's fields are applied."""
-    return {
-        "id": None,
-        "code": "",
-        "displayName": None,
-        "description": "",
-        "cost": 0.0,
-        "active": True,
-        "price": 0.0,
-        "memberPrice": 0.0,
-        "addOnPrice": 0.0,
-        "addOnMemberPrice": 0.0,
-        "hours": 0.0,
-        "bonus": 0.0,
-        "commissionBonus": 0.0,
-        "paysCommission": False,
-        "deductAsJobCost": False,
-        "unitOfMeasure": None,
-        "isInventory": False,
-        "account": None,
-        "costOfSaleAccount": None,
-        "assetAccount": None,
-        "taxable": None,
-        "primaryVendor": None,
-        "otherVendors": None,
-        "categories": [],
-        "assets": [],
-        "modifiedOn": now,
-        "source": None,
-        "externalId": None,
-        "isConfigurableMaterial": False,
-        "chargeableByDefault": True,
-        "variationsOrConfigurableMaterials": [],
-        "businessUnitId": None,
-        "createdById": API_USER_ID,
-        "createdOn": now,
-        "displayInAmount": False,
-        "generalLedgerAccountId": None,
-        "isOtherDirectCost": False,
-        "costTypeId": None,
-        "defaultAssetUrl": None,
-        "budgetCostCode": None,
-        "budgetCostType": None,
-    }
+    return {"id": None, **material_fields(createdOn=now, modifiedOn=now, createdById=API_USER_ID)}
 
 
 def prepare_create(
