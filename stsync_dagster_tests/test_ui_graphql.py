@@ -33,11 +33,18 @@ COUNTS = ("created", "skipped", "blocked", "failed", "deferred")
 # coordinator dequeued by the daemon), without telemetry.
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
-WORKSPACE_QUERY = """
-query Workspace {
-  workspaceOrError {
-    __typename
-    ... on Workspace {
+
+def answer(operation: str, field: str, *cases: str) -> str:
+    """A GraphQL document that asks for one field whose answer is a union: its `__typename`, then `... on` each
+    case (a type and what to read of it)."""
+    on = "".join(f"\n    ... on {case}" for case in cases)
+    return f"{operation} {{\n  {field} {{\n    __typename{on}\n  }}\n}}\n"
+
+
+WORKSPACE_QUERY = answer(
+    "query Workspace",
+    "workspaceOrError",
+    """Workspace {
       locationEntries {
         name
         loadStatus
@@ -47,39 +54,27 @@ query Workspace {
           ... on PythonError { message stack }
         }
       }
-    }
-    ... on PythonError { message }
-  }
-}
-"""
+    }""",
+    "PythonError { message }",
+)
 
-LAUNCH_RUN = """
-mutation LaunchRun($executionParams: ExecutionParams!) {
-  launchRun(executionParams: $executionParams) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on RunConfigValidationInvalid { errors { message path } }
-    ... on PythonError { message stack }
-    ... on Error { message }
-  }
-}
-"""
+LAUNCH_RUN = answer(
+    "mutation LaunchRun($executionParams: ExecutionParams!)",
+    "launchRun(executionParams: $executionParams)",
+    "LaunchRunSuccess { run { runId } }",
+    "RunConfigValidationInvalid { errors { message path } }",
+    "PythonError { message stack }",
+    "Error { message }",
+)
 
-RUN_STATUS = """
-query RunStatus($runId: ID!) {
-  runOrError(runId: $runId) {
-    __typename
-    ... on Run { runId status }
-    ... on Error { message }
-  }
-}
-"""
+RUN_STATUS = answer(
+    "query RunStatus($runId: ID!)", "runOrError(runId: $runId)", "Run { runId status }", "Error { message }"
+)
 
-RUN_EVENTS = """
-query RunEvents($runId: ID!, $cursor: String) {
-  logsForRun(runId: $runId, afterCursor: $cursor, limit: 1000) {
-    __typename
-    ... on EventConnection {
+RUN_EVENTS = answer(
+    "query RunEvents($runId: ID!, $cursor: String)",
+    "logsForRun(runId: $runId, afterCursor: $cursor, limit: 1000)",
+    """EventConnection {
       cursor
       hasMore
       events {
@@ -122,11 +117,9 @@ query RunEvents($runId: ID!, $cursor: String) {
         ... on ExecutionStepFailureEvent { error { message stack } }
         ... on RunFailureEvent { error { message } }
       }
-    }
-    ... on Error { message }
-  }
-}
-"""
+    }""",
+    "Error { message }",
+)
 
 
 # `dg dev` maps SIGTERM to its SIGINT handler; a process started in the background by a non-interactive
