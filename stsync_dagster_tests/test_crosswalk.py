@@ -226,6 +226,7 @@ def test_sqlite_queries_search_indexes_instead_of_scanning(tmp_path):
         crosswalk.int_ids(KIND, [1, 300])
         crosswalk.find_by_int_id(KIND, [1001])
         crosswalk.stale_claims(KIND, cutoff)
+        crosswalk.mark_sent(KIND, [300, 301], "run-a")
         crosswalk.take_over(KIND, [300], "run-b", cutoff)
         crosswalk.take_over(KIND, list(crosswalk.lookup(KIND, [302]).values()), "run-b", cutoff)
         crosswalk.confirm(KIND, {300: 1300}, "run-a", history=[Write("run-a", KIND, 300, 1300, "created")])
@@ -555,8 +556,16 @@ def test_a_crosswalk_of_revision_0004_gains_the_history_and_keeps_its_rows(db_ur
                 "VALUES ('items', 7, 70, CURRENT_TIMESTAMP, 'confirmed', CURRENT_TIMESTAMP, 'sync')"
             )
         )
+        conn.execute(
+            text(
+                "INSERT INTO id_map (kind, prod_id, state, run_id, claimed_at, updated_at, source) "
+                "VALUES ('items', 9, 'pending', 'old-run', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'sync')"
+            )
+        )
     with Crosswalk(db_url) as crosswalk:
         assert crosswalk.int_ids("items", [7]) == {7: 70}
+        [pending] = crosswalk.lookup("items", [9]).values()
+        assert pending.sent_at == pending.claimed_at  # a claim from before 0007 is taken as sent: it waits
         assert "sync_history" in inspect(crosswalk.engine).get_table_names()
         crosswalk.claim("items", [8], "run")
         crosswalk.confirm("items", {8: 80}, "run", history=[Write("run", "items", 8, 80, "created")])

@@ -632,9 +632,24 @@ def test_young_claims_of_a_run_that_is_gone_are_waited_for_and_finished_not_left
     r = rig(seed=7)
     crashed = sorted(p["id"] for p in r.prod_records("items"))[:5]
     r.crosswalk.register_process("crashed-run", HOST, 2**22 + 4321)  # beyond any pid: that process is gone
-    assert r.crosswalk.claim("items", crashed, "crashed-run") == set(crashed)  # killed before it sent them
+    assert r.crosswalk.claim("items", crashed, "crashed-run") == set(crashed)
+    r.crosswalk.mark_sent("items", crashed, "crashed-run")  # killed while their creates were out
     report = r.run("items", server_timeout=timedelta(seconds=2))
     assert report.count(Outcome.DEFERRED) == 0, [i for i in report.issues if i.outcome is Outcome.DEFERRED]
     assert set(crashed) <= set(r.copies("items"))
     assert all(e.state == "confirmed" for e in r.crosswalk.lookup("items", crashed).values())
+    no_duplicates(r, "items")
+
+
+def test_claims_a_run_that_is_gone_never_sent_are_retaken_at_once(rig):
+    from stsync_dagster.sync.runs import HOST
+
+    r = rig(seed=7)
+    crashed = sorted(p["id"] for p in r.prod_records("items"))[:5]
+    r.crosswalk.register_process("crashed-run", HOST, 2**22 + 4321)
+    r.crosswalk.claim("items", crashed, "crashed-run")  # killed between the claim and the send
+    assert all(e.sent_at is None for e in r.crosswalk.lookup("items", crashed).values())
+    report = r.run("items", server_timeout=timedelta(seconds=60))
+    assert report.count(Outcome.DEFERRED) == 0 and set(crashed) <= set(r.copies("items"))
+    assert report.seconds < 30  # not the server timeout waited out: they were never sent
     no_duplicates(r, "items")

@@ -63,6 +63,7 @@ class Writer:
             if plan.prod_id not in ours:
                 run.books.issue(report, Outcome.DEFERRED, plan.prod_id, "(claim)", "claimed by another run meanwhile")
         plans = [p for p in plans if p.prod_id in ours]
+        run.crosswalk.mark_sent(kind, [p.prod_id for p in plans], run.options.run_id)
         answers = self.creator.send_all(handler, plans, lane)
         resolve = lambda: self.activation.with_inactive_active(ctx, plans, answers())  # noqa: E731
         resolved = run.background.start(resolve) if early else None

@@ -72,6 +72,23 @@ class Claims(Database):
 
         return self._run(work, write=True)
 
+    def mark_sent(self, kind: str, prod_ids: Iterable[int], run_id: str) -> None:
+        """This run's claims are about to be sent: from now on they wait out the server timeout when it is gone."""
+        ids = distinct_ids(prod_ids)
+
+        def work(conn: Connection) -> None:
+            now = self._now(conn)
+            for chunk in chunks(ids):
+                conn.execute(
+                    update(id_map)
+                    .where(id_map.c.kind == kind, id_map.c.prod_id.in_(chunk), id_map.c.state == PENDING)
+                    .where(id_map.c.run_id == run_id)
+                    .values(sent_at=now)
+                )
+
+        if ids:
+            self._run(work, write=True)
+
     def confirm(self, kind: str, pairs: Mapping[int, int], run_id: str, history: Iterable[Write] = ()) -> set[int]:
         """Pending → confirmed with the Integration id. Returns the Production ids now mapped to the given ids.
 
@@ -162,7 +179,7 @@ class Claims(Database):
 
         def work(conn: Connection) -> set[int]:
             now = self._now(conn)
-            values: dict = {"run_id": run_id, "claimed_at": now, "updated_at": now}
+            values: dict = {"run_id": run_id, "claimed_at": now, "updated_at": now, "sent_at": None}
             if partition is not None:
                 values["partition"] = partition
             stale = update(id_map).where(

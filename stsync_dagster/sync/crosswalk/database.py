@@ -49,6 +49,7 @@ class Entry:
     source: str
     fingerprint: str | None = None  # of what STSync last wrote (None: written before updates were tracked)
     written_at: datetime | None = None  # Integration's modifiedOn right after that write
+    sent_at: datetime | None = None  # a pending claim's create went out (None: never sent)
 
 
 ENTRY_COLUMNS = (
@@ -60,6 +61,7 @@ ENTRY_COLUMNS = (
     id_map.c.source,
     id_map.c.fingerprint,
     id_map.c.written_at,
+    id_map.c.sent_at,
 )
 
 
@@ -73,6 +75,7 @@ def entry(row) -> Entry:
         row.source,
         row.fingerprint,
         row.written_at,
+        row.sent_at,
     )
 
 

@@ -80,6 +80,7 @@ def id_map_table(meta: MetaData, sources: Iterable[str], *, updates: bool = True
     written = [
         Column("fingerprint", String(64)),
         Column("written_at", UTCDateTime()),  # Integration's modifiedOn after that write (later: edited there)
+        Column("sent_at", UTCDateTime()),  # a pending claim's create was sent (NULL: never, it can be retaken)
     ]
     return Table(
         "id_map",

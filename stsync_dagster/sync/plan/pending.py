@@ -85,6 +85,9 @@ class PendingClaims:
                 why = "its create's answer was lost; settled at the end of this run"
             elif entry.run_id != run.options.run_id and run.is_live(entry.run_id):
                 why = f"being created by run {entry.run_id}"
+            elif entry.sent_at is None and entry.run_id != run.options.run_id and run.is_live(entry.run_id) is False:
+                old[prod_id] = (record, entry)  # its create never went out: retaken at once
+                continue
             elif entry.claimed_at is not None and now - entry.claimed_at < timeout:
                 ready = entry.claimed_at + timeout
                 if entry.run_id != run.options.run_id and run.is_live(entry.run_id) is False:
