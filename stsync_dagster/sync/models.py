@@ -3,7 +3,8 @@
 Source models (models_source.py, re-exported here) keep unknown fields and take enums as plain strings, because
 ServiceTitan adds fields and enum values without notice. Create models (here) follow the create-request schemas
 of the OpenAPI documents: required fields are required here too, and unknown fields are refused so a typo cannot
-slip through. What materials and equipment share on both sides is in models_sku.py.
+slip through. What materials and equipment share on both sides is in models_sku.py; what a SKU's vendor and asset,
+a lead source and a job share, in models_source.py (its `_...Fields` bases).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from stsync_dagster.sync.models_source import (
     SourceSkuVendor,
     SourceSubAccount,
 )
+from stsync_dagster.sync.models_source import _JobFields, _LeadSourceFields, _SkuAssetFields, _SkuVendorFields
 from stsync_dagster.sync.models_source import _SourceSku as _SourceSku  # entities/equipment.py takes it from here
 
 __all__ = [  # the read side too (models_source.py), as before it moved there
@@ -79,20 +81,12 @@ class SubAccountCreate(_Create):
     accountName: str
 
 
-class SkuVendorCreate(_Create):
-    vendorId: int
-    cost: float
-    active: bool
-    memo: str | None = None
-    vendorPart: str | None = None
+class SkuVendorCreate(_SkuVendorFields, _Create):
     primarySubAccount: SubAccountCreate | None = None
     otherSubAccounts: list[SubAccountCreate] | None = None
 
 
-class SkuAssetCreate(_Create):
-    type: str
-    url: str
-    alias: str | None = None
+class SkuAssetCreate(_SkuAssetFields, _Create):
     isDefault: bool | None = None
 
 
@@ -160,22 +154,13 @@ class AppointmentCreate(_Create):
     technicianIds: list[int] | None = None
 
 
-class LeadSourceCreate(_Create):
-    jobId: int | None = None
-    employeeId: int | None = None
+class LeadSourceCreate(_LeadSourceFields, _Create):
+    pass
 
 
-class JobCreate(_Create):
-    customerId: int
-    locationId: int
-    businessUnitId: int
-    jobTypeId: int
+class JobCreate(_JobFields, _Create):
     priority: Literal["Low", "Normal", "High", "Urgent"]
-    campaignId: int
     appointments: list[AppointmentCreate] = Field(min_length=1)
-    summary: str | None = None
-    customerPo: str | None = None
-    soldById: int | None = None
     jobGeneratedLeadSource: LeadSourceCreate | None = None
     externalData: ExternalDataCreate | None = None
 

@@ -1,5 +1,6 @@
 """Shapes of what is read from Production: lenient. They keep unknown fields and take enums as plain strings,
-because ServiceTitan adds fields and enum values without notice."""
+because ServiceTitan adds fields and enum values without notice. The `_...Fields` bases hold what the create models
+of models.py declare alike."""
 
 from __future__ import annotations
 
@@ -14,25 +15,37 @@ class _Source(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+class _SkuVendorFields(BaseModel):
+    """A material's or equipment's vendor, read and sent alike (Production's defaults its cost and active)."""
+
+    vendorId: int
+    cost: float
+    active: bool
+    memo: str | None = None
+    vendorPart: str | None = None
+
+
+class _SkuAssetFields(BaseModel):
+    """A material's asset, read and sent alike but for isDefault (each side has a default of its own)."""
+
+    type: str
+    url: str
+    alias: str | None = None
+
+
 class SourceSubAccount(_Source):
     cost: float = 0.0
     accountName: str
 
 
-class SourceSkuVendor(_Source):
-    vendorId: int
+class SourceSkuVendor(_SkuVendorFields, _Source):
     cost: float = 0.0
     active: bool = True
-    memo: str | None = None
-    vendorPart: str | None = None
     primarySubAccount: SourceSubAccount | None = None
     otherSubAccounts: list[SourceSubAccount] | None = None
 
 
-class SourceSkuAsset(_Source):
-    type: str
-    url: str
-    alias: str | None = None
+class SourceSkuAsset(_SkuAssetFields, _Source):
     isDefault: bool = False
 
 
@@ -95,24 +108,35 @@ class SourcePurchaseOrder(_Source):
     modifiedOn: datetime
 
 
-class SourceLeadSource(_Source):
+class _LeadSourceFields(BaseModel):
+    """A job's lead source, read from Production and sent to Integration alike."""
+
     jobId: int | None = None
     employeeId: int | None = None
 
 
-class SourceJob(_Source):
-    id: int
-    jobNumber: str | None = None
+class SourceLeadSource(_LeadSourceFields, _Source):
+    pass
+
+
+class _JobFields(BaseModel):
+    """What a Production job and a job create request share (the priority is checked on the way out only)."""
+
     customerId: int
     locationId: int
     businessUnitId: int
     jobTypeId: int
-    priority: str
     campaignId: int
-    jobStatus: str | None = None
     summary: str | None = None
     customerPo: str | None = None
     soldById: int | None = None
+
+
+class SourceJob(_JobFields, _Source):
+    id: int
+    jobNumber: str | None = None
+    priority: str
+    jobStatus: str | None = None
     jobGeneratedLeadSource: SourceLeadSource | None = None
     appointmentCount: int = 0
     firstAppointmentId: int | None = None
