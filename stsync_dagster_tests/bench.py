@@ -200,8 +200,9 @@ def main() -> None:
     parser.add_argument("--three-scale", type=float, default=2.0, help="simulator scale of the three processes")
     parser.add_argument("--pacer", type=int, default=3000, help="requests of the pacer-alone run")
     parser.add_argument("--changed", type=int, default=1000, help="materials changed in Production for the update run")
+    parser.add_argument("--daily-scales", default="1,8", help="two simulator scales of the quiet daily run")
     parser.add_argument(
-        "--skip", default="", help="sections to leave out: pacer,in-asset,updates,work,whole,three,master"
+        "--skip", default="", help="sections to leave out: pacer,in-asset,updates,work,whole,three,master,daily"
     )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--entity", default="items", help=argparse.SUPPRESS)
@@ -210,13 +211,14 @@ def main() -> None:
     if args.child is not None:
         child(args.child, args.entity, [b for b in args.before.split(",") if b])
         return
-    from stsync_dagster_tests import bench_whole
+    from stsync_dagster_tests import bench_daily, bench_whole
 
     skip = set(args.skip.split(","))
     sizes = [int(s) for s in args.sizes.split(",") if s] if "in-asset" not in skip else []
     serial = [int(s) for s in args.serial.split(",") if s] if "in-asset" not in skip else []
     rows: list[dict] = []
     whole: list[dict] = []
+    days: list[dict] = []
     pacer = ""
     with tempfile.TemporaryDirectory(prefix="stsync-bench-") as tmp:
         if "pacer" not in skip:
@@ -238,6 +240,8 @@ def main() -> None:
             whole += bench_whole.three_processes(args.three_scale, args.latency_ms, Path(tmp))
         if "master" not in skip:
             whole += bench_whole.master_data_ui_run(args.latency_ms, Path(tmp))
+        if "daily" not in skip:
+            days = [bench_daily.daily(float(s), args.latency_ms, Path(tmp)) for s in args.daily_scales.split(",")]
     print(f"\nSimulator: rate limit 60 requests/second per tenant, {args.latency_ms:.0f} ms added latency; "
           f"ceiling = {CEILING:.0f} creates/second.\n")  # fmt: skip
     if pacer:
@@ -254,6 +258,9 @@ def main() -> None:
     if whole:
         print("\nWhole processes (from start to exit):")
         bench_whole.print_table(whole)
+    if days:
+        print("\nA quiet daily run after a full copy (`stsync sync all`, whole processes):")
+        bench_daily.print_table(days)
 
 
 if __name__ == "__main__":
