@@ -18,7 +18,7 @@ from .transport import DEFAULT_BACKOFF, Transport
 log = logging.getLogger("stsync.servicetitan.reading")
 
 IDS_PER_REQUEST = 50
-READS_IN_FLIGHT = 4
+READS_IN_FLIGHT = 8  # a client's reads in flight at once, all its callers together
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,9 @@ class Reader:
             pacer_database=pacer_database,
             http_transport=http_transport,
         )
+        # Reads by many queries (ids 50 at a time, one query per job…) share these threads, whoever asks: the
+        # pacer spaces the requests, the threads only let one wait out its latency while the next is sent.
+        self._reads = ThreadPoolExecutor(max_workers=READS_IN_FLIGHT, thread_name_prefix="stsync-read")
 
     @staticmethod
     def settings_options(settings: ClientSettings) -> dict[str, Any]:
@@ -114,6 +117,7 @@ class Reader:
         return self.env.tenant_id
 
     def close(self) -> None:
+        self._reads.shutdown(wait=True, cancel_futures=True)
         self._transport.close()
 
     def __enter__(self):
@@ -215,10 +219,7 @@ class Reader:
 
         if len(queries) <= 1:
             return [read(query) for query in queries]
-        with ThreadPoolExecutor(
-            max_workers=min(READS_IN_FLIGHT, len(queries)), thread_name_prefix="stsync-read"
-        ) as pool:
-            return list(pool.map(read, queries))
+        return list(self._reads.map(read, queries))
 
     def get(self, path: str, id: int | str) -> dict:
         """One record by id (NotFoundError when absent)."""
