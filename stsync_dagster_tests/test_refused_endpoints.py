@@ -58,3 +58,13 @@ def test_a_sync_on_a_terminal_says_which_kind_is_unavailable(cli_env, tmp_path, 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "equipment: unavailable: GET /pricebook/v2/tenant/" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_refused_master_data_endpoint_fails_no_step_and_shows_no_trace(cli_env, tmp_path, simulator):
+    simulator.set_faults(refused=("403 GET warehouses",))
+    done = run(["sync", "all", "--json"], cli_env, tmp_path)
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["errors"] == [] and report["assets"]["items"]["created"] > 0
+    assert report["assets"]["pos"]["created"] == 0 and report["assets"]["pos"]["blocked"] > 0  # every PO needs one
+    assert "warehouses: unavailable: GET /inventory/v2/tenant/" in done.stderr

@@ -99,9 +99,13 @@ def master_data(
             if kind not in selected and not any(k == kind for k, _ in checks):
                 continue
             # Its checks alone (the UI's "Execute" on a check) match without writing the crosswalk.
-            report = run_master(
-                kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=sync_config, dry_run=kind not in selected
-            )
+            try:
+                report = run_master(
+                    kind, prod=prod, intc=intc, crosswalk=crosswalk.get(), config=sync_config,
+                    dry_run=kind not in selected,
+                )  # fmt: skip
+            except ServiceTitanError as exc:  # retries ran out: one line naming the endpoint, not a trace
+                raise dg.Failure(description=mask(f"{kind}: {exc}")) from None
             log_master_report(context, report, mask)
             if kind in selected:
                 yield dg.MaterializeResult(asset_key=kind, metadata=master_metadata(report, mask))
@@ -111,7 +115,7 @@ def master_data(
 
 
 def log_master_report(context, report: MatchReport, mask: Redactor) -> None:
-    context.log.info(mask(report.summary()))
+    context.log.log(logging.WARNING if report.unavailable else logging.INFO, mask(report.summary()))
     for pid, key in report.unmatched[:50]:
         context.log.warning(mask(f"{report.kind} {pid} ({key!r}): no Integration counterpart"))
     for pid, key, ids in report.ambiguous[:50]:

@@ -168,6 +168,7 @@ def master_metadata(report: MatchReport, redactor: Redactor | None = None) -> di
             "ambiguous": dg.MetadataValue.int(len(report.ambiguous)),
             "requests": dg.MetadataValue.int(report.requests),
             "problems": table(MASTER_COLUMNS, master_problems(report)),
+            **({"unavailable": dg.MetadataValue.text(report.unavailable)} if report.unavailable else {}),
         },
         redactor or Redactor(),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from stsync_dagster.servicetitan.errors import ScopeRefused
+
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,8 +24,11 @@ class MatchReport:
     pairs: dict[int, int] = field(default_factory=dict, repr=False)  # Production id → Integration id
     requests: int = 0
     seconds: float = 0.0
+    unavailable: str | None = None  # its endpoint refused (a scope not granted): nothing matched, one line
 
     def summary(self) -> str:
+        if self.unavailable:
+            return f"{self.kind}: unavailable: {self.unavailable}"
         return (
             f"{self.kind}: matched {self.matched}, no counterpart {len(self.unmatched)}, "
             f"ambiguous {len(self.ambiguous)}"
@@ -51,14 +56,19 @@ def _read_all(client, cfg: MasterConfig) -> list[dict]:
 def match_master(kind: str, cfg: MasterConfig, prod, intc, crosswalk, *, write: bool = True) -> MatchReport:
     """Pair every Production record of `kind` with the one Integration record of the same natural key."""
     report = MatchReport(kind)
+    try:
+        held, wanted = _read_all(intc, cfg), _read_all(prod, cfg)
+    except ScopeRefused as exc:  # the kind cannot be read: unavailable, and what needs it is blocked
+        report.unavailable = str(exc)
+        return report
     by_key: dict[str, list[int]] = defaultdict(list)
-    for record in _read_all(intc, cfg):
+    for record in held:
         key = natural_key(record, cfg.natural_key)
         if key is not None:
             by_key[key].append(int(record["id"]))
     pairs: dict[int, int] = {}
     issues: dict[int, tuple[str, str, str]] = {}
-    for record in _read_all(prod, cfg):
+    for record in wanted:
         prod_id = int(record["id"])
         key = natural_key(record, cfg.natural_key)
         candidates = by_key.get(key, []) if key is not None else []
