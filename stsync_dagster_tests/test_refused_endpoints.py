@@ -68,3 +68,5 @@ def test_a_refused_master_data_endpoint_fails_no_step_and_shows_no_trace(cli_env
     assert report["errors"] == [] and report["assets"]["items"]["created"] > 0
     assert report["assets"]["pos"]["created"] == 0 and report["assets"]["pos"]["blocked"] > 0  # every PO needs one
     assert "warehouses: unavailable: GET /inventory/v2/tenant/" in done.stderr
+    reasons = [group["reason"] for group in report["assets"]["pos"]["issue_groups"]]
+    assert any("no warehouses matched" in reason and "stsync verify" in reason for reason in reasons), reasons
