@@ -165,8 +165,8 @@ class RefMap:
             reason = f"{singular} {ref.prod_id}: {ref.kind} unavailable ({self._unavailable[ref.kind]})"
         elif ref.kind in self._unmatched:
             reason = (
-                f"{singular} {ref.prod_id}: no {ref.kind} matched into the crosswalk yet: materialize master_data first "
-                f"(or, if that step said {ref.kind} unavailable, grant the app its scope: `stsync verify` names it)"
+                f"{singular} {ref.prod_id}: no {ref.kind} matched into the crosswalk yet: materialize master_data first, "
+                f"or, if that step said {ref.kind} unavailable, grant the app its scope: stsync verify names it"
             )
         else:
             why = self._reasons.get(ref.kind, {}).get(ref.prod_id)
