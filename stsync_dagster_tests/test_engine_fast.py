@@ -187,6 +187,7 @@ def test_a_rerun_creates_nothing_and_copies_are_single(rig, entity, seed):
 def test_every_record_of_the_window_ends_somewhere(rig, entity, seed):
     r = rig(seed=seed)
     report = r.run(entity)
+    assert r.prod._map is None and r.intc._map is None  # the run's pool carried their reads; it is gone
     assert accounted(report) == len(r.prod_records(entity))
     assert set(r.copies(entity)) == {p["id"] for p in r.prod_records(entity)}
 

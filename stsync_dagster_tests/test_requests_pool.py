@@ -128,3 +128,12 @@ def test_read_ahead_hands_on_an_error_in_order():
     with pytest.raises(ValueError, match="page 2 refused"):
         next(items)
     background.shutdown()
+
+
+def test_a_map_asked_by_a_worker_is_done_by_that_worker_not_queued_behind_it():
+    # A read made by a request the pool is sending (a SKU read while creates are sent again) fans out through
+    # the same pool: queued behind the very worker that waits for it, it would never run.
+    pool = RequestPool(1, "test")
+    nested = pool.submit(lambda: list(pool.map(lambda n: n * 10, [1, 2, 3], lane=RequestPool.PLANNING)))
+    assert nested.result(timeout=30) == [10, 20, 30]
+    pool.shutdown()

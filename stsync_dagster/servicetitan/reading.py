@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import httpx
 
@@ -93,6 +93,7 @@ class Reader:
         # Reads by many queries (ids 50 at a time, one query per job…) share these threads, whoever asks: the
         # pacer spaces the requests, the threads only let one wait out its latency while the next is sent.
         self._reads = ThreadPoolExecutor(max_workers=READS_IN_FLIGHT, thread_name_prefix="stsync-read")
+        self._map: Callable[[Callable, list], Iterable] | None = None  # see read_through
 
     @staticmethod
     def settings_options(settings: ClientSettings) -> dict[str, Any]:
@@ -115,6 +116,11 @@ class Reader:
     @property
     def tenant_id(self) -> int:
         return self.env.tenant_id
+
+    def read_through(self, map_reads: Callable[[Callable, list], Iterable] | None) -> None:
+        """Send the reads of many queries through the caller's executor (`map_reads(fn, items)`, results in order),
+        so that one executor carries every request a sync makes; None: the reader's own threads again."""
+        self._map = map_reads
 
     def close(self) -> None:
         self._reads.shutdown(wait=True, cancel_futures=True)
@@ -219,7 +225,7 @@ class Reader:
 
         if len(queries) <= 1:
             return [read(query) for query in queries]
-        return list(self._reads.map(read, queries))
+        return list((self._map or self._reads.map)(read, queries))
 
     def get(self, path: str, id: int | str) -> dict:
         """One record by id (NotFoundError when absent)."""

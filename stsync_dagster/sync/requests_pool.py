@@ -32,6 +32,7 @@ class RequestPool:
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True) for i in range(max(1, workers))
         ]
+        self._own = frozenset(self._threads)
         for thread in self._threads:
             thread.start()
 
@@ -41,7 +42,11 @@ class RequestPool:
         return future
 
     def map(self, fn: Callable, items: Iterable, lane: int = CREATES) -> Iterator:
-        """Like Executor.map: results in the items' order (all submitted at once, in `lane`)."""
+        """Like Executor.map: results in the items' order (all submitted at once, in `lane`). Asked by one of the
+        pool's own workers (a read made by a request being sent), the items are done by that worker in turn:
+        a worker waiting for work queued behind it could wait for ever."""
+        if threading.current_thread() in self._own:
+            return iter([fn(item) for item in items])
         futures = [self.submit(fn, item, lane=lane) for item in items]
         return (future.result() for future in futures)
 

@@ -87,12 +87,18 @@ class Run:
         self.pool = RequestPool(options.concurrency, "stsync-create")  # every create, patch and status change
         self.background = Background(max(4, options.concurrency), "stsync-beside")
         self.books = Bookkeeping(crosswalk, options.run_id, options.dry_run, config_print(config))
+        # Reads of many queries (ids 50 at a time, a job's visits) go through the same pool as every write, in the
+        # lane of what a batch being planned waits for.
+        for client in (prod, intc):
+            client.read_through(lambda fn, items: self.pool.map(fn, items, lane=RequestPool.PLANNING))
 
     def stale_before(self) -> datetime:
         """Claims older than this may be taken: ServiceTitan can no longer be committing their writes."""
         return self.crosswalk.now() - self.options.server_timeout
 
     def close(self) -> None:
+        for client in (self.prod, self.intc):
+            client.read_through(None)
         self.background.shutdown()
         self.pool.shutdown()
 
