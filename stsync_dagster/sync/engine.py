@@ -56,7 +56,6 @@ class SyncEngine:
         self._reactivations_finished = False
 
     def close(self) -> None:
-        self.pipeline.close()
         self.run.close()
 
     def __enter__(self) -> "SyncEngine":

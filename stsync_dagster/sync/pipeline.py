@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from typing import Callable, Iterable
 
 from stsync_dagster.servicetitan import errors as st
@@ -35,12 +35,6 @@ class Pipeline:
         self.writer = writer
         self.updates = updates
         self.planner: Planner | None = None  # set by the engine (the planner copies records through `reread`)
-        self._creator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stsync-creates")
-        self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stsync-finish")
-
-    def close(self) -> None:
-        self._creator.shutdown(wait=True)
-        self._finisher.shutdown(wait=True)
 
     def run_batches(self, ctx: Context, batches: Iterable[list[dict]]) -> None:
         if self.run.options.limit > 0:
@@ -49,13 +43,16 @@ class Pipeline:
             return
         finishing: deque[Future] = deque()  # the finish stage of each batch not yet done, oldest first
         created: Future | None = None
+        beside = self.run.background.start  # each stage beside the planning (on it, when no thread is free)
 
         def create(batch: Batch, previous: Future | None) -> Batch:
             if previous is not None:
                 previous.result()  # a batch whose creates failed stops the ones after it
             return self._create_stage(batch, early=True)
 
-        def finish(created: Future, batch: Batch) -> Batch:
+        def finish(created: Future, batch: Batch, before: Future | None) -> Batch:
+            if before is not None:
+                wait([before])  # the finish stages go one after the other, in the batches' order
             try:
                 created.result()
             except BaseException as exc:
@@ -73,8 +70,12 @@ class Pipeline:
         try:
             for raws in batches:
                 batch = self._plan_batch(ctx, raws)
-                previous, created = created, self._creator.submit(create, batch, created)
-                finishing.append(self._finisher.submit(finish, created, batch))
+                previous = created
+                created = beside(lambda batch=batch, previous=previous: create(batch, previous))
+                before = finishing[-1] if finishing else None
+                finishing.append(
+                    beside(lambda created=created, batch=batch, before=before: finish(created, batch, before))
+                )
                 ctx.in_flight.update({plan.prod_id: (plan, batch) for plan in batch.plans})
                 if previous is not None:
                     previous.result()  # the next batch is planned while this one is being created

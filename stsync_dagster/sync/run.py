@@ -85,7 +85,8 @@ class Run:
         # Kinds whose endpoint is refused (a scope the app was not granted): kind → the refusal, one line.
         self.unavailable: dict[str, str] = {}
         self.pool = RequestPool(options.concurrency, "stsync-create")  # every create, patch and status change
-        self.background = Background(max(4, options.concurrency), "stsync-beside")
+        # What waits on those requests (the pipeline's stages, pulls, index reads, read-ahead), beside the caller.
+        self.background = Background(max(8, 2 * options.concurrency), "stsync-beside")
         self.books = Bookkeeping(crosswalk, options.run_id, options.dry_run, config_print(config))
         # Reads of many queries (ids 50 at a time, a job's visits) go through the same pool as every write, in the
         # lane of what a batch being planned waits for.
