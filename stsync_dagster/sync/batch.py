@@ -41,8 +41,8 @@ class Unanswered:
 Answer = Union[Created, Refused, Postponed, Unanswered]
 
 
-def _nothing(*_) -> None:
-    pass
+def nothing(*_) -> None:
+    """What is left to do for a batch that wrote nothing."""
 
 
 def tell(created: Future, int_id: int | None) -> None:
@@ -101,7 +101,7 @@ class Batch:
     plans: list[Plan] = field(default_factory=list)
     wanted: list[tuple] = field(default_factory=list)  # (record, crosswalk entry, body) of records copied before
     taken_over: set[int] = field(default_factory=set)  # stale claims of this batch that this run now holds
-    land: Callable[[], Callable[[int], None]] = lambda: _nothing  # creates sent: wait, confirm; then moves, notes
+    land: Callable[[], Callable[[int], None]] = lambda: nothing  # creates sent: wait, confirm; then moves, notes
     size: int = 0  # the window's records it holds (progress)
     mapped: Future = field(default_factory=Future)  # done once its creates are confirmed (before its status moves)
     pulled_rest: list[Callable[[], None]] = field(default_factory=list)
@@ -119,7 +119,4 @@ class Lost:
 
 def nothing_left() -> Callable[[int], None]:
     """`land` of a batch that sent nothing."""
-    return _nothing
-
-
-nothing = _nothing
+    return nothing

@@ -53,8 +53,7 @@ class Bookkeeping:
         finish it, and the command's exit code says so."""
         kind = kind or report.kind
         if count:
-            report.add(outcome, prod_id, field=field_name, reason=reason, kind=kind)
-            report.unfinished += unfinished
+            report.add(outcome, prod_id, field=field_name, reason=reason, kind=kind, unfinished=unfinished)
         log.info("%s %s %s: %s: %s", kind, prod_id, outcome.value, field_name, reason)
         # Kept for later runs (the backlog): what was not copied. A conflict is looked at again whenever it changes.
         if record_issue and outcome.value in ISSUE_STATUSES and not self.dry_run and isinstance(prod_id, int):

@@ -111,10 +111,18 @@ class SyncReport:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(
-        self, outcome: Outcome, prod_id: int, *, field: str = "", reason: str = "", kind: str | None = None
+        self,
+        outcome: Outcome,
+        prod_id: int,
+        *,
+        field: str = "",
+        reason: str = "",
+        kind: str | None = None,
+        unfinished: bool = False,
     ) -> None:
         with self._lock:
             self.counts[outcome.value] += 1
+            self.unfinished += unfinished
             if outcome not in (
                 Outcome.CREATED,
                 Outcome.ADOPTED,

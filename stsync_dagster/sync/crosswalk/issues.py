@@ -109,11 +109,11 @@ class Issues(Database):
 
         self._run(work, write=True)
 
-    def due_issues(self, kind: str, config_print: str | None = None) -> list[Issue]:
-        """The kind's issues a run should try again now: due by their time (or the next run), judged with another
-        config, or waiting on a reference that now has a counterpart in the crosswalk."""
+    def due_issues(self, kind: str, config_print: str | None = None, issues: list[Issue] | None = None) -> list[Issue]:
+        """The kind's issues (or these, already read) a run should try again now: due by their time (or the next
+        run), judged with another config, or waiting on a reference that now has a counterpart in the crosswalk."""
         now = self.now()
-        issues = self.issues(kind=kind)
+        issues = self.issues(kind=kind) if issues is None else issues
         waiting: dict[str, set[int]] = {}
         for issue in issues:
             if issue.waits_on:

@@ -35,7 +35,7 @@ class Leftovers:
         re-running their day, and a record the API refuses as it is costs nothing until its backoff is over."""
         run, kind = self.run, ctx.kind
         left = run.crosswalk.issues(kind=kind)
-        due = left if run.options.retry_all else run.crosswalk.due_issues(kind, run.books.config_print)
+        due = left if run.options.retry_all else run.crosswalk.due_issues(kind, run.books.config_print, left)
         waiting = sorted({issue.prod_id for issue in due})
         if len(due) < len(left):
             log.info("%s: %d records left behind wait for their reference or their backoff", kind, len(left) - len(due))
