@@ -56,14 +56,21 @@ class SimulatorProcess:
 
     def change(self, env: str, kind: str, edits: list[dict]) -> None:
         """Edit records in place (the simulator's /_sim/change): each {"id": n, field: value, ...}."""
+        self._post(f"/_sim/change/{env}/{kind}", edits)
+
+    def add(self, env: str, kind: str, records: list[dict]) -> list[dict]:
+        """Insert whole records (the simulator's POST /_sim/records): a record made in that tenant today."""
+        return self._post(f"/_sim/records/{env}/{kind}", records)
+
+    def _post(self, path: str, body) -> object:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/_sim/change/{env}/{kind}",
-            data=json.dumps(edits).encode(),
+            f"http://127.0.0.1:{self.port}{path}",
+            data=json.dumps(body).encode(),
             method="POST",
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request) as answer:
-            answer.read()
+            return json.load(answer)
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -256,6 +256,64 @@ def test_a_natural_key_held_twice_blocks_with_both_ids_never_guessed(rig, seed):
     assert report.count(Outcome.CREATED) == len(r.prod_records("items")) - 1
 
 
+# -- adoption reads only what could match ----------------------------------------------------------------
+NARROWED = {"items": True, "jobs": True, "equipment": False, "pos": False}  # equipment, POs: no filter to narrow by
+
+
+def _half_copied(rig, entity: str, keep_ids: bool) -> tuple[Rig, list[int]]:
+    """A refreshed tenant whose newer half was synced (the crosswalk knows the kind), two of its mappings lost."""
+    probe = InProcessSimulator(seed=5, scale=0.2, rate_limit=None)
+    created = sorted(r["createdOn"] for r in probe.records("prod", KIND_OF[entity]))
+    as_of = _instant(created[len(created) // 2])
+    r = rig(seed=5, scale=0.2, refresh=Refresh(as_of=as_of, keep_ids=keep_ids))
+    r.run(entity, window=Window(as_of, None))
+    made = sorted(p for p, (_, source) in r.crosswalk.mapped(entity).items() if source == "sync")
+    assert len(made) >= 2
+    r.crosswalk.forget(entity, made[:2])
+    return r, made[:2]
+
+
+@pytest.mark.parametrize("keep_ids", [True, False], ids=["same-id", "natural-key"])
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_once_the_crosswalk_knows_a_kind_adoption_reads_only_the_candidates_and_misses_none(
+    rig, entity, keep_ids, monkeypatch
+):
+    """The same run with adoption's reads narrowed and with Integration's list read whole adopts the same
+    records by the same rules and creates the same ones; narrowed, no whole list of the kind is read where the
+    API can filter it (where it cannot, it is read once and only the candidates are kept)."""
+    from stsync_dagster.sync.plan import index as index_module
+
+    narrow, lost = _half_copied(rig, entity, keep_ids)
+    whole, _ = _half_copied(rig, entity, keep_ids)
+    reports = {}
+    for name, r in (("narrow", narrow), ("whole", whole)):
+        if name == "whole":
+            monkeypatch.setattr(index_module, "FULL_READ_AFTER", 0)
+        r.sim.reset_stats()
+        reports[name] = r.run(entity)
+        no_duplicates(r, entity)
+    assert reports["narrow"].counts == reports["whole"].counts
+    assert _rules_by_id(narrow, entity) == _rules_by_id(whole, entity)
+    assert sorted(narrow.copies(entity)) == sorted(whole.copies(entity))
+    adopted = Counter(rule for p, rule in _rules_by_id(narrow, entity).items() if rule)
+    assert adopted["stamp"] >= len(lost) and adopted["same-id" if keep_ids else "natural-key"] > 0
+    if NARROWED[entity]:  # copies found by key through a narrowed read, not only by their marks
+        assert reports["narrow"].count(Outcome.ADOPTED) > len(lost)
+    read_whole = narrow.sim.stats("int")["whole_lists"].get(KIND_OF[entity], 0)
+    assert read_whole == (0 if NARROWED[entity] else 1)
+    assert whole.sim.stats("int")["whole_lists"].get(KIND_OF[entity], 0) >= 1
+
+
+def _rules_by_id(r: Rig, entity: str) -> dict[int, str | None]:
+    from sqlalchemy import select
+
+    from stsync_dagster.sync.crosswalk.schema import id_map
+
+    with r.crosswalk.engine.connect() as conn:
+        query = select(id_map.c.prod_id, id_map.c.rule).where(id_map.c.kind == entity)
+        return dict(conn.execute(query).all())
+
+
 # -- references without a counterpart: their policy ---------------------------------------------------------
 def _gap_pos(r: Rig) -> set[int]:
     gap = next(

@@ -464,6 +464,25 @@ def test_filters_the_sync_needs(prod):
     assert {p["status"] for p in prod.all("purchase-orders", status="pending")} == {"Pending"}
 
 
+def test_materials_search_text_is_a_partial_case_insensitive_match_on_name_code_and_description(prod):
+    """The materials list's `searchText` (OpenAPI: 2 to 200 characters, "case-insensitive partial match on
+    Display Name, Code, and Description"), which adoption uses to find a code's copies."""
+    materials = prod.sim.records("prod", "materials")
+    target = materials[0]
+    word = target["code"][1:-1].swapcase()
+    found = {m["id"] for m in prod.all("materials", searchText=word, active="Any")}
+    expected = {
+        m["id"]
+        for m in materials
+        if any(word.lower() in str(m.get(f) or "").lower() for f in ("displayName", "code", "description"))
+    }
+    assert target["id"] in found and found == expected and len(found) < len(materials)
+    by_name = {m["id"] for m in prod.all("materials", searchText=target["displayName"].upper(), active="Any")}
+    assert target["id"] in by_name
+    is_problem(prod.get("materials", searchText="a"), 400)
+    is_problem(prod.get("materials", searchText="x" * 201), 400)
+
+
 def test_get_by_id_for_every_kind_that_has_it(prod):
     for kind in (
         "materials",

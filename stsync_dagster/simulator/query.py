@@ -28,10 +28,12 @@ class ListSpec:
     int_lists: Mapping[str, str] = field(default_factory=dict)  # comma-separated param -> field, membership
     strings: Mapping[str, str] = field(default_factory=dict)  # param -> field, case-insensitive equality
     contains: Mapping[str, str] = field(default_factory=dict)  # param -> field, case-insensitive substring
+    # param -> fields: a case-insensitive partial match on any of them (materials' searchText, 2 to 200 characters)
+    search: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 LIST_SPECS: dict[str, ListSpec] = {
-    "materials": ListSpec(external=True),
+    "materials": ListSpec(external=True, search={"searchText": ("displayName", "code", "description")}),
     "equipment": ListSpec(external=True),
     "purchase-orders": ListSpec(
         active=False,
@@ -69,6 +71,7 @@ LIST_SPECS: dict[str, ListSpec] = {
     "technicians": ListSpec(contains={"name": "name"}),
     "categories": ListSpec(strings={"categoryType": "categoryType"}),
 }
+SEARCH_LENGTH = (2, 200)  # the OpenAPI document's minLength and maxLength of materials' searchText
 # Exports that take an `active` filter; for every export the default is all records, inactive included.
 EXPORT_ACTIVE_FILTER = ("appointments", "appointment-assignments")
 
@@ -207,6 +210,14 @@ def list_records(tenant: Tenant, kind: str, params) -> dict:
         needle = params.get(name)
         if needle:
             records = [r for r in records if needle.lower() in str(r.get(fld) or "").lower()]
+    for name, fields in spec.search.items():
+        needle = params.get(name)
+        if needle:
+            if not SEARCH_LENGTH[0] <= len(needle) <= SEARCH_LENGTH[1]:
+                raise validation({name: [f"The length of '{name}' must be between {SEARCH_LENGTH[0]} and "
+                                         f"{SEARCH_LENGTH[1]} characters."]})  # fmt: skip
+            needle = needle.lower()
+            records = [r for r in records if any(needle in str(r.get(f) or "").lower() for f in fields)]
     guid = params.get("externalDataApplicationGuid") or None
     if spec.external:
         guid, matches = _external_filter(tenant, kind, params)

@@ -31,9 +31,16 @@ def _guid(request: Request) -> str | None:
     return request.query_params.get("externalDataApplicationGuid") or None
 
 
+_NOT_FILTERS = {"page", "pageSize", "includeTotal", "sort", "active", "externalDataApplicationGuid"}
+
+
 def listing(kind: str) -> Handler:
     def handler(tenant, request, _body, state):
-        return JSONResponse(list_answer(tenant, kind, request.query_params, state))
+        params = request.query_params
+        answer = list_answer(tenant, kind, params, state)
+        whole = params.get("page", "1") == "1" and not set(params) - _NOT_FILTERS  # a read of the whole list starts
+        state.stats[tenant.env].listed(kind, len(answer.get("data") or ()), whole)
+        return JSONResponse(answer)
 
     return handler
 

@@ -26,6 +26,8 @@ class Stats:
         with self._lock:
             self._counts = Counter({name: 0 for name in self.COUNTERS})
             self._by_route: Counter = Counter()
+            self._listed: Counter = Counter()  # records answered by list calls, per kind: how much was read
+            self._whole_lists: Counter = Counter()  # list reads with no filter but paging and `active`, per kind
             self._status: Counter = Counter()
             self._in_flight = 0
             self._max_in_flight = 0
@@ -38,6 +40,11 @@ class Stats:
         with self._lock:
             self._counts["requests"] += 1
             self._by_route[route] += 1
+
+    def listed(self, kind: str, n: int, whole: bool) -> None:
+        with self._lock:
+            self._listed[kind] += n
+            self._whole_lists[kind] += whole
 
     def enter(self) -> None:
         """A request is being served: tracks the most served at once (are clients really concurrent?)."""
@@ -57,6 +64,8 @@ class Stats:
         with self._lock:
             out = {name: self._counts[name] for name in self.COUNTERS}
             out["by_route"] = dict(self._by_route)
+            out["listed"] = dict(self._listed)
+            out["whole_lists"] = {kind: n for kind, n in self._whole_lists.items() if n}
             out["status"] = dict(self._status)
             out["max_in_flight"] = self._max_in_flight
             return copy.deepcopy(out)

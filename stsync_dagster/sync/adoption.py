@@ -79,14 +79,27 @@ class IntegrationIndex:
     @classmethod
     def read(cls, handler, intc) -> "IntegrationIndex":
         index = cls(handler.kind)
-        for page in intc.iter_pages(handler.cfg.int_list_path, handler.index_params()):
-            for raw in page.records:
-                index.add(int(raw["id"]), handler.mark_of(raw), handler.int_key(raw), handler.int_evidence(raw))
+        for entry in cls.entries(handler, intc, handler.index_params()):
+            index.add(*entry)
         log.info("%s: %d records in Integration indexed by mark and natural key", handler.kind, len(index.mark_of))
         return index
 
+    @staticmethod
+    def entries(handler, intc, params: dict, marks: set[int] | None = None, keys: set[str] | None = None) -> list:
+        """(id, mark, key, evidence) of the records one list read returns; with `marks`/`keys`, only those with
+        one of these marks or keys (what is held is bounded by the page, not by the list)."""
+        kept = []
+        for page in intc.iter_pages(handler.cfg.int_list_path, params):
+            for raw in page.records:
+                mark, key = handler.mark_of(raw), handler.int_key(raw)
+                if marks is None or mark in marks or key in keys:
+                    kept.append((int(raw["id"]), mark, key, handler.int_evidence(raw)))
+        return kept
+
     def add(self, int_id: int, mark: int | None, key: str | None, evidence: str | None = None) -> None:
         with self._lock:
+            if int_id in self.mark_of:  # listed twice (reads that overlap, a page repeated)
+                return
             self.mark_of[int_id] = mark
             self.evidence_of[int_id] = evidence
             if mark is not None:

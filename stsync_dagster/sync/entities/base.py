@@ -12,11 +12,10 @@ from stsync_dagster.sync.configfile import EntityConfig, SyncConfig
 from stsync_dagster.sync.adoption import natural_key
 from stsync_dagster.sync.policy import Reference
 from stsync_dagster.sync.references import Ref, RefMap
+from stsync_dagster.sync.entities.candidates import created_windows, search_reads, stamp_reads
 from stsync_dagster.sync.stamps import STAMP_KEY, stamped_prod_id
 
 log = logging.getLogger("stsync.sync")
-
-BATCH = 50  # the API's limit on ids / externalDataValues per request
 
 
 def _field(record: BaseModel, name: str):
@@ -60,6 +59,31 @@ class EntityHandler:
     def index_params(self) -> dict:
         """List parameters that show every Integration record of the kind with STSync's mark."""
         return {**self.cfg.list_params, "externalDataApplicationGuid": self.guid}
+
+    # How adoption narrows its read of Integration (candidates.py): the list filters on STSync's mark (POs: no),
+    # and a partial-text search over some fields (materials' searchText).
+    marks_filterable: ClassVar[bool] = True
+    search_param: ClassVar[str | None] = None
+    searched_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def candidate_reads(self, records: list[BaseModel], keyed: list[BaseModel]) -> list[dict] | None:
+        """List parameters that together return every Integration record that could be one of `records` (by
+        mark) or have the natural key of one of `keyed`; None when the list cannot be narrowed so."""
+        if not self.marks_filterable:
+            return None
+        by_key = self.key_reads(keyed) if keyed else []
+        if by_key is None:
+            return None
+        return [*stamp_reads(self.cfg.list_params, self.guid, sorted(r.id for r in records)), *by_key]
+
+    def key_reads(self, records: list[BaseModel]) -> list[dict] | None:
+        names = self.cfg.natural_key
+        searched = next((name for name in names if name in self.searched_fields), None)
+        if searched is not None and self.search_param:
+            return search_reads(self.index_params(), self.search_param, [_field(r, searched) for r in records])
+        if "createdOn" in names:
+            return created_windows(self.index_params(), [_field(r, "createdOn") for r in records])
+        return None
 
     def mark_of(self, raw: dict) -> int | None:
         """The Production id STSync marked on an Integration record, if any."""
@@ -168,14 +192,8 @@ class EntityHandler:
 
     def _find_by_stamp(self, intc, prod_ids: list[int]) -> dict[int, int]:
         found: dict[int, int] = {}
-        for start in range(0, len(prod_ids), BATCH):
-            batch = prod_ids[start : start + BATCH]
-            params = {
-                **self.cfg.list_params,
-                "externalDataApplicationGuid": self.guid,
-                "externalDataKey": STAMP_KEY,
-                "externalDataValues": ",".join(str(i) for i in batch),
-            }
+        for params in stamp_reads(self.cfg.list_params, self.guid, prod_ids):
+            batch = {int(v) for v in params["externalDataValues"].split(",")}
             for page in intc.iter_pages(self.cfg.int_list_path, params):
                 for record in page.records:
                     prod_id = stamped_prod_id(record, self.guid)

@@ -84,6 +84,8 @@ class ItemsHandler(EntityHandler):
     )
     read_names = {"variationMaterials": "variationsOrConfigurableMaterials"}
     not_updatable = frozenset({"externalData", "isOtherDirectCost"})  # MaterialUpdateRequest has no such field
+    search_param = "searchText"  # a case-insensitive partial match on these (the materials list's OpenAPI)
+    searched_fields = frozenset({"displayName", "code", "description"})
 
     def needs(self, records: list[SourceMaterial]) -> dict[str, set[int]]:
         """A configurable material names its variations: they are copied first."""

@@ -62,6 +62,8 @@ class PurchaseOrdersHandler(EntityHandler):
         if sent.get("shipTo"):  # read back as the address alone, without its description
             yield "shipTo", "shipTo", sent["shipTo"]["address"]
 
+    marks_filterable = False  # the mark is memo text: no list filter finds it
+
     def index_params(self) -> dict:
         return dict(self.cfg.list_params)
 

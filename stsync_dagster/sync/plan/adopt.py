@@ -30,14 +30,14 @@ class Adopter:
         run, handler, report = self.run, ctx.handler, ctx.report
         if not todo:
             return []
+        keys = {record.id: handler.prod_key(record, refs) for record in todo}
         try:
-            index = self.indexes.get(handler)
+            index = self.indexes.for_records(handler, todo, keys, lane)
         except st.ServiceTitanError as exc:  # cannot tell what Integration holds: create nothing
             for record in todo:
                 why = f"reading what Integration already holds: {exc}"
                 run.books.issue(report, Outcome.FAILED, record.id, "(request)", why)
             return []
-        keys = {record.id: handler.prod_key(record, refs) for record in todo}
         candidates = {i for r in todo for i in (*index.by_mark.get(r.id, ()), *index.by_key.get(keys[r.id], ()))}
         owners = run.crosswalk.find_by_int_id(ctx.kind, candidates) if candidates else {}
         adopted: dict[int, Match] = {}
