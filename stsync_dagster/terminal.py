@@ -142,9 +142,14 @@ class JsonLines(logging.Formatter):
 # ---- at the end --------------------------------------------------------------------------------------
 
 
+DRY_RUN_TITLE = "STSync dry run"
+DRY_RUN_LINE = "A dry run: nothing was written; the counts say what a real run would do."
+
+
 def counts_table(reports: dict[str, dict | None]) -> Table:
-    """A row per count, a column per asset (an asset that was not materialized: a dash)."""
-    table = Table(title="STSync", title_justify="left")
+    """A row per count, a column per asset (an asset that was not materialized: a dash); a dry run says so."""
+    dry = any(meta is not None and meta.get("dry_run") for meta in reports.values())
+    table = Table(title=DRY_RUN_TITLE if dry else "STSync", title_justify="left")
     table.add_column("count")
     for entity in reports:
         table.add_column(entity, justify="right")
@@ -171,9 +176,10 @@ def issues_table(entity: str, groups: list[dict]) -> Table:
     return table
 
 
-def dropped_table(entity: str, groups: list[dict], total: int) -> Table:
+def dropped_table(entity: str, groups: list[dict], total: int, dry_run: bool = False) -> Table:
+    copied = "Would be copied" if dry_run else "Copied"
     table = Table(
-        title=f"Copied by {entity} without a reference ({total}; the config's `references` policy)",
+        title=f"{copied} by {entity} without a reference ({total}; the config's `references` policy)",
         title_justify="left",
     )
     for name, justify in (("references", "right"), ("field", "left"), ("policy", "left"), ("reason", "left"),

@@ -172,8 +172,33 @@ def test_the_command_line_report_lists_dropped_references(sim, tmp_path):
     assert rows and all(" drop " in row for row in rows), done.stdout
 
 
+def test_a_dry_run_from_the_command_line_says_so_and_counts_what_it_lists(sim, tmp_path):
+    env = sync_env(sim, tmp_path)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_", "DAGSTER_HOME"))}
+    done = subprocess.run([str(STSYNC), "sync", "jobs", "--dry-run"], env={**base, **env, "COLUMNS": "250"},
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.lstrip().splitlines()
+    assert lines[0] == "A dry run: nothing was written; the counts say what a real run would do."
+    assert lines[1].strip() == "STSync dry run"
+    title = next(line for line in done.stdout.splitlines() if "without a reference (" in line)
+    assert title.lstrip().startswith("Would be copied by jobs"), title
+    listed = sum(int(line.strip("│ ").split("│")[0]) for line in done.stdout.splitlines()
+                 if "appointments.technicianIds" in line)  # fmt: skip
+    assert listed > 0 and f"without a reference ({listed};" in title, done.stdout
+    assert not sim.records("int", "jobs")
+
+
 def test_a_dry_run_lists_the_references_it_would_drop_and_writes_nothing(sim, tmp_path):
     env = sync_env(sim, tmp_path)
     plan = sync(env, entities=["jobs"], dry_run=True)
     assert any(r["reference"].endswith("].technicianIds") and r["policy"] == "drop" for r in plan["jobs"]["dropped"])
     assert not sim.records("int", "jobs")
+
+
+def test_a_reason_names_one_record_of_a_kind_in_the_singular():
+    from stsync_dagster.sync.references import _singular
+
+    assert [_singular(k) for k in ("categories", "vendors", "business_units", "pos", "equipment")] == [
+        "category", "vendor", "business unit", "po", "equipment"
+    ]  # fmt: skip

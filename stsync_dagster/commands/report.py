@@ -33,6 +33,8 @@ def step_errors(result) -> list[str]:
 def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, details: bool = True) -> None:
     """The counts table, then what was not copied, grouped by reason."""
     values = {entity: None if meta is None else _values(meta) for entity, meta in reports.items()}
+    if any(meta is not None and meta.get("dry_run") for meta in values.values()):
+        out.print(terminal.DRY_RUN_LINE, markup=False)
     out.print(terminal.counts_table(values))
     for entity, meta in values.items():
         if meta is None:
@@ -48,7 +50,8 @@ def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, 
         elif meta.get("issue_groups"):
             out.print(terminal.issues_table(entity, meta["issue_groups"]))
         if meta.get("dropped_groups"):
-            out.print(terminal.dropped_table(entity, meta["dropped_groups"], int(meta.get("dropped_references", 0))))
+            total = int(meta.get("dropped_references", sum(g["count"] for g in meta["dropped_groups"])))
+            out.print(terminal.dropped_table(entity, meta["dropped_groups"], total, bool(meta.get("dry_run"))))
 
 
 def finish(command: str, reports: dict[str, dict | None], errors: list[str], args, *, details: bool = True) -> int:

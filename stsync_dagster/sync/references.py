@@ -54,7 +54,8 @@ class Claims:
 
 
 def _singular(kind: str) -> str:
-    return kind.rstrip("s").replace("_", " ")
+    one = kind[:-3] + "y" if kind.endswith("ies") else kind.rstrip("s")
+    return one.replace("_", " ")
 
 
 class RefMap:

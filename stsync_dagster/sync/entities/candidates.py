@@ -30,13 +30,13 @@ def stamp_reads(params: dict, guid: str, prod_ids: list[int]) -> list[dict]:
 def search_reads(params: dict, name: str, texts: list) -> list[dict] | None:
     """One partial-text search per distinct text, by its longest word (a copy made by hand may space it
     differently); None when a text has no word the search takes."""
-    words = set()
+    words: dict[str, str] = {}
     for text in texts:
         word = max(str(text or "").split(), key=len, default="")[: SEARCH_LENGTH[1]]
         if len(word) < SEARCH_LENGTH[0]:
             return None
-        words.add(word.casefold())
-    return [{**params, name: word} for word in sorted(words)]
+        words.setdefault(word.lower(), word)  # the search ignores case: one request for both; sent as written
+    return [{**params, name: word} for _, word in sorted(words.items())]
 
 
 def created_windows(params: dict, values: list) -> list[dict] | None:
