@@ -69,4 +69,11 @@ def test_a_refused_master_data_endpoint_fails_no_step_and_shows_no_trace(cli_env
     assert report["assets"]["pos"]["created"] == 0 and report["assets"]["pos"]["blocked"] > 0  # every PO needs one
     assert "warehouses: unavailable: GET /inventory/v2/tenant/" in done.stderr
     reasons = [group["reason"] for group in report["assets"]["pos"]["issue_groups"]]
-    assert any("no warehouses matched" in reason and "stsync verify" in reason for reason in reasons), reasons
+    refused = [r for r in reasons if "/warehouses: 403 Forbidden" in r and "ST_APP_KEY_INT" in r]
+    assert refused and not [r for r in reasons if "no warehouses matched" in r], reasons  # the refusal, not a guess
+    again = json.loads(run(["sync", "pos", "--json"], cli_env, tmp_path).stdout)  # a later run, master data not re-read
+    assert any("/warehouses: 403" in g["reason"] for g in again["assets"]["pos"]["issue_groups"]), again
+    simulator.set_faults(refused=())
+    healed = json.loads(run(["sync", "all", "--json"], cli_env, tmp_path).stdout)  # the scope granted
+    assert healed["assets"]["pos"]["created"] > 0
+    assert not [g for g in healed["assets"]["pos"]["issue_groups"] if "/warehouses: 403" in g["reason"]]

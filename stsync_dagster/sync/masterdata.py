@@ -53,6 +53,10 @@ def _read_all(client, cfg: MasterConfig) -> list[dict]:
     return [record for page in client.iter_pages(cfg.path, dict(cfg.list_params)) for record in page.records]
 
 
+WHOLE_KIND = 0  # the issue row of a master-data kind as a whole (its endpoint refused), not of one record
+UNAVAILABLE = "unavailable: "
+
+
 def match_master(kind: str, cfg: MasterConfig, prod, intc, crosswalk, *, write: bool = True) -> MatchReport:
     """Pair every Production record of `kind` with the one Integration record of the same natural key."""
     report = MatchReport(kind)
@@ -60,6 +64,8 @@ def match_master(kind: str, cfg: MasterConfig, prod, intc, crosswalk, *, write: 
         held, wanted = _read_all(intc, cfg), _read_all(prod, cfg)
     except ScopeRefused as exc:  # the kind cannot be read: unavailable, and what needs it is blocked
         report.unavailable = str(exc)
+        if write:  # remembered, so that a later run's records blocked on it say why (references.RefMap)
+            crosswalk.set_issues(kind, {WHOLE_KIND: ("failed", f"{UNAVAILABLE}{exc}", "(endpoint)")}, None)
         return report
     by_key: dict[str, list[int]] = defaultdict(list)
     for record in held:
@@ -93,7 +99,7 @@ def match_master(kind: str, cfg: MasterConfig, prod, intc, crosswalk, *, write: 
     report.pairs = pairs
     if write:
         report.changed = crosswalk.record(kind, pairs, source="masterdata")
-        crosswalk.clear_issues(kind, list(pairs))
+        crosswalk.clear_issues(kind, [*pairs, WHOLE_KIND])
         if issues:
             crosswalk.set_issues(kind, issues, None)
     for prod_id, key, ids in report.ambiguous:

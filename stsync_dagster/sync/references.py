@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 from stsync_dagster.sync.configfile import MASTER_KINDS
+from stsync_dagster.sync.masterdata import UNAVAILABLE, WHOLE_KIND
 from stsync_dagster.sync.outcome import Blocked, Deferred
 from stsync_dagster.sync.policy import BLOCK, DEFAULT, DROP, DefaultPolicy, Policies
 
@@ -123,6 +124,13 @@ class RefMap:
             and not (overlay or {}).get(kind)
             and not crosswalk.counts(kind)
         )
+        refused = {  # a master-data kind the last match could not read: its endpoint's refusal
+            issue.kind: issue.reason.removeprefix(UNAVAILABLE)
+            for kind in unmatched
+            for issue in crosswalk.issues(kind=kind, prod_ids=[WHOLE_KIND])
+            if issue.reason.startswith(UNAVAILABLE)
+        }
+        unavailable = {**refused, **(unavailable or {})}
         refmap = cls(
             ids, reasons, planned, entity=entity, policies=policies, unmatched=unmatched, unavailable=unavailable
         )
