@@ -240,3 +240,23 @@ def test_the_exit_code_says_when_records_are_left_unfinished(metadata, code, cap
 
     assert finish("sync", {"items": metadata}, [], argparse.Namespace(json=True)) == code
     assert json.loads(capsys.readouterr().out)["exit_code"] == code
+
+
+def test_a_command_run_through_uv_prints_nothing_of_uv_s_own(tmp_path):
+    """`uv run stsync …` is how the README runs every command: uv's own lines ("Bytecode compiled 4702 files",
+    once printed by every command) are noise in front of the tool's output."""
+    import os
+    import shutil
+
+    uv = shutil.which("uv")
+    if uv is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("uv is not on PATH under CI")
+        pytest.skip("uv is not on PATH")
+    repo = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
+    for _ in range(2):  # the second run is every run after the first
+        done = subprocess.run([uv, "run", "--frozen", "stsync", "--help"], cwd=repo, env=env, capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert "Bytecode compiled" not in done.stderr and "usage: stsync" in done.stdout, done.stderr
