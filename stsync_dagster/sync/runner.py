@@ -10,6 +10,7 @@ from typing import Callable
 
 from stsync_dagster.sync.configfile import MASTER_KINDS, SyncConfig
 from stsync_dagster.sync.engine import Run, SyncEngine, SyncOptions
+from stsync_dagster.sync.entities import referenced_kinds
 from stsync_dagster.sync.masterdata import MatchReport, match_master
 from stsync_dagster.sync.outcome import SyncReport
 from stsync_dagster.sync.runs import RunRegistry
@@ -25,7 +26,22 @@ def run_master(kind: str, *, prod, intc, crosswalk, config: SyncConfig, dry_run:
     return report
 
 
-def _with_engine(work: Callable[[SyncEngine], SyncReport], **needs) -> SyncReport:
+def master_first(entity: str, *, prod, intc, crosswalk, config: SyncConfig) -> list[MatchReport]:
+    """Master data before any record: a kind the entity references (or what it pulls in does) that the
+    crosswalk has never matched is matched now, so that no record is written with such a reference left out
+    only because `master_data` was not materialized first."""
+    reports = []
+    for kind in MASTER_KINDS:
+        if kind in referenced_kinds(entity) and not crosswalk.counts(kind):
+            log.warning(
+                "%s: %s never matched into the crosswalk: matching them first (the master_data asset does it)",
+                entity, kind,
+            )  # fmt: skip
+            reports.append(run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk, config=config, dry_run=False))
+    return reports
+
+
+def _with_engine(work: Callable[[SyncEngine], SyncReport], entity: str, **needs) -> SyncReport:
     """`needs`: what a Run is made of (prod, intc, crosswalk, config, options, guid)."""
     options: SyncOptions = needs["options"]
     if options.dry_run:  # writes nothing, so claims nothing and needs no registration
@@ -36,6 +52,7 @@ def _with_engine(work: Callable[[SyncEngine], SyncReport], **needs) -> SyncRepor
         }
         with SyncEngine(Run(**needs, overlay=overlay)) as engine:
             return work(engine)
+    master_first(entity, **{k: needs[k] for k in ("prod", "intc", "crosswalk", "config")})
     with RunRegistry(needs["crosswalk"], options.run_id) as registry:
         with SyncEngine(Run(**needs, claim_is_live=registry.is_live)) as engine:
             return work(engine)
@@ -45,11 +62,11 @@ def run_entity(
     entity: str, window: Window, *, on_page: Callable[[SyncReport], None] | None = None, **needs
 ) -> SyncReport:
     """Sync the entity's records modified in the window. `needs`: prod, intc, crosswalk, config, options, guid."""
-    return _with_engine(lambda engine: engine.sync(entity, window, on_page=on_page), **needs)
+    return _with_engine(lambda engine: engine.sync(entity, window, on_page=on_page), entity, **needs)
 
 
 def run_copy(
     entity: str, prod_ids: list[int], *, on_page: Callable[[SyncReport], None] | None = None, **needs
 ) -> SyncReport:
     """Copy these Production records of the entity, with what they reference (`stsync copy`)."""
-    return _with_engine(lambda engine: engine.copy(entity, prod_ids, on_page=on_page), **needs)
+    return _with_engine(lambda engine: engine.copy(entity, prod_ids, on_page=on_page), entity, **needs)

@@ -13,8 +13,23 @@ HANDLERS: dict[str, type[EntityHandler]] = {
     "jobs": JobsHandler,
 }
 
+
+def referenced_kinds(entity: str) -> set[str]:
+    """Every kind the entity's records reference, directly or through the records they pull in."""
+    seen: set[str] = set()
+    todo = [entity]
+    while todo:
+        handler = HANDLERS.get(todo.pop())
+        for kind in {ref.kind for ref in handler.reference_fields.values()} if handler else ():
+            if kind not in seen:
+                seen.add(kind)
+                todo.append(kind)
+    return seen
+
+
 __all__ = [
     "HANDLERS",
+    "referenced_kinds",
     "EntityHandler",
     "EquipmentHandler",
     "ItemsHandler",
