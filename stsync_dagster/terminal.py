@@ -150,7 +150,7 @@ def counts_table(reports: dict[str, dict | None]) -> Table:
     """A row per count, a column per asset (an asset that was not materialized: a dash); a dry run says so."""
     dry = any(meta is not None and meta.get("dry_run") for meta in reports.values())
     table = Table(title=DRY_RUN_TITLE if dry else "STSync", title_justify="left")
-    table.add_column("count")
+    table.add_column("would be" if dry else "count")  # a plan's rows read "would be created 155"
     for entity in reports:
         table.add_column(entity, justify="right")
     for name in COUNT_ROWS:
