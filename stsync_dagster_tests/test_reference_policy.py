@@ -158,6 +158,8 @@ def test_a_sync_step_before_master_data_matches_what_it_needs_first(sim, tmp_pat
     assert event.metadata["created"].value > 0
     texts = text(event.metadata["issues"]) + text(event.metadata["dropped"])
     assert "never matched" not in texts and "materialize master_data first" not in texts, texts
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "master_data_matched"]
+    assert check.passed, check.description
     if entity == "items":
         copies = sim.records("int", "materials")
         assert copies and sum(1 for m in copies if m.get("primaryVendor")) > len(copies) // 2
@@ -211,3 +213,21 @@ def test_a_reason_names_one_record_of_a_kind_in_the_singular():
     assert [_singular(k) for k in ("categories", "vendors", "business_units", "pos", "equipment")] == [
         "category", "vendor", "business unit", "po", "equipment"
     ]  # fmt: skip
+
+
+def test_the_master_data_check_fails_a_run_that_wrote_records_before_their_master_data_was_matched(tmp_path):
+    from stsync_dagster.sync.checks import master_data_matched
+    from stsync_dagster.sync.crosswalk import Crosswalk
+    from stsync_dagster.sync.outcome import Outcome, SyncReport
+
+    report = SyncReport("items")
+    report.add(Outcome.CREATED, 101)
+    with Crosswalk(str(tmp_path / "cw.sqlite3")) as crosswalk:
+        failed = master_data_matched("items", crosswalk, report)
+        assert not failed.passed and "vendors, categories" in failed.description and "master_data" in failed.description
+        crosswalk.record("vendors", {1: 2}, source="masterdata")
+        crosswalk.set_issues(
+            "categories", {5: ("blocked", "categories: no Integration record with key 'x'", "name")}, None
+        )
+        assert master_data_matched("items", crosswalk, report).passed  # matched, even where nothing matched
+        assert master_data_matched("items", Crosswalk(str(tmp_path / "other.sqlite3")), SyncReport("items")).passed

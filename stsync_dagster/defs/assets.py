@@ -16,7 +16,7 @@ from stsync_dagster.defs.writes import writes_metadata
 from stsync_dagster.defs.run_config import SyncRunConfig, fail_on_bad_run_config
 from stsync_dagster.servicetitan.errors import ServiceTitanError
 from stsync_dagster.servicetitan.redact import Redactor, redacting
-from stsync_dagster.sync.checks import CheckOutcome, read_back
+from stsync_dagster.sync.checks import CheckOutcome, master_data_matched, read_back
 from stsync_dagster.sync.entities import HANDLERS
 from stsync_dagster.sync.masterdata import MatchReport
 from stsync_dagster.sync.outcome import Outcome, SyncReport
@@ -173,6 +173,11 @@ def needed_master_data(entities: list[str]) -> list[str]:
     return [kind for kind in MASTER_DESCRIPTIONS if kind in seen]
 
 
+MASTER_MATCHED = "master_data_matched"
+MASTER_MATCHED_DESCRIPTION = (
+    "Fails when the run wrote records while a kind of master data they reference had never been matched into the "
+    "crosswalk: their references to it were left out (reported by the run itself)."
+)
 READ_BACK = "read_back_fidelity"
 READ_BACK_DESCRIPTION = (
     "A sample of the records created in the run, read back from Integration, holds Production's value of every "
@@ -193,7 +198,10 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
         freshness_policy=FRESHNESS,
         description=f"{SYNC_DESCRIPTIONS[entity]} Partitioned by the records' modifiedOn (UTC days). A dry run "
         "is the `sync_plan` job: it observes, never materializes.",
-        check_specs=[dg.AssetCheckSpec(READ_BACK, asset=entity, description=READ_BACK_DESCRIPTION)],
+        check_specs=[
+            dg.AssetCheckSpec(READ_BACK, asset=entity, description=READ_BACK_DESCRIPTION),
+            dg.AssetCheckSpec(MASTER_MATCHED, asset=entity, description=MASTER_MATCHED_DESCRIPTION),
+        ],
     )
     def _asset(
         context: dg.AssetExecutionContext,
@@ -211,12 +219,16 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
             )
             handler = HANDLERS[entity](config_file.get(), integration.guid())
             fidelity = read_back(handler, prod, intc, crosswalk.get(), report)
+            matched = master_data_matched(entity, crosswalk.get(), report)
         return dg.MaterializeResult(
             metadata={
                 **sync_metadata(report, str(window), mask),
                 **writes_metadata(crosswalk.get(), context.run.run_id, entity, mask),
             },
-            check_results=[check_result(entity, READ_BACK, fidelity, ERROR, mask)],
+            check_results=[
+                check_result(entity, READ_BACK, fidelity, ERROR, mask),
+                check_result(entity, MASTER_MATCHED, matched, ERROR, mask),
+            ],
         )
 
     return _asset
