@@ -1,8 +1,10 @@
-"""python -m stsync_dagster.simulator --port PORT [--seed N] [--scale X] [...] [--print-env]"""
+"""python -m stsync_dagster.simulator --port PORT [--seed N] [--scale X] [...] [--print-env] [--write-env PATH]"""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import signal
 import sys
 import threading
@@ -82,7 +84,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--print-env", action="store_true", help="print the ST_* block, then keep serving")
     parser.add_argument("--print-env-only", action="store_true", help="print the ST_* block and exit")
+    parser.add_argument(
+        "--write-env",
+        metavar="PATH",
+        help="write the ST_* block to PATH (a .env file) once the port is bound, then keep serving; unlike "
+        "`--print-env > .env`, a port already in use leaves the file as it was",
+    )
     return parser.parse_args(argv)
+
+
+PROG = "python -m stsync_dagster.simulator"
+
+
+def _refusal(exc: OSError, port: int) -> str:
+    """One line saying why the port cannot be listened on."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"{PROG}: port {port} on 127.0.0.1 is already in use (another simulator still running?); "
+            "stop it, or choose another port with --port (0 picks a free one)"
+        )
+    return f"{PROG}: cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"
+
+
+def write_env(path: str, env: dict[str, str]) -> None:
+    """The ST_* block into `path`, whole or not at all: written beside it, then moved over it."""
+    target = os.path.abspath(path)
+    partial = f"{target}.{os.getpid()}.partial"
+    try:
+        with open(partial, "w", encoding="utf-8") as out:
+            out.write("".join(f"{key}={value}\n" for key, value in env.items()))
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +148,19 @@ def main(argv: list[str] | None = None) -> int:
             echo_credentials=args.echo_credentials,
         ),
     )
-    sim.start(args.port)  # binds first, so with --port 0 the printed env names the real port
+    try:
+        sim.start(args.port)  # binds first, so with --port 0 the printed env names the real port
+    except OSError as exc:
+        print(_refusal(exc, args.port), file=sys.stderr, flush=True)
+        return 2
+    if args.write_env:
+        try:
+            write_env(args.write_env, sim.env())
+        except OSError as exc:
+            sim.stop()
+            print(f"{PROG}: cannot write {args.write_env}: {exc.strerror or exc}", file=sys.stderr, flush=True)
+            return 2
+        print(f"Wrote the ST_* block to {args.write_env}", file=sys.stderr, flush=True)
     if args.print_env or args.print_env_only:
         print("\n".join(f"{key}={value}" for key, value in sim.env().items()), flush=True)
     if args.print_env_only:

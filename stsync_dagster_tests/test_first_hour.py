@@ -1,0 +1,84 @@
+"""The first hour of a new user (issue 25, "noise and rough edges"): each rough edge, tried as a user meets it.
+Real runs: the `stsync` command and the simulator as subprocesses, the simulator over loopback HTTP."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+SIMULATOR = [sys.executable, "-m", "stsync_dagster.simulator"]
+
+
+@pytest.fixture
+def busy_port():
+    """A port of 127.0.0.1 something else listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+def _simulator(args: list[str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([*SIMULATOR, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+# -- 1. a busy simulator port ---------------------------------------------------------------------------------------
+
+
+def test_a_busy_simulator_port_is_one_line_and_exit_code_2(busy_port, tmp_path):
+    done = _simulator(["--port", str(busy_port), "--scale", "0.05", "--print-env"], tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""  # no ST_* block naming a port nobody serves
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert str(busy_port) in lines[0] and "already in use" in lines[0] and "--port" in lines[0]
+
+
+def test_write_env_leaves_the_file_alone_when_the_port_is_busy(busy_port, tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("ST_API_BASE_PROD=http://127.0.0.1:1234/prod\n")
+    done = _simulator(["--port", str(busy_port), "--scale", "0.05", "--write-env", str(dotenv)], tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"port {busy_port}" in done.stderr and "Traceback" not in done.stderr
+    assert dotenv.read_text() == "ST_API_BASE_PROD=http://127.0.0.1:1234/prod\n"
+    assert [p.name for p in tmp_path.iterdir()] == [".env"]  # nothing half-written beside it
+
+
+def test_write_env_writes_the_block_once_the_port_is_bound_and_keeps_serving(tmp_path):
+    assert "--write-env" in _simulator(["--help"], tmp_path).stdout
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("stale\n")
+    server = subprocess.Popen(
+        [*SIMULATOR, "--port", "0", "--scale", "0.05", "--write-env", str(dotenv)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while dotenv.read_text() == "stale\n":
+            assert server.poll() is None, server.communicate()
+            assert time.monotonic() < deadline, "the .env was never written"
+            time.sleep(0.1)
+        env = dict(line.split("=", 1) for line in dotenv.read_text().splitlines())
+        assert env["ST_API_BASE_INT"].endswith("/int") and env["ST_CLIENT_SECRET_PROD"]
+        token = httpx.post(
+            env["ST_AUTH_URL_PROD"],
+            data={
+                "grant_type": "client_credentials",
+                "client_id": env["ST_CLIENT_ID_PROD"],
+                "client_secret": env["ST_CLIENT_SECRET_PROD"],
+            },
+        )
+        assert token.status_code == 200, token.text  # the file names the port it serves on
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
