@@ -50,6 +50,7 @@ def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, 
         elif meta.get("issue_groups"):
             out.print(terminal.issues_table(entity, meta["issue_groups"]))
         if meta.get("dropped_groups"):
+            # A plan carries no numbers the UI would plot: its total is its groups' sum.
             total = int(meta.get("dropped_references", sum(g["count"] for g in meta["dropped_groups"])))
             out.print(terminal.dropped_table(entity, meta["dropped_groups"], total, bool(meta.get("dry_run"))))
 

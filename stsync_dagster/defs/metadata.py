@@ -139,7 +139,6 @@ def plan_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
             "plan_issues": issues_table(report.issues),
             "plan_issue_groups": dg.MetadataValue.json(report.grouped_issues()),
             "plan_dropped": dropped_table(report),
-            "plan_dropped_references": dg.MetadataValue.int(len(report.dropped)),
             "plan_dropped_groups": dg.MetadataValue.json(report.grouped_dropped()),
             "plan_dropped_by_field": left_out_table(report),
             "sample_diffs": dg.MetadataValue.json(report.sample_diffs),
