@@ -123,7 +123,7 @@ PURCHASE_ORDER = FieldMap(
         _t("businessUnitId", "business_units", "required: no counterpart blocks the PO"),
         _t("inventoryLocationId", "warehouses", "required: no counterpart blocks the PO"),
         _t("jobId", "jobs", "the job is copied first"),
-        _t("technicianId", "technicians", "no counterpart blocks the PO"),
+        _t("technicianId", "technicians", "the config's `references` policy decides (as shipped: `drop`, " + _OPTIONAL + ")"),
         _dropped("projectId", _NOT_LISTED.format(what="projects")),
         _dropped("budgetCodeId", _NOT_LISTED.format(what="budget codes")),
         _no_source("shipTo.description", "the read shape has the address only: Production's street and city are sent"),
@@ -160,7 +160,8 @@ JOB = FieldMap(
         _t("campaignId", "campaigns", "required: no counterpart blocks the job"),
         *(_c(f"appointments[].{name}", note=_APPOINTMENTS)
           for name in ("start", "end", "arrivalWindowStart", "arrivalWindowEnd")),
-        _t("appointments[].technicianIds", "technicians", "no counterpart blocks the job; " + _APPOINTMENTS),
+        _t("appointments[].technicianIds", "technicians",
+           "the config's `references` policy decides (as shipped: `drop`); " + _APPOINTMENTS),
         _c("summary"),
         _dropped("customFields", _NOT_LISTED.format(what="custom field types")),
         _dropped("tagTypeIds", _NOT_LISTED.format(what="tag types")),
