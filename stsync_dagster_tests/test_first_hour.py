@@ -9,9 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
 
+
+from stsync_dagster_tests.test_cli import cli_env, run  # noqa: F401 (cli_env: a fixture)
 
 SIMULATOR = [sys.executable, "-m", "stsync_dagster.simulator"]
 
@@ -82,3 +85,30 @@ def test_write_env_writes_the_block_once_the_port_is_bound_and_keeps_serving(tmp
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+# -- 2. master-data warnings once -----------------------------------------------------------------------------------
+
+AMBIGUOUS = "spring tune-up mailer"  # a campaign name Integration holds twice (the simulator's, on purpose)
+UNMATCHED = "gulf coast refrigerant supply"  # a vendor Integration lacks
+
+
+def test_each_master_data_warning_is_said_once_per_run(cli_env, tmp_path):
+    dry = run(["sync", "all", "--dry-run"], cli_env, tmp_path)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert dry.stderr.count(AMBIGUOUS) <= 1, dry.stderr  # four times: once for each step that matched it
+    done = run(["sync", "all"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr.count(AMBIGUOUS) == 1 and done.stderr.count(UNMATCHED) == 1, done.stderr
+
+
+def test_the_master_data_step_logs_each_warning_once_in_the_run_log(simulator, tmp_path):
+    from stsync_dagster.defs.assets import master_assets
+    from stsync_dagster.defs.resources import build_resources
+    from stsync_dagster_tests.sync_helpers import pointed_at, sync_env
+
+    with dg.instance_for_test() as instance, pointed_at(sync_env(simulator, tmp_path)):
+        result = dg.materialize(master_assets, selection=["campaigns"], resources=build_resources(), instance=instance)
+        assert result.success
+        lines = [e.user_message for e in instance.all_logs(result.run_id) if not e.is_dagster_event]
+    assert sum(AMBIGUOUS in line for line in lines) == 1, lines

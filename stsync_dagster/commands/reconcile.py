@@ -45,7 +45,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
                 print(f"    Production {prod_id} → Integration {int_ids}: duplicates made outside this crosswalk")
         # Then what Integration holds without STSync's marks (a refresh, hand-made records), by natural key.
         for kind in MASTER_KINDS:
-            match_master(kind, config.master(kind), prod, intc, crosswalk)
+            matched = match_master(kind, config.master(kind), prod, intc, crosswalk)
+            if matched.unavailable or matched.unmatched or matched.ambiguous:
+                print(f"  {matched.summary()}")
+            for prod_id, key, int_ids in matched.ambiguous:
+                print(f"    {kind} {prod_id} ({key!r}): Integration holds {int_ids}: not guessed")
         options = SyncOptions(run_id=run_id, create=False)
         window = window_for(None, start_date())
         for entity in entities:

@@ -1,17 +1,18 @@
-"""Master data (vendors, customers, …) is matched between the tenants by natural keys, never created."""
+"""Master data (vendors, customers, …) is matched between the tenants by natural keys, never created.
+
+Matching logs nothing per record: its report lists the keys without a counterpart and the ambiguous ones, and the
+step that asked for it says them, once (the master_data asset, its plan, `stsync reconcile`). A dry run matches in
+memory in every step that needs the pairs: a line from here would be said once per step."""
 
 from __future__ import annotations
 
 from stsync_dagster.servicetitan.errors import ScopeRefused
 
-import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from stsync_dagster.sync.adoption import fold, joined_key
 from stsync_dagster.sync.configfile import MasterConfig
-
-log = logging.getLogger("stsync.masterdata")
 
 
 @dataclass
@@ -102,8 +103,4 @@ def match_master(kind: str, cfg: MasterConfig, prod, intc, crosswalk, *, write: 
         crosswalk.clear_issues(kind, [*pairs, WHOLE_KIND])
         if issues:
             crosswalk.set_issues(kind, issues, None)
-    for prod_id, key, ids in report.ambiguous:
-        log.warning(
-            "%s %s: natural key '%s' matches several Integration records %s: not guessed", kind, prod_id, key, ids
-        )
     return report
