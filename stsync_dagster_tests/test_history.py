@@ -97,3 +97,34 @@ def test_a_write_is_kept_in_the_transaction_of_its_crosswalk_change(tmp_path):
         assert crosswalk.confirm("items", {1: 11}, "run", history=writes) == {1}
         assert crosswalk.confirm("items", {1: 11}, "other-run", history=writes) == {1}
         assert [w.action for w in crosswalk.history("items", 1)] == ["created"] and crosswalk.history("items", 2) == []
+
+
+def test_a_record_s_history_is_reachable_from_the_ui_as_a_job_taking_kind_and_id(copied):
+    """The `record_history` job (the UI's Launchpad: kind, prod_id) tells what `stsync history` tells, in its
+    output's metadata: the writes, what the record is mapped to now, why it is not copied."""
+    import dagster as dg
+
+    from stsync_dagster.defs.location import build_defs
+    from stsync_dagster.defs.metadata import table_rows
+    from stsync_dagster_tests.sync_helpers import pointed_at
+
+    sim, env, _ = copied
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        po, int_po = sorted((p, i) for p, (i, s) in crosswalk.mapped("pos").items() if s == "sync")[0]
+        expected = [(w.action, w.int_id, w.run_id) for w in crosswalk.history("pos", po)]
+        blocked = next(iter(crosswalk.issues(kind="pos", status="blocked")))
+    stories = {}
+    with pointed_at(env), dg.DagsterInstance.ephemeral() as instance:
+        job = build_defs().resolve_job_def("record_history")
+        for prod_id in (po, blocked.prod_id):
+            config = {"ops": {"history": {"config": {"kind": "pos", "prod_id": prod_id}}}}
+            result = job.execute_in_process(run_config=config, instance=instance)
+            assert result.success
+            (output,) = [e for e in result.all_node_events if e.is_successful_output]
+            stories[prod_id] = {k: getattr(v, "value", v) for k, v in output.step_output_data.metadata.items()}
+    story = stories[po]
+    assert [(r["action"], r["int_id"], r["run_id"]) for r in table_rows(story["history"])] == expected and expected
+    assert story["now"] == f"mapped to Integration {int_po} (sync)" and story["not_copied"] == "-"
+    other = stories[blocked.prod_id]
+    assert other["now"] == "not in the crosswalk" and other["not_copied"].startswith("blocked since")
+    assert blocked.reason in other["not_copied"]

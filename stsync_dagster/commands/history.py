@@ -18,6 +18,7 @@ from stsync_dagster.sync.crosswalk import setting as database
 def cmd_history(args: argparse.Namespace) -> int:
     from stsync_dagster.settings import default_db
     from stsync_dagster.sync.crosswalk import Crosswalk
+    from stsync_dagster.sync.record_history import record_history
 
     load_env()
     value = os.environ.get(database.ENV_VAR, "").strip() or default_db()
@@ -26,13 +27,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         raise ConfigError(f"{database.ENV_VAR} ({shown}): no crosswalk there: nothing was synced with it yet",
                           variables=[database.ENV_VAR])  # fmt: skip
     with Crosswalk(value) as crosswalk:
-        writes = crosswalk.history(args.kind, args.prod_id)
-        entry = crosswalk.lookup(args.kind, [args.prod_id]).get(args.prod_id)
-        issue = next(iter(crosswalk.issues(kind=args.kind, prod_ids=[args.prod_id])), None)
-    now = "not in the crosswalk" if entry is None else (
-        f"mapped to Integration {entry.int_id} ({entry.source})" if entry.state == "confirmed"
-        else f"claimed by run {entry.run_id}, not confirmed yet")  # fmt: skip
-    waiting = None if issue is None else f"{issue.status} since {issue.first_seen:%Y-%m-%d %H:%M} UTC: {issue.reason}"
+        story = record_history(crosswalk, args.kind, args.prod_id)
+    writes, now, waiting = story.writes, story.now, story.waiting
     if args.json:
         body = {"kind": args.kind, "prod_id": args.prod_id, "now": now, "issue": waiting,
                 "writes": [{**{k: getattr(w, k) for k in ("at", "run_id", "asset", "action", "int_id", "detail")},

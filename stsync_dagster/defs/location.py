@@ -4,6 +4,7 @@ import dagster as dg
 
 from stsync_dagster.defs.assets import master_assets, sync_assets
 from stsync_dagster.defs.copy import copy_job
+from stsync_dagster.defs.history import history_job
 from stsync_dagster.defs.checks import sync_checks
 from stsync_dagster.defs.plan import sync_plan
 from stsync_dagster.defs.resources import build_resources
@@ -17,7 +18,7 @@ def build_defs(loggers: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*master_assets, *sync_assets],
         asset_checks=sync_checks,
-        jobs=[daily_sync_job, sync_plan, copy_job],
+        jobs=[daily_sync_job, sync_plan, copy_job, history_job],
         schedules=[daily_sync_schedule],
         resources=build_resources(),
         loggers=loggers,
