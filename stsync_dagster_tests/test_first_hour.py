@@ -3,6 +3,7 @@ Real runs: the `stsync` command and the simulator as subprocesses, the simulator
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -112,3 +113,26 @@ def test_the_master_data_step_logs_each_warning_once_in_the_run_log(simulator, t
         assert result.success
         lines = [e.user_message for e in instance.all_logs(result.run_id) if not e.is_dagster_event]
     assert sum(AMBIGUOUS in line for line in lines) == 1, lines
+
+
+# -- 3. a summary is INFO; a warning says what was left behind -------------------------------------------------------
+
+
+def test_a_summary_is_info_and_a_warning_says_what_was_left_behind(cli_env, tmp_path):
+    done = run(["sync", "all", "--json", "--log-format", "json", "--verbose"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assets = json.loads(done.stdout)["assets"]
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    steps = [line for line in lines if line["logger"] == "dagster" and line.get("step_key") in assets]
+    assert any(assets[entity]["blocked"] for entity in assets) and not all(assets[e]["blocked"] for e in assets)
+    for entity, counts in assets.items():
+        mine = [line for line in steps if line["step_key"] == entity]
+        (summary,) = [line for line in mine if line["message"].startswith(f"{entity}: created ")]
+        assert summary["level"] == "INFO", summary
+        left = [line for line in mine if "left behind" in line["message"]]
+        if counts["blocked"] or counts["failed"]:
+            (warning,) = left
+            assert warning["level"] == ("ERROR" if counts["failed"] else "WARNING"), warning
+            assert f"{counts['blocked']} blocked" in warning["message"], warning
+        else:
+            assert not left, left

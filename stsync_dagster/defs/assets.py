@@ -245,11 +245,33 @@ def run_window(context, config: SyncRunConfig) -> Window:
 ISSUE_LEVELS = {Outcome.FAILED: logging.ERROR, Outcome.BLOCKED: logging.WARNING, Outcome.CONFLICT: logging.WARNING}
 
 
+def left_behind(report: SyncReport) -> str | None:
+    """What the run left behind, in a few words (None: nothing): records failed, blocked or deferred with no run
+    on them, and an endpoint refused. What was copied, adopted or was already there is the summary's."""
+    parts = [
+        f"{n} {what}"
+        for n, what in (
+            (report.count(Outcome.FAILED), "failed"),
+            (report.count(Outcome.BLOCKED), "blocked"),
+            (report.unfinished, "deferred with no run on them"),
+        )
+        if n
+    ]
+    if report.unavailable:
+        parts.append(f"unavailable: {report.unavailable}")
+    return ", ".join(parts) or None
+
+
 def log_sync_report(context, entity: str, report: SyncReport, mask: Redactor) -> None:
-    """The summary, then each record not copied at its level: failed as errors, blocked as warnings."""
-    failed, blocked = report.count(Outcome.FAILED), report.count(Outcome.BLOCKED)
-    level = logging.ERROR if failed else logging.WARNING if blocked or report.unavailable else logging.INFO
-    context.log.log(level, mask(report.summary()))
+    """The summary at INFO; then, when records were left behind, a line saying so (an error when some failed, else
+    a warning) and each record not copied at its level: failed as errors, blocked as warnings."""
+    context.log.info(mask(report.summary()))
+    left = left_behind(report)
+    level = logging.ERROR if report.count(Outcome.FAILED) else logging.WARNING if left else logging.INFO
+    if left and report.dry_run:
+        context.log.log(level, mask(f"{entity} (dry run): would leave behind: {left}"))
+    elif left:
+        context.log.log(level, mask(f"{entity}: left behind: {left}; later runs try them again"))
     for issue in report.issues[:50]:
         context.log.log(
             ISSUE_LEVELS.get(issue.outcome, logging.INFO),
