@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import TypeVar
 
 from .clock import iso, parse_instant
+from .filters import apply_effects, check_types, ordering
 from .problems import ApiError, validation
 from .store import Tenant, order_key
 
@@ -175,6 +176,7 @@ def _external_filter(tenant: Tenant, kind: str, params) -> tuple[str | None, obj
 
 def list_records(tenant: Tenant, kind: str, params) -> dict:
     spec = LIST_SPECS[kind]
+    check_types(kind, params)
     page = int_param(params, "page", 1)
     page_size = int_param(params, "pageSize", DEFAULT_PAGE_SIZE)
     if page < 1:
@@ -218,12 +220,16 @@ def list_records(tenant: Tenant, kind: str, params) -> dict:
                                          f"{SEARCH_LENGTH[1]} characters."]})  # fmt: skip
             needle = needle.lower()
             records = [r for r in records if any(needle in str(r.get(f) or "").lower() for f in fields)]
+    records = apply_effects(tenant, kind, params, records)
     guid = params.get("externalDataApplicationGuid") or None
     if spec.external:
         guid, matches = _external_filter(tenant, kind, params)
         if matches is not None:
             records = [r for r in records if matches(r)]
     records.sort(key=lambda r: order_key(kind, r["id"]))
+    order = ordering(params) if kind == "job-types" else None
+    if order is not None:
+        records.sort(key=lambda r: parse_instant(r[order[0]]) if order[0] != "id" else r["id"], reverse=order[1])
     start = (page - 1) * page_size
     chunk = records[start : start + page_size]
     return {
@@ -258,6 +264,7 @@ def decode_from(raw: str | None) -> tuple[datetime, int]:
 
 
 def export_records(tenant: Tenant, kind: str, params, batch_size: int) -> dict:
+    check_types(f"export/{kind}", params)
     after = decode_from(params.get("from"))
     records = tenant.all(kind)
     if kind in EXPORT_ACTIVE_FILTER:

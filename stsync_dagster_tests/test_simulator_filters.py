@@ -1,0 +1,312 @@
+"""The simulator's list and export filters: the table (filters.py) held to the OpenAPI documents, every documented
+filter with an effect, a 400 for a value of the wrong type or outside its enum."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stsync_dagster.simulator import Simulator
+from stsync_dagster.simulator.filters import (
+    DESCRIBED_ENUMS,
+    EFFECTS,
+    ENUMS,
+    NO_EFFECT,
+    QUERY,
+    TYPES,
+    UNDOCUMENTED_LISTS,
+)
+from stsync_dagster.simulator.query import EXPORT_ACTIVE_FILTER, LIST_SPECS
+from stsync_dagster.simulator.routes import API
+from stsync_dagster_tests.test_simulator import Api, is_problem
+
+DOCS = {
+    "pricebook": "pricebook-v2.json",
+    "inventory": "inventory-v2.json",
+    "jpm": "jpm-v2.json",
+    "dispatch": "dispatch-v2.json",
+    "crm": "crm-v2.json",
+    "marketing": "marketing-v2.json",
+    "settings": "settings-v2.json",
+}
+# Handled by query.list_records for every list (paging, ids, active, the four date filters, externalData).
+GENERIC = {
+    "page",
+    "pageSize",
+    "includeTotal",
+    "ids",
+    "active",
+    "createdBefore",
+    "createdOnOrAfter",
+    "modifiedBefore",
+    "modifiedOnOrAfter",
+    "externalDataApplicationGuid",
+}
+CONSUMED_BY = {"customField.Operator": "customField.Fields", "orderBy": "ordering", "orderByDirection": "ordering"}
+
+
+def served_lists() -> dict[str, str]:
+    """Table key (kind or export/kind) -> domain, for every GET the simulator serves without an id."""
+    return {resource: domain for method, domain, resource, _ in API if method == "GET" and "{" not in resource}
+
+
+def doc_type(spec: dict, schema: dict) -> str:
+    ref = schema.get("$ref") or next((s["$ref"] for s in schema.get("oneOf", ()) if "$ref" in s), None)
+    if ref:
+        return ref.split("/")[-1]
+    kind, fmt = schema.get("type"), schema.get("format")
+    if kind == "integer":
+        return {"int32": "i32", "int64": "i64"}[fmt]
+    if kind == "string":
+        return {"date-time": "dt", "guid": "guid", None: "str"}[fmt]
+    return {"boolean": "bool", "number": "num", "array": "arr", "object": "obj"}[kind]
+
+
+def documented(openapi_dir: Path, domain: str, resource: str) -> dict[str, dict] | None:
+    spec = json.loads((openapi_dir / DOCS[domain]).read_text())
+    operation = spec["paths"].get(f"/tenant/{{tenant}}/{resource}", {}).get("get")
+    if operation is None:
+        return None
+    out = {}
+    for parameter in operation["parameters"]:
+        if "$ref" in parameter:
+            parameter = spec["components"]["parameters"][parameter["$ref"].split("/")[-1]]
+        if parameter["in"] == "query":
+            out[parameter["name"]] = {**parameter, "_type": doc_type(spec, parameter["schema"]), "_spec": spec}
+    return out
+
+
+# == the table and the documents ========================================================================
+def test_the_filter_table_is_the_documents(openapi_dir):
+    problems = []
+    served = served_lists()
+    assert set(QUERY) == set(served), "the table lists exactly the GET lists and exports served"
+    for resource, domain in served.items():
+        params = documented(openapi_dir, domain, resource)
+        if params is None:
+            if resource not in UNDOCUMENTED_LISTS:
+                problems.append(f"{resource}: served, not in {DOCS[domain]}, not listed as undocumented")
+            continue
+        table = TYPES[resource]
+        if set(params) != set(table):
+            problems.append(f"{resource}: documented {sorted(set(params) - set(table))} missing from the table, "
+                            f"{sorted(set(table) - set(params))} not documented")  # fmt: skip
+        for name, parameter in params.items():
+            ours, theirs = table.get(name), parameter["_type"]
+            if ours is None:
+                continue
+            if ours in DESCRIBED_ENUMS:  # a string whose description lists the values
+                if theirs != "str" or not all(v in parameter.get("description", "") for v in ENUMS[ours]):
+                    problems.append(f"{resource} {name}: {ours} is not the values its description lists")
+            elif ours != theirs:
+                problems.append(f"{resource} {name}: table {ours}, document {theirs}")
+            elif ours in ENUMS and tuple(parameter["_spec"]["components"]["schemas"][ours]["enum"]) != ENUMS[ours]:
+                problems.append(f"{resource} {name}: enum values differ from {ours}")
+    assert problems == []
+
+
+def test_every_documented_filter_has_an_effect():
+    """Each table parameter is applied by query.py, by the kind's ListSpec or EFFECTS, or named in NO_EFFECT."""
+    missing = []
+    for key, types in TYPES.items():
+        if key.startswith("export/"):
+            kind = key.removeprefix("export/")
+            handled = {"from", *(("active",) if kind in EXPORT_ACTIVE_FILTER else ())}
+            assert ("active" in types) == (kind in EXPORT_ACTIVE_FILTER), key
+        else:
+            spec = LIST_SPECS[key]
+            handled = GENERIC | set(spec.ints) | set(spec.int_lists) | set(spec.strings) | set(spec.contains)
+            handled |= set(spec.search) | set(EFFECTS.get(key, {}))
+            if spec.external:
+                handled |= {"externalDataKey", "externalDataValues"}
+            assert ("active" in types) == spec.active, key
+            if "ordering" in CONSUMED_BY.values() and key == "job-types":
+                handled |= {"orderBy", "orderByDirection"}
+            if "customField.Fields" in EFFECTS.get(key, {}):
+                handled.add("customField.Operator")
+        missing += [f"{key} {name}" for name in types if name not in handled and name not in NO_EFFECT]
+    assert missing == []
+
+
+# == behaviour ==========================================================================================
+@pytest.fixture(scope="module")
+def sim():
+    with Simulator(seed=7, scale=0.25, rate_limit=None).start() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def prod(sim) -> Api:
+    return Api(sim, "prod")
+
+
+@pytest.fixture(scope="module")
+def intg(sim) -> Api:
+    return Api(sim, "int")
+
+
+def ids(api: Api, resource: str, **params) -> set[int]:
+    return {r["id"] for r in api.all(resource, pageSize=500, **params)}
+
+
+def wanted(records, test) -> set[int]:
+    return {r["id"] for r in records if test(r)}
+
+
+BAD = {"i32": "x1", "i64": "12.5", "bool": "yes", "dt": "not-a-date", "num": "abc", "guid": "nope", "arr": "1,a"}
+
+
+def bad_values():
+    for key, types in TYPES.items():
+        for name, kind in types.items():
+            if kind in BAD:
+                yield key, name, BAD[kind]
+            elif kind in ENUMS:
+                yield key, name, "NotAMember"
+
+
+def test_every_typed_filter_refuses_a_value_of_the_wrong_type_or_outside_its_enum(prod):
+    checked = 0
+    for key, name, value in bad_values():
+        path = f"/{served_lists()[key]}/v2/tenant/{prod.tenant}/{key}"
+        body = is_problem(prod.http.get(path, params={name: value}, headers=prod.headers()), 400)
+        assert name in body["errors"], (key, name, body)
+        checked += 1
+    assert checked > 150
+    # and the limits of the integer formats
+    is_problem(prod.get("jobs", pageSize=str(2**31)), 400)
+    is_problem(prod.get("jobs", customerId=str(2**63)), 400)
+    assert prod.get("jobs", customerId=str(2**63 - 1)).status_code == 200
+
+
+def test_enum_filters_take_their_members_in_any_case(prod):
+    assert prod.get("jobs", jobStatus="completed").status_code == 200
+    assert prod.get("purchase-orders", status="PENDING").status_code == 200
+    assert prod.get("categories", categoryType="Materials").status_code == 200
+    for name, value in (("jobStatus", "Done"), ("priority", "Critical"), ("appointmentStatus", "InProgress")):
+        is_problem(prod.get("jobs", **{name: value}), 400)
+    is_problem(prod.get("purchase-orders", status="Open"), 400)
+    is_problem(prod.get("appointments", status="Completed"), 400)
+
+
+def test_jobs_filters_derived_from_appointments_and_assignments(prod, sim):
+    jobs, appointments = sim.records("prod", "jobs"), sim.records("prod", "appointments")
+    assignments = sim.records("prod", "appointment-assignments")
+    tech = assignments[0]["technicianId"]
+    by_tech = {a["jobId"] for a in assignments if a["technicianId"] == tech and a["active"]}
+    assert ids(prod, "jobs", technicianId=tech) == by_tech and 0 < len(by_tech) < len(jobs)
+    appointment_by_tech = {a["appointmentId"] for a in assignments if a["technicianId"] == tech and a["active"]}
+    assert ids(prod, "appointments", technicianId=tech, active="Any") == appointment_by_tech
+
+    pivot = sorted(a["start"] for a in appointments)[len(appointments) // 2]
+    after = {a["jobId"] for a in appointments if a["start"] >= pivot}
+    before = {a["jobId"] for a in appointments if a["start"] < pivot}
+    assert ids(prod, "jobs", appointmentStartsOnOrAfter=pivot) == after
+    assert ids(prod, "jobs", appointmentStartsBefore=pivot) == before
+    starts = {a["id"]: a["start"] for a in appointments}
+    first_after = wanted(jobs, lambda j: starts.get(j["firstAppointmentId"], "") >= pivot)
+    assert ids(prod, "jobs", firstAppointmentStartsOnOrAfter=pivot) == first_after
+    assert ids(prod, "appointments", startsOnOrAfter=pivot, active="Any") == wanted(
+        appointments, lambda a: a["start"] >= pivot
+    )
+    assert ids(prod, "appointments", startsBefore=pivot, active="Any") == wanted(
+        appointments, lambda a: a["start"] < pivot
+    )
+    status = appointments[0]["status"]
+    assert ids(prod, "jobs", appointmentStatus=status) == {a["jobId"] for a in appointments if a["status"] == status}
+    unused = {a["jobId"] for a in appointments if a["unused"]}
+    assert ids(prod, "jobs", hasUnusedAppointments="true") == unused
+    assert ids(prod, "jobs", hasUnusedAppointments="false") == {j["id"] for j in jobs}
+
+
+def test_jobs_completed_sold_by_and_other_fields(prod, sim):
+    jobs = sim.records("prod", "jobs")
+    completed = sorted(j["completedOn"] for j in jobs if j["completedOn"])
+    assert completed, "the data has completed jobs"
+    pivot = completed[len(completed) // 2]
+    assert ids(prod, "jobs", completedOnOrAfter=pivot) == wanted(jobs, lambda j: (j["completedOn"] or "") >= pivot)
+    assert ids(prod, "jobs", completedBefore=pivot) == wanted(
+        jobs, lambda j: j["completedOn"] and j["completedOn"] < pivot
+    )
+    technician = sim.records("prod", "technicians")[0]["id"]
+    sim.change("prod", "jobs", jobs[0]["id"], soldById=technician)
+    assert ids(prod, "jobs", soldById=technician) == wanted(
+        sim.records("prod", "jobs"), lambda j: j["soldById"] == technician
+    )
+    assert jobs[0]["id"] in ids(prod, "jobs", soldById=technician)
+    job = next(j for j in jobs if j["bookingId"] and j["invoiceId"] and j["tagTypeIds"])
+    assert ids(prod, "jobs", bookingId=job["bookingId"]) == {job["id"]}
+    assert ids(prod, "jobs", invoiceId=job["invoiceId"]) == {job["id"]}
+    tag = job["tagTypeIds"][0]
+    assert ids(prod, "jobs", tagTypeIds=f"{tag},1") == wanted(jobs, lambda j: tag in j["tagTypeIds"])
+
+
+def test_purchase_order_dates_and_project(prod, sim):
+    pos = sim.records("prod", "purchase-orders")
+    pivot = sorted(p["date"] for p in pos)[len(pos) // 2]
+    assert ids(prod, "purchase-orders", dateOnOrAfter=pivot) == wanted(pos, lambda p: p["date"] >= pivot)
+    assert ids(prod, "purchase-orders", dateBefore=pivot) == wanted(pos, lambda p: p["date"] < pivot)
+    sent = sorted(p["sentOn"] for p in pos if p["sentOn"])
+    assert sent and len(sent) < len(pos), "some POs were never sent"
+    sent_pivot = sent[len(sent) // 2]
+    assert ids(prod, "purchase-orders", sentOnOrAfter=sent_pivot) == wanted(
+        pos, lambda p: (p["sentOn"] or "") >= sent_pivot
+    )
+    assert ids(prod, "purchase-orders", sentBefore=sent_pivot) == wanted(
+        pos, lambda p: p["sentOn"] and p["sentOn"] < sent_pivot
+    )
+    sim.change("prod", "purchase-orders", pos[0]["id"], projectId=4242)
+    assert ids(prod, "purchase-orders", projectId=4242) == {pos[0]["id"]}
+
+
+def test_materials_and_master_data_filters(prod, sim):
+    materials = sim.records("prod", "materials")
+    sim.change("prod", "materials", materials[0]["id"], isOtherDirectCost=True, costTypeId=77)
+    materials = sim.records("prod", "materials")
+    odc = wanted(materials, lambda m: m["isOtherDirectCost"])
+    assert materials[0]["id"] in odc and len(odc) < len(materials)
+    assert ids(prod, "materials", isOtherDirectCost="true", active="Any") == odc
+    assert ids(prod, "materials", isOtherDirectCost="false", active="Any") == {m["id"] for m in materials} - odc
+    assert ids(prod, "materials", costTypeIds="77,78", active="Any") == {materials[0]["id"]}
+    assert ids(prod, "materials", searchText=materials[1]["code"][:6], active="Any") >= {materials[1]["id"]}
+
+    technician = sim.records("prod", "technicians")[1]
+    assert ids(prod, "technicians", userIds=str(technician["userId"]), active="Any") == {technician["id"]}
+    campaign = next(c for c in sim.records("prod", "campaigns") if c["campaignPhoneNumbers"])
+    assert campaign["id"] in ids(
+        prod, "campaigns", campaignPhoneNumber=campaign["campaignPhoneNumbers"][0], active="Any"
+    )
+    customers = sim.records("prod", "customers")
+    city = customers[0]["address"]["city"]
+    assert ids(prod, "customers", city=city.upper(), active="Any") == wanted(
+        customers, lambda c: c["address"]["city"] == city
+    )
+    locations = sim.records("prod", "locations")
+    zip_code = locations[0]["address"]["zip"]
+    assert ids(prod, "locations", zip=zip_code, active="Any") == wanted(
+        locations, lambda c: c["address"]["zip"] == zip_code
+    )
+    job_types = sim.records("prod", "job-types")
+    assert ids(prod, "job-types", minDuration=5400, active="Any") == wanted(job_types, lambda t: t["duration"] >= 5400)
+    assert ids(prod, "job-types", maxDuration=5400, active="Any") == wanted(job_types, lambda t: t["duration"] <= 5400)
+    ordered = prod.ok("job-types", orderBy="createdOn", orderByDirection="desc", pageSize=100, active="Any")["data"]
+    assert [t["createdOn"] for t in ordered] == sorted((t["createdOn"] for t in ordered), reverse=True)
+    is_problem(prod.get("job-types", orderBy="name"), 400)
+    vendor = sim.records("prod", "vendors")[0]
+    sim.change("prod", "vendors", vendor["id"], customFields=[{"typeId": 1, "name": "Region", "value": "North"}])
+    assert ids(prod, "vendors", active="Any", **{"customField.Fields[Region]": "North"}) == {vendor["id"]}
+    assert ids(prod, "vendors", **{"customField.Fields[Region]": "South"}) == set()
+
+
+def test_appointment_project_comes_from_its_job(prod, sim):
+    job = sim.records("prod", "jobs")[0]
+    sim.change("prod", "jobs", job["id"], projectId=9191)
+    expected = wanted(sim.records("prod", "appointments"), lambda a: a["jobId"] == job["id"])
+    assert expected and ids(prod, "appointments", projectId=9191, active="Any") == expected
+
+
+def test_exports_validate_include_recent_changes(prod):
+    is_problem(prod.get("export/jobs", includeRecentChanges="maybe"), 400)
+    assert prod.get("export/jobs", includeRecentChanges="true").status_code == 200
