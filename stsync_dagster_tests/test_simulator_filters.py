@@ -1,5 +1,6 @@
 """The simulator's list and export filters: the table (filters.py) held to the OpenAPI documents, every documented
-filter with an effect, a 400 for a value of the wrong type or outside its enum."""
+filter with an effect, a 400 for a value of the wrong type or outside its enum; decimals within the API's range;
+records written through the API read back in their response schemas' shape."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from stsync_dagster.simulator.filters import (
 )
 from stsync_dagster.simulator.query import EXPORT_ACTIVE_FILTER, LIST_SPECS
 from stsync_dagster.simulator.routes import API
-from stsync_dagster_tests.test_simulator import Api, is_problem
+from stsync_dagster_tests.test_simulator import Api, _po_payload, is_problem
 
 DOCS = {
     "pricebook": "pricebook-v2.json",
@@ -310,3 +311,64 @@ def test_appointment_project_comes_from_its_job(prod, sim):
 def test_exports_validate_include_recent_changes(prod):
     is_problem(prod.get("export/jobs", includeRecentChanges="maybe"), 400)
     assert prod.get("export/jobs", includeRecentChanges="true").status_code == 200
+
+
+# == writes: decimals and read shapes ===================================================================
+def test_purchase_order_decimals_stop_where_the_api_does(intg, sim):
+    for field in ("tax", "shipping"):
+        body = is_problem(intg.post("purchase-orders", _po_payload(sim, **{field: 1e308})), 400)
+        assert field in body["errors"]
+    line = _po_payload(sim)["items"][0]
+    is_problem(intg.post("purchase-orders", _po_payload(sim, items=[{**line, "cost": 1e29}])), 400)
+    created = intg.post("purchase-orders", _po_payload(sim, tax=7.9e28))
+    assert created.status_code == 200, created.text
+    po_id = created.json()["id"]
+    is_problem(intg.patch(f"purchase-orders/{po_id}", {"shipping": 1e308}), 400)
+    assert intg.get(f"purchase-orders/{po_id}").status_code == 200
+    assert intg.get("purchase-orders", pageSize=500).status_code == 200
+    assert intg.get("export/purchase-orders").status_code == 200
+
+
+def test_written_records_read_back_in_their_response_shape(intg, sim):
+    po_id = intg.post("purchase-orders", _po_payload(sim)).json()["id"]
+    assert intg.patch(f"purchase-orders/{po_id}/cancellation", {"canceledReason": "Other"}).status_code == 200
+    po = intg.ok(f"purchase-orders/{po_id}")
+    assert po["status"] == "Canceled" and "canceledReason" not in po
+
+    vendor = sim.records("int", "vendors")[0]["id"]
+    material = intg.post(
+        "materials",
+        {
+            "code": "SHAPE-1",
+            "description": "shapes",
+            "intacctGlGroupAccount": "GL-1",
+            "primaryVendor": {
+                "vendorId": vendor,
+                "active": True,
+                "cost": 1,
+                "primarySubAccount": {"cost": 2, "accountName": "A"},
+                "otherSubAccounts": [{"cost": 3, "accountName": "B"}],
+            },
+        },
+    )
+    assert material.status_code == 201, material.text
+    for answer in (material.json(), intg.ok(f"materials/{material.json()['id']}")):
+        assert "intacctGlGroupAccount" not in answer
+        primary = answer["primaryVendor"]
+        subs = [primary["primarySubAccount"], *primary["otherSubAccounts"]]
+        assert all(isinstance(s["id"], int) for s in subs) and [s["accountName"] for s in subs] == ["A", "B"]
+
+    address = {"street": "1 Main St", "city": "Austin", "state": "TX", "zip": "78745", "country": "USA"}
+    contacts = [{"type": "Phone", "value": "555-0199"}]
+    created = intg.post(
+        "customers",
+        {"name": "Shape Co", "address": address, "contacts": contacts,
+         "locations": [{"name": "Shape Co", "address": address, "contacts": contacts}]},
+    )  # fmt: skip
+    assert created.status_code == 200, created.text
+    answer = created.json()
+    assert answer["contacts"][0]["value"] == "555-0199" and answer["locations"][0]["contacts"]
+    customer = intg.ok(f"customers/{answer['id']}")
+    location = intg.ok(f"locations/{answer['locations'][0]['id']}")
+    assert "contacts" not in customer and "contacts" not in location
+    assert ids(intg, "customers", phone="555-0199") == {answer["id"]}

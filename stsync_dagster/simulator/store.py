@@ -124,7 +124,8 @@ class Tenant:
             return out
 
     def _visible(self, kind: str, record: dict) -> dict:
-        out = copy.deepcopy(record)
+        # Fields named `_…` are kept for the simulator (filters, create answers) and are in no read shape.
+        out = {k: copy.deepcopy(v) for k, v in record.items() if not k.startswith("_")}
         for field in self._omitted.get(kind, {}).get(record["id"], ()):
             out.pop(field, None)
         return out

@@ -10,6 +10,7 @@ from .problems import ApiError, validation
 from .shapes import Shape, missing_required
 from .store import Tenant
 
+DECIMAL_MAX = 79_228_162_514_264_337_593_543_950_335  # System.Decimal.MaxValue
 API_USER_ID = 1_000_001  # createdById of records written through the API (the integration's user)
 
 LABELS = {
@@ -74,6 +75,14 @@ class Errors:
             body, name, default, field, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
         )
 
+    def decimal(self, body: dict, name: str, default: float | None = None, field: str | None = None):
+        """A number of the API's `decimal` format: .NET's decimal stops at about 7.9e28, beyond is a 400."""
+        value = self.number(body, name, default, field)
+        if isinstance(value, (int, float)) and not abs(value) <= DECIMAL_MAX:
+            self.add(field or name, f"The value '{_shown(value)}' is not valid for {name}.")
+            return default
+        return value
+
     def boolean(self, body: dict, name: str, default: bool | None = None, field: str | None = None):
         return self._typed(body, name, default, field, lambda v: isinstance(v, bool))
 
@@ -119,7 +128,7 @@ class Errors:
             self.add(field, "The arrival window must not end before it starts.")
 
     def quantity(self, body: dict, name: str, field: str):
-        value = self.number(body, name, 0.0, field)
+        value = self.decimal(body, name, 0.0, field)
         if self.tenant.strict.negative_quantities and isinstance(value, (int, float)) and value < 0:
             self.add(field, f"The {name} must not be negative.")
         return value

@@ -46,7 +46,7 @@ def _location(errors: Errors, tenant: Tenant, body: dict, customer_id: int | Non
         "zoneId": None,
         "taxExempt": False,
         "tagTypeIds": errors.id_list(body, "tagTypeIds", f"{field}tagTypeIds"),
-        "contacts": _contacts(errors, tenant, body.get("contacts")),
+        "_contacts": _contacts(errors, tenant, body.get("contacts")),  # create answers only
     }
 
 
@@ -65,7 +65,7 @@ def create_location(tenant: Tenant, body: object) -> tuple[dict, str | None]:
     stamp = external_data(errors, body)
     errors.raise_if_any()
     _store_location(tenant, location, stamp)
-    return location, stamp[0] if stamp else None
+    return dict(location, contacts=location["_contacts"]), stamp[0] if stamp else None  # CreateLocationResponse
 
 
 def create_customer(tenant: Tenant, body: object) -> tuple[dict, str | None]:
@@ -96,7 +96,7 @@ def create_customer(tenant: Tenant, body: object) -> tuple[dict, str | None]:
         "paymentTermId": errors.integer(body, "paymentTermId"),
         "creditLimit": errors.number(body, "creditLimit"),
         "creditLimitBalance": errors.number(body, "creditLimitBalance"),
-        "contacts": _contacts(errors, tenant, body.get("contacts")),
+        "_contacts": _contacts(errors, tenant, body.get("contacts")),  # create answers only
     }
     if not body["locations"]:
         errors.add("locations", "At least one location is required.")
@@ -111,8 +111,13 @@ def create_customer(tenant: Tenant, body: object) -> tuple[dict, str | None]:
         tenant.set_external("customers", customer_id, stamp[0], stamp[1])
     for location, location_stamp in locations:
         _store_location(tenant, location, location_stamp)
-    answer = dict(
-        record, locations=[tenant.render("locations", loc, stamp[0] if stamp else None) for loc, _ in locations]
+    answer = dict(  # CreatedCustomerResponse: the locations and contacts too
+        record,
+        contacts=record["_contacts"],
+        locations=[
+            dict(tenant.render("locations", loc, stamp[0] if stamp else None), contacts=loc["_contacts"])
+            for loc, _ in locations
+        ],
     )
     return answer, stamp[0] if stamp else None
 

@@ -30,7 +30,7 @@ def _item(errors: Errors, tenant: Tenant, body: dict, field: str, now: str, exis
     if sku is not None and not sku["active"]:
         errors.add(f"{field}.skuId", f"Sku {sku_id} is inactive")
     quantity = errors.quantity(body, "quantity", f"{field}.quantity")
-    cost = errors.number(body, "cost", 0.0, f"{field}.cost")
+    cost = errors.decimal(body, "cost", 0.0, f"{field}.cost")
     item = dict(
         existing
         or {
@@ -84,7 +84,7 @@ def _apply(errors: Errors, tenant: Tenant, body: dict, record: dict, now: str) -
             record[name] = errors.instant(body, name)
     for name in ("tax", "shipping"):
         if name in body:
-            record[name] = errors.number(body, name, 0.0)
+            record[name] = errors.decimal(body, name, 0.0)
     if body.get("items") is not None:
         by_id = {item["id"]: item for item in record.get("items", [])}
         items = []

@@ -125,7 +125,8 @@ def cancel_purchase_order(tenant: Tenant, po_id: int, body: object) -> dict:
             f"Purchase order {po_id} cannot be canceled: it is {po['status']}.",
             {"status": [f"The purchase order is {po['status']}."]},
         )
-    po.update(status="Canceled", canceledReason=body.get("canceledReason"))
+    # Kept, but not part of PurchaseOrderResponse (store.py leaves `_` fields out of every answer).
+    po.update(status="Canceled", _canceledReason=body.get("canceledReason"))
     tenant.touch(po)
     return {"id": po_id}  # ModificationResponse, as the document says
 
