@@ -4,6 +4,8 @@ Real runs: the `stsync` command and the simulator as subprocesses, the simulator
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +17,7 @@ import httpx
 import pytest
 
 
-from stsync_dagster_tests.test_cli import cli_env, run  # noqa: F401 (cli_env: a fixture)
+from stsync_dagster_tests.test_cli import STSYNC, cli_env, run  # noqa: F401 (cli_env: a fixture)
 
 SIMULATOR = [sys.executable, "-m", "stsync_dagster.simulator"]
 
@@ -136,3 +138,45 @@ def test_a_summary_is_info_and_a_warning_says_what_was_left_behind(cli_env, tmp_
             assert f"{counts['blocked']} blocked" in warning["message"], warning
         else:
             assert not left, left
+
+
+# -- 4. the demo leaves no folder behind -----------------------------------------------------------------------------
+
+
+def _demo_env(tmp: Path) -> dict[str, str]:
+    tmp.mkdir()
+    return {"TMPDIR": str(tmp), "COLUMNS": "200"}
+
+
+def test_the_demo_removes_its_folder_when_it_ends(tmp_path):
+    env = _demo_env(tmp_path / "tmp")
+    done = run(["demo", "--scale", "0.1"], env, tmp_path, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "stsync-demo-" in done.stdout  # it said where its crosswalk was
+    assert not list((tmp_path / "tmp").glob("stsync-demo-*"))
+
+
+def test_the_demo_removes_its_folder_when_interrupted(tmp_path):
+    env = _demo_env(tmp_path / "tmp")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_"))}
+    demo = subprocess.Popen(
+        [str(STSYNC), "demo", "--scale", "0.25"],
+        env={**base, **env},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in demo.stdout:
+            if line.startswith("stsync sync all"):  # the first sync is starting
+                break
+        assert list((tmp_path / "tmp").glob("stsync-demo-*"))
+        demo.send_signal(signal.SIGINT)
+        out, err = demo.communicate(timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 130, out + err
+    assert "interrupted" in err and "Running the same sync again" not in out
+    assert not list((tmp_path / "tmp").glob("stsync-demo-*"))
