@@ -97,13 +97,26 @@ def _table_row(stdout: str, name: str) -> list[str]:
     raise AssertionError(f"no row {name!r} in:\n{stdout}")
 
 
-def test_sync_runs_in_memory_whatever_dagster_home_says(cli_env, tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
-    done = run(["sync", "items", "--dry-run"], {**cli_env, "DAGSTER_HOME": str(tmp_path / "home")}, work)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert list(work.iterdir()) == [] and not (tmp_path / "home").exists()  # no instance folder anywhere
-    assert "telemetry" not in (done.stdout + done.stderr).lower()
+def test_sync_runs_in_memory_without_a_dagster_home(cli_env, tmp_path, monkeypatch):
+    """No DAGSTER_HOME (or one that is no folder): the runs stay in memory, said in one line, and nothing is written
+    anywhere: not the working folder, not the user's home (~/.dagster), not the temporary folder, not the folder
+    DAGSTER_HOME names. (With a DAGSTER_HOME, see test_one_state.)"""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    sandbox = {name: tmp_path / name for name in ("work", "user", "tmp")}
+    for folder in sandbox.values():
+        folder.mkdir()
+    env = {**cli_env, "HOME": str(sandbox["user"]), "TMPDIR": str(sandbox["tmp"]),
+           "STSYNC_PACER_DIR": str(tmp_path / "pacer")}  # fmt: skip
+    for extra, said in (
+        ({}, "runs kept in memory (set DAGSTER_HOME to the UI's to see them there)"),
+        ({"DAGSTER_HOME": str(tmp_path / "home")}, f"runs kept in memory: DAGSTER_HOME '{tmp_path / 'home'}' is not"),
+    ):
+        done = run(["sync", "items", "--dry-run"], {**env, **extra}, sandbox["work"])
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stderr.splitlines()[0].startswith(said), done.stderr
+        assert {name: list(folder.iterdir()) for name, folder in sandbox.items()} == {name: [] for name in sandbox}
+        assert not (tmp_path / "home").exists()  # no instance folder anywhere
+        assert "telemetry" not in (done.stdout + done.stderr).lower()
 
 
 def test_sync_refuses_a_bad_since(cli_env, tmp_path):

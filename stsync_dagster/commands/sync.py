@@ -4,6 +4,8 @@ Production records)."""
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 
 from stsync_dagster.commands.preflight import load_env, preflight
 from stsync_dagster.commands.progress import watched
@@ -11,12 +13,26 @@ from stsync_dagster.commands.report import finish, materialized, step_errors
 from stsync_dagster.config import SYNC_ENTITIES
 from stsync_dagster.settings import load_settings
 from stsync_dagster.sync.timefmt import parse_day
+from stsync_dagster.terminal import JsonLines
 
 
 def materialize_sync(*args, **kwargs):
     from stsync_dagster.defs.materialize import materialize_sync as run  # Dagster loads only when needed
 
     return run(*args, **kwargs)
+
+
+def recorded_home(log_format: str):
+    """The UI's Dagster instance when there is one (DAGSTER_HOME, read after `.env`), said in one line on stderr
+    (a JSON object with `--log-format json`)."""
+    from stsync_dagster.defs.materialize import instance_home, instance_line
+
+    home = instance_home()
+    line = instance_line(home)
+    if log_format == "json":
+        line = JsonLines().format(logging.makeLogRecord({"name": "stsync", "levelname": "INFO", "msg": line}))
+    print(line, file=sys.stderr, flush=True)
+    return home
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -26,9 +42,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings = load_settings(dotenv_path=".env")  # fail before anything runs, naming the variable
     preflight(settings, write=not args.dry_run)  # a dry run creates nothing, not even the crosswalk file
     load_env()  # the Dagster resources read os.environ
+    home = recorded_home(args.log_format)
     result = watched(lambda: materialize_sync(
         entities, since=args.since, limit=args.limit, dry_run=args.dry_run, verbose=args.verbose,
-        log_format=args.log_format, retry_all=args.retry_all))  # fmt: skip
+        log_format=args.log_format, retry_all=args.retry_all, home=home))  # fmt: skip
     return finish("sync", materialized(result, entities), step_errors(result), args)
 
 
@@ -38,6 +55,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
     settings = load_settings(dotenv_path=".env")
     preflight(settings, write=not args.dry_run)
     load_env()
+    home = recorded_home(args.log_format)
     result = watched(lambda: copy_in_process(
-        args.kind, args.ids, dry_run=args.dry_run, verbose=args.verbose, log_format=args.log_format))  # fmt: skip
+        args.kind, args.ids, dry_run=args.dry_run, verbose=args.verbose, log_format=args.log_format,
+        home=home))  # fmt: skip
     return finish("copy", {args.kind: copy_report(result)}, step_errors(result), args)
