@@ -131,8 +131,9 @@ def test_a_lost_crosswalk_is_rebuilt_by_reconcile_and_the_next_sync_creates_noth
     done = _spawn(["reconcile"], env, tmp_path)
     out, err = done.communicate(timeout=120)
     assert done.returncode == 0, out + err
-    assert f"{before['materials']} added" in out and f"{before['jobs']} added" in out
-    assert f"{before['purchase-orders']} added" in out
+    assert f"items: 0 already mapped, {before['materials']} adopted by their mark" in out
+    assert f"jobs: 0 already mapped, {before['jobs']} adopted by their mark" in out
+    assert f"pos: 0 already mapped, {before['purchase-orders']} adopted by their mark" in out
     again = sync(env)
     assert all(counts(r)["created"] == 0 for r in again.values())
     assert {k: len(sim.records("int", k)) for k in KIND_OF.values()} == before

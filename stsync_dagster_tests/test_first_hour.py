@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -180,3 +181,42 @@ def test_the_demo_removes_its_folder_when_interrupted(tmp_path):
     assert demo.returncode == 130, out + err
     assert "interrupted" in err and "Running the same sync again" not in out
     assert not list((tmp_path / "tmp").glob("stsync-demo-*"))
+
+
+# -- 5. reconcile's counts, and nothing left deferred -----------------------------------------------------------------
+
+RECONCILED = re.compile(
+    r"^  items: (\d+) already mapped, (\d+) adopted by their mark, (\d+) adopted by natural key, "
+    r"(\d+) not in Integration yet$",
+    re.M,
+)
+
+
+def test_reconcile_counts_what_it_found_and_leaves_nothing_deferred(make_simulator, tmp_path):
+    from stsync_dagster.sync.crosswalk import Crosswalk
+    from stsync_dagster_tests.sync_helpers import sync_env
+
+    sim = make_simulator(seed=7, scale=0.1, handmade_materials=3)  # 3 made by hand with Production codes
+    env = sync_env(sim, tmp_path)
+    handmade = {m["code"].strip().casefold() for m in sim.records("int", "materials")}
+    ids = sorted(m["id"] for m in sim.records("prod", "materials") if m["code"].strip().casefold() not in handmade)
+    copied = run(["copy", "items", *map(str, ids[:10]), "--json"], env, tmp_path)
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        held = sorted(crosswalk.mapped("items"))  # what was copied (and what it pulled in)
+        crosswalk.forget("items", held[-4:])  # copied, then the crosswalk forgot them: found again by their mark
+    total = len(sim.records("prod", "materials"))
+    missing = total - len(held) - 3
+
+    done = run(["reconcile", "items"], env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (found,) = RECONCILED.findall(done.stdout)
+    assert tuple(map(int, found)) == (len(held) - 4, 4, 3, missing), done.stdout  # it said "…, 0 already mapped"
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        assert crosswalk.issues(status="deferred") == []  # not unfinished work: a sync of their days creates them
+    assert len(sim.records("int", "materials")) == len(held) + 3  # reconcile creates nothing
+
+    again = run(["reconcile", "items"], env, tmp_path)  # a second one finds everything in place
+    assert tuple(map(int, RECONCILED.findall(again.stdout)[0])) == (len(held) + 3, 0, 0, missing), again.stdout
+    synced = json.loads(run(["sync", "items", "--json"], env, tmp_path).stdout)["assets"]["items"]
+    assert (synced["created"], synced["adopted"], synced["deferred"]) == (missing, 0, 0)
