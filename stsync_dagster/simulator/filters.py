@@ -84,7 +84,6 @@ UNDOCUMENTED_LISTS = ("equipment", "job-cancel-reasons", "job-hold-reasons")
 
 # Accepted (and type-checked) with no effect on which records come back, and why.
 NO_EFFECT: dict[str, str] = {
-    "sort": "the API's order is unreliable (API.md); the simulator keeps its own stable, meaningless order",
     "excludeAccountingChangesFromModifiedDateRange": "the simulator records no accounting-only changes",
     "includeRecentChanges": "the simulator holds no recent change back: every export already includes them",
     "from": "an export's position, read by query.decode_from",
@@ -410,6 +409,61 @@ def ordering(params) -> tuple[str, bool] | None:
     if direction and direction.lower() not in ORDER_DIRECTIONS:
         raise validation({"orderByDirection": [f"The value '{direction}' is not valid. Use asc or desc."]})
     return ORDER_FIELDS[(field or "id").lower()], ORDER_DIRECTIONS[(direction or "asc").lower()]
+
+
+# `sort=+Field` / `-Field` (a `+` that arrives as a space is ascending too): the fields each document's description
+# lists ("Available fields are: …"); the undocumented lists take the common three. Another field is a 400.
+_SORT_COMMON = ("Id", "ModifiedOn", "CreatedOn")
+SORT_FIELDS: dict[str, tuple[str, ...]] = {
+    "customers": _SORT_COMMON,
+    "locations": _SORT_COMMON,
+    "appointment-assignments": ("Id", "CreatedOn", "ModifiedOn"),
+    "purchase-orders": _SORT_COMMON,
+    "purchase-order-types": _SORT_COMMON,
+    "vendors": _SORT_COMMON,
+    "warehouses": _SORT_COMMON,
+    "jobs": (*_SORT_COMMON, "Priority"),
+    "appointments": _SORT_COMMON,
+    "campaigns": ("Id", "Name", "CreatedOn", "ModifiedOn"),
+    "categories": ("Id", "Name"),
+    "materials": ("Id", "Code", "DisplayName", "CreatedOn", "ModifiedOn", "Price", "MemberPrice", "AddOnPrice",
+                  "AddOnMemberPrice", "MaterialsCost", "PrimaryVendor", "Cost", "Manufacturer", "Priority"),
+    **{kind: _SORT_COMMON for kind in UNDOCUMENTED_LISTS},
+}  # fmt: skip
+_PRIORITY_RANK = {p.lower(): i for i, p in enumerate(ENUMS["JobPriority"])}
+
+
+def _sort_value(kind: str, field: str, record: dict):
+    """The value `field` sorts `record` by, or None. Materials carry no priority, manufacturer or materials cost:
+    sorting by those keeps the simulator's own order."""
+    if field in ("ModifiedOn", "CreatedOn"):
+        return _instant(record.get(field[0].lower() + field[1:]))
+    if field == "PrimaryVendor":
+        return str((record.get("primaryVendor") or {}).get("vendorName") or "").casefold() or None
+    if field == "Priority":
+        return _PRIORITY_RANK.get(str(record.get("priority") or "").lower()) if kind == "jobs" else None
+    value = record.get(field[0].lower() + field[1:])
+    return value.casefold() if isinstance(value, str) else value
+
+
+def sort_records(kind: str, params, records: list[dict]) -> list[dict]:
+    raw = params.get("sort")
+    if raw is None or not raw.strip():
+        return records
+    text = raw.strip()
+    descending = text.startswith("-")
+    name = text.lstrip("+-").strip()
+    allowed = SORT_FIELDS.get(kind, _SORT_COMMON)
+    field = next((f for f in allowed if f.lower() == name.lower()), None)
+    if field is None:
+        raise validation({"sort": [f"The value '{raw}' is not valid. Sort by one of {', '.join(allowed)}."]})
+
+    def key(record: dict) -> tuple:
+        value = _sort_value(kind, field, record)
+        return (0, 0) if value is None else (1, value)
+
+    # None sorts first ascending (last descending); a stable sort keeps the simulator's order among equals.
+    return sorted(records, key=key, reverse=descending)
 
 
 def apply_effects(tenant: Tenant, kind: str, params, records: Iterable[dict]) -> list[dict]:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import TypeVar
 
 from .clock import iso, parse_instant
-from .filters import apply_effects, check_types, ordering
+from .filters import TYPES, apply_effects, check_types, ordering, sort_records
 from .problems import ApiError, validation
 from .store import Tenant, order_key
 
@@ -227,6 +227,8 @@ def list_records(tenant: Tenant, kind: str, params) -> dict:
         if matches is not None:
             records = [r for r in records if matches(r)]
     records.sort(key=lambda r: order_key(kind, r["id"]))
+    if "sort" in TYPES.get(kind, {}):
+        records = sort_records(kind, params, records)
     order = ordering(params) if kind == "job-types" else None
     if order is not None:
         records.sort(key=lambda r: parse_instant(r[order[0]]) if order[0] != "id" else r["id"], reverse=order[1])
