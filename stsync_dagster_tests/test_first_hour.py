@@ -220,3 +220,31 @@ def test_reconcile_counts_what_it_found_and_leaves_nothing_deferred(make_simulat
     assert tuple(map(int, RECONCILED.findall(again.stdout)[0])) == (len(held) + 3, 0, 0, missing), again.stdout
     synced = json.loads(run(["sync", "items", "--json"], env, tmp_path).stdout)["assets"]["items"]
     assert (synced["created"], synced["adopted"], synced["deferred"]) == (missing, 0, 0)
+
+
+# -- 7. a copy_records run is found by its ids ------------------------------------------------------------------------
+
+
+def test_a_copy_run_is_tagged_with_its_kind_and_ids_and_found_by_them(simulator, tmp_path):
+    from stsync_dagster.defs.copy import copy_job
+    from stsync_dagster.defs.resources import build_resources
+    from stsync_dagster_tests.sync_helpers import pointed_at, sync_env
+
+    ids = sorted(m["id"] for m in simulator.records("prod", "materials"))[:2]
+    config = {"ops": {"copy": {"config": {"kind": "items", "ids": [ids[1], ids[0], ids[1]]}}}}
+    with pointed_at(sync_env(simulator, tmp_path)), dg.instance_for_test() as instance:
+        result = copy_job.execute_in_process(run_config=config, resources=build_resources(), instance=instance)
+        assert result.success
+        value = f"{ids[0]},{ids[1]}"
+        (found,) = instance.get_runs(dg.RunsFilter(tags={"stsync/ids": value}))  # the UI's run list filter
+        assert found.run_id == result.run_id and found.tags["stsync/kind"] == "items"
+
+
+def test_the_ids_tag_of_many_ids_is_cut_short_and_says_how_many_more():
+    from stsync_dagster.defs.copy import copy_tags
+
+    assert copy_tags("pos", [3, 1, 2, 1]) == {"stsync/kind": "pos", "stsync/ids": "1,2,3"}
+    many = copy_tags("jobs", list(range(1_000_000, 1_000_100)))["stsync/ids"]
+    shown = many.split(" ")[0].split(",")
+    assert len(many) <= 200 and many.endswith(f"(+{100 - len(shown)} more)") and shown[0] == "1000000", many
+    assert all(len(i) == 7 for i in shown)  # no id cut in the middle

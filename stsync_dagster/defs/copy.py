@@ -24,6 +24,23 @@ from stsync_dagster.sync.runner import run_copy, run_master
 
 COPY_OP = "copy"  # the op; the job is copy_records (an op and its job cannot share a name)
 COPY_JOB = "copy_records"
+KIND_TAG, IDS_TAG = "stsync/kind", "stsync/ids"
+IDS_TAG_LENGTH = 200  # the ids that fit, whole, then "(+N more)"
+
+
+def copy_tags(kind: str, ids: list[int]) -> dict[str, str]:
+    """The run's tags: its kind, and its ids (distinct, ascending, comma-separated: what the UI's run list filter
+    `stsync/ids=…` matches; a copy of one record is found by its id), cut short after the ids that fit."""
+    distinct = [str(i) for i in sorted(set(ids))]
+    text = ",".join(distinct)
+    if len(text) > IDS_TAG_LENGTH:
+        room = IDS_TAG_LENGTH - len(f" (+{len(distinct)} more)")
+        shown = 0
+        while len(",".join(distinct[: shown + 1])) <= room:
+            shown += 1
+        text = f"{','.join(distinct[:shown])} (+{len(distinct) - shown} more)"
+    return {KIND_TAG: kind, IDS_TAG: text}
+
 
 Kind = Enum("Kind", {entity: entity for entity in SYNC_ENTITIES})
 
@@ -48,6 +65,8 @@ def copy_records(
     if not config.ids:  # Dagster's config schema cannot say "at least one": said here, before any request
         raise dg.Failure(description="run config: ids: give at least one Production id")
     entity = config.kind.value
+    # Tagged once it starts (a tag cannot be computed from the run config at launch): the UI's run list finds it.
+    context.instance.add_run_tags(context.run_id, copy_tags(entity, config.ids))
     mask = secrets(integration, crosswalk)
     with redacting(mask), engine_logs(context, mask), production.client() as prod, integration.client() as intc:
         needs = dict(prod=prod, intc=intc, crosswalk=crosswalk.get(), config=config_file.get())
