@@ -5,6 +5,7 @@ records written through the API read back in their response schemas' shape."""
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta
 import json
 import re
 from pathlib import Path
@@ -119,7 +120,7 @@ def test_every_documented_filter_has_an_effect():
     for key, types in TYPES.items():
         if key.startswith("export/"):
             kind = key.removeprefix("export/")
-            handled = {"from", *(("active",) if kind in EXPORT_ACTIVE_FILTER else ())}
+            handled = {"from", "includeRecentChanges", *(("active",) if kind in EXPORT_ACTIVE_FILTER else ())}
             assert ("active" in types) == (kind in EXPORT_ACTIVE_FILTER), key
         else:
             spec = LIST_SPECS[key]
@@ -344,9 +345,23 @@ def test_sort_orders_by_the_documented_fields(prod, sim):
     assert "sort" in body["errors"]
 
 
-def test_exports_validate_include_recent_changes(prod):
+def test_exports_hold_recent_changes_back_unless_asked(prod, sim):
     is_problem(prod.get("export/jobs", includeRecentChanges="maybe"), 400)
-    assert prod.get("export/jobs", includeRecentChanges="true").status_code == 200
+    job = sim.records("prod", "jobs")[2]
+    sim.change("prod", "jobs", job["id"], summary="just now")
+    everything = {"from": "2000-01-01", "pageSize": 5000}
+    assert job["id"] in {j["id"] for j in prod.export_all("jobs", "2000-01-01")[0]}  # no hold by default
+    sim.set_export_recent_hold(600)
+    try:
+        held = {j["id"] for j in prod.export_all("jobs", "2000-01-01")[0]}
+        changed = next(j for j in sim.records("prod", "jobs") if j["id"] == job["id"])["modifiedOn"]
+        settled = (datetime.fromisoformat(changed.replace("Z", "+00:00")) - timedelta(seconds=600)).isoformat()
+        older = {j["id"] for j in sim.records("prod", "jobs") if j["modifiedOn"].replace("Z", "+00:00") < settled}
+        assert job["id"] not in held and held == older and len(held) > 10
+        fresh = prod.ok("export/jobs", includeRecentChanges="true", **everything)["data"]
+        assert job["id"] in {j["id"] for j in fresh}
+    finally:
+        sim.set_export_recent_hold(0)
 
 
 _SERIAL = itertools.count(1)

@@ -36,6 +36,10 @@ class SimClock:
         self._offset = max(timedelta(0), floor - datetime.now(timezone.utc))
         self._last = datetime.min.replace(tzinfo=timezone.utc)
 
+    def peek(self) -> datetime:
+        """The time now, without taking a stamp (reads that compare against now)."""
+        return max(datetime.now(timezone.utc) + self._offset, self._last)
+
     def now(self) -> datetime:
         moment = datetime.now(timezone.utc) + self._offset
         moment = moment.replace(microsecond=(moment.microsecond // 1000) * 1000)

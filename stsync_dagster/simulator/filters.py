@@ -85,7 +85,6 @@ UNDOCUMENTED_LISTS = ("equipment", "job-cancel-reasons", "job-hold-reasons")
 # Accepted (and type-checked) with no effect on which records come back, and why.
 NO_EFFECT: dict[str, str] = {
     "excludeAccountingChangesFromModifiedDateRange": "the simulator records no accounting-only changes",
-    "includeRecentChanges": "the simulator holds no recent change back: every export already includes them",
     "from": "an export's position, read by query.decode_from",
 }
 

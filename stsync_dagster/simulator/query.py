@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
 from .clock import iso, parse_instant
@@ -265,10 +265,14 @@ def decode_from(raw: str | None) -> tuple[datetime, int]:
         raise validation({"from": [f"The value '{raw}' is neither a date nor a continuation token."]}) from None
 
 
-def export_records(tenant: Tenant, kind: str, params, batch_size: int) -> dict:
+def export_records(tenant: Tenant, kind: str, params, batch_size: int, recent_hold: float = 0.0) -> dict:
+    """`recent_hold`: seconds of the newest changes held back unless `includeRecentChanges=true` (SimState)."""
     check_types(f"export/{kind}", params)
     after = decode_from(params.get("from"))
     records = tenant.all(kind)
+    if recent_hold > 0 and not bool_param(params, "includeRecentChanges"):
+        settled = tenant.clock.peek() - timedelta(seconds=recent_hold)
+        records = [r for r in records if parse_instant(r["modifiedOn"]) <= settled]
     if kind in EXPORT_ACTIVE_FILTER:
         active = active_param(params, None)
         if active is not None:

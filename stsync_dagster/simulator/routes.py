@@ -57,7 +57,8 @@ def by_id(kind: str) -> Handler:
 
 def export(kind: str) -> Handler:
     def handler(tenant, request, _body, state):
-        return JSONResponse(export_records(tenant, kind, request.query_params, state.export_batch_size))
+        answer = export_records(tenant, kind, request.query_params, state.export_batch_size, state.export_recent_hold)
+        return JSONResponse(answer)
 
     return handler
 

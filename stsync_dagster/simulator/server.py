@@ -208,6 +208,13 @@ class Simulator:
         """The bulk pricebook endpoints: enabled (False: 404), limit (items per request), all_or_nothing."""
         self.state.bulk.update(**fields)
 
+    def set_export_recent_hold(self, seconds: float) -> None:
+        """Exports hold back the changes of the last `seconds` unless asked `includeRecentChanges=true`, as the API
+        does ("gets fresh changes sooner"); 0, the default, holds nothing back."""
+        if seconds < 0:
+            raise ValueError("the recent-changes hold must not be negative")
+        self.state.export_recent_hold = float(seconds)
+
     def set_export_batch_size(self, size: int) -> None:
         if size < 1:
             raise ValueError("export batch size must be at least 1")
