@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -248,3 +249,49 @@ def test_the_ids_tag_of_many_ids_is_cut_short_and_says_how_many_more():
     shown = many.split(" ")[0].split(",")
     assert len(many) <= 200 and many.endswith(f"(+{100 - len(shown)} more)") and shown[0] == "1000000", many
     assert all(len(i) == 7 for i in shown)  # no id cut in the middle
+
+
+# -- 6. a --since after today is refused -----------------------------------------------------------------------------
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+@pytest.mark.parametrize("command", [["sync", "items"], ["sync", "all", "--dry-run"], ["demo"]])
+def test_a_since_after_today_is_refused_in_one_line_naming_the_flag_and_today(command, cli_env, tmp_path):
+    tomorrow = (_today() + timedelta(days=1)).isoformat()
+    done = run([*command, "--since", tomorrow], cli_env, tmp_path, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "--since" in line and tomorrow in line and _today().isoformat() in line, line
+    assert not Path(cli_env["STSYNC_DB"]).exists()  # refused before anything ran
+
+
+def test_a_since_of_today_is_accepted(cli_env, tmp_path):
+    done = run(["sync", "items", "--since", _today().isoformat(), "--json"], cli_env, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["assets"]["items"]["created"] == 0  # nothing was modified today
+
+
+def test_a_run_config_since_after_today_fails_the_run_before_any_request(simulator, tmp_path):
+    from stsync_dagster.defs.assets import master_assets, sync_assets
+    from stsync_dagster.defs.resources import build_resources
+    from stsync_dagster_tests.sync_helpers import pointed_at, sync_env
+
+    tomorrow = (_today() + timedelta(days=1)).isoformat()
+    simulator.reset_stats()
+    with pointed_at(sync_env(simulator, tmp_path)):
+        result = dg.materialize(
+            [*master_assets, *sync_assets],
+            selection=["items"],
+            resources=build_resources(),
+            partition_key=_today().isoformat(),
+            run_config={"ops": {"items": {"config": {"since": tomorrow}}}},
+            raise_on_error=False,
+        )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
+    said = str(failure.error.message) + str(failure.user_failure_data)
+    assert f"since {tomorrow} is after today ({_today().isoformat()}" in said, said
+    assert simulator.stats("prod")["requests"] == 0

@@ -19,6 +19,7 @@ from stsync_dagster.commands.sync import materialize_sync
 from stsync_dagster.config import SYNC_ENTITIES
 from stsync_dagster.errors import ConfigError
 from stsync_dagster.settings import load_settings
+from stsync_dagster.sync.window import parse_since
 
 DEMO_MAX_SCALE = 100.0
 EXIT_INTERRUPTED = 130  # as a shell says of a command ended by Ctrl-C
@@ -28,6 +29,8 @@ INTERRUPTED = "DagsterExecutionInterruptedError"  # a step's error when Ctrl-C e
 def cmd_demo(args: argparse.Namespace) -> int:
     if not (math.isfinite(args.scale) and 0 < args.scale <= DEMO_MAX_SCALE):
         raise ConfigError(f"--scale must be a number between 0 (excluded) and {DEMO_MAX_SCALE:g} (got {args.scale!r})")
+    if args.since:
+        parse_since(args.since, "--since")
     workdir = Path(tempfile.mkdtemp(prefix="stsync-demo-"))
     try:
         return _demo(args, workdir)

@@ -12,7 +12,7 @@ from stsync_dagster.commands.progress import watched
 from stsync_dagster.commands.report import finish, materialized, step_errors
 from stsync_dagster.config import SYNC_ENTITIES
 from stsync_dagster.settings import load_settings
-from stsync_dagster.sync.timefmt import parse_day
+from stsync_dagster.sync.window import parse_since
 from stsync_dagster.terminal import JsonLines
 
 
@@ -38,7 +38,7 @@ def recorded_home(log_format: str):
 def cmd_sync(args: argparse.Namespace) -> int:
     entities = list(SYNC_ENTITIES) if args.entity == "all" else [args.entity]
     if args.since:
-        parse_day(args.since, "--since")
+        parse_since(args.since, "--since")
     settings = load_settings(dotenv_path=".env")  # fail before anything runs, naming the variable
     preflight(settings, write=not args.dry_run)  # a dry run creates nothing, not even the crosswalk file
     load_env()  # the Dagster resources read os.environ

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import dagster as dg
 from pydantic import Field, model_validator
 
-from stsync_dagster.sync.timefmt import parse_day
+from stsync_dagster.sync.window import AfterToday, parse_since
 
 SINCE_RULE = "an ISO date YYYY-MM-DD, or empty"
 LIMIT_RULE = "a whole number, 0 or more (0 = no limit)"
@@ -24,7 +24,9 @@ def _since_problem(value) -> str | None:
     if value in ("", None):
         return None
     try:
-        parse_day(str(value))
+        parse_since(str(value))
+    except AfterToday as exc:
+        return str(exc)
     except (TypeError, ValueError):
         return f"since must be {SINCE_RULE} (got {str(value)[:40]!r})"
     return None
@@ -71,7 +73,8 @@ class SyncRunConfig(dg.Config):
 
     since: str = Field(
         default="",
-        description=f"The window starts on this day (UTC) instead of the partition's day: {SINCE_RULE}.",
+        description=f"The window starts on this day (UTC) instead of the partition's day: {SINCE_RULE}; not after "
+        "today.",
     )
     limit: int = Field(
         default=0, description=f"Most records created in the run, pulled-in ones included: {LIMIT_RULE}."

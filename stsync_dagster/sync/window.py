@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from stsync_dagster.sync.timefmt import parse_day, rfc3339, start_of_day
 
@@ -25,6 +25,21 @@ class Window:
         start = rfc3339(self.start) if self.start else "the beginning"
         end = rfc3339(self.end) if self.end else "now"
         return f"[{start}, {end})"
+
+
+class AfterToday(ValueError):
+    """A window's first day after today."""
+
+
+def parse_since(text: str, what: str = "since", today: date | None = None) -> date:
+    """The first day of a window: an ISO date, not after today (UTC); a later one would make a window that ends
+    before it starts. `what` names it in the error: the flag (--since) or the run config key (since)."""
+    day = parse_day(text, what)
+    today = today or datetime.now(timezone.utc).date()
+    if day > today:
+        raise AfterToday(f"{what} {day.isoformat()} is after today ({today.isoformat()}, UTC): no record can have been "
+                         "modified since then")  # fmt: skip
+    return day
 
 
 def window_for(partition_key: str | None, since: str | None) -> Window:
