@@ -1,6 +1,6 @@
 """A large tenant, as real ones are: Production at a given scale (110 ≈ 100,000 materials, equipment, POs, jobs
 and customers), Integration refreshed from it two days before the data ends, the crosswalk built by
-`stsync reconcile`. Then `stsync sync all` (a full sync: it reads everything and creates the two days the
+`stsync reconcile` (at full speed: no rate limit, no latency). Then, at the API's pace, `stsync sync all` (a full sync: it reads everything and creates the two days the
 refresh missed): its seconds and peak memory. Then a day with 50 changes and 20 new records in Production
 and the daily run over it (`--since` that day): requests, seconds, peak memory. The same at the default scale,
 to compare: the daily run should cost what the day changed, not what the tenant holds."""
@@ -23,12 +23,16 @@ CHANGES = {"materials": 25, "jobs": 15, "purchase-orders": 10}  # 50 records edi
 NEW = {"materials": 8, "jobs": 6, "purchase-orders": 6}  # 20 records created in Production
 
 
-def _measured(args: list[str], env: dict, cwd: Path) -> tuple[dict | None, float, float]:
-    """(the command's --json answer if it gives one, seconds, peak resident MB of its process)."""
+def _measured(args: list[str], env: dict, cwd: Path, profile: str | None = None) -> tuple[dict | None, float, float]:
+    """(the command's --json answer if it gives one, seconds, peak resident MB of its process); `profile`: a
+    file to write the command's cProfile to."""
     import threading
 
     started = time.monotonic()
-    proc = subprocess.Popen([str(BIN / "stsync"), *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
+    command = [str(BIN / "stsync"), *args]
+    if profile:
+        command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
+    proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     streams: dict[str, str] = {}
     readers = [threading.Thread(target=lambda n=n, s=s: streams.__setitem__(n, s.read()))
@@ -70,7 +74,7 @@ def _a_day_in_production(sim: SimulatorProcess) -> None:
         sim.add("prod", kind, made)
 
 
-def large(scale: float, latency_ms: float, workdir: Path) -> dict:
+def large(scale: float, latency_ms: float, workdir: Path, profile: str | None = None) -> dict:
     until = default_until()
     as_of = until - timedelta(days=2)
     extra = ("--refreshed-at", as_of.isoformat().replace("+00:00", "Z"))
@@ -79,14 +83,19 @@ def large(scale: float, latency_ms: float, workdir: Path) -> dict:
                                                           "customers"))  # fmt: skip
         folder = workdir / f"large-{scale}"
         env = _env(sim, folder)
-        _, reconcile_seconds, reconcile_mb = _measured(["reconcile", "all"], env, folder)
+        # Built fast (no limit, no latency: stamping every adopted record is a request each), measured at pace.
+        sim.pace(0, 0)
+        _, reconcile_seconds, reconcile_mb = _measured(["reconcile", "all"], {**env, "ST_RATE_LIMIT": "1000"}, folder)
+        sim.pace(60, latency_ms)
         before = sim.served()[0]
         full, full_seconds, full_mb = _measured(["sync", "all", "--json"], env, folder)
         full_requests = sim.served()[0] - before
         today = datetime.now(timezone.utc).date().isoformat()
         _a_day_in_production(sim)
         before = sim.served()[0]
-        day, day_seconds, day_mb = _measured(["sync", "all", "--since", today, "--json"], env, folder)
+        day, day_seconds, day_mb = _measured(
+            ["sync", "all", "--since", today, "--json"], env, folder, f"{profile}-{scale}.prof" if profile else None
+        )
         day_requests = sim.served()[0] - before
     print(f"measured the large-tenant runs at scale {scale}: reconcile {reconcile_seconds:.0f} s, full sync "
           f"{full_seconds:.0f} s {full_mb:.0f} MB, daily {day_requests} requests {day_seconds:.1f} s {day_mb:.0f} MB",
@@ -122,7 +131,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scales", default="1,110")
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--profile-daily", help="write the daily runs' cProfile to PREFIX-SCALE.prof")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="stsync-large-") as tmp:
-        rows = [large(float(s), args.latency_ms, Path(tmp)) for s in args.scales.split(",")]
+        rows = [large(float(s), args.latency_ms, Path(tmp), args.profile_daily) for s in args.scales.split(",")]
     print_table(rows)

@@ -58,6 +58,12 @@ class SimulatorProcess:
         """Edit records in place (the simulator's /_sim/change): each {"id": n, field: value, ...}."""
         self._post(f"/_sim/change/{env}/{kind}", edits)
 
+    def pace(self, rate_limit: int, latency_ms: float) -> None:
+        """The API's limit (0: none) and added latency from now on (a bench builds its tenant fast, then measures
+        at the real pace)."""
+        self._post("/_sim/config", {"rate_limit": rate_limit})
+        self._post("/_sim/faults", {"latency_ms": latency_ms})
+
     def add(self, env: str, kind: str, records: list[dict]) -> list[dict]:
         """Insert whole records (the simulator's POST /_sim/records): a record made in that tenant today."""
         return self._post(f"/_sim/records/{env}/{kind}", records)
