@@ -50,8 +50,14 @@ def natural_key(record: dict, fields: list[str]) -> str | None:
     return joined_key([fold(str(value)) if value is not None else "" for value in values], required=1)
 
 
-def _read_all(client, cfg: MasterConfig) -> list[dict]:
-    return [record for page in client.iter_pages(cfg.path, dict(cfg.list_params)) for record in page.records]
+def _keys(client, cfg: MasterConfig) -> list[tuple[int, str | None]]:
+    """(id, natural key) of every record of the kind, page by page: what matching needs, not the records (a
+    tenant's customers and locations are tens of thousands)."""
+    return [
+        (int(record["id"]), natural_key(record, cfg.natural_key))
+        for page in client.iter_pages(cfg.path, dict(cfg.list_params))
+        for record in page.records
+    ]
 
 
 WHOLE_KIND = 0  # the issue row of a master-data kind as a whole (its endpoint refused), not of one record
@@ -62,22 +68,19 @@ def match_master(kind: str, cfg: MasterConfig, prod, intc, crosswalk, *, write: 
     """Pair every Production record of `kind` with the one Integration record of the same natural key."""
     report = MatchReport(kind)
     try:
-        held, wanted = _read_all(intc, cfg), _read_all(prod, cfg)
+        held, wanted = _keys(intc, cfg), _keys(prod, cfg)
     except ScopeRefused as exc:  # the kind cannot be read: unavailable, and what needs it is blocked
         report.unavailable = str(exc)
         if write:  # remembered, so that a later run's records blocked on it say why (references.RefMap)
             crosswalk.set_issues(kind, {WHOLE_KIND: ("failed", f"{UNAVAILABLE}{exc}", "(endpoint)")}, None)
         return report
     by_key: dict[str, list[int]] = defaultdict(list)
-    for record in held:
-        key = natural_key(record, cfg.natural_key)
+    for int_id, key in held:
         if key is not None:
-            by_key[key].append(int(record["id"]))
+            by_key[key].append(int_id)
     pairs: dict[int, int] = {}
     issues: dict[int, tuple[str, str, str]] = {}
-    for record in wanted:
-        prod_id = int(record["id"])
-        key = natural_key(record, cfg.natural_key)
+    for prod_id, key in wanted:
         candidates = by_key.get(key, []) if key is not None else []
         shown = key or "(empty key)"
         if len(candidates) == 1:
