@@ -208,7 +208,12 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | o
     required = [f"ST_{suffix}_{e}" for e in ("PROD", "INT") for suffix in _PER_ENV]
     missing = [name for name in required if source.get(name) is None]
     if missing:
-        where = f"the environment or {source.dotenv_file}" if source.dotenv_file else "the environment or a .env file"
+        if source.dotenv_file:
+            where = f"the environment or {source.dotenv_file}"
+        elif dotenv_path is not None:  # say where it was looked for: a command run from another folder
+            where = f"the environment or a .env file; there is none in {Path(dotenv_path).resolve().parent}"
+        else:
+            where = "the environment"
         raise ConfigError(f"missing configuration: {', '.join(missing)} (set them in {where})", variables=missing)
 
     envs: dict[str, dict] = {}

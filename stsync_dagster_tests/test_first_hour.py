@@ -295,3 +295,14 @@ def test_a_run_config_since_after_today_fails_the_run_before_any_request(simulat
     said = str(failure.error.message) + str(failure.user_failure_data)
     assert f"since {tomorrow} is after today ({_today().isoformat()}" in said, said
     assert simulator.stats("prod")["requests"] == 0
+
+
+def test_a_missing_env_file_is_one_line_naming_the_folder_looked_in(tmp_path):
+    stsync = Path(sys.executable).parent / "stsync"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "STSYNC_"))}
+    done = subprocess.run([str(stsync), "sync", "items"], cwd=tmp_path, env={**env, "HOME": str(tmp_path)},
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"there is none in {tmp_path.resolve()}" in lines[0] and "ST_CLIENT_ID_PROD" in lines[0]
