@@ -37,3 +37,14 @@ def test_every_imported_library_is_declared():
         if not {_name(d) for d in distributions.get(module, [module])} & declared
     }
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
+
+
+def test_the_assets_master_data_deps_are_what_the_handlers_reference():
+    """Two views of one graph: the assets' deps (what the UI draws and a run selects) and the kinds the engine
+    matches first (master_first, from the handlers' references)."""
+    from stsync_dagster.config import MASTER_KINDS, SYNC_ENTITIES
+    from stsync_dagster.defs.assets import needed_master_data
+    from stsync_dagster.sync.entities import referenced_kinds
+
+    for entity in SYNC_ENTITIES:
+        assert set(needed_master_data([entity])) == referenced_kinds(entity) & set(MASTER_KINDS), entity

@@ -712,3 +712,13 @@ def test_claims_a_run_that_is_gone_never_sent_are_retaken_at_once(rig):
     assert report.count(Outcome.DEFERRED) == 0 and set(crashed) <= set(r.copies("items"))
     assert report.seconds < 30  # not the server timeout waited out: they were never sent
     no_duplicates(r, "items")
+
+
+def test_a_code_a_text_search_may_not_find_as_keys_compare_it_reads_the_whole_list():
+    """Keys compare codes NFKC-normalised and casefolded, and read an ISO-looking code as an instant; the API's
+    search is a case-insensitive substring match of unknown collation: such codes are not searched for."""
+    from stsync_dagster.sync.entities.candidates import search_reads
+
+    assert search_reads({}, "searchText", ["AB-12 X", "ab-12 y"]) == [{"searchText": "AB-12"}]
+    for code in ("Ｍ100", "ﬁlter-1", "Straße-1", "Café-1", "2024-01-02", "x"):
+        assert search_reads({}, "searchText", ["AB-12", code]) is None, code

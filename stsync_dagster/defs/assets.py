@@ -219,7 +219,7 @@ def _sync_asset(entity: str) -> dg.AssetsDefinition:
             )
             handler = HANDLERS[entity](config_file.get(), integration.guid())
             fidelity = read_back(handler, prod, intc, crosswalk.get(), report)
-            matched = master_data_matched(entity, crosswalk.get(), report)
+            matched = master_data_matched(report)
         return dg.MaterializeResult(
             metadata={
                 **sync_metadata(report, str(window), mask),

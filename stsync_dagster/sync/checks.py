@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from stsync_dagster.sync import fidelity
-from stsync_dagster.sync.configfile import MASTER_KINDS
-from stsync_dagster.sync.entities import EntityHandler, referenced_kinds
+from stsync_dagster.sync.entities import EntityHandler
 from stsync_dagster.sync.fieldmap import FIELD_MAPS
 from stsync_dagster.sync.fidelity import Translator
 from stsync_dagster.sync.outcome import Outcome, SyncReport
+from stsync_dagster.sync.references import NEVER_MATCHED
 from stsync_dagster.sync.timefmt import instant
 
 
@@ -69,21 +69,21 @@ def _read(handler: EntityHandler, intc, int_ids: list[int]) -> dict[int, dict]:
     return {int(r["id"]): r for r in intc.get_by_ids(handler.cfg.int_list_path, int_ids, params=handler.index_params())}
 
 
-def master_data_matched(entity: str, crosswalk, report: SyncReport) -> CheckOutcome:
-    """Fails when the run wrote records while a master-data kind they reference had never been matched into
-    the crosswalk (no mapping, no issue of it): their references to it were left out for want of `master_data`,
-    not for want of a counterpart."""
-    never = [k for k in MASTER_KINDS if k in referenced_kinds(entity) and not crosswalk.counts(k)
-             and not crosswalk.issues(kind=k)]  # fmt: skip
+def master_data_matched(report: SyncReport) -> CheckOutcome:
+    """Fails when the run wrote records with a reference left out because its kind of master data had never been
+    matched into the crosswalk (for want of `master_data`, not for want of a counterpart)."""
+    left_out = [d for d in report.dropped if NEVER_MATCHED in d.reason]
     written = report.count(Outcome.CREATED) + report.count(Outcome.UPDATED)
-    if never and written:
+    if left_out:
+        fields = sorted({d.field for d in left_out})
         return CheckOutcome(
             False,
-            f"{written} records written while {', '.join(never)} had never been matched into the crosswalk: "
-            "their references to them were left out. Materialize master_data, then sync the window again.",
+            f"{len({d.prod_id for d in left_out})} records written without {', '.join(fields)}: that master data "
+            "had never been matched into the crosswalk. Materialize master_data, then sync the window again.",
+            details=[f"{d.kind} {d.prod_id}: {d.field}: {d.reason}" for d in left_out[:50]],
             checked=written,
         )
-    return CheckOutcome(True, "every master-data kind these records reference had been matched", checked=written)
+    return CheckOutcome(True, "no reference left out for want of master data", checked=written)
 
 
 def read_back(handler: EntityHandler, prod, intc, crosswalk, report: SyncReport) -> CheckOutcome:

@@ -60,6 +60,12 @@ def _keys(client, cfg: MasterConfig) -> list[tuple[int, str | None]]:
     ]
 
 
+def never_matched(crosswalk, kind: str) -> bool:
+    """No match of the kind ever left a trace: no mapping, and no issue (a key unmatched or ambiguous, the endpoint
+    refused). A match that paired nothing still leaves its issues."""
+    return not crosswalk.has_mappings(kind) and not crosswalk.has_issues(kind)
+
+
 WHOLE_KIND = 0  # the issue row of a master-data kind as a whole (its endpoint refused), not of one record
 UNAVAILABLE = "unavailable: "
 

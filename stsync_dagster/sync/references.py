@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 from stsync_dagster.sync.configfile import MASTER_KINDS
-from stsync_dagster.sync.masterdata import UNAVAILABLE, WHOLE_KIND
+from stsync_dagster.sync.masterdata import UNAVAILABLE, WHOLE_KIND, never_matched
 from stsync_dagster.sync.outcome import Blocked, Deferred
 from stsync_dagster.sync.policy import BLOCK, DEFAULT, DROP, DefaultPolicy, Policies
 
@@ -52,6 +52,9 @@ class Claims:
                 "be committing; copied by a later run"
             )
         return None
+
+
+NEVER_MATCHED = "matched into the crosswalk yet"  # a reason's words for a kind never matched (checks.py reads them)
 
 
 def _singular(kind: str) -> str:
@@ -116,20 +119,18 @@ class RefMap:
             missing = prod_ids - ids[kind].keys()
             if missing:
                 reasons[kind] = {issue.prod_id: issue.reason for issue in crosswalk.issues(kind=kind, prod_ids=missing)}
-        unmatched = frozenset(
+        short = [  # master-data kinds with references that have no counterpart
             kind
             for kind, prod_ids in wanted.items()
-            if kind in MASTER_KINDS
-            and prod_ids - ids[kind].keys()
-            and not (overlay or {}).get(kind)
-            and not crosswalk.counts(kind)
-        )
+            if kind in MASTER_KINDS and prod_ids - ids[kind].keys() and not (overlay or {}).get(kind)
+        ]
         refused = {  # a master-data kind the last match could not read: its endpoint's refusal
             issue.kind: issue.reason.removeprefix(UNAVAILABLE)
-            for kind in unmatched
+            for kind in short
             for issue in crosswalk.issues(kind=kind, prod_ids=[WHOLE_KIND])
             if issue.reason.startswith(UNAVAILABLE)
         }
+        unmatched = frozenset(kind for kind in short if kind not in refused and never_matched(crosswalk, kind))
         unavailable = {**refused, **(unavailable or {})}
         refmap = cls(
             ids, reasons, planned, entity=entity, policies=policies, unmatched=unmatched, unavailable=unavailable
@@ -174,7 +175,7 @@ class RefMap:
             reason = f"{singular} {ref.prod_id}: {ref.kind} unavailable ({self._unavailable[ref.kind]})"
         elif ref.kind in self._unmatched:
             reason = (
-                f"{singular} {ref.prod_id}: no {ref.kind} matched into the crosswalk yet: materialize master_data first, "
+                f"{singular} {ref.prod_id}: no {ref.kind} {NEVER_MATCHED}: materialize master_data first, "
                 f"or, if that step said {ref.kind} unavailable, grant the app its scope: stsync verify names it"
             )
         else:

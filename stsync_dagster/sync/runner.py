@@ -11,7 +11,7 @@ from typing import Callable
 from stsync_dagster.sync.configfile import MASTER_KINDS, SyncConfig
 from stsync_dagster.sync.engine import Run, SyncEngine, SyncOptions
 from stsync_dagster.sync.entities import referenced_kinds
-from stsync_dagster.sync.masterdata import MatchReport, match_master
+from stsync_dagster.sync.masterdata import MatchReport, match_master, never_matched
 from stsync_dagster.sync.outcome import SyncReport
 from stsync_dagster.sync.runs import RunRegistry
 from stsync_dagster.sync.window import Window
@@ -26,19 +26,19 @@ def run_master(kind: str, *, prod, intc, crosswalk, config: SyncConfig, dry_run:
     return report
 
 
-def master_first(entity: str, *, prod, intc, crosswalk, config: SyncConfig) -> list[MatchReport]:
+def master_first(entity: str, *, prod, intc, crosswalk, config: SyncConfig) -> None:
     """Master data before any record: a kind the entity references (or what it pulls in does) that the
     crosswalk has never matched is matched now, so that no record is written with such a reference left out
     only because `master_data` was not materialized first."""
-    reports = []
+    referenced = referenced_kinds(entity)
     for kind in MASTER_KINDS:
-        if kind in referenced_kinds(entity) and not crosswalk.counts(kind):
+        if kind in referenced and never_matched(crosswalk, kind):
             log.warning(
                 "%s: %s never matched into the crosswalk: matching them first (the master_data asset does it)",
                 entity, kind,
             )  # fmt: skip
-            reports.append(run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk, config=config, dry_run=False))
-    return reports
+            report = run_master(kind, prod=prod, intc=intc, crosswalk=crosswalk, config=config, dry_run=False)
+            log.warning("%s: %s", entity, report.summary())
 
 
 def _with_engine(work: Callable[[SyncEngine], SyncReport], entity: str, **needs) -> SyncReport:

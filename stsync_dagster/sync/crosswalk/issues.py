@@ -133,6 +133,11 @@ class Issues(Database):
             or issue.waits_on in healed
         ]
 
+    def has_issues(self, kind: str) -> bool:
+        """Whether any record of the kind has an issue recorded."""
+        query = select(sync_issue.c.prod_id).where(sync_issue.c.kind == kind).limit(1)
+        return self._run(lambda conn: conn.execute(query).first() is not None, write=False)
+
     def clear_issues(self, kind: str, prod_ids: Iterable[int]) -> int:
         """Forget the issues of these records (they were copied, or skipped); return how many there were."""
         ids = distinct_ids(prod_ids)

@@ -78,6 +78,11 @@ class Mappings(Database):
         )
         return self._run(lambda conn: dict(conn.execute(query).all()), write=False)
 
+    def has_mappings(self, kind: str) -> bool:
+        """Whether any record of the kind is mapped (confirmed)."""
+        query = select(id_map.c.prod_id).where(id_map.c.kind == kind, id_map.c.state == CONFIRMED).limit(1)
+        return self._run(lambda conn: conn.execute(query).first() is not None, write=False)
+
     def counts(self, kind: str | None = None) -> dict[tuple[str, str], int]:
         """Number of rows per (kind, state)."""
         query = select(id_map.c.kind, id_map.c.state, func.count()).group_by(id_map.c.kind, id_map.c.state)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from stsync_dagster.sync.adoption import fold, key_part
 from stsync_dagster.sync.stamps import STAMP_KEY
 from stsync_dagster.sync.timefmt import instant, rfc3339, utc
 
@@ -29,11 +30,13 @@ def stamp_reads(params: dict, guid: str, prod_ids: list[int]) -> list[dict]:
 
 def search_reads(params: dict, name: str, texts: list) -> list[dict] | None:
     """One partial-text search per distinct text, by its longest word (a copy made by hand may space it
-    differently); None when a text has no word the search takes."""
+    differently); None when a text has no word the search takes, or when keys compare it in a way a
+    case-insensitive search may not (anything but ASCII: NFKC and casefolding; a text read as an instant)."""
     words: dict[str, str] = {}
     for text in texts:
-        word = max(str(text or "").split(), key=len, default="")[: SEARCH_LENGTH[1]]
-        if len(word) < SEARCH_LENGTH[0]:
+        text = str(text or "")
+        word = max(text.split(), key=len, default="")[: SEARCH_LENGTH[1]]
+        if len(word) < SEARCH_LENGTH[0] or not text.isascii() or key_part(text) != fold(text):
             return None
         words.setdefault(word.lower(), word)  # the search ignores case: one request for both; sent as written
     return [{**params, name: word} for _, word in sorted(words.items())]

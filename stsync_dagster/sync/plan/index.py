@@ -18,7 +18,6 @@ from pydantic import BaseModel
 
 from stsync_dagster.sync.adoption import IntegrationIndex
 from stsync_dagster.sync.entities import EntityHandler
-from stsync_dagster.sync.crosswalk.schema import CONFIRMED
 from stsync_dagster.sync.run import Run
 
 FULL_READ_AFTER = 40  # narrowed requests for one kind in one run, before reading the kind whole is cheaper
@@ -36,7 +35,7 @@ class IndexCache:
 
     def knows(self, kind: str) -> bool:
         """Whether the crosswalk maps any record of the kind (checked until it does)."""
-        if kind not in self._known and self.run.crosswalk.counts(kind).get((kind, CONFIRMED), 0):
+        if kind not in self._known and self.run.crosswalk.has_mappings(kind):
             self._known.add(kind)
         return kind in self._known
 
