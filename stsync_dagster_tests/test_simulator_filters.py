@@ -26,18 +26,9 @@ from stsync_dagster.simulator.filters import (
 from stsync_dagster.simulator.query import EXPORT_ACTIVE_FILTER, LIST_SPECS
 from stsync_dagster.simulator.routes import API
 from stsync_dagster_tests.test_simulator import Api, _po_payload, is_problem
-from stsync_dagster_tests.test_simulator_openapi import BEYOND_DOCUMENTS, ref_name, written  # noqa: F401 (fixture)
+from stsync_dagster_tests.test_simulator_openapi import DOCS, BEYOND_DOCUMENTS, ref_name, written  # noqa: F401 (fixture)
 from stsync_dagster_tests.test_simulator_openapi import served as openapi_served
 
-DOCS = {
-    "pricebook": "pricebook-v2.json",
-    "inventory": "inventory-v2.json",
-    "jpm": "jpm-v2.json",
-    "dispatch": "dispatch-v2.json",
-    "crm": "crm-v2.json",
-    "marketing": "marketing-v2.json",
-    "settings": "settings-v2.json",
-}
 # Handled by query.list_records for every list (paging, ids, active, the four date filters, externalData).
 GENERIC = {
     "page",

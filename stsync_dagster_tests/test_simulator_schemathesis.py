@@ -36,16 +36,8 @@ from schemathesis.specs.openapi.checks import (
 from stsync_dagster.simulator import APP_KEY, PROD_TENANT_ID, Simulator
 from stsync_dagster.simulator.routes import API
 from stsync_dagster_tests.test_simulator import token
+from stsync_dagster_tests.test_simulator_openapi import DOCS
 
-DOCS = {
-    "pricebook": "pricebook-v2.json",
-    "inventory": "inventory-v2.json",
-    "jpm": "jpm-v2.json",
-    "dispatch": "dispatch-v2.json",
-    "crm": "crm-v2.json",
-    "marketing": "marketing-v2.json",
-    "settings": "settings-v2.json",
-}
 EXAMPLES = 8  # per operation and generation mode
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 # .NET writes a TimeSpan (technicians' shiftStart/shiftEnd) as "07:00:00"; the documents call it
