@@ -48,6 +48,16 @@ __all__ = [  # the names this module had before the subcommands moved to stsync_
 ]
 
 
+def add_selection_flags(command: argparse.ArgumentParser) -> None:
+    """The selection (docs/selection.md): the same keys as `select` in stsync.config.json and the run config."""
+    command.add_argument("--where", action="append", metavar="KEY=VALUE",
+                         help='a filter (repeatable): jobType="Water Heater Install", jobStatus=Completed; a key '
+                         "given twice takes either value")  # fmt: skip
+    command.add_argument("--sample-per", metavar="FIELDS:N", help="N records per combination: jobTypeId,jobStatus:5")
+    command.add_argument("--sample", type=int, metavar="N", help="N records of the window (a sample by id hash)")
+    command.add_argument("--sample-share", type=float, metavar="F", help="a share of the records, 0 < F <= 1")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stsync", description="Copy ServiceTitan data from Production to Integration."
@@ -74,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (sync, copy, history):
         command.add_argument("--json", action="store_true", help="print the report as JSON (nothing else on stdout)")
     for command in (sync, copy):
+        add_selection_flags(command)
         command.add_argument(
             "--log-format",
             choices=("text", "json"),

@@ -22,6 +22,8 @@ from stsync_dagster.sync.configfile import (  # noqa: F401  (re-exported: the co
 )
 from stsync_dagster.sync.entities import HANDLERS
 from stsync_dagster.sync.policy import check_policies
+from stsync_dagster.sync.select import SelectionError
+from stsync_dagster.sync.select import check as check_selection
 
 
 def config_path(environ: dict[str, str] | None = None) -> Path:
@@ -52,6 +54,13 @@ def load_config(path: str | os.PathLike[str] | None = None) -> SyncConfig:
         raise ConfigError(f"{file}: {problems}") from None
     # The references section, against what the handlers translate (and whether the create requires it).
     problems = check_policies(config.references, {k: h.reference_fields for k, h in HANDLERS.items()}, MASTER_KINDS)
+    for kind, handler in HANDLERS.items():  # the selections, against the filters each kind has
+        selection = config.entity(kind).select
+        try:
+            if selection is not None:
+                check_selection(selection, handler, f"$.entities.{kind}.select")
+        except SelectionError as exc:
+            problems.append(str(exc))
     if problems:
         raise ConfigError(f"{file}: {'; '.join(problems)}")
     return config

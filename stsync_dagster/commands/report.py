@@ -42,6 +42,13 @@ def show_report(reports: dict[str, dict | None], out, *, verbose: bool = False, 
             continue
         if meta.get("unavailable"):
             out.print(f"{entity}: unavailable: {meta['unavailable']}", markup=False)
+        if meta.get("selection"):
+            out.print(f"{entity}: {meta['selection']}", markup=False)
+            combinations = reports[entity].get("selection_combinations")
+            if combinations is not None:
+                table = terminal.metadata_table(combinations)
+                table.title, table.title_justify = f"{entity}: kept by the sample, per combination", "left"
+                out.print(table)
         if not details:
             continue
         if verbose and getattr(reports[entity].get("issues"), "records", None):

@@ -21,6 +21,7 @@ from stsync_dagster.sync.entities import HANDLERS
 from stsync_dagster.sync.masterdata import MatchReport
 from stsync_dagster.sync.outcome import Outcome, SyncReport
 from stsync_dagster.sync.runner import run_entity, run_master
+from stsync_dagster.sync.select import SelectionError
 from stsync_dagster.sync.window import Window, window_between
 
 OWNERS = ["team:stsync"]
@@ -312,10 +313,13 @@ def sync_entity(
             )
         )
 
+    selection, where = config.selection(entity, sync_config)
     try:
         report = run_entity(
             entity,
             window,
+            selection=selection,
+            where=where,
             prod=prod,
             intc=intc,
             crosswalk=crosswalk.get(),
@@ -324,6 +328,8 @@ def sync_entity(
             guid=integration.guid(),
             on_page=progress,
         )
+    except SelectionError as exc:  # a name Production does not have: the selection, not the run, is wrong
+        raise dg.Failure(description=mask(f"{entity}: selection: {exc}"), allow_retries=False) from None
     except ServiceTitanError as exc:
         # The run could not go on (a window that cannot be read whole, retries run out): one line naming the
         # endpoint, not a trace. What was copied before it is in the crosswalk; the next run goes on from there.

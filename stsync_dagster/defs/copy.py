@@ -16,6 +16,7 @@ from stsync_dagster.defs.assets import needed_master_data, secrets
 from stsync_dagster.defs.config_file import ConfigFileResource
 from stsync_dagster.defs.logs import engine_logs
 from stsync_dagster.defs.metadata import sync_metadata
+from stsync_dagster.defs.run_config import SelectRunConfig
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
 from stsync_dagster.defs.writes import writes_metadata
 from stsync_dagster.servicetitan.redact import redacting
@@ -45,7 +46,7 @@ def copy_tags(kind: str, ids: list[int]) -> dict[str, str]:
 Kind = Enum("Kind", {entity: entity for entity in SYNC_ENTITIES})
 
 
-class CopyConfig(dg.Config):
+class CopyConfig(SelectRunConfig):
     kind: Kind = Field(description="What the ids are: items (materials), jobs or pos (purchase orders).")
     ids: list[int] = Field(description="Production ids to copy (at least one).")
     dry_run: bool = Field(
@@ -74,7 +75,10 @@ def copy_records(
             matched = run_master(kind, **needs, dry_run=config.dry_run)
             context.log.info(mask(matched.summary()))
         options = integration.sync_options(context.run.run_id, dry_run=config.dry_run)
-        report = run_copy(entity, config.ids, **needs, options=options, guid=integration.guid())
+        selection, where = config.selection(entity, needs["config"])
+        report = run_copy(
+            entity, config.ids, **needs, options=options, guid=integration.guid(), selection=selection, where=where
+        )
         context.log.info(mask(report.summary()))
     metadata = {
         **sync_metadata(report, f"ids {', '.join(map(str, sorted(set(config.ids))))}", mask),

@@ -170,6 +170,7 @@ def materialize_sync(
     retry_all: bool = False,
     log_format: str = "text",
     home: Path | None = None,
+    select: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Match the master data they need, then the chosen sync assets, on today's partition (UTC); a dry run
     runs their steps of the `sync_plan` job instead (observations, no materialization).
@@ -178,7 +179,7 @@ def materialize_sync(
     in the instance at `home` (see instance_home), else kept in memory.
     """
     chosen = [entity for entity in SYNC_ENTITIES if entity in entities]
-    sync_config = {"since": since or start_date(), "limit": limit, "retry_all": retry_all}
+    sync_config = {"since": since or start_date(), "limit": limit, "retry_all": retry_all, **(select or {})}
     run_config = {
         "ops": {entity: {"config": sync_config} for entity in chosen},
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
@@ -212,10 +213,11 @@ def copy_in_process(
     verbose: bool = False,
     log_format: str = "text",
     home: Path | None = None,
+    select: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
     """The copy job, run here, recorded in the instance at `home` or kept in memory (as `stsync sync`)."""
     run_config = {
-        "ops": {COPY_OP: {"config": {"kind": entity, "ids": list(ids), "dry_run": dry_run}}},
+        "ops": {COPY_OP: {"config": {"kind": entity, "ids": list(ids), "dry_run": dry_run, **(select or {})}}},
         # Records that failed fail the step: the command shows them in its table, not as Dagster's stack trace.
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
     }

@@ -112,7 +112,28 @@ def sync_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
     )
     if report.unavailable:
         metadata["unavailable"] = dg.MetadataValue.text(report.unavailable)
+    metadata.update(selection_metadata(report))
     return masked(metadata, redactor or Redactor())
+
+
+SELECTION_COLUMNS = {"combination": "string", "kept": "int", "present": "int"}
+
+
+def selection_metadata(report: SyncReport, prefix: str = "") -> dict:
+    """What the run's selection kept: a line, and per combination of a sample the records kept and present."""
+    chosen = report.selection
+    if chosen is None:
+        return {}
+    metadata = {
+        f"{prefix}selection": dg.MetadataValue.text(chosen.summary()),
+        f"{prefix}selection_read": dg.MetadataValue.int(chosen.read),
+        f"{prefix}selection_kept": dg.MetadataValue.int(chosen.kept),
+        f"{prefix}selection_api_filters": dg.MetadataValue.json(chosen.api_params),
+    }
+    if chosen.combinations:
+        rows = [{"combination": c, "kept": k, "present": n} for c, (k, n) in chosen.combinations.items()]
+        metadata[f"{prefix}selection_combinations"] = table(SELECTION_COLUMNS, rows)
+    return metadata
 
 
 def counts_table(counts: dict[str, int]) -> dg.TableMetadataValue:
@@ -143,6 +164,7 @@ def plan_metadata(report: SyncReport, window: str, redactor: Redactor | None = N
             "plan_dropped_by_field": left_out_table(report),
             "sample_diffs": dg.MetadataValue.json(report.sample_diffs),
             "sample_payloads": dg.MetadataValue.json(report.sample_payloads),
+            **selection_metadata(report, PLAN_PREFIX),
         },
         redactor or Redactor(),
     )

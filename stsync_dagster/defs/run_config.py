@@ -10,10 +10,12 @@ one line naming every bad key and its rule (`dg.Failure`, not a pydantic traceba
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 from pydantic import Field, model_validator
 
+from stsync_dagster.sync.select import Selection, chosen
 from stsync_dagster.sync.window import AfterToday, parse_since
 
 SINCE_RULE = "an ISO date YYYY-MM-DD, or empty"
@@ -38,7 +40,24 @@ def _limit_problem(value) -> str | None:
     return f"limit must be {LIMIT_RULE} (got {value!r})"
 
 
-RULES = {"since": _since_problem, "limit": _limit_problem}
+def _count_problem(value) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return None
+    return f"sample_count must be a whole number, 0 or more (0 = no sample by count; got {value!r})"
+
+
+def _share_problem(value) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+        return None
+    return f"sample_share must be a fraction between 0 and 1 (0 = no sample by share; got {value!r})"
+
+
+RULES = {
+    "since": _since_problem,
+    "limit": _limit_problem,
+    "sample_count": _count_problem,
+    "sample_share": _share_problem,
+}
 
 
 def config_problems(values: Mapping) -> list[str]:
@@ -68,7 +87,28 @@ def fail_on_bad_run_config(context) -> None:
         raise bad_run_config(problems)
 
 
-class SyncRunConfig(dg.Config):
+class SelectRunConfig(dg.Config):
+    """A one-off selection (docs/selection.md): given here, it replaces the config file's `select` for the run."""
+
+    where: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Filters: {jobType: "Water Heater Install", jobStatus: Completed}; a list of values takes any '
+        "of them. The kind's filters are in docs/selection.md.",
+    )
+    sample_per: list[str] = Field(
+        default_factory=list, description="Sample per combination of these fields (jobTypeId, jobStatus)."
+    )
+    sample_count: int = Field(default=0, description="Records kept per combination (0: no sample by count).")
+    sample_share: float = Field(default=0.0, description="Share of the records kept, 0 < share <= 1 (0: none).")
+
+    def selection(self, kind: str, config) -> tuple[Selection | None, str]:
+        try:
+            return chosen(kind, config, self.where, self.sample_per, self.sample_count, self.sample_share)
+        except ValueError as exc:
+            raise bad_run_config([str(exc)]) from None
+
+
+class SyncRunConfig(SelectRunConfig):
     """Of `items`, `jobs` and `pos` (real runs) and of the plan job's steps (dry runs)."""
 
     since: str = Field(

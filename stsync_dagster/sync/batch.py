@@ -82,6 +82,7 @@ class Context:
     fresh: dict[int, int] = field(default_factory=dict)
     batch: set[int] = field(default_factory=set)  # the Production ids being processed
     dropped: dict[int, list] = field(default_factory=dict)  # references a record is sent without (or defaulted)
+    left_out: set[int] = field(default_factory=set)  # ids asked for (`copy`) that the selection leaves out
 
     @property
     def kind(self) -> str:

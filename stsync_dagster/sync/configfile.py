@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from stsync_dagster.servicetitan import hosts
+from stsync_dagster.sync.select.spec import Selection
 
 # Reference policies: what to do with a reference that has no Integration counterpart (sync/policy.py).
 BLOCK, DROP, DEFAULT = "block", "drop", "default"
@@ -94,6 +95,8 @@ class EntityConfig(_Strict):
     # Status changes replayed after the fields (cancel, hold, complete…); an action left out is not replayed.
     statuses: dict[str, StatusAction] = Field(default_factory=dict)
     since_param: Literal["modifiedOnOrAfter", "createdOnOrAfter"] = "modifiedOnOrAfter"
+    # Which records of a window every run copies: filters and a sample (sync/select); none: all of them.
+    select: Selection | None = None
     until_param: Literal["modifiedBefore", "createdBefore"] = "modifiedBefore"
 
     _paths = field_validator("prod_list_path", "int_create_path", "int_list_path", "export_path")(

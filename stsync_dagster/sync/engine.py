@@ -33,6 +33,7 @@ from stsync_dagster.sync.read import complete_pages
 from stsync_dagster.sync.read.leftovers import Leftovers
 from stsync_dagster.sync.read.prefetch import prefetch
 from stsync_dagster.sync.run import Run, SyncOptions
+from stsync_dagster.sync.select import Selection, Selector, name_combinations, selector_for
 from stsync_dagster.sync.window import Window
 
 __all__ = ["Run", "SyncEngine", "SyncOptions"]
@@ -64,33 +65,53 @@ class SyncEngine:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def sync(self, entity: str, window: Window, on_page: Callable[[SyncReport], None] | None = None) -> SyncReport:
-        """Copy and follow the records of `entity` modified in the window (and those earlier runs left behind)."""
+    def sync(
+        self,
+        entity: str,
+        window: Window,
+        on_page: Callable[[SyncReport], None] | None = None,
+        selection: Selection | None = None,
+        where: str = "select",
+    ) -> SyncReport:
+        """Copy and follow the records of `entity` modified in the window (and those earlier runs left behind); with
+        a selection, those it keeps of the window (`where` names it in errors: its JSON path)."""
         run = self.run
 
         def work(ctx: Context) -> None:
             cfg = ctx.handler.cfg
             try:
+                selector = selector_for(selection, ctx.handler, run.prod, run.config, where)
                 if not run.options.dry_run:
                     forget_stale_mappings(run, self.indexes, ctx.handler)
                     self.leftovers.sweep(ctx)
                 self.leftovers.backlog(ctx)
                 log.info("%s: reading %s from Production, window %s", entity, cfg.prod_list_path, window)
                 params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
+                if selector is not None:
+                    params.update(selector.resolved.api_params)
                 pages = prefetch(complete_pages(run.prod, cfg.prod_list_path, params), run.background.try_start)
-                self.pipeline.run_batches(ctx, self._batches(ctx, pages))
+                self.pipeline.run_batches(ctx, self._batches(ctx, self._selected(ctx, selector, pages)))
             except st.ScopeRefused as exc:  # this kind cannot be read: it is unavailable, not a failed step
                 ctx.report.unavailable = run.unavailable.setdefault(entity, str(exc))
                 log.warning("%s: unavailable: %s", entity, exc)
 
         return self._run(entity, work, on_page)
 
-    def copy(self, entity: str, prod_ids: list[int], on_page: Callable[[SyncReport], None] | None = None) -> SyncReport:
+    def copy(
+        self,
+        entity: str,
+        prod_ids: list[int],
+        on_page: Callable[[SyncReport], None] | None = None,
+        selection: Selection | None = None,
+        where: str = "select",
+    ) -> SyncReport:
         """Copy (or bring up to date) these Production records, whatever their modifiedOn, with what they
-        reference: a PO's materials and job are pulled in, its master data must be matched."""
+        reference: a PO's materials and job are pulled in, its master data must be matched. With a selection,
+        only those of them it keeps."""
         run = self.run
 
         def work(ctx: Context) -> None:
+            selector = selector_for(selection, ctx.handler, run.prod, run.config, where)
             if not run.options.dry_run:
                 forget_stale_mappings(run, self.indexes, ctx.handler)
             wanted = sorted({int(i) for i in prod_ids})
@@ -98,13 +119,15 @@ class SyncEngine:
             cfg = ctx.handler.cfg
             try:
                 raws = run.prod.get_by_ids(cfg.prod_list_path, wanted, params=dict(cfg.list_params))
+                if selector is not None:
+                    raws = self._kept_of(ctx, selector, raws)
             except st.ServiceTitanError as exc:
                 for prod_id in wanted:
                     run.books.issue(
                         ctx.report, Outcome.FAILED, prod_id, "(request)", f"reading it from Production: {exc}"
                     )
                 return
-            found = {int(r["id"]) for r in raws if "id" in r}
+            found = {int(r["id"]) for r in raws if "id" in r} | ctx.left_out
             for prod_id in sorted(set(wanted) - found):
                 run.books.issue(
                     ctx.report, Outcome.FAILED, prod_id, "id", "not found in Production", record_issue=False
@@ -155,6 +178,36 @@ class SyncEngine:
             ctx, ids = items[0].ctx, sorted({item.prod_id for item in items})
             self.run.seen_of(ctx.kind).difference_update(ids)  # processed again, now that they can be
             self.pipeline.reread(ctx, ctx.handler, ids, ctx.report, None)
+
+    def _selected(self, ctx: Context, selector: Selector | None, pages):
+        """The window's pages with what the selection keeps; its report goes with the run's."""
+        if selector is None:
+            yield from pages
+            return
+        ctx.report.selection = selector.report
+        yield from selector.pages(pages)
+        ctx.report.window_total = selector.report.kept
+        if selector.resolved.per:
+            name_combinations(selector, self.run.prod, self.run.config)
+        log.info("%s: %s", ctx.kind, selector.report.summary())
+
+    def _kept_of(self, ctx: Context, selector: Selector, raws: list[dict]) -> list[dict]:
+        """Records asked for by id that the selection keeps: those the API's own filters return (asked with the
+        same ids), then STSync's checks and the sample; the others are left out, not missing."""
+        ctx.report.selection = selector.report
+        cfg, api = ctx.handler.cfg, selector.resolved.api_params
+        ids = [r["id"] for r in raws if isinstance(r.get("id"), int)]
+        through = set(ids)
+        if api:
+            filtered = self.run.prod.get_by_ids(cfg.prod_list_path, ids, params={**cfg.list_params, **api})
+            through = {int(r["id"]) for r in filtered if "id" in r}
+        candidates = [r for r in raws if not isinstance(r.get("id"), int) or r["id"] in through]
+        kept = selector.records(candidates)
+        selector.report.read = len(raws)
+        ctx.left_out = set(ids) - {r["id"] for r in kept if isinstance(r.get("id"), int)}
+        if selector.resolved.per:
+            name_combinations(selector, self.run.prod, self.run.config)
+        return kept
 
     def _batches(self, ctx: Context, pages):
         """A page can hold 5000 records: claims, creates and progress go by smaller batches. The first is a fifth

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 import re
 import threading
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class SyncReport:
     dropped: list[DroppedReference] = field(default_factory=list)  # references the reference policy let go
     unavailable: str | None = None  # the kind's endpoint refused (a scope not granted): one line, nothing copied
     unfinished: int = 0  # of the deferred, those no other run is working on: a later run must finish them
+    selection: Any = None  # a SelectionReport (sync/select): what the run's selection kept of the window
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(
@@ -204,6 +206,8 @@ class SyncReport:
     def summary(self) -> str:
         parts = ", ".join(f"{k} {v}" for k, v in self.counts.items())
         extra = "".join(f", pulled in {n} {kind}" for kind, n in self.pulled_in.items() if n)
+        if self.selection is not None:
+            extra += f"; {self.selection.summary()}"
         if self.unavailable:
             extra += f"; unavailable: {self.unavailable}"
         return f"{self.kind}{' (dry run)' if self.dry_run else ''}: {parts}{extra}"

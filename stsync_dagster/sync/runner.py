@@ -14,6 +14,7 @@ from stsync_dagster.sync.entities import referenced_kinds
 from stsync_dagster.sync.masterdata import MatchReport, match_master, never_matched
 from stsync_dagster.sync.outcome import SyncReport
 from stsync_dagster.sync.runs import RunRegistry
+from stsync_dagster.sync.select import Selection
 from stsync_dagster.sync.window import Window
 
 log = logging.getLogger("stsync.sync")
@@ -59,14 +60,33 @@ def _with_engine(work: Callable[[SyncEngine], SyncReport], entity: str, **needs)
 
 
 def run_entity(
-    entity: str, window: Window, *, on_page: Callable[[SyncReport], None] | None = None, **needs
+    entity: str,
+    window: Window,
+    *,
+    on_page: Callable[[SyncReport], None] | None = None,
+    selection: Selection | None = None,
+    where: str = "select",
+    **needs,
 ) -> SyncReport:
-    """Sync the entity's records modified in the window. `needs`: prod, intc, crosswalk, config, options, guid."""
-    return _with_engine(lambda engine: engine.sync(entity, window, on_page=on_page), entity, **needs)
+    """Sync the entity's records modified in the window (those the selection keeps, when there is one; `where`
+    names it in errors). `needs`: prod, intc, crosswalk, config, options, guid."""
+    return _with_engine(
+        lambda engine: engine.sync(entity, window, on_page=on_page, selection=selection, where=where), entity, **needs
+    )
 
 
 def run_copy(
-    entity: str, prod_ids: list[int], *, on_page: Callable[[SyncReport], None] | None = None, **needs
+    entity: str,
+    prod_ids: list[int],
+    *,
+    on_page: Callable[[SyncReport], None] | None = None,
+    selection: Selection | None = None,
+    where: str = "select",
+    **needs,
 ) -> SyncReport:
     """Copy these Production records of the entity, with what they reference (`stsync copy`)."""
-    return _with_engine(lambda engine: engine.copy(entity, prod_ids, on_page=on_page), entity, **needs)
+    return _with_engine(
+        lambda engine: engine.copy(entity, prod_ids, on_page=on_page, selection=selection, where=where),
+        entity,
+        **needs,
+    )

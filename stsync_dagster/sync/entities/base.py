@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from stsync_dagster.sync.configfile import EntityConfig, SyncConfig
 from stsync_dagster.sync.adoption import natural_key
 from stsync_dagster.sync.policy import Reference
+from stsync_dagster.sync.select.filters import ListFilter
 from stsync_dagster.sync.references import Ref, RefMap
 from stsync_dagster.sync.entities.candidates import created_windows, search_reads, stamp_reads
 from stsync_dagster.sync.stamps import STAMP_KEY, stamped_prod_id
@@ -31,6 +32,8 @@ class EntityHandler:
     key_refs: ClassVar[dict[str, str]] = {}
     # Every reference the handler translates (field without indices): its kind, whether the create requires it.
     reference_fields: ClassVar[dict[str, Reference]] = {}
+    # What a selection may filter by (entities/selectable.py): the list's filters, and STSync's own.
+    filters: ClassVar[tuple[ListFilter, ...]] = ()
 
     def __init__(self, config: SyncConfig, guid: str):
         self.config = config

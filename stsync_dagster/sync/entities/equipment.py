@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterable
 
 
+from stsync_dagster.sync.entities import selectable
 from stsync_dagster.sync.entities.base import EntityHandler
 from stsync_dagster.sync.entities.items import ItemsHandler, require_description, sku_vendors, vendor_references
 from stsync_dagster.sync.models import _SkuCreate, _SkuFields, _SourceSku
@@ -39,6 +40,7 @@ class EquipmentCreate(_EquipmentFields, _SkuCreate):
 
 class EquipmentHandler(EntityHandler):
     kind = "equipment"
+    filters = selectable.EQUIPMENT
     model = SourceEquipment
 
     reference_fields = {name: ref for name, ref in ItemsHandler.reference_fields.items() if ref.kind == "vendors"}

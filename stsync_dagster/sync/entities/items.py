@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from stsync_dagster.sync.entities import selectable
 from stsync_dagster.sync.entities.base import EntityHandler
 from stsync_dagster.sync.models import (
     MaterialCreate,
@@ -77,6 +78,7 @@ def _sub_account(account) -> SubAccountCreate:
 
 class ItemsHandler(EntityHandler):
     kind = "items"
+    filters = selectable.MATERIALS
     model = SourceMaterial
     bulk_create = True  # the pricebook's bulk endpoint: many materials per request
     reference_fields = references(

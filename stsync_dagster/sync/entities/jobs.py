@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from stsync_dagster.sync.adoption import key_part
+from stsync_dagster.sync.entities import selectable
 from stsync_dagster.sync.entities.base import EntityHandler
 from stsync_dagster.sync.models import (
     AppointmentCreate,
@@ -55,6 +56,7 @@ def _lead_source(job: SourceJob, refs: RefMap) -> LeadSourceCreate | None:
 
 class JobsHandler(EntityHandler):
     kind = "jobs"
+    filters = selectable.JOBS
     model = SourceJob
     key_refs = {"customerId": "customers"}
     reference_fields = references(

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from stsync_dagster.sync.adoption import key_part
+from stsync_dagster.sync.entities import selectable
 from stsync_dagster.sync.entities.base import EntityHandler
 from stsync_dagster.sync.models import (
     AddressCreate,
@@ -34,6 +35,7 @@ _RECOVERY_SLACK = timedelta(minutes=10)
 
 class PurchaseOrdersHandler(EntityHandler):
     kind = "pos"
+    filters = selectable.POS
     model = SourcePurchaseOrder
     key_refs = {"vendorId": "vendors"}
     reference_fields = {
