@@ -285,3 +285,13 @@ def test_the_documented_filters_are_the_kinds_filters():
     assert set(rows) == set(HANDLERS)
     for kind, handler in HANDLERS.items():
         assert rows[kind] == {key for spec in handler.filters for key in spec.keys}, kind
+
+
+def test_what_is_sent_to_the_api_is_spelled_as_the_list_takes_it():
+    items = resolve(Selection(where={"active": "false", "isOtherDirectCost": True}), HANDLERS["items"], None, None, "$")
+    assert items.api_params == {"active": "False", "isOtherDirectCost": "True"}
+    jobs = resolve(Selection(where={"completedOnOrAfter": "2026-11-01"}), HANDLERS["jobs"], None, None, "$")
+    assert jobs.api_params == {"completedOnOrAfter": "2026-11-01T00:00:00Z"}
+    assert jobs.passes({"id": 1, "completedOn": "2026-11-01T00:00:00Z"})
+    assert not jobs.passes({"id": 2, "completedOn": "2026-10-31T23:59:59Z"})
+    assert not jobs.passes({"id": 3, "completedOn": None})

@@ -130,13 +130,16 @@ def resolve(selection: Selection, handler, prod, config, path: str) -> Resolved:
         spec, values = known[key], _values(value)
         if spec.type == "id" and key == spec.alias:
             typed = _ids_named(prod, config.master(spec.master), spec.master, values, f"{at(path, 'where', key)}")
+            if spec.field is None and len(typed) > 1:  # the API takes one, and STSync cannot check the others
+                raise SelectionError(f"{at(path, 'where', key)}: {values} names {len(typed)} records {typed}: give "
+                                     f"one of them as {spec.name}")  # fmt: skip
         else:
             typed = [_typed(spec, key, one, path) for one in values]
         resolved.shown.append(f"{key}={'|'.join(str(v) for v in values)}")
         if spec.param and len(typed) == 1:
             one = typed[0]
-            resolved.api_params[spec.name] = rfc3339(one) if spec.type in ("after", "before") else (
-                str(one).lower() if isinstance(one, bool) else str(one))  # fmt: skip
+            # A bool as True/False: ASP.NET binds it so, and the ActiveRequestArg enum (True, False, Any) too.
+            resolved.api_params[spec.name] = rfc3339(one) if spec.type in ("after", "before") else str(one)
         if spec.field is not None or spec.type == "text":
             resolved.checks.append((key, matcher(spec, typed)))
         else:
