@@ -7,11 +7,9 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from stsync_dagster import terminal
-from stsync_dagster.commands.preflight import load_env
-from stsync_dagster.errors import ConfigError
+from stsync_dagster.commands.preflight import existing_crosswalk, load_env
 from stsync_dagster.sync.crosswalk import setting as database
 
 
@@ -21,11 +19,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from stsync_dagster.sync.record_history import record_history
 
     load_env()
-    value = os.environ.get(database.ENV_VAR, "").strip() or default_db()
-    shown = database.check(value, write=False)
-    if "://" not in value and not Path(value).expanduser().is_file():  # opening it would make an empty one
-        raise ConfigError(f"{database.ENV_VAR} ({shown}): no crosswalk there: nothing was synced with it yet",
-                          variables=[database.ENV_VAR])  # fmt: skip
+    value = existing_crosswalk(os.environ.get(database.ENV_VAR, "").strip() or default_db())
     with Crosswalk(value) as crosswalk:
         story = record_history(crosswalk, args.kind, args.prod_id)
     writes, now, waiting = story.writes, story.now, story.waiting

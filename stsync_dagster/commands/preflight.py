@@ -30,3 +30,13 @@ def preflight(settings, *, write: bool) -> tuple[SyncConfig, str]:
     check_integration_target(settings.int, settings.prod)
     config = load_config(settings.config_path)
     return config, database.check(settings.db, write=write)
+
+
+def existing_crosswalk(value: str) -> str:
+    """STSYNC_DB for a command that only reads it (history, diff): checked, and refused when it is a SQLite file
+    that does not exist, which opening would create empty."""
+    shown = database.check(value, write=False)
+    if "://" not in value and not Path(value).expanduser().is_file():
+        raise ConfigError(f"{database.ENV_VAR} ({shown}): no crosswalk there: nothing was synced with it yet",
+                          variables=[database.ENV_VAR])  # fmt: skip
+    return value

@@ -101,3 +101,11 @@ def change_record(tenant: Tenant, kind: str, record_id: int, fields: Mapping) ->
                 if appointment["jobId"] == record_id:
                     appointment.update(status="Canceled", active=False)
         return copy.deepcopy(record)
+
+
+def remove_records(tenant: Tenant, kind: str, ids) -> int:
+    """Delete records from a tenant's store (what a refresh, a tester's cleanup or a deletion in Production does);
+    returns how many there were."""
+    with tenant.lock:
+        bucket = tenant._records.get(kind, {})
+        return sum(bucket.pop(int(i), None) is not None for i in ids)

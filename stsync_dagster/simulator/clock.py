@@ -36,6 +36,12 @@ class SimClock:
         self._offset = max(timedelta(0), floor - datetime.now(timezone.utc))
         self._last = datetime.min.replace(tzinfo=timezone.utc)
 
+    def advance(self, seconds: float) -> None:
+        """Time passes at once (a tester's edit an hour after a run): every stamp from now on is that much later."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self._offset += timedelta(seconds=seconds)
+
     def peek(self) -> datetime:
         """The time now, without taking a stamp (reads that compare against now)."""
         return max(datetime.now(timezone.utc) + self._offset, self._last)

@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .additions import add_records, change_record
+from .additions import add_records, change_record, remove_records
+from .clock import iso
 from .constants import ALL_KINDS, ENVS
 from .state import SimState
 
@@ -91,6 +92,22 @@ def control_routes(state: SimState) -> list[Route]:
         except (KeyError, ValueError, TypeError) as error:
             return _error(400, str(error))
 
+    async def remove(request: Request):  # body: [id, ...], as Simulator.remove_records takes
+        env, kind = request.path_params["env"], request.path_params["kind"]
+        if env not in ENVS or kind not in ALL_KINDS:
+            return _error(404, f"unknown env or kind: {env!r} {kind!r}")
+        try:
+            return JSONResponse({"removed": remove_records(state.tenants[env], kind, await _json(request))})
+        except (ValueError, TypeError) as error:
+            return _error(400, str(error))
+
+    async def clock(request: Request):  # body: {"advance": seconds}, as Simulator.advance_clock takes
+        try:
+            state.tenants["prod"].clock.advance(float((await _json(request))["advance"]))
+        except (KeyError, ValueError, TypeError) as error:
+            return _error(400, str(error))
+        return JSONResponse({"now": iso(state.tenants["prod"].clock.peek())})
+
     async def corruptions(_request: Request):
         return JSONResponse(
             [
@@ -107,4 +124,6 @@ def control_routes(state: SimState) -> list[Route]:
         Route("/_sim/records/{env}/{kind}", records, methods=["GET", "POST"]),
         Route("/_sim/corruptions", corruptions, methods=["GET"]),
         Route("/_sim/change/{env}/{kind}", change, methods=["POST"]),
+        Route("/_sim/remove/{env}/{kind}", remove, methods=["POST"]),
+        Route("/_sim/clock", clock, methods=["POST"]),
     ]

@@ -12,7 +12,7 @@ import uvicorn
 
 from stsync_dagster.servicetitan.settings import DEFAULT_RATE_LIMIT
 
-from .additions import add_records, change_record
+from .additions import add_records, change_record, remove_records
 from .app import build_app
 from .auth import TokenIssuer
 from .clock import SimClock
@@ -250,10 +250,11 @@ class Simulator:
     def remove_records(self, env: str, kind: str, ids) -> int:
         """Delete records from a tenant's store (a test hook: what a refresh or a tester's cleanup does)."""
         self._check(env, kind)
-        tenant = self.state.tenants[env]
-        with tenant.lock:
-            bucket = tenant._records.get(kind, {})
-            return sum(bucket.pop(int(i), None) is not None for i in ids)
+        return remove_records(self.state.tenants[env], kind, ids)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let time pass at once for both tenants (a tester's edit an hour after a run, without waiting for it)."""
+        self.state.tenants["prod"].clock.advance(seconds)  # one clock for both tenants
 
     def stats(self, env: str) -> dict:
         if env not in ENVS:

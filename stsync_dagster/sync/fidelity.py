@@ -4,7 +4,9 @@ Production, not with the request sent, so a field STSync forgets to send shows a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from stsync_dagster.sync.fieldmap import TRANSLATED, FieldMap, FieldRule, applies, values_at
 from stsync_dagster.sync.stamps import neutralised, strip_marker
@@ -105,18 +107,41 @@ def without_dropped(field_map: FieldMap, prod: dict, translate: Translator) -> d
     return prod
 
 
-def differences(field_map: FieldMap, prod: dict, copy: dict, translate: Translator) -> list[str]:
-    """`field: Production …, Integration …` for every copied field whose values differ."""
+@dataclass(frozen=True)
+class Difference:
+    """One copied field whose values differ: where (`#n`: the nth value of a list path), both values."""
+
+    field: str
+    production: Any  # Production's value as Integration should hold it (references translated)
+    integration: Any
+    translated: bool = False
+    count: bool = False  # the path holds a different number of values: `production`, `integration` are the lists
+
+    def __str__(self) -> str:
+        if self.count:
+            want, got = self.production, self.integration
+            return f"{self.field}: Production has {len(want)} values {want!r}, Integration {len(got)} {got!r}"
+        shown = "Production (translated)" if self.translated else "Production"
+        return f"{self.field}: {shown} {self.production!r}, Integration {self.integration!r}"
+
+
+def field_differences(field_map: FieldMap, prod: dict, copy: dict, translate: Translator) -> list[Difference]:
+    """Every copied field whose values differ between the Production record and its Integration copy."""
     out = []
     prod = without_dropped(field_map, prod, translate)
     for rule in field_map.compared():
         want, got = expected(rule, prod, translate), held(rule, prod, copy)
+        translated = rule.how == TRANSLATED
         if len(want) != len(got):
-            out.append(f"{rule.path}: Production has {len(want)} values {want!r}, Integration {len(got)} {got!r}")
+            out.append(Difference(rule.path, want, got, translated, count=True))
             continue
         for i, (a, b) in enumerate(zip(want, got)):
             if _normal(a) != _normal(b):
                 where = f"{rule.path}" if len(want) == 1 else f"{rule.path} #{i + 1}"
-                shown = "Production (translated)" if rule.how == TRANSLATED else "Production"
-                out.append(f"{where}: {shown} {a!r}, Integration {b!r}")
+                out.append(Difference(where, a, b, translated))
     return out
+
+
+def differences(field_map: FieldMap, prod: dict, copy: dict, translate: Translator) -> list[str]:
+    """`field: Production …, Integration …` for every copied field whose values differ."""
+    return [str(d) for d in field_differences(field_map, prod, copy, translate)]

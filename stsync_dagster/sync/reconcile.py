@@ -43,7 +43,7 @@ class ReconcileReport:
         )
 
 
-def _marks(handler: EntityHandler, intc) -> dict[int, list[int]]:
+def marked_records(handler: EntityHandler, intc) -> dict[int, list[int]]:
     """Production id → Integration ids of every marked record (one paged scan)."""
     marks: dict[int, list[int]] = {}
     for page in intc.iter_pages(handler.cfg.int_list_path, handler.index_params()):
@@ -57,7 +57,7 @@ def _marks(handler: EntityHandler, intc) -> dict[int, list[int]]:
 def reconcile(handler: EntityHandler, intc, crosswalk, run_id: str | None = None) -> ReconcileReport:
     before = intc.stats.snapshot()["requests"]
     report = ReconcileReport(handler.kind)
-    marks = _marks(handler, intc)
+    marks = marked_records(handler, intc)
     report.found = sum(len(ids) for ids in marks.values())
     pairs = {}
     for prod_id, int_ids in marks.items():

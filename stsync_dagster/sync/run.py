@@ -51,8 +51,9 @@ class Budget:
 
 
 def config_print(config: SyncConfig) -> str:
-    """What identifies the config a record was judged with: a record left behind by another is tried again."""
-    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
+    """What identifies the config a record was judged with: a record left behind by another is tried again. (The
+    diff's threshold judges no record.)"""
+    return hashlib.sha256(config.model_dump_json(exclude={"diff"}).encode()).hexdigest()[:16]
 
 
 class Run:

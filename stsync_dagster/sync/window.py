@@ -58,3 +58,13 @@ def window_between(start: datetime | None, end: datetime | None, since: str | No
     """A partition's time window (or none: open-ended), its start moved to `since` when given."""
     moved = start_of_day(parse_day(since, "since")) if since else None
     return Window(moved or start, end)
+
+
+def window_including(since: str | None, until: str | None, flags: tuple[str, str] = ("since", "until")) -> Window:
+    """[since, the end of `until`'s day): both days included, either side open when not given (`stsync diff`).
+    `flags` name them in the errors: --since and --until, or the run config's keys."""
+    start = parse_since(since, flags[0]) if since else None
+    last = parse_day(until, flags[1]) if until else None
+    if start and last and last < start:
+        raise ValueError(f"{flags[1]} {last.isoformat()} is before {flags[0]} {start.isoformat()}: an empty window")
+    return Window(start and start_of_day(start), last and start_of_day(last + timedelta(days=1)))
