@@ -27,7 +27,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     settings = load_settings(dotenv_path=".env")
     config, _ = preflight(settings, write=False)
     kinds = list(SYNC_ENTITIES) if args.kind == "all" else [args.kind]
-    reports = []
+    reports, failed = [], []
     with (
         ProductionClient.from_settings(settings) as prod,
         IntegrationClient.from_settings(settings) as intc,
@@ -38,18 +38,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
             handler = HANDLERS[kind](config, settings.external_data_guid)
             try:
                 reports.append(diff(handler, window, prod=prod, intc=intc, crosswalk=crosswalk, config=config))
-            except st.ServiceTitanError as exc:
+            except st.ServiceTitanError as exc:  # this kind is not compared; the others are
                 print(f"stsync diff: {kind}: could not be compared: {exc}", file=sys.stderr)
-                return EXIT_FAILED_RECORDS
+                failed.append(kind)
+    code = EXIT_FAILED_RECORDS if failed else 0
     if args.json:
         body = {"window": str(window), "max_differences": config.diff.max_differences,
-                "kinds": {r.kind: r.as_json() for r in reports}}  # fmt: skip
+                "kinds": {r.kind: r.as_json() for r in reports}, "not_compared": failed}  # fmt: skip
         print(json.dumps(body, indent=2, default=str))
-        return 0
+        return code
     out = terminal.console(sys.stdout)
     out.print(terminal_diff.counts_table(reports))
     for report in reports:
         for table in (terminal_diff.records_table(report), terminal_diff.blocked_table(report)):
             if table is not None:
                 out.print(table)
-    return 0
+    return code
