@@ -295,3 +295,20 @@ def test_what_is_sent_to_the_api_is_spelled_as_the_list_takes_it():
     assert jobs.passes({"id": 1, "completedOn": "2026-11-01T00:00:00Z"})
     assert not jobs.passes({"id": 2, "completedOn": "2026-10-31T23:59:59Z"})
     assert not jobs.passes({"id": 3, "completedOn": None})
+
+
+def test_diff_counts_what_the_selection_leaves_out_apart_from_what_is_missing(sim, tmp_path):
+    from stsync_dagster_tests.test_diff import _diff
+
+    config = json.loads((REPO / "stsync.config.json").read_text())
+    config["entities"]["items"]["select"] = {"sample": {"share": 0.3}}
+    path = tmp_path / "select.json"
+    path.write_text(json.dumps(config))
+    env = {**sync_env(sim, tmp_path), "STSYNC_CONFIG": str(path)}
+    report = sync(env, ("items",))["items"]
+    counts = _diff(env, "items").counts()
+    materials = len(sim.records("prod", "materials"))
+    assert counts["missing"] == 0 and counts["differs"] == 0
+    assert counts["not_selected"] + counts["in_sync"] + counts["blocked"] == materials
+    # the kept ones, and the variations of kept configurable materials, pulled in with them
+    assert counts["in_sync"] + counts["blocked"] >= report["selection_kept"] and counts["not_selected"] > 0

@@ -17,6 +17,9 @@ from stsync_dagster.sync.fieldmap import FIELD_MAPS
 from stsync_dagster.sync.policy import Policies
 
 
+NOT_COPIED = "no Integration counterpart: not copied yet"
+
+
 class Comparer:
     """`marks`: Production id → the Integration records carrying its mark (a copy the crosswalk does not know of is
     named in the record's `why`)."""
@@ -55,7 +58,7 @@ class Comparer:
         marked = self.marks.get(prod_id)
         if marked:
             return f"not in the crosswalk, but Integration {marked} carries its mark: `stsync reconcile {self.handler.kind}`"
-        return "no Integration counterpart: not copied yet"
+        return NOT_COPIED
 
     def _compared(self, mapped: list[tuple[dict, Entry]]) -> list[RecordDiff]:
         if not mapped:

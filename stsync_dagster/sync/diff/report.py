@@ -9,7 +9,8 @@ from typing import Any
 from stsync_dagster.sync.fidelity import Difference
 
 IN_SYNC, DIFFERS, MISSING, BLOCKED = "in_sync", "differs", "missing", "blocked"
-STATES = (IN_SYNC, DIFFERS, MISSING, BLOCKED)
+NOT_SELECTED = "not_selected"  # never copied, and the config's selection (`select`) leaves it out: not a difference
+STATES = (IN_SYNC, DIFFERS, MISSING, BLOCKED, NOT_SELECTED)
 ORPHANED = "orphaned"  # counted beside the states: Integration records, not Production ones
 
 # Why a copy differs: Integration edited since STSync's last write, Production's copied values changed since

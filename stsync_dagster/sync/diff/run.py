@@ -7,13 +7,14 @@ from __future__ import annotations
 import logging
 import time
 
-from stsync_dagster.sync.diff.compare import Comparer
+from stsync_dagster.sync.diff.compare import NOT_COPIED, Comparer
 from stsync_dagster.sync.diff.orphans import orphans
-from stsync_dagster.sync.diff.report import DiffReport
+from stsync_dagster.sync.diff.report import MISSING, NOT_SELECTED, DiffReport, RecordDiff
 from stsync_dagster.sync.entities import HANDLERS, EntityHandler
 from stsync_dagster.sync.policy import Policies
 from stsync_dagster.sync.read import complete_pages
 from stsync_dagster.sync.reconcile import marked_records
+from stsync_dagster.sync.select import selector_for
 from stsync_dagster.sync.window import Window
 
 log = logging.getLogger("stsync.diff")
@@ -31,16 +32,34 @@ def diff(handler: EntityHandler, window: Window, *, prod, intc, crosswalk, confi
     cfg = handler.cfg
     params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
     log.info("%s: comparing Production's records of %s with Integration", handler.kind, window)
+    kept = _selected(handler, window, prod, config, params)
     seen: set[int] = set()
     for page in complete_pages(prod, cfg.prod_list_path, params):
         for start in range(0, len(page.records), batch):
             found = comparer.compare(page.records[start : start + batch])
             seen.update(r.prod_id for r in found)
-            report.records += found
+            report.records += [_unless_left_out(r, kept) for r in found]
     report.orphans = orphans(handler, prod, crosswalk, marks, seen)
     report.requests = _requests(prod, intc) - before
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _selected(handler: EntityHandler, window: Window, prod, config, params: dict) -> set[int] | None:
+    """The ids of the window the config's selection keeps (a read of the window of its own: a sample by count
+    knows only once it has read it all); None without a selection."""
+    where = f"$.entities.{handler.kind}.select"
+    selector = selector_for(config.entity(handler.kind).select, handler, prod, config, where)
+    if selector is None:
+        return None
+    pages = complete_pages(prod, handler.cfg.prod_list_path, {**params, **selector.resolved.api_params})
+    return {int(r["id"]) for page in selector.pages(pages) for r in page.records if isinstance(r.get("id"), int)}
+
+
+def _unless_left_out(record: RecordDiff, kept: set[int] | None) -> RecordDiff:
+    if record.state != MISSING or record.why != NOT_COPIED or kept is None or record.prod_id in kept:
+        return record
+    return RecordDiff(record.prod_id, NOT_SELECTED, why="left out by the selection (`select` in stsync.config.json)")
 
 
 def _requests(*clients) -> int:
