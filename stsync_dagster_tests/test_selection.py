@@ -140,10 +140,10 @@ def test_filters_are_checked_on_every_record_read_whatever_the_api_did():
 
 
 # == real runs on the simulator ===============================================================================
-@pytest.fixture(scope="module")
-def sim():
-    with Simulator(seed=7, scale=0.25).start() as sim:
-        yield sim
+@pytest.fixture
+def sim(make_simulator):
+    """A simulator of each test's own: what one test copies is no other's Integration."""
+    return make_simulator(seed=7, scale=0.25)
 
 
 def _business_unit_of_most_jobs(sim) -> tuple[int, str]:
@@ -226,13 +226,31 @@ def test_copy_keeps_only_the_ids_the_selection_keeps(sim, tmp_path):
     env = sync_env(sim, tmp_path)
     jobs = sim.records("prod", "jobs")[:12]
     completed = {j["id"] for j in jobs if j["jobStatus"] == "Completed"}
+    assert 0 < len(completed) < len(jobs)
+    before = copied_ids(sim, GUID)["jobs"]
     with pointed_at(env):
-        result = copy_in_process(
-            "jobs", [j["id"] for j in jobs], dry_run=True, select={"where": {"jobStatus": "Completed"}}
-        )
+        result = copy_in_process("jobs", [j["id"] for j in jobs], select={"where": {"jobStatus": "Completed"}})
     metadata = copy_report(result)
     assert metadata["selection_kept"].value == len(completed)
     assert metadata["failed"].value == 0  # the others are left out, not missing
+    new = copied_ids(sim, GUID)["jobs"] - before
+    origins = {(j.get("jobGeneratedLeadSource") or {}).get("jobId") for j in jobs if j["id"] in completed}
+    assert new and new - completed <= origins  # no job the selection left out, but the origins pulled in
+
+
+def test_copy_of_given_ids_is_not_narrowed_by_the_config_files_selection(sim, tmp_path):
+    from stsync_dagster.defs.materialize import copy_in_process, copy_report
+
+    config = json.loads((REPO / "stsync.config.json").read_text())
+    config["entities"]["jobs"]["select"] = {"where": {"jobStatus": "Completed"}}
+    path = tmp_path / "select.json"
+    path.write_text(json.dumps(config))
+    env = {**sync_env(sim, tmp_path), "STSYNC_CONFIG": str(path)}
+    scheduled = next(j for j in sim.records("prod", "jobs") if j["jobStatus"] == "Scheduled")
+    with pointed_at(env):
+        metadata = copy_report(copy_in_process("jobs", [scheduled["id"]], dry_run=True))
+    assert "selection" not in metadata
+    assert metadata["created"].value + metadata["adopted"].value + metadata["blocked"].value == 1
 
 
 def test_a_bad_selection_is_refused_in_the_config_file_the_run_config_and_the_command_line(sim, tmp_path):
@@ -312,3 +330,99 @@ def test_diff_counts_what_the_selection_leaves_out_apart_from_what_is_missing(si
     assert counts["not_selected"] + counts["in_sync"] + counts["blocked"] == materials
     # the kept ones, and the variations of kept configurable materials, pulled in with them
     assert counts["in_sync"] + counts["blocked"] >= report["selection_kept"] and counts["not_selected"] > 0
+
+
+def test_a_sample_counts_the_copies_first_so_a_copy_that_changes_combination_adds_one_record_at_most(sim, tmp_path):
+    """Kept jobs whose status changes leave their combination: it gets one new record only where it has fewer
+    copies than the count; where it still has them (or gains one), nothing is created."""
+    from stsync_dagster.sync.crosswalk import Crosswalk
+
+    env = sync_env(sim, tmp_path)
+    select = {"sample_per": ["jobTypeId", "jobStatus"], "sample_count": 1}
+    sync(env, ("jobs",), select=select)
+    assert sync(env, ("jobs",), select=select)["jobs"]["created"] == 0
+
+    def copies() -> dict[tuple, set[int]]:
+        with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+            mapped = set(crosswalk.mapped("jobs"))
+        out: dict[tuple, set[int]] = {}
+        for job in sim.records("prod", "jobs"):
+            if job["id"] in mapped:
+                out.setdefault((job["jobTypeId"], job["jobStatus"]), set()).add(job["id"])
+        return out
+
+    moved = sorted({i for ids in copies().values() for i in ids})[:5]
+    for prod_id in moved:  # to a status that has copies of that job type already, or not: either way
+        job = next(j for j in sim.records("prod", "jobs") if j["id"] == prod_id)
+        sim.change("prod", "jobs", prod_id, jobStatus="Hold" if job["jobStatus"] != "Hold" else "Completed")
+    before = copies()
+    third = sync(env, ("jobs",), select=select)["jobs"]
+    after = copies()
+    new = {i for ids in after.values() for i in ids} - {i for ids in before.values() for i in ids}
+    for combination, ids in after.items():
+        if ids & new:
+            assert not before.get(combination), f"{combination} had a copy: nothing new was due there"
+    assert third["created"] <= len(moved)
+    assert sync(env, ("jobs",), select=select)["jobs"]["created"] == 0
+
+
+def test_a_bad_selection_in_the_launchpad_fails_the_run_before_any_step_writes(sim, tmp_path):
+    from stsync_dagster.defs.materialize import copy_in_process, materialize_sync
+
+    env = sync_env(sim, tmp_path)
+    with pointed_at(env):
+        result = materialize_sync(["items", "pos"], since=None, select={"where": {"active": "true"}})
+    assert not result.success
+    assert any("run config: pos: where.active: pos have no filter 'active'" in e for e in step_errors(result))
+    assert not result.asset_materializations_for_node("items")
+    with pointed_at(env):
+        result = copy_in_process("jobs", [1], select={"where": {"vendor": "Acme"}})
+    assert [e for e in step_errors(result) if "run config: jobs: where.vendor: jobs have no filter" in e]
+
+
+def test_names_are_matched_as_natural_keys_are_and_a_search_text_within_the_apis_bounds(sim, tmp_path):
+    from stsync_dagster.config import load_config as load
+    from stsync_dagster.servicetitan import ProductionClient
+    from stsync_dagster.settings import load_settings
+
+    unit, name = _business_unit_of_most_jobs(sim)
+    env = sync_env(sim, tmp_path)
+    with pointed_at(env), ProductionClient.from_settings(load_settings(dotenv_path=None)) as prod:
+        config = load(env["STSYNC_CONFIG"])
+        for spelled in (f"  {name} ", name.upper(), name.replace(" ", "\xa0"), name.replace(" ", "  ")):
+            resolved = resolve(Selection(where={"businessUnit": spelled}), HANDLERS["jobs"], prod, config, "$")
+            assert resolved.api_params == {"businessUnitId": str(unit)}, spelled
+        with pytest.raises(SelectionError, match="Production has, among others"):
+            resolve(Selection(where={"businessUnit": "No Such Unit"}), HANDLERS["jobs"], prod, config, "$")
+    with pytest.raises(SelectionError, match=r"where.searchText: give 2 to 200 characters"):
+        check(Selection(where={"searchText": "a"}), HANDLERS["items"], "$")
+    with pytest.raises(ValueError, match="leave out --sample"):
+        parse_sample("jobTypeId:5", 3, None)
+
+
+def test_when_the_window_grows_a_combination_that_has_its_copies_gets_no_new_record(sim, tmp_path):
+    """The later half of the data first, then all of it: the smallest hash of a combination may now be in the
+    earlier half, but a combination already holding `count` copies is not given another."""
+    from stsync_dagster.sync.crosswalk import Crosswalk
+
+    env = sync_env(sim, tmp_path)
+    jobs = sim.records("prod", "jobs")
+    middle = sorted(j["modifiedOn"][:10] for j in jobs)[len(jobs) // 2]
+    select = {"sample_per": ["jobTypeId", "jobStatus"], "sample_count": 1}
+    sync(env, ("jobs",), since=middle, select=select)
+
+    def copies() -> dict[tuple, set[int]]:
+        with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+            mapped = set(crosswalk.mapped("jobs"))
+        out: dict[tuple, set[int]] = {}
+        for job in jobs:
+            if job["id"] in mapped:
+                out.setdefault((job["jobTypeId"], job["jobStatus"]), set()).add(job["id"])
+        return out
+
+    first = copies()
+    report = sync(env, ("jobs",), since=env["STSYNC_START_DATE"], select=select)["jobs"]
+    grown = copies()
+    assert report["created"] > 0  # combinations of the earlier half only got their record
+    for combination, ids in first.items():
+        assert grown[combination] == ids, f"{combination} had its copy and got {grown[combination] - ids}"

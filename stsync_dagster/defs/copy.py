@@ -16,12 +16,13 @@ from stsync_dagster.defs.assets import needed_master_data, secrets
 from stsync_dagster.defs.config_file import ConfigFileResource
 from stsync_dagster.defs.logs import engine_logs
 from stsync_dagster.defs.metadata import sync_metadata
-from stsync_dagster.defs.run_config import SelectRunConfig
+from stsync_dagster.defs.run_config import SelectRunConfig, fail_on_bad_run_config
 from stsync_dagster.defs.resources import CrosswalkResource, IntegrationResource, ProductionResource
 from stsync_dagster.defs.writes import writes_metadata
 from stsync_dagster.servicetitan.redact import redacting
 from stsync_dagster.sync.outcome import Outcome
 from stsync_dagster.sync.runner import run_copy, run_master
+from stsync_dagster.sync.select import SelectionError
 
 COPY_OP = "copy"  # the op; the job is copy_records (an op and its job cannot share a name)
 COPY_JOB = "copy_records"
@@ -65,6 +66,7 @@ def copy_records(
 ):
     if not config.ids:  # Dagster's config schema cannot say "at least one": said here, before any request
         raise dg.Failure(description="run config: ids: give at least one Production id")
+    fail_on_bad_run_config(context)  # a selection the kind cannot take: before any request
     entity = config.kind.value
     # Tagged once it starts (a tag cannot be computed from the run config at launch): the UI's run list finds it.
     context.instance.add_run_tags(context.run_id, copy_tags(entity, config.ids))
@@ -75,10 +77,13 @@ def copy_records(
             matched = run_master(kind, **needs, dry_run=config.dry_run)
             context.log.info(mask(matched.summary()))
         options = integration.sync_options(context.run.run_id, dry_run=config.dry_run)
-        selection, where = config.selection(entity, needs["config"])
-        report = run_copy(
-            entity, config.ids, **needs, options=options, guid=integration.guid(), selection=selection, where=where
-        )
+        selection, where = config.selection(entity, None)  # given ids: the config file's `select` is for windows
+        try:
+            report = run_copy(
+                entity, config.ids, **needs, options=options, guid=integration.guid(), selection=selection, where=where
+            )
+        except SelectionError as exc:  # a name Production does not have
+            raise dg.Failure(description=mask(f"{entity}: selection: {exc}"), allow_retries=False) from None
         context.log.info(mask(report.summary()))
     metadata = {
         **sync_metadata(report, f"ids {', '.join(map(str, sorted(set(config.ids))))}", mask),

@@ -15,7 +15,8 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, model_validator
 
-from stsync_dagster.sync.select import Selection, chosen
+from stsync_dagster.sync.entities import HANDLERS
+from stsync_dagster.sync.select import Selection, check, chosen
 from stsync_dagster.sync.window import AfterToday, parse_since
 
 SINCE_RULE = "an ISO date YYYY-MM-DD, or empty"
@@ -65,14 +66,34 @@ def config_problems(values: Mapping) -> list[str]:
     return [problem for key, rule in RULES.items() if key in values and (problem := rule(values[key]))]
 
 
+def _selection_problem(step: str, values: Mapping) -> str | None:
+    """A step's selection (where, sample_*) against the filters of its kind: the sync step of a kind, its plan
+    step (`plan_<kind>`) or the copy step (its `kind`). Names are found in Production by the step itself."""
+    kind = values.get("kind") if isinstance(values.get("kind"), str) else step.removeprefix("plan_")
+    if kind not in HANDLERS:
+        return None
+    try:
+        selection, path = chosen(kind, None, values.get("where"), values.get("sample_per"),
+                                 values.get("sample_count") or 0, values.get("sample_share") or 0.0)  # fmt: skip
+        if selection is not None:
+            check(selection, HANDLERS[kind], path)
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
 def run_config_problems(run_config: Mapping) -> list[str]:
     """Every problem of the run's config, step by step: `items: limit must be …` (only the sync steps take
-    `since` and `limit`)."""
+    `since` and `limit`), and every selection against its kind's filters: a bad one fails the run before any
+    step writes."""
     found = []
     for step, entry in sorted((run_config.get("ops") or {}).items()):
         values = (entry or {}).get("config") if isinstance(entry, Mapping) else None
         if isinstance(values, Mapping):
-            found += [f"{step}: {problem}" for problem in config_problems(values)]
+            problems = config_problems(values)
+            found += [f"{step}: {problem}" for problem in problems]
+            if not problems and (selection := _selection_problem(step, values)):
+                found.append(selection)
     return found
 
 

@@ -80,7 +80,7 @@ class SyncEngine:
         def work(ctx: Context) -> None:
             cfg = ctx.handler.cfg
             try:
-                selector = selector_for(selection, ctx.handler, run.prod, run.config, where)
+                selector = selector_for(selection, ctx.handler, run.prod, run.config, where, run.crosswalk)
                 if not run.options.dry_run:
                     forget_stale_mappings(run, self.indexes, ctx.handler)
                     self.leftovers.sweep(ctx)
@@ -111,7 +111,7 @@ class SyncEngine:
         run = self.run
 
         def work(ctx: Context) -> None:
-            selector = selector_for(selection, ctx.handler, run.prod, run.config, where)
+            selector = selector_for(selection, ctx.handler, run.prod, run.config, where, run.crosswalk)
             if not run.options.dry_run:
                 forget_stale_mappings(run, self.indexes, ctx.handler)
             wanted = sorted({int(i) for i in prod_ids})

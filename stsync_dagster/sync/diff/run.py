@@ -32,7 +32,7 @@ def diff(handler: EntityHandler, window: Window, *, prod, intc, crosswalk, confi
     cfg = handler.cfg
     params = {**cfg.list_params, **window.params(cfg.since_param, cfg.until_param)}
     log.info("%s: comparing Production's records of %s with Integration", handler.kind, window)
-    kept = _selected(handler, window, prod, config, params)
+    kept = _selected(handler, prod, config, params, crosswalk)
     seen: set[int] = set()
     for page in complete_pages(prod, cfg.prod_list_path, params):
         for start in range(0, len(page.records), batch):
@@ -45,11 +45,11 @@ def diff(handler: EntityHandler, window: Window, *, prod, intc, crosswalk, confi
     return report
 
 
-def _selected(handler: EntityHandler, window: Window, prod, config, params: dict) -> set[int] | None:
+def _selected(handler: EntityHandler, prod, config, params: dict, crosswalk) -> set[int] | None:
     """The ids of the window the config's selection keeps (a read of the window of its own: a sample by count
     knows only once it has read it all); None without a selection."""
     where = f"$.entities.{handler.kind}.select"
-    selector = selector_for(config.entity(handler.kind).select, handler, prod, config, where)
+    selector = selector_for(config.entity(handler.kind).select, handler, prod, config, where, crosswalk)
     if selector is None:
         return None
     pages = complete_pages(prod, handler.cfg.prod_list_path, {**params, **selector.resolved.api_params})

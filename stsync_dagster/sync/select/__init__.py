@@ -9,11 +9,13 @@ from stsync_dagster.sync.select.selector import SelectionReport, Selector
 from stsync_dagster.sync.select.spec import Sample, Selection, chosen, parse_sample, parse_where
 
 
-def selector_for(selection: Selection | None, handler, prod, config, path: str) -> Selector | None:
-    """The run's selector for the kind, its names found in Production; None without a selection."""
+def selector_for(selection: Selection | None, handler, prod, config, path: str, crosswalk=None) -> Selector | None:
+    """The run's selector for the kind, its names found in Production, the records the crosswalk maps counted
+    as copied; None without a selection."""
     if selection is None or selection.empty:
         return None
-    return Selector(resolve(selection, handler, prod, config, path))
+    copied = (lambda ids: set(crosswalk.lookup(handler.kind, ids))) if crosswalk is not None else (lambda ids: set())
+    return Selector(resolve(selection, handler, prod, config, path), copied)
 
 
 def name_combinations(selector: Selector, prod, config) -> None:

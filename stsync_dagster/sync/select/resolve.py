@@ -91,6 +91,8 @@ def check(selection: Selection, handler, path: str) -> None:
                                  "record does not show it for STSync to check another)")  # fmt: skip
         if spec.type in ("after", "before", "text") and len(values) > 1:
             raise SelectionError(f"{at(path, 'where', key)}: takes one value")
+        if spec.type == "text" and not 2 <= len(str(values[0])) <= 200:  # the API's bounds (materials' searchText)
+            raise SelectionError(f"{at(path, 'where', key)}: give 2 to 200 characters")
     sample = selection.sample
     for name in sample.per if sample else ():
         spec = known.get(name)
@@ -101,22 +103,31 @@ def check(selection: Selection, handler, path: str) -> None:
 
 
 def _ids_named(prod, master_cfg, kind: str, names: list[str], where: str) -> list[int]:
-    """Production ids of the master-data records with these names (a name several records share: all of them)."""
+    """Production ids of the master-data records with these names (a name several records share: all of them),
+    compared as natural keys are (case, accents and spacing aside). Each name is asked for with the list's `name`
+    filter (the API's own matching is not documented); a name that finds nothing that way is looked for in the
+    whole list."""
     wanted = {fold(str(n)): str(n) for n in names}
-    found: dict[str, list[int]] = {}
-    seen_names: list[str] = []
-    for name in wanted.values():
-        params = {**master_cfg.list_params, "name": name}  # the documented filter where there is one; checked below
+    found: dict[str, set[int]] = {}
+    others: list[str] = []
+
+    def take(params: dict) -> None:
         for page in prod.iter_pages(master_cfg.path, params):
             for record in page.records:
                 key = fold(str(record.get("name") or ""))
                 if key in wanted:
-                    found.setdefault(key, []).append(int(record["id"]))
-                elif len(seen_names) < 8:
-                    seen_names.append(str(record.get("name")))
+                    found.setdefault(key, set()).add(int(record["id"]))
+                elif len(others) < 8:
+                    others.append(str(record.get("name")))
+
+    for name in wanted.values():
+        take({**master_cfg.list_params, "name": " ".join(name.split())})
+    if len(found) < len(wanted):
+        others.clear()
+        take(dict(master_cfg.list_params))
     missing = [wanted[k] for k in wanted if k not in found]
     if missing:
-        hint = f" (Production has, among others: {', '.join(seen_names)})" if seen_names else ""
+        hint = f" (Production has, among others: {', '.join(others)})" if others else ""
         raise SelectionError(f"{where}: no {kind.replace('_', ' ').removesuffix('s')} in Production is named "
                              f"{', '.join(repr(m) for m in missing)}{hint}")  # fmt: skip
     return sorted({i for ids in found.values() for i in ids})

@@ -1,17 +1,19 @@
 """Which records of what was read a run goes on with: those that pass every filter, then the sample.
 
-A sample is chosen by a hash of the record's id, never by page order or a clock: a share keeps the ids whose hash
-falls below it; a count keeps, in each combination of the `per` fields present, the ids of the smallest hashes.
-So every run over the same window keeps the same records, and the subset grows only when the window does. A
-count needs the whole window before it knows: the window is read first, holding only the records kept so far
-(a heap of `count` per combination), and what is kept goes on as one page."""
+Of the records that pass the filters, those STSync copied before are always kept (they are followed, and they
+count toward their combination); the sample chooses among the others, by a hash of the id, never by page order or
+a clock: a share keeps the ids whose hash falls below it; a count fills each combination of the `per` fields
+present up to `count` copies with the ids of the smallest hashes. So a run over the same window keeps the same
+records and a second one creates nothing; a combination gets a new record only when it has fewer copies than the
+count (a new record, or a copy that moved to another combination). A count needs the whole window before it
+knows: the window is read first, holding only what is kept so far, and what is kept goes on as one page."""
 
 from __future__ import annotations
 
 import hashlib
 import heapq
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from stsync_dagster.servicetitan.reading import Page
 from stsync_dagster.sync.select.resolve import Resolved
@@ -60,12 +62,14 @@ def _described(resolved: Resolved) -> str:
 
 
 class Selector:
-    def __init__(self, resolved: Resolved):
+    def __init__(self, resolved: Resolved, copied: Callable[[list[int]], set[int]] = lambda ids: set()):
         self.resolved = resolved
+        self.copied = copied  # of these Production ids, those the crosswalk maps (copied, or being copied)
         self.report = SelectionReport(
             list(resolved.shown), dict(resolved.api_params), list(resolved.only_api), _described(resolved)
         )
-        self._heaps: dict[tuple, list[tuple[int, int, dict]]] = {}
+        self._heaps: dict[tuple, list[tuple[int, int, dict]]] = {}  # per combination, the smallest hashes not copied
+        self._copies: dict[tuple, list[dict]] = {}  # per combination, the records copied before
         self._present: dict[tuple, int] = {}
         self._without_id: list[dict] = []  # not records: they go on, to fail as invalid
 
@@ -107,10 +111,16 @@ class Selector:
         if sample is None or sample.share is None:
             return records
         bound = sample.share * SPACE
-        return [r for r in records if not isinstance(r.get("id"), int) or rank(r["id"]) < bound]
+        copied = self._copied_of(records)
+        return [r for r in records if not isinstance(r.get("id"), int) or r["id"] in copied or rank(r["id"]) < bound]
+
+    def _copied_of(self, records: list[dict]) -> set[int]:
+        ids = [r["id"] for r in records if isinstance(r.get("id"), int)]
+        return self.copied(ids) if ids else set()
 
     def _offer(self, records: list[dict]) -> None:
         count = self.resolved.sample.count
+        copied = self._copied_of(records)
         for record in records:
             prod_id = record.get("id")
             if not isinstance(prod_id, int):
@@ -118,6 +128,9 @@ class Selector:
                 continue
             combination = tuple(record.get(spec.field) for spec in self.resolved.per)
             self._present[combination] = self._present.get(combination, 0) + 1
+            if prod_id in copied:
+                self._copies.setdefault(combination, []).append(record)
+                continue
             heap = self._heaps.setdefault(combination, [])
             entry = (-rank(prod_id), prod_id, record)
             if len(heap) < count:
@@ -127,9 +140,13 @@ class Selector:
 
     def _heaped(self) -> list[dict]:
         kept = list(self._without_id)
-        for combination, heap in self._heaps.items():
-            kept.extend(record for _, _, record in heap)
-            self.report.combinations[repr(combination)] = [len(heap), self._present[combination]]
+        count = self.resolved.sample.count
+        for combination in self._present:
+            copies = self._copies.get(combination, [])
+            fill = sorted(self._heaps.get(combination, []), reverse=True)[: max(0, count - len(copies))]
+            chosen = copies + [record for _, _, record in fill]
+            kept.extend(chosen)
+            self.report.combinations[repr(combination)] = [len(chosen), self._present[combination]]
         self.report.kept = len(kept)
         return sorted(kept, key=lambda r: (not isinstance(r.get("id"), int), r.get("id") or 0))
 

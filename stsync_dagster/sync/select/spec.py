@@ -59,6 +59,8 @@ def parse_sample(per: str | None, count: int | None, share: float | None) -> Sam
     """`--sample-per jobTypeId,jobStatus:5` (fields, then the count per combination), `--sample N`,
     `--sample-share 0.1`."""
     fields: list[str] = []
+    if per and count is not None:
+        raise ValueError("--sample-per FIELDS:N already gives the count: leave out --sample")
     if per:
         names, sep, number = per.rpartition(":")
         if not sep or not names.strip():
@@ -83,7 +85,8 @@ def chosen(
     origin: str = "run config",
 ) -> tuple[Selection | None, str]:
     """The selection a run of `kind` goes by, and where it was given (the JSON path its errors name): the run's
-    own (run config, command line) when it gives any, else the config file's `entities.<kind>.select`."""
+    own (run config, command line) when it gives any, else the config file's `entities.<kind>.select` (none
+    when `config` is None)."""
     if where or per or count or share:
         if per and not count:
             raise ValueError(f"{origin}: {kind}: sample_per needs sample_count (records per combination)")
@@ -95,4 +98,6 @@ def chosen(
             raise ValueError(
                 f"{origin}: {kind}: {'.'.join(map(str, first['loc'])) or 'sample'}: {first['msg']}"
             ) from None
+    if config is None:  # `copy` of given ids: only a selection given with them applies
+        return None, ""
     return config.entity(kind).select, f"$.entities.{kind}.select"
