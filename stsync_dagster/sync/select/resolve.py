@@ -127,7 +127,8 @@ def _ids_named(prod, master_cfg, kind: str, names: list[str], where: str) -> lis
         take(dict(master_cfg.list_params))
     missing = [wanted[k] for k in wanted if k not in found]
     if missing:
-        hint = f" (Production has, among others: {', '.join(others)})" if others else ""
+        personal = kind in ("customers", "locations")  # people's names and addresses stay out of errors and logs
+        hint = f" (Production has, among others: {', '.join(others)})" if others and not personal else ""
         raise SelectionError(f"{where}: no {kind.replace('_', ' ').removesuffix('s')} in Production is named "
                              f"{', '.join(repr(m) for m in missing)}{hint}")  # fmt: skip
     return sorted({i for ids in found.values() for i in ids})
