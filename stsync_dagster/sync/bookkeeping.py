@@ -76,8 +76,11 @@ class Bookkeeping:
             self.save()
             self.crosswalk.clear_issues(kind, prod_ids)
 
-    def wrote(self, prod_id: int, int_id: int | None, action: str, fields=(), detail: str = "") -> Write:
-        return Write(self.run_id, self.asset, prod_id, int_id, action, tuple(fields), detail)
+    def wrote(
+        self, prod_id: int, int_id: int | None, action: str, fields=(), detail: str = "", before: dict | None = None
+    ) -> Write:
+        """`before`: the Integration values the write replaced (apply/before.py), for `stsync undo`."""
+        return Write(self.run_id, self.asset, prod_id, int_id, action, tuple(fields), detail, before=before)
 
     def status_writes(self, steps_sent: dict[int, list[str]], int_ids: dict[int, int]) -> list[Write]:
         """The status changes sent for these records (a history row each), taken from the context's tally."""

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from stsync_dagster.servicetitan import errors as st
 from stsync_dagster.sync.apply.activation import Activation
+from stsync_dagster.sync.apply.before import before_values
 from stsync_dagster.sync.apply.provenance import conflict, fingerprint, written_at
 from stsync_dagster.sync.apply.statuses import Statuses
 from stsync_dagster.sync.batch import Context, Postponed, Refused
@@ -150,7 +151,9 @@ class Updates:
             if run.options.dry_run:
                 self._plan_shown(report, record.id, handler, fields, view, int_record, steps)
                 continue
-            patches.append((record, entry, handler.patch_body(view, fields, int_record) if fields else None, print_))
+            patch = handler.patch_body(view, fields, int_record) if fields else None
+            before = before_values(handler, patch, int_record, status=bool(steps))  # what `stsync undo` sets back
+            patches.append((record, entry, patch, print_, before))
             moves.append((record, entry.int_id, steps))
         if baselines and not run.options.dry_run:
             run.crosswalk.wrote(kind, baselines)
@@ -162,7 +165,7 @@ class Updates:
         done: dict[int, tuple[str, datetime]] = {}
         moved = self.statuses.move(ctx, [m for m, result in zip(moves, results) if isinstance(result, Patched)], lane)
         history, alone = [], []
-        for (record, entry, patch, print_), result in zip(patches, results):
+        for (record, entry, patch, print_, before), result in zip(patches, results):
             if not isinstance(result, Patched):
                 # A lost answer is not a failure: the record is looked at again (and finished) by the next run.
                 lost = isinstance(result, Postponed)
@@ -172,11 +175,12 @@ class Updates:
             steps = ", ".join(ctx.steps_sent.pop(record.id, []))
             if patch:
                 # The patch landed even when the status change then failed: the history keeps it either way.
+                then = f"then {steps}" if steps else ""
                 (history if record.id in moved else alone).append(
-                    run.books.wrote(record.id, entry.int_id, "updated", sorted(patch), f"then {steps}" if steps else "")
+                    run.books.wrote(record.id, entry.int_id, "updated", sorted(patch), then, before=before)
                 )
             elif steps:
-                history.append(run.books.wrote(record.id, entry.int_id, "status_changed", detail=steps))
+                history.append(run.books.wrote(record.id, entry.int_id, "status_changed", detail=steps, before=before))
             if record.id not in moved:
                 continue  # its status change failed (reported); the fingerprint stays, so it is tried again
             done[record.id] = (print_, max(result.at, moved[record.id]))

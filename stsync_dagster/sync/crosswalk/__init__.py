@@ -18,6 +18,7 @@ from stsync_dagster.sync.crosswalk.issues import Issue, Issues
 from stsync_dagster.sync.crosswalk.mappings import Mappings, RecordCounts
 from stsync_dagster.sync.crosswalk.migrations import SchemaError
 from stsync_dagster.sync.crosswalk.registry import Registry
+from stsync_dagster.sync.crosswalk.undos import Undos
 from stsync_dagster.sync.crosswalk.schema import (
     BLOCKED,
     CONFIRMED,
@@ -28,9 +29,9 @@ from stsync_dagster.sync.crosswalk.schema import (
 )
 
 
-class Crosswalk(Mappings, Claims, Issues, Registry, History):
-    """Production id ↔ Integration id per kind, with claims, sync issues, the process registry and the history of
-    writes. Thread-safe."""
+class Crosswalk(Mappings, Claims, Issues, Registry, History, Undos):
+    """Production id ↔ Integration id per kind, with claims, sync issues, the process registry, the history of
+    writes and what undoes read and write. Thread-safe."""
 
 
 __all__ = [

@@ -8,6 +8,7 @@ their own (an adoption's stamp, a patch whose status change then failed) are add
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from stsync_dagster.sync.crosswalk.database import Database
-from stsync_dagster.sync.crosswalk.schema import HISTORY_ACTIONS, sync_history
+from stsync_dagster.sync.crosswalk.schema import HISTORY_ACTIONS, UNDO_ACTIONS, sync_history
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class Write:
     detail: str = ""
     kind: str = ""
     at: datetime | None = None
+    before: dict | None = None  # an update's replaced Integration values: {"fields": {...}, "status": ...}
+    undoes: str | None = None  # an undo's row: the run it takes back
+    id: int | None = None  # the row's number (set when read back)
 
 
 def log_writes(
@@ -42,11 +46,13 @@ def log_writes(
     for w in writes:
         if only is not None and w.prod_id not in only:
             continue
-        if w.action not in HISTORY_ACTIONS:
-            raise ValueError(f"history action {w.action!r} is not one of {HISTORY_ACTIONS}")
+        if w.action not in HISTORY_ACTIONS + UNDO_ACTIONS:
+            raise ValueError(f"history action {w.action!r} is not one of {HISTORY_ACTIONS + UNDO_ACTIONS}")
         rows.append({
             "at": now, "run_id": w.run_id, "asset": w.asset, "kind": kind, "prod_id": int(w.prod_id),
             "int_id": w.int_id, "action": w.action, "fields": ",".join(w.fields) or None, "detail": w.detail or None,
+            "before": None if w.before is None else json.dumps(w.before, sort_keys=True, default=str),
+            "undoes": w.undoes,
         })  # fmt: skip
     if rows:
         conn.execute(sync_history.insert(), rows)
@@ -56,6 +62,7 @@ def _write(row) -> Write:
     return Write(
         row.run_id, row.asset, row.prod_id, row.int_id, row.action,
         tuple(row.fields.split(",")) if row.fields else (), row.detail or "", row.kind, row.at,
+        json.loads(row.before) if row.before else None, row.undoes, row.id,
     )  # fmt: skip
 
 

@@ -164,6 +164,8 @@ sync_action = Table(
 # Every write STSync makes to an Integration record (created, adopted, updated, status changed…), one row each,
 # written in the transaction of the crosswalk change it goes with: `stsync history` tells a record's story.
 HISTORY_ACTIONS = ("created", "adopted", "recovered", "updated", "status_changed", "stamped", "forgotten", "reconciled")
+# What `stsync undo` does to a record (with `undoes`: the run it takes back; a `forgotten` row may carry one too).
+UNDO_ACTIONS = ("deleted", "deactivated", "canceled", "restored")
 
 
 def history_table(meta: MetaData) -> Table:
@@ -180,9 +182,14 @@ def history_table(meta: MetaData) -> Table:
         Column("action", String(16), nullable=False),
         Column("fields", Text),  # the fields written, comma-separated (an update's patch)
         Column("detail", Text),  # how (an adoption's rule, the status steps sent)
-        CheckConstraint(in_list("action", HISTORY_ACTIONS), name="ck_sync_history_action"),
+        # JSON: the Integration values an update replaced ({"fields": {...}, "status": ...}); NULL before 0008
+        Column("before", Text),
+        Column("undoes", String(64)),  # the run an undo row takes back
+        CheckConstraint(in_list("action", HISTORY_ACTIONS + UNDO_ACTIONS), name="ck_sync_history_action"),
         Index("ix_sync_history_record", "kind", "prod_id"),
         Index("ix_sync_history_run", "run_id", "asset"),
+        Index("ix_sync_history_undoes", "undoes"),
+        Index("ix_sync_history_kind_int_id", "kind", "int_id"),
     )
 
 
