@@ -118,6 +118,17 @@ def create_patch_and_refusals(prod, intc, sim):
     }
 
 
+def delete_a_material(prod, intc, sim):
+    int_id = intc.create(MATERIALS, material("DELETE-1"))["id"]
+    deleted = outcome(lambda: intc.delete(MATERIALS, int_id))
+    again = outcome(lambda: intc.delete(MATERIALS, int_id))
+    read = outcome(lambda: intc.get(MATERIALS, int_id))
+    no_delete = outcome(lambda: prod._transport.request("DELETE", f"{MATERIALS}/{int_id}"))
+    assert deleted == {"value": None} and again["raised"] == read["raised"] == "NotFoundError"
+    assert int_id not in {m["id"] for m in sim.records("int", "materials")} and "read-only" in no_delete["message"]
+    return {"deleted": deleted, "again": again, "read": read, "no_delete": no_delete}
+
+
 def external_data_filters(prod, intc, sim):
     made = [intc.create(MATERIALS, material(f"STAMPED-{n}", externalData=stamp(1000 + n)))["id"] for n in range(3)]
     query = {"active": "Any", "externalDataApplicationGuid": GUID, "externalDataKey": "stsync.prodId"}
@@ -199,6 +210,7 @@ SCENARIOS = [
     list_with_filters_and_total,
     ids_lookup,
     create_patch_and_refusals,
+    delete_a_material,
     external_data_filters,
     bulk_pricebook,
     dropped_answer,

@@ -1,4 +1,4 @@
-"""The two clients: Production can only read; Integration can also create and patch."""
+"""The two clients: Production can only read; Integration can also create, patch, delete and change statuses."""
 
 from __future__ import annotations
 
@@ -49,6 +49,11 @@ class IntegrationClient(Reader):
         target = f"{path.rstrip('/')}/{id}"
         body = self._transport.request("PATCH", target, json=payload)
         return self._as_record("PATCH", target, body)
+
+    def delete(self, path: str, id: int | str) -> None:
+        """DELETE one record (a material: 204). Raises NotFoundError when it is not there, AmbiguousWriteError
+        when the answer was lost (read the record to know whether it is gone)."""
+        self._transport.request("DELETE", f"{path.rstrip('/')}/{id}")
 
     def act(self, method: str, path: str, id: int | str, payload: Mapping[str, Any] | None = None) -> dict:
         """A status change (PUT or PATCH on a path with {id}, e.g. …/jobs/{id}/cancel); returns the answer or {}.

@@ -90,6 +90,16 @@ def no_body(write) -> Handler:
     return handler
 
 
+def no_content(write) -> Handler:
+    """A delete: 204 with no body."""
+
+    def handler(tenant, request, body, _state):
+        write(tenant, request.path_params["id"], body)
+        return Response(status_code=204)
+
+    return handler
+
+
 def plain(write) -> Handler:
     def handler(tenant, _request, body, _state):
         return JSONResponse(write(tenant, body))
@@ -122,6 +132,7 @@ API: tuple[tuple[str, str, str, Handler], ...] = (
     *reads("pricebook", "materials"),
     ("POST", "pricebook", "materials", full_record("materials", writes_pricebook.create_material, status=201)),
     ("PATCH", "pricebook", f"materials/{ID}", full_record("materials", writes_pricebook.update_material, with_id=True)),
+    ("DELETE", "pricebook", f"materials/{ID}", no_content(writes_pricebook.delete_material)),
     ("GET", "pricebook", "export/materials", export("materials")),
     ("POST", "pricebook", "pricebook", bulk(writes_pricebook_bulk.bulk_create, 201)),
     ("PATCH", "pricebook", "pricebook", bulk(writes_pricebook_bulk.bulk_update, 200)),

@@ -163,6 +163,12 @@ class Tenant:
             self.changed(kind, record)
             return record
 
+    def remove(self, kind: str, record_id: int) -> dict | None:
+        """Delete a record and its externalData: no read finds it again (the code index follows lazily)."""
+        with self.lock:
+            self._external.get(kind, {}).pop(record_id, None)
+            return self._records.get(kind, {}).pop(record_id, None)
+
     def touch(self, record: dict) -> None:
         record["modifiedOn"] = self.clock.stamp()
 

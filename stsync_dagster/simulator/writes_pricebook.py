@@ -1,4 +1,4 @@
-"""POST / PATCH materials: 201 (create) or 200 (update) with the full record."""
+"""POST / PATCH / DELETE materials: 201 (create) or 200 (update) with the full record, 204 (delete) with none."""
 
 from __future__ import annotations
 
@@ -203,6 +203,22 @@ def commit_update(tenant: Tenant, record: dict, changed: dict, stamp: tuple | No
 def update_material(tenant: Tenant, material_id: int, body: object) -> tuple[dict, str | None]:
     record, changed, stamp = prepare_update(tenant, material_id, body)
     return commit_update(tenant, record, changed, stamp), stamp[0] if stamp else None
+
+
+def delete_material(tenant: Tenant, material_id: int, _body: object) -> None:
+    """Materials_Delete: 204, and no read finds the material again; 404 when there is none. A material on a line of
+    a purchase order that is not canceled is refused (400) [assumed: the document does not say]."""
+    if tenant.get(KIND, material_id) is None:
+        raise not_found(KIND, material_id)
+    for po in tenant.all("purchase-orders"):
+        on_line = any(line.get("skuId") == material_id and line.get("active", True) for line in po.get("items") or [])
+        if on_line and po.get("status") != "Canceled":
+            raise ApiError(
+                400,
+                f"Material {material_id} is used by purchase order {po['id']} and cannot be deleted.",
+                {"id": [f"The material is on a line of purchase order {po['id']}."]},
+            )
+    tenant.remove(KIND, material_id)
 
 
 def _duplicate(code: str, label: str = "material") -> ApiError:
