@@ -40,10 +40,12 @@ class Adopter:
             return []
         candidates = {i for r in todo for i in (*index.by_mark.get(r.id, ()), *index.by_key.get(keys[r.id], ()))}
         owners = run.crosswalk.find_by_int_id(ctx.kind, candidates) if candidates else {}
+        # Deleted by `stsync undo`: gone for good, never adopted again (an API may still list a deleted record).
+        deleted = run.crosswalk.deleted_int_ids(ctx.kind, candidates) if candidates else set()
         adopted: dict[int, Match] = {}
         rest = []
         for record in todo:
-            taken = {i for i, owner in owners.items() if owner != record.id}
+            taken = {i for i, owner in owners.items() if owner != record.id} | deleted
             found = index.match(record.id, keys[record.id], taken, handler.prod_evidence(record))
             if isinstance(found, Match):
                 adopted[record.id] = found

@@ -1,0 +1,177 @@
+"""Plan an undo: the run's writes read from the history (newest first), one step per record by what the run did
+to it, and each record that will be written checked against Integration first: a record edited there since the
+run (its modifiedOn after STSync's last write), or written again by a later run, is a conflict, left alone unless
+forced. Reads only; apply.py sends."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from stsync_dagster.errors import ConfigError
+from stsync_dagster.sync.apply.provenance import CLOCK_SLACK, last_write
+from stsync_dagster.sync.crosswalk import Write
+from stsync_dagster.sync.timefmt import instant
+from stsync_dagster.sync.undo.report import CANCEL, DEACTIVATE, DELETE, FORGET, NONE, RESTORE, Item, Result
+
+KIND_ORDER = ("pos", "jobs", "equipment", "items")  # what references others first (a PO's lines, its job)
+_ON_CREATE = {"items": DELETE, "equipment": DEACTIVATE, "jobs": CANCEL, "pos": CANCEL}
+_CANNOT_DELETE = {
+    "equipment": "the API has no delete for equipment: made inactive",
+    "jobs": "ServiceTitan cannot delete a job: canceled",
+    "pos": "ServiceTitan cannot delete a purchase order: canceled",
+}
+# Status calls that have a reverse call in the API (jobs' remove-cancellation); any other is listed.
+_REVERSE = {"jobs": {"cancel": "remove_cancellation", "remove_cancellation": "cancel"}}
+_CALLS = (DELETE, DEACTIVATE, CANCEL, RESTORE)  # the steps that write to Integration
+# Statuses a cancellation is refused from: not even tried (a second undo would send it again, refused again).
+_FINAL = {"jobs": ("jobStatus", ("Completed",)), "pos": ("status", ("Received", "Exported"))}
+
+
+def resolve_run(crosswalk, run_id: str) -> tuple[str, list[Write]]:
+    """The run's id and its writes, newest first; a unique prefix of a run id will do (the UI shows 8 characters)."""
+    writes = crosswalk.run_writes_newest_first(run_id)
+    if writes:
+        return run_id, writes
+    like = crosswalk.runs_like(run_id) if len(run_id) >= 6 else []
+    if len(like) == 1:
+        return like[0], crosswalk.run_writes_newest_first(like[0])
+    hint = f": runs starting so: {', '.join(like)}" if like else " (`stsync history KIND ID` shows the runs' ids)"
+    raise ConfigError(f"run {run_id!r}: no writes of that run in the crosswalk's history{hint}")
+
+
+def _steps(write: Write) -> list[str]:
+    """The status calls a write sent, from its detail ("cancel", "then remove_cancellation, hold")."""
+    if write.action not in ("updated", "status_changed") or not write.detail:
+        return []
+    return [s.strip() for s in write.detail.removeprefix("then ").split(",") if s.strip()]
+
+
+def _restore(item: Item, oldest: list[Write]) -> None:
+    """Fields set back to the values before the run's first write of them; the status moved back when every
+    status call the run sent has a reverse one."""
+    seen: set[str] = set()
+    unknown: list[str] = []
+    for write in oldest:
+        before = (write.before or {}).get("fields") if write.action == "updated" else None
+        for name in write.fields if write.action == "updated" else ():
+            if name in seen:
+                continue
+            seen.add(name)
+            if before is not None and name in before:
+                item.fields[name] = before[name]
+            else:
+                unknown.append(name)
+    if unknown:
+        item.left.append(f"fields {', '.join(sorted(unknown))}: their values before were not kept (an older STSync)")
+    sent = [step for write in oldest for step in _steps(write)]
+    reverse = [_REVERSE.get(item.kind, {}).get(step) for step in reversed(sent)]
+    if None in reverse:
+        stuck = sorted({step for step in sent if step not in _REVERSE.get(item.kind, {})})
+        item.left.append(f"status: {', '.join(stuck)} cannot be taken back (the API has no reverse call)")
+    elif reverse:
+        item.status = reverse
+
+
+def decide(item: Item, oldest: list[Write]) -> None:
+    """The step for one record, from the run's writes to it (oldest first)."""
+    did = {w.action for w in oldest}
+    if did & {"created", "recovered"}:
+        item.action, item.forget = _ON_CREATE[item.kind], item.kind == "items"
+        if item.kind in _CANNOT_DELETE:
+            item.left.append(_CANNOT_DELETE[item.kind])
+        return
+    if did & {"updated", "status_changed"}:
+        item.action = RESTORE
+        _restore(item, oldest)
+    if did & {"adopted", "reconciled", "stamped"}:
+        item.forget = True
+        item.action = RESTORE if item.fields or item.status else FORGET
+    if item.action == RESTORE and not item.fields and not item.status and not item.forget:
+        item.action, item.result = NONE, Result.NOT_POSSIBLE  # `left` says why
+    elif item.action == NONE:
+        item.result, item.reason = Result.NOTHING, "the run only forgot a mapping whose record was gone"
+
+
+def _conflict(item: Item, entry, record: dict, later: list[Write], run_at: datetime | None) -> str | None:
+    if later:
+        last = later[-1]
+        return f"written again since by run {last.run_id} ({last.action} at {last.at:%Y-%m-%d %H:%M:%S} UTC)"
+    written = entry.written_at if entry is not None else None
+    if written is None and entry is not None:
+        written = last_write(entry, record)
+    written = written or run_at
+    edited = instant(record.get("modifiedOn"))
+    if written is not None and edited is not None and edited > written + CLOCK_SLACK:
+        return f"edited in Integration at {edited:%Y-%m-%d %H:%M:%S} UTC, after STSync's write at {written:%H:%M:%S}"
+    return None
+
+
+def _reached(item: Item, handler, record: dict) -> bool:
+    """Already where the step would take it (a job canceled since, equipment made inactive)."""
+    if item.action == CANCEL:
+        return handler.current_status(record) == "Canceled"
+    return item.action == DEACTIVATE and record.get("active") is False
+
+
+def plan(crosswalk, intc, handlers: dict, run_id: str, writes: list[Write], *, force: bool) -> list[Item]:
+    """One item per record the run wrote, ordered by kind (KIND_ORDER), newest write first within a kind; items
+    to send are left PLANNED, with the Integration record each was checked against in `records`."""
+    by_record: dict[tuple[str, int], list[Write]] = {}
+    for write in writes:  # newest first
+        by_record.setdefault((write.kind, write.prod_id), []).append(write)
+    items: dict[str, list[Item]] = defaultdict(list)
+    for (kind, prod_id), mine in by_record.items():
+        oldest = mine[::-1]
+        item = Item(kind, prod_id, next((w.int_id for w in mine if w.int_id), None), [w.action for w in oldest])
+        decide(item, oldest)
+        items[kind].append(item)
+    for kind, kind_items in items.items():
+        ids = [item.prod_id for item in kind_items]
+        stories, entries = crosswalk.stories(kind, ids), crosswalk.lookup(kind, ids)
+        for item in kind_items:
+            entry = entries.get(item.prod_id)
+            if entry is not None and entry.int_id is not None:
+                item.int_id = entry.int_id
+            story = stories.get(item.prod_id, [])
+            if any(w.undoes == run_id for w in story):
+                item.result, item.reason = Result.ALREADY, "taken back by an earlier undo of this run"
+            elif item.action == FORGET and entry is None:
+                item.result, item.reason = Result.NOTHING, "not in the crosswalk any more"
+        _check(crosswalk, intc, handlers[kind], run_id, kind_items, stories, entries, force)
+    ordered = [item for kind in KIND_ORDER for item in items.get(kind, [])]
+    return ordered + [item for kind, rest in items.items() if kind not in KIND_ORDER for item in rest]
+
+
+def _check(crosswalk, intc, handler, run_id, items, stories, entries, force) -> None:
+    """Read the records to write from Integration (50 a call): gone ones need nothing, edited ones conflict."""
+    calls = [i for i in items if i.result is Result.PLANNED and i.action in _CALLS and i.int_id is not None]
+    if not calls:
+        return
+    found = intc.get_by_ids(handler.cfg.int_list_path, [i.int_id for i in calls], params=handler.index_params())
+    records = {int(r["id"]): r for r in found}
+    for item in calls:
+        record = records.get(item.int_id)
+        if record is None:
+            item.result, item.reason, item.forget = Result.NOTHING, "not in Integration any more", True
+            continue
+        item.record = record
+        field, final = _FINAL.get(item.kind, ("", ()))
+        if item.action == CANCEL and record.get(field) in final:
+            item.result, item.reason = Result.NOT_POSSIBLE, f"it is {record[field]}: the API refuses to cancel it"
+            continue
+        if _reached(item, handler, record):  # nothing to send, so nothing to overwrite: no conflict
+            item.reason = "already canceled" if item.action == CANCEL else "already inactive"
+            continue
+        story = stories.get(item.prod_id, [])
+        last_own = max((k for k, w in enumerate(story) if w.run_id == run_id and w.undoes is None), default=-1)
+        undone = {w.undoes for w in story if w.undoes}  # later runs already taken back do not count, nor their undos
+        later = (
+            [w for w in story[last_own + 1 :] if w.undoes is None and w.run_id not in undone] if last_own >= 0 else []
+        )
+        run_at = story[last_own].at if last_own >= 0 else None
+        why = _conflict(item, entries.get(item.prod_id), record, later, run_at)
+        if why and not force:
+            item.result, item.reason = Result.CONFLICT, f"{why}: left alone (--force takes it back all the same)"
+        elif why:
+            item.reason = f"{why}: taken back all the same (--force)"
