@@ -17,6 +17,8 @@ from stsync_dagster.settings import DEFAULT_EXTERNAL_DATA_GUID as GUID
 from stsync_dagster.settings import load_settings
 from stsync_dagster.config import load_config
 from stsync_dagster.sync.crosswalk import Crosswalk
+from stsync_dagster.sync.entities import HANDLERS
+from stsync_dagster.sync.reconcile import reconcile
 from stsync_dagster.sync.undo import Result, undo
 from stsync_dagster_tests import pg
 from stsync_dagster_tests.sync_helpers import KIND_OF, stamp_duplicates, sync, sync_env
@@ -237,11 +239,9 @@ def test_the_undo_job_takes_a_run_back_from_the_ui(items_synced):
 def test_the_values_before_an_update_are_kept_in_the_shape_the_patch_sent():
     """A PO's lines as the PATCH sends them (their ids; an inactive line left out), its shipTo's address as read
     back (the description as sent), its memo read back as summary; the status before a status move."""
-    from stsync_dagster.config import load_config as load
     from stsync_dagster.sync.apply.before import before_values
-    from stsync_dagster.sync.entities import HANDLERS
 
-    handler = HANDLERS["pos"](load(REPO_CONFIG), GUID)
+    handler = HANDLERS["pos"](load_config(REPO_CONFIG), GUID)
     held = {
         "status": "Pending", "summary": "old memo", "shipTo": {"street": "1 Main", "city": "Austin", "extra": 1},
         "items": [{"id": 7, "skuId": 70, "description": "a", "vendorPartNumber": "", "quantity": 1, "cost": 2.0,
@@ -277,6 +277,11 @@ def test_a_deleted_material_still_listed_by_the_api_is_not_adopted_again(items_s
     assert (prod_id, Result.DONE) in {(i.prod_id, i.result) for i in report.items}
     # Shown again as a deleted record would be (its code freed: no natural-key match), with its mark.
     sim.add_records("int", "materials", [{**gone, "code": gone["code"] + " (deleted)", "active": False}])
+    settings = load_settings(env, dotenv_path=None)
+    handler = HANDLERS["items"](load_config(env["STSYNC_CONFIG"]), GUID)
+    with IntegrationClient.from_settings(settings) as intc, Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        reconcile(handler, intc, crosswalk, "reconcile-test")  # nor by `stsync reconcile`
+        assert prod_id not in crosswalk.int_ids("items", [prod_id])
     again = sync(env, ("items",))
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
         assert crosswalk.int_ids("items", [prod_id])[prod_id] != int_id

@@ -58,6 +58,9 @@ def reconcile(handler: EntityHandler, intc, crosswalk, run_id: str | None = None
     before = intc.stats.snapshot()["requests"]
     report = ReconcileReport(handler.kind)
     marks = marked_records(handler, intc)
+    # Deleted by `stsync undo`: gone for good, even where the API still lists it with our mark.
+    deleted = crosswalk.deleted_int_ids(handler.kind, [i for ids in marks.values() for i in ids])
+    marks = {p: kept for p, ids in marks.items() if (kept := [i for i in ids if i not in deleted])}
     report.found = sum(len(ids) for ids in marks.values())
     pairs = {}
     for prod_id, int_ids in marks.items():
