@@ -139,8 +139,24 @@ def plan(crosswalk, intc, handlers: dict, run_id: str, writes: list[Write], *, f
             elif item.action == FORGET and entry is None:
                 item.result, item.reason = Result.NOTHING, "not in the crosswalk any more"
         _check(crosswalk, intc, handlers[kind], run_id, kind_items, stories, entries, force)
+    _keep_on_lines(items)
     ordered = [item for kind in KIND_ORDER for item in items.get(kind, [])]
     return ordered + [item for kind, rest in items.items() if kind not in KIND_ORDER for item in rest]
+
+
+def _keep_on_lines(items: dict[str, list[Item]]) -> None:
+    """A material on a line of a PO the run created stays (made inactive, not deleted): the PO copy, canceled, is
+    kept, and its line must not name a record that is gone (a later sync would have to move the line)."""
+    lines = {
+        line.get("skuId")
+        for po in items.get("pos", [])
+        for line in (po.record or {}).get("items") or []
+        if line.get("active", True)
+    }
+    for item in items.get("items", []):
+        if item.action == DELETE and item.result is Result.PLANNED and item.int_id in lines:
+            item.action, item.forget = DEACTIVATE, False
+            item.left.append("on a line of a PO the run created (canceled, kept): made inactive, not deleted")
 
 
 def _check(crosswalk, intc, handler, run_id, items, stories, entries, force) -> None:
