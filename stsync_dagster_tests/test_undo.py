@@ -139,7 +139,9 @@ def test_a_created_material_is_deleted_and_a_sync_afterwards_creates_it_once(mak
     assert ("items", Result.DONE) in done and ("jobs", Result.DONE) in done and ("pos", Result.DONE) in done
     # A material on a line of a PO it created stays, inactive: the canceled PO copy stays too, its lines whole.
     kept = {i.int_id for i in report.items if i.kind == "items" and i.action == "deactivate"}
-    lines = {line["skuId"] for r in sim.records("int", "purchase-orders") for line in r["items"] if line.get("active", True)}
+    lines = {
+        line["skuId"] for r in sim.records("int", "purchase-orders") for line in r["items"] if line.get("active", True)
+    }
     after = state(sim)
     assert kept and kept <= lines and all(not after["materials"][i]["active"] for i in kept)
     assert set(after["materials"]) == set(before["materials"]) | kept  # every other material it created is deleted
