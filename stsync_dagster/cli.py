@@ -17,12 +17,14 @@ from dotenv import dotenv_values
 
 from stsync_dagster import terminal
 from stsync_dagster.commands.demo import DEMO_MAX_SCALE, cmd_demo
+from stsync_dagster.commands.diff import cmd_diff
 from stsync_dagster.commands.exit_codes import EXIT_CONFIG, EXIT_FAILED_RECORDS
 from stsync_dagster.commands.history import cmd_history
 from stsync_dagster.commands.progress import stderr_console
 from stsync_dagster.commands.reconcile import cmd_reconcile
 from stsync_dagster.commands.report import finish, materialized, show_report, step_errors
 from stsync_dagster.commands.sync import cmd_copy, cmd_sync, materialize_sync
+from stsync_dagster.commands.undo import cmd_undo
 from stsync_dagster.commands.verify import cmd_verify
 from stsync_dagster.config import SYNC_ENTITIES
 from stsync_dagster.servicetitan import SettingsError
@@ -81,7 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     history = sub.add_parser("history", help="what STSync wrote for one record, run by run")
     history.add_argument("kind", choices=SYNC_ENTITIES)
     history.add_argument("prod_id", type=int, metavar="PROD_ID")
-    for command in (sync, copy, history):
+    diff = sub.add_parser("diff", help="how Integration differs from Production over a window (writes nothing)")
+    diff.add_argument("kind", choices=[*SYNC_ENTITIES, "all"])
+    diff.add_argument("--since", help="YYYY-MM-DD: records Production modified on or after that day (default: all)")
+    diff.add_argument("--until", help="YYYY-MM-DD: records Production modified on or before that day (default: now)")
+    diff.add_argument("--verbose", action="store_true", help="log every page read")
+    for command in (sync, copy, history, diff):
         command.add_argument("--json", action="store_true", help="print the report as JSON (nothing else on stdout)")
     for command in (sync, copy):
         add_selection_flags(command)
@@ -91,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
             default="text",
             help="logs on stderr as text or as one JSON object a line",
         )
+    undo = sub.add_parser("undo", help="take back what one run wrote to Integration, as far as the API allows")
+    undo.add_argument("run_id", metavar="RUN_ID", help="the run's id (`stsync history KIND ID` shows it)")
+    undo.add_argument("--dry-run", action="store_true", help="show what it would do, write nothing")
+    undo.add_argument("--force", action="store_true", help="take back records edited in Integration since the run too")
+    undo.add_argument("--json", action="store_true", help="print the report as JSON (nothing else on stdout)")
     reconcile = sub.add_parser("reconcile", help="rebuild or repair the crosswalk from the marks in Integration")
     reconcile.add_argument("entity", nargs="?", default="all", choices=[*SYNC_ENTITIES, "all"])
     demo = sub.add_parser("demo", help="start the simulator, sync everything into it, print the report")
@@ -129,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         commands = {"verify": cmd_verify, "sync": cmd_sync, "copy": cmd_copy, "history": cmd_history,
-                    "reconcile": cmd_reconcile, "demo": cmd_demo}  # fmt: skip
+                    "reconcile": cmd_reconcile, "demo": cmd_demo, "diff": cmd_diff}  # fmt: skip
+        commands["undo"] = cmd_undo
         return commands[args.command](args)
     except (SettingsError, ValueError) as exc:  # a ConfigError, or the client's refusal
         if getattr(args, "verbose", False):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from stsync_dagster.servicetitan import hosts
 from stsync_dagster.sync.select.spec import Selection
@@ -144,9 +144,43 @@ class UpdatesConfig(_Strict):
     conflicts: Literal["skip", "overwrite"] = "skip"
 
 
+class DiffConfig(_Strict):
+    # `stsync diff` and the diff job: its check fails when more records than this differ, are missing in
+    # Integration, or are marked copies whose Production record is gone (blocked ones are not counted).
+    max_differences: int = Field(default=0, ge=0, strict=True)  # strict: true or "3" is no count
+
+
+class UndoJobsConfig(_Strict):
+    """How `stsync undo` cancels a job it created: a reason of Integration's job-cancel-reasons, by name (as the
+    statuses' reasons) or by id."""
+
+    reason: str | None = Field(default=None, min_length=1)
+    reason_id: int | None = Field(default=None, gt=0, strict=True)
+    memo: str = "Taken back by stsync undo"
+
+    @model_validator(mode="after")
+    def _one_reason(self):
+        if self.reason is not None and self.reason_id is not None:
+            raise ValueError("give reason (a name) or reason_id, not both")
+        return self
+
+
+class UndoPosConfig(_Strict):
+    canceled_reason: Literal["NotRequired", "Duplicate", "Accidental", "VendorIssue", "Other", "JobCanceled"] = (
+        "Accidental"
+    )
+
+
+class UndoConfig(_Strict):
+    jobs: UndoJobsConfig = Field(default_factory=UndoJobsConfig)
+    pos: UndoPosConfig = Field(default_factory=UndoPosConfig)
+
+
 class SyncConfig(_Strict):
     entities: EntitiesConfig
     updates: UpdatesConfig = Field(default_factory=UpdatesConfig)
+    diff: DiffConfig = Field(default_factory=DiffConfig)
+    undo: UndoConfig = Field(default_factory=UndoConfig)  # how `stsync undo` cancels the jobs and POs a run created
     related: RelatedConfig
     master_data: MasterDataConfig
     # A reference with no Integration counterpart, per entity and field: block, drop or {"default": key}
