@@ -21,7 +21,15 @@ from stsync_dagster.settings import load_settings
 from stsync_dagster.sync.crosswalk import Crosswalk, Entry
 from stsync_dagster.sync.diff import diff
 from stsync_dagster.sync.diff.causes import cause
-from stsync_dagster.sync.diff.report import BOTH, EDITED_IN_INTEGRATION, HISTORY_UNKNOWN, NEITHER, PRODUCTION_CHANGED
+from stsync_dagster.sync.crosswalk.history import Write
+from stsync_dagster.sync.diff.report import (
+    BOTH,
+    EDITED_IN_INTEGRATION,
+    HISTORY_UNKNOWN,
+    NEITHER,
+    PRODUCTION_CHANGED,
+    UNDONE,
+)
 from stsync_dagster.sync.entities import HANDLERS
 from stsync_dagster.sync.window import Window, window_including
 from stsync_dagster_tests import pg
@@ -268,8 +276,44 @@ CAUSE_CASES = {
     "neither": (_entry(), _copy(WRITTEN), "f1", NEITHER),
     "cannot be built now": (_entry(), _copy(WRITTEN), None, PRODUCTION_CHANGED),
 }
+UNDO = Write("undo-run", "items", 1, 2, "restored", undoes="the-run")
+UNDO_CASES = {
+    "undone": (_entry(fingerprint=None), _copy(WRITTEN), "f1", UNDO, UNDONE),
+    "undone, then edited": (_entry(), _copy(WRITTEN + timedelta(hours=1)), "f1", UNDO, EDITED_IN_INTEGRATION),
+    "an ordinary last write": (
+        _entry(),
+        _copy(WRITTEN),
+        "f2",
+        Write("r", "items", 1, 2, "updated"),
+        PRODUCTION_CHANGED,
+    ),
+}
 
 
 @pytest.mark.parametrize("entry, copy, now_print, expected", CAUSE_CASES.values(), ids=CAUSE_CASES.keys())
 def test_why_a_copy_differs(entry, copy, now_print, expected):
     assert cause(entry, copy, now_print)[0] == expected
+
+
+@pytest.mark.parametrize("entry, copy, now_print, last, expected", UNDO_CASES.values(), ids=UNDO_CASES.keys())
+def test_a_copy_an_undo_took_back_differs_because_it_was_undone(entry, copy, now_print, last, expected):
+    assert cause(entry, copy, now_print, last)[0] == expected
+
+
+def test_after_an_undo_the_records_it_took_back_differ_as_undone(make_simulator, tmp_path):
+    from stsync_dagster.defs.materialize import materialize_sync
+
+    sim = make_simulator(seed=7, scale=0.25)
+    env = sync_env(sim, tmp_path)
+    sync(env, ("items",))
+    a = sorted(_mapped(env, "items"))[0]
+    price = next(r["price"] for r in sim.records("prod", "materials") if r["id"] == a)
+    sim.change("prod", "materials", a, price=price + 10)  # the simulator's clock stays the crosswalk's
+    with pointed_at(env):
+        followed = materialize_sync(["items"], since=env["STSYNC_START_DATE"])
+    assert followed.success
+    assert _not_in_sync(_diff(env, "items")) == {}
+    undone = subprocess.run([sys.executable, "-m", "stsync_dagster.cli", "undo", followed.run_id],
+                            env={**os.environ, **env}, capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+    assert undone.returncode == 0, undone.stderr
+    assert _not_in_sync(_diff(env, "items")) == {a: ("differs", UNDONE, {"price": (price + 10, price)})}

@@ -7,7 +7,14 @@ from __future__ import annotations
 import pydantic
 
 from stsync_dagster.sync.apply.provenance import conflict, fingerprint, last_write
-from stsync_dagster.sync.diff.report import BOTH, EDITED_IN_INTEGRATION, HISTORY_UNKNOWN, NEITHER, PRODUCTION_CHANGED
+from stsync_dagster.sync.diff.report import (
+    BOTH,
+    EDITED_IN_INTEGRATION,
+    HISTORY_UNKNOWN,
+    NEITHER,
+    PRODUCTION_CHANGED,
+    UNDONE,
+)
 from stsync_dagster.sync.entities import EntityHandler
 from stsync_dagster.sync.models import payload
 from stsync_dagster.sync.outcome import Blocked, Invalid
@@ -38,8 +45,14 @@ def fingerprints(handler: EntityHandler, records: list, prod, crosswalk, policie
     return out
 
 
-def cause(entry, int_record: dict, now_print: str | None) -> tuple[str, str]:
-    """(cause, its details) of a copy that differs from its Production record. `entry`: its crosswalk row."""
+def cause(entry, int_record: dict, now_print: str | None, last=None) -> tuple[str, str]:
+    """(cause, its details) of a copy that differs from its Production record. `entry`: its crosswalk row;
+    `last`: the last write the history keeps for it (an undo's says which run it took back)."""
+    if last is not None and last.undoes:
+        edited = conflict(entry, int_record)
+        if edited:
+            return EDITED_IN_INTEGRATION, edited
+        return UNDONE, f"taken back by `stsync undo {last.undoes}`: the next sync writes Production's values again"
     written = last_write(entry, int_record)
     if written is None:
         return HISTORY_UNKNOWN, conflict(entry, int_record) or ""

@@ -109,9 +109,11 @@ class Comparer:
             return []
         records = [r for r in (_parsed(self.handler, raw) for raw, *_ in differing) if r is not None]
         prints = fingerprints(self.handler, records, self.prod, self.crosswalk, self.policies) if records else {}
+        stories = self.crosswalk.stories(self.handler.kind, [entry.prod_id for _, entry, _, _ in differing])
         out = []
         for _raw, entry, copy, fields in differing:
-            why, detail = cause(entry, copy, prints.get(entry.prod_id))
+            last = (stories.get(entry.prod_id) or [None])[-1]
+            why, detail = cause(entry, copy, prints.get(entry.prod_id), last)
             out.append(RecordDiff(entry.prod_id, DIFFERS, entry.int_id, cause=why, why=detail, fields=fields))
         return out
 

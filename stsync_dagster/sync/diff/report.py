@@ -20,7 +20,8 @@ PRODUCTION_CHANGED = "Production changed"
 BOTH = "both changed"
 HISTORY_UNKNOWN = "history unknown"  # adopted, reconciled, from the original script: never written by STSync
 NEITHER = "neither changed"  # a value STSync does not update, or one it wrote otherwise than it reads back
-CAUSES = (EDITED_IN_INTEGRATION, PRODUCTION_CHANGED, BOTH, HISTORY_UNKNOWN, NEITHER)
+UNDONE = "undone"  # its last write was `stsync undo`'s: the next sync writes Production's values again
+CAUSES = (EDITED_IN_INTEGRATION, PRODUCTION_CHANGED, BOTH, HISTORY_UNKNOWN, NEITHER, UNDONE)
 COLUMNS = ("prod_id", "int_id", "state", "why", "field", "production", "integration")  # of rows()
 
 
