@@ -292,3 +292,150 @@ def test_a_deleted_material_still_listed_by_the_api_is_not_adopted_again(items_s
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
         assert crosswalk.int_ids("items", [prod_id])[prod_id] != int_id
     assert again["items"]["created"] == sum(1 for i in report.items if i.action == "delete")
+
+
+def _entry(env, kind: str, prod_id: int):
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        return crosswalk.lookup(kind, [prod_id]).get(prod_id)
+
+
+def test_a_copy_a_tester_canceled_and_edited_stays_theirs_through_the_undo_and_the_next_sync(make_simulator, tmp_path):
+    """A job the run created that a tester canceled (and edited) since: a conflict, although already canceled; forced,
+    nothing is sent and its crosswalk row stays as it was, so the next sync still sees the tester's edit as theirs."""
+    sim = make_simulator(seed=11, scale=0.25)
+    env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000")
+    sync(env, ("items", "jobs"))
+    run_id = run_of(env, "jobs", "created")
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        jobs = crosswalk.mapped("jobs")
+    held = {r["id"]: r for r in sim.records("int", "jobs")}
+    prod_id, int_id = next(
+        (p, i) for p, (i, s) in sorted(jobs.items()) if s == "sync" and held[i]["jobStatus"] == "Scheduled"
+    )
+    sim.advance_clock(60)
+    sim.change("int", "jobs", int_id, jobStatus="Canceled", summary="tester: keep this one canceled")
+    row = _entry(env, "jobs", prod_id)
+    report = take_back(env, run_id)
+    (item,) = [i for i in report.items if i.prod_id == prod_id and i.kind == "jobs"]
+    assert item.result is Result.CONFLICT and "edited in Integration" in item.reason
+    sent = writes(sim)
+    forced = take_back(env, run_id, force=True)
+    (item,) = [i for i in forced.items if i.prod_id == prod_id and i.kind == "jobs"]
+    assert item.result is Result.DONE and "already canceled" in item.reason and writes(sim) == sent
+    kept = _entry(env, "jobs", prod_id)
+    assert (kept.fingerprint, kept.written_at) == (row.fingerprint, row.written_at)  # the undo did not write it
+    sim.advance_clock(60)
+    sync(env, ("jobs",))
+    now = next(r for r in sim.records("int", "jobs") if r["id"] == int_id)
+    assert (now["jobStatus"], now["summary"]) == ("Canceled", "tester: keep this one canceled")
+
+
+def _crash_on_record(monkeypatch):
+    """The crosswalk fails when the undo notes what it sent (the process dies there): its API calls landed."""
+    from stsync_dagster.sync.crosswalk.undos import Undos
+
+    def lost(self, *args, **kwargs):
+        raise RuntimeError("crosswalk write failed (connection lost)")
+
+    monkeypatch.setattr(Undos, "took_back", lost)
+    return lambda: monkeypatch.undo()
+
+
+def test_an_undo_whose_notes_were_lost_is_finished_by_a_retry(make_simulator, tmp_path, monkeypatch):
+    """Restores sent, then a crash before the crosswalk heard of them: the retry finds the fields as before the run,
+    takes them as taken back (not as a tester's edit) and notes them; the undo after that writes nothing."""
+    sim = make_simulator(seed=11, scale=0.25)
+    env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000")
+    sync(env, ("items",))
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        items = sorted((p, i) for p, (i, s) in crosswalk.mapped("items").items() if s == "sync")[:3]
+    prod = {r["id"]: r for r in sim.records("prod", "materials")}
+    old = {i: next(r for r in sim.records("int", "materials") if r["id"] == i)["price"] for _, i in items}
+    for prod_id, _ in items:
+        sim.change("prod", "materials", prod_id, price=round(prod[prod_id]["price"] + 7.5, 2))
+    assert sync(env, ("items",))["items"]["updated"] == 3
+    run_id = run_of(env, "items", "updated")
+    sim.advance_clock(10)
+    restore = _crash_on_record(monkeypatch)
+    with pytest.raises(RuntimeError):
+        take_back(env, run_id)
+    restore()
+    assert {r["id"]: r["price"] for r in sim.records("int", "materials") if r["id"] in old} == old
+    sim.advance_clock(10)
+    sent = writes(sim)
+    again = take_back(env, run_id)
+    assert not again.unfinished(), again.as_dict()
+    assert {i.result for i in again.items} == {Result.ALREADY} and writes(sim) == sent
+    rows = history_rows(env)
+    third = take_back(env, run_id)
+    assert writes(sim) == sent and history_rows(env) == rows
+    assert all("earlier undo" in i.reason for i in third.items)
+
+
+def test_a_material_deleted_before_a_crash_is_noted_as_deleted_by_the_retry(make_simulator, tmp_path, monkeypatch):
+    """Deletes sent, then a crash: the retry finds the materials gone and notes them deleted (never adopted again),
+    not merely forgotten; the next sync creates each once."""
+    sim = make_simulator(seed=11, scale=0.25)
+    env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000")
+    first = sync(env, ("items",))
+    run_id = run_of(env, "items", "created")
+    restore = _crash_on_record(monkeypatch)
+    with pytest.raises(RuntimeError):
+        take_back(env, run_id)
+    restore()
+    again = take_back(env, run_id)
+    gone = [i for i in again.items if i.action == "delete"]
+    assert gone and not again.unfinished()
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        assert crosswalk.deleted_int_ids("items", [i.int_id for i in gone]) == {i.int_id for i in gone}
+        assert not set(crosswalk.mapped("items")) & {i.prod_id for i in gone}
+    assert sync(env, ("items",))["items"]["created"] == len(gone) <= first["items"]["created"]
+    assert stamp_duplicates(sim, GUID) == {}
+
+
+def test_a_delete_the_api_refuses_makes_the_material_inactive_and_is_not_sent_again(make_simulator, tmp_path):
+    """Materials of the run on lines of POs a later run created: their delete is refused, so they are made inactive
+    (noted, mapping kept); a second undo sends nothing."""
+    sim = make_simulator(seed=11, scale=0.25)
+    env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000")
+    sync(env, ("items",))
+    run_id = run_of(env, "items", "created")
+    sync(env, ("equipment", "jobs", "pos"))  # a later run: POs whose lines name the run's materials
+    first = take_back(env, run_id)
+    refused = [i for i in first.items if i.action == "deactivate" and i.result is Result.DONE]
+    assert refused and all("refused by the API" in i.why() for i in refused)
+    held = {r["id"]: r for r in sim.records("int", "materials")}
+    assert all(held[i.int_id]["active"] is False for i in refused)
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        assert {i.prod_id for i in refused} <= set(crosswalk.mapped("items"))
+    sent, rows = writes(sim), history_rows(env)
+    second = take_back(env, run_id)
+    assert writes(sim) == sent and history_rows(env) == rows, [
+        i.as_dict() for i in second.items if i.result is not Result.ALREADY
+    ]
+
+
+def test_a_status_call_the_api_refuses_is_noted_and_not_sent_again(make_simulator, tmp_path):
+    """A job the run canceled that a tester completed since: forced, its remove-cancellation is refused by the API;
+    the refusal is noted (listed, with its reason), so a second forced undo sends nothing."""
+    sim = make_simulator(seed=11, scale=0.25)
+    env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000")
+    sync(env, ("items", "jobs"))
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        jobs = crosswalk.mapped("jobs")
+    held = {r["id"]: r for r in sim.records("int", "jobs")}
+    prod_id, int_id = next(
+        (p, i) for p, (i, s) in sorted(jobs.items()) if s == "sync" and held[i]["jobStatus"] == "Scheduled"
+    )
+    sim.change("prod", "jobs", prod_id, jobStatus="Canceled")
+    assert sync(env, ("jobs",))["jobs"]["status_changed"] == 1
+    run_id = run_of(env, "jobs", "status_changed")
+    sim.advance_clock(60)
+    sim.change("int", "jobs", int_id, jobStatus="Completed")  # a tester's
+    first = take_back(env, run_id, force=True)
+    (item,) = [i for i in first.items if i.prod_id == prod_id]
+    assert item.result is Result.NOT_POSSIBLE and "refused by the API" in item.reason
+    sent, rows = writes(sim), history_rows(env)
+    second = take_back(env, run_id, force=True)
+    assert writes(sim) == sent and history_rows(env) == rows
+    assert [i.result for i in second.items] == [Result.ALREADY]

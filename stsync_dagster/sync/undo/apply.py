@@ -1,9 +1,11 @@
 """Send an undo's steps through the Integration client (kind by kind, in KIND_ORDER: a PO is canceled before the
-materials on its lines are deleted), then tell the crosswalk in one transaction per kind: the mappings of what is
-gone or was only adopted are forgotten (a later sync meets the record anew: a deleted material is created again,
-a stamped one adopted again), the kept ones lose their fingerprint (a later sync compares them with Production and
-writes back what differs: a canceled job's status, an inactive equipment's flag), and a history row per record
-carries the run it takes back (`undoes`), so a second undo of the run writes nothing."""
+materials on its lines are deleted), and tell the crosswalk after each batch of calls (a crash loses one batch's
+notes at most; a retry finds those records where the undo took them): the mappings of what is gone or was only
+adopted are forgotten (a later sync meets the record anew: a deleted material is created again, a stamped one
+adopted again), the ones the undo wrote to lose their fingerprint (a later sync compares them with Production and
+writes back what differs: a canceled job's status, an inactive equipment's flag), the ones it sent nothing to keep
+their row as it was (a person's edit stays theirs), and a history row per record, taken back or refused by the
+API, carries the run it takes back (`undoes`), so a second undo of the run writes nothing."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from stsync_dagster.servicetitan import errors as st
 from stsync_dagster.sync.apply.provenance import written_at
 from stsync_dagster.sync.configfile import StatusAction, SyncConfig
 from stsync_dagster.sync.crosswalk import Write
-from stsync_dagster.sync.undo.plan import _CALLS, KIND_ORDER
+from stsync_dagster.sync.undo.plan import _CALLS, KIND_ORDER, reached
 from stsync_dagster.sync.undo.report import CANCEL, DEACTIVATE, DELETE, FORGET, RESTORE, Item, Result
 
 log = logging.getLogger("stsync.undo")
@@ -34,6 +36,9 @@ class Undoer:
         self.crosswalk, self.intc, self.config, self.handlers = crosswalk, intc, config, handlers
         self.run_id, self.undo_run_id = run_id, undo_run_id
         self._reason_id: int | None = None
+        self._at: dict[
+            tuple[str, int], datetime
+        ] = {}  # (kind, prod id) → when the undo's last write to it landed (its answer says)
 
     def _cancel_action(self, kind: str) -> StatusAction:
         return self.handlers[kind].cfg.statuses.get("cancel") or _DEFAULT_CANCEL[kind]
@@ -66,18 +71,26 @@ class Undoer:
             raise ConfigError(f"stsync.config.json: $.undo.jobs.reason: no reason named '{wanted.reason}' in "
                               f"Integration ({path})")  # fmt: skip
 
-    def apply(self, items: list[Item], concurrency: int = 8) -> None:
+    def apply(self, items: list[Item], concurrency: int = 8, batch: int = 25) -> None:
+        """Kind by kind; each batch's calls sent, then noted in the crosswalk at once (a crash loses the notes of one
+        batch at most, and a retry finds those records already where the undo takes them)."""
         kinds = [k for k in KIND_ORDER if any(i.kind == k for i in items)]
         kinds += sorted({i.kind for i in items} - set(kinds))
         for kind in kinds:
             mine = [i for i in items if i.kind == kind]
             todo = [i for i in mine if i.result is Result.PLANNED and i.action in _CALLS]
             with ThreadPoolExecutor(max(1, min(concurrency, len(todo))), "stsync-undo") as pool:
-                list(pool.map(self._send, todo))
-            for item in mine:
+                for start in range(0, len(todo), batch):
+                    chunk = todo[start : start + batch]
+                    list(pool.map(self._send, [i for i in chunk if i.noop is None]))
+                    for item in chunk:
+                        item.result = item.noop or item.result
+                    self._record(kind, chunk, self._settle(kind, chunk))
+            rest = [i for i in mine if i not in todo]
+            for item in rest:
                 if item.result is Result.PLANNED and item.action == FORGET:
                     item.result = Result.DONE
-            self._record(kind, mine)
+            self._record(kind, rest, {})
 
     def _send(self, item: Item) -> None:
         handler, record = self.handlers[item.kind], item.record or {}
@@ -85,35 +98,44 @@ class Undoer:
         try:
             if item.action == DELETE:
                 try:
-                    self.intc.delete(path, item.int_id)
-                except st.NotFoundError:
-                    item.reason = "already gone from Integration"
-            elif item.action == DEACTIVATE:
-                if record.get("active") is False:
-                    item.reason = "already inactive"
-                else:
-                    self.intc.patch(path, item.int_id, {"active": False})
+                    self._delete(item, path)
+                except st.ValidationError as exc:  # on a line of a live PO: made inactive instead
+                    item.action, item.forget = DEACTIVATE, False
+                    item.left.append(f"its delete refused by the API ({exc}): made inactive instead")
+            if item.action == DEACTIVATE and record.get("active") is not False:
+                self._landed(item, self.intc.patch(path, item.int_id, {"active": False}))
             elif item.action == CANCEL:
-                if handler.current_status(record) == "Canceled":
-                    item.reason = "already canceled"
-                else:
-                    self._status(item, "cancel")
+                self._status(item, "cancel")
             elif item.action == RESTORE:
                 if item.fields:
-                    self.intc.patch(path, item.int_id, item.fields)
+                    self._landed(item, self.intc.patch(path, item.int_id, item.fields))
                 for step in item.status:
                     self._status(item, step)
         except st.AmbiguousWriteError as exc:
-            item.result = Result.FAILED
+            item.result, item.sent = Result.FAILED, True  # read back by _settle: landed or not
             item.reason = f"the answer was lost ({exc}): run the undo again (it reads the record first)"
             return
         except st.ValidationError as exc:  # the record's state does not allow it (a completed job): listed
-            item.result, item.reason = Result.NOT_POSSIBLE, f"refused by the API: {exc}"
-            return
+            if item.sent:  # a restore's patch landed, its status call was refused
+                item.left.append(f"status: refused by the API ({exc})")
+            else:
+                item.result, item.refused, item.reason = Result.NOT_POSSIBLE, True, f"refused by the API: {exc}"
+                return
         except (st.ServiceTitanError, LookupError) as exc:
             item.result, item.reason = Result.FAILED, str(exc)
             return
         item.result = Result.DONE
+
+    def _delete(self, item: Item, path: str) -> None:
+        try:
+            self.intc.delete(path, item.int_id)
+            item.sent = True
+        except st.NotFoundError:
+            item.reason = "already gone from Integration"
+
+    def _landed(self, item: Item, response: dict | None) -> None:
+        item.sent = True
+        self._at[item.kind, item.prod_id] = written_at(response)
 
     def _status(self, item: Item, step: str) -> None:
         handler = self.handlers[item.kind]
@@ -126,33 +148,52 @@ class Undoer:
             body = {"reasonId": self._reason_id, "memo": self.config.undo.jobs.memo}
         else:
             body = {"canceledReason": self.config.undo.pos.canceled_reason}
-        self.intc.act(action.method, action.path, item.int_id, body)
+        self._landed(item, self.intc.act(action.method, action.path, item.int_id, body))
 
-    def _record(self, kind: str, items: list[Item]) -> None:
-        """One transaction: the mappings forgotten or unmarked, and a history row per record taken back."""
-        done = [i for i in items if i.result is Result.DONE]
-        gone = [i for i in items if i.result is Result.NOTHING and i.forget]
-        kept = [i for i in done if not i.forget]
-        unmark = self._written_at(kind, kept)
-        history = [self._row(i, _DONE_AS[i.action], self._detail(i)) for i in done]
-        history += [self._row(i, "forgotten", i.reason) for i in gone]
-        self.crosswalk.took_back(kind, [i.prod_id for i in done + gone if i.forget], unmark, history)
-
-    def _written_at(self, kind: str, kept: list[Item]) -> dict[int, datetime]:
-        """Integration's modifiedOn after the undo's writes, read back (the proof a later sync compares with)."""
-        if not kept:
+    def _settle(self, kind: str, chunk: list[Item]) -> dict[int, datetime]:
+        """The batch's records read back: a lost answer's write landed or not (a material gone: deleted), and when
+        the undo's writes landed by Integration's clock (the proof a later sync compares with)."""
+        sent = [i for i in chunk if i.sent and i.result in (Result.DONE, Result.FAILED) and i.action != DELETE]
+        lost = [i for i in chunk if i.sent and i.result is Result.FAILED and i.action == DELETE]
+        if not sent and not lost:
             return {}
         handler = self.handlers[kind]
         try:
             found = self.intc.get_by_ids(
-                handler.cfg.int_list_path, [i.int_id for i in kept], params=handler.index_params()
+                handler.cfg.int_list_path, [i.int_id for i in sent + lost], params=handler.index_params()
             )
         except st.ServiceTitanError as exc:
             log.warning("%s: reading the records back after the undo: %s (our clock is noted instead)", kind, exc)
-            found = []
+            return {
+                i.prod_id: self._at.get((kind, i.prod_id)) or datetime.now(UTC) for i in sent if i.result is Result.DONE
+            }
         by_id = {int(r["id"]): r for r in found}
+        for item in sent + lost:
+            if item.result is Result.FAILED and reached(item, handler, by_id.get(item.int_id)):
+                item.result, item.reason = Result.DONE, "its answer was lost, but it landed (read back)"
         now = datetime.now(UTC)
-        return {i.prod_id: written_at(by_id[i.int_id]) if i.int_id in by_id else now for i in kept}
+        return {
+            i.prod_id: max(written_at(by_id[i.int_id]), self._at.get((kind, i.prod_id), now))
+            if i.int_id in by_id
+            else now
+            for i in sent
+            if i.result is Result.DONE
+        }
+
+    def _record(self, kind: str, items: list[Item], landed: dict[int, datetime]) -> None:
+        """One transaction: the mappings forgotten, those the undo wrote to unmarked (the others keep their row as
+        it is: a person's edit stays theirs), and a history row per record taken back or refused."""
+        history, forget, unmark = [], [], {}
+        for item in items:
+            gone = item.result is Result.NOTHING and item.forget
+            if item.result is Result.DONE or item.noop is not None or item.refused or gone:
+                action = _DONE_AS[item.action] if not gone or item.action == DELETE else "forgotten"
+                history.append(self._row(item, action, self._detail(item)))
+            if (item.result is Result.DONE or gone) and item.forget:
+                forget.append(item.prod_id)
+            elif item.result is Result.DONE and item.sent:
+                unmark[item.prod_id] = landed.get(item.prod_id) or datetime.now(UTC)
+        self.crosswalk.took_back(kind, forget, unmark, history)
 
     def _row(self, item: Item, action: str, detail: str) -> Write:
         fields = tuple(sorted(item.fields)) if action == "restored" else ("active",) if action == "deactivated" else ()

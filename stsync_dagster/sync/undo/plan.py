@@ -1,7 +1,8 @@
 """Plan an undo: the run's writes read from the history (newest first), one step per record by what the run did
-to it, and each record that will be written checked against Integration first: a record edited there since the
-run (its modifiedOn after STSync's last write), or written again by a later run, is a conflict, left alone unless
-forced. Reads only; apply.py sends."""
+to it, and each record the run wrote checked against Integration first: a record edited there since the run (its
+modifiedOn after STSync's last write), or written again by a later run, is a conflict whatever its state, left
+alone unless forced; one already where the step takes it needs nothing sent (a restore sends only what is not as
+before the run). Reads only; apply.py sends."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from stsync_dagster.errors import ConfigError
+from stsync_dagster.sync.apply.before import before_values
 from stsync_dagster.sync.apply.provenance import CLOCK_SLACK, last_write
 from stsync_dagster.sync.crosswalk import Write
 from stsync_dagster.sync.timefmt import instant
@@ -25,6 +27,7 @@ _CANNOT_DELETE = {
 _REVERSE = {"jobs": {"cancel": "remove_cancellation", "remove_cancellation": "cancel"}}
 _CALLS = (DELETE, DEACTIVATE, CANCEL, RESTORE)  # the steps that write to Integration
 # Statuses a cancellation is refused from: not even tried (a second undo would send it again, refused again).
+_ALREADY = {CANCEL: "already canceled: nothing sent", DEACTIVATE: "already inactive: nothing sent"}
 _FINAL = {"jobs": ("jobStatus", ("Completed",)), "pos": ("status", ("Received", "Exported"))}
 
 
@@ -64,6 +67,7 @@ def _restore(item: Item, oldest: list[Write]) -> None:
                 unknown.append(name)
     if unknown:
         item.left.append(f"fields {', '.join(sorted(unknown))}: their values before were not kept (an older STSync)")
+    item.was = next((w.before["status"] for w in oldest if w.before and w.before.get("status")), None)
     sent = [step for write in oldest for step in _steps(write)]
     reverse = [_REVERSE.get(item.kind, {}).get(step) for step in reversed(sent)]
     if None in reverse:
@@ -107,11 +111,24 @@ def _conflict(item: Item, entry, record: dict, later: list[Write], run_at: datet
     return None
 
 
-def _reached(item: Item, handler, record: dict) -> bool:
-    """Already where the step would take it (a job canceled since, equipment made inactive)."""
+def remaining(item: Item, handler, record: dict) -> tuple[dict, list[str]]:
+    """What a restore still has to send to `record`: the fields Integration does not hold as before the run, and
+    the status calls unless the status is already the one before it."""
+    held = before_values(handler, item.fields, record, status=False).get("fields", {}) if item.fields else {}
+    fields = {name: value for name, value in item.fields.items() if held.get(name) != value}
+    back = item.was is not None and handler.current_status(record) == item.was
+    return fields, [] if back else list(item.status)
+
+
+def reached(item: Item, handler, record: dict | None) -> bool:
+    """Already where the step would take it: gone, canceled, inactive, or as before the run."""
+    if record is None or item.action == DELETE:
+        return record is None and item.action == DELETE
     if item.action == CANCEL:
         return handler.current_status(record) == "Canceled"
-    return item.action == DEACTIVATE and record.get("active") is False
+    if item.action == DEACTIVATE:
+        return record.get("active") is False
+    return item.action == RESTORE and remaining(item, handler, record) == ({}, [])
 
 
 def plan(crosswalk, intc, handlers: dict, run_id: str, writes: list[Write], *, force: bool) -> list[Item]:
@@ -176,9 +193,8 @@ def _check(crosswalk, intc, handler, run_id, items, stories, entries, force) -> 
         if item.action == CANCEL and record.get(field) in final:
             item.result, item.reason = Result.NOT_POSSIBLE, f"it is {record[field]}: the API refuses to cancel it"
             continue
-        if _reached(item, handler, record):  # nothing to send, so nothing to overwrite: no conflict
-            item.reason = "already canceled" if item.action == CANCEL else "already inactive"
-            continue
+        fields, status = remaining(item, handler, record) if item.action == RESTORE else ({}, [])
+        at_target = reached(item, handler, record)
         story = stories.get(item.prod_id, [])
         last_own = max((k for k, w in enumerate(story) if w.run_id == run_id and w.undoes is None), default=-1)
         undone = {w.undoes for w in story if w.undoes}  # later runs already taken back do not count, nor their undos
@@ -187,7 +203,16 @@ def _check(crosswalk, intc, handler, run_id, items, stories, entries, force) -> 
         )
         run_at = story[last_own].at if last_own >= 0 else None
         why = _conflict(item, entries.get(item.prod_id), record, later, run_at)
-        if why and not force:
+        if why and item.fields and not fields and not later:
+            # Every field as before the run: set back by an undo of it whose note was lost (a crash), it seems.
+            why, item.reason = None, "fields already as before the run (an interrupted undo of it)"
+            item.noop = Result.ALREADY if at_target else None
+        elif why and not force:  # whatever its state: a person's edit is reported, and never taken as STSync's
             item.result, item.reason = Result.CONFLICT, f"{why}: left alone (--force takes it back all the same)"
-        elif why:
-            item.reason = f"{why}: taken back all the same (--force)"
+            continue
+        elif at_target:  # nothing to send, so nothing overwritten; the crosswalk keeps its row as it is
+            item.noop, item.reason = Result.DONE, _ALREADY.get(item.action, "already as before the run")
+        if item.action == RESTORE and not at_target:
+            item.fields, item.status = fields, status  # only what is still to send (the status checked first)
+        if why:
+            item.reason = "; ".join(p for p in (item.reason, f"{why}: taken back all the same (--force)") if p)

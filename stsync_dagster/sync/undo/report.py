@@ -37,6 +37,10 @@ class Item:
     result: Result = Result.PLANNED
     reason: str = ""
     record: dict | None = field(default=None, repr=False)  # the Integration record as read before the step
+    was: str | None = None  # a restore: the status before the run (kept with its first status move)
+    noop: Result | None = None  # already where the step would take it: nothing to send; recorded as this result
+    sent: bool = False  # a write of the undo's landed (or may have): the crosswalk is told (else left as it was)
+    refused: bool = False  # the API refused its write: recorded, so that a later undo does not send it again
 
     def what(self) -> str:
         """The step in words: "delete", "restore price, summary; status: remove_cancellation", "forget"."""
