@@ -439,3 +439,36 @@ def test_a_status_call_the_api_refuses_is_noted_and_not_sent_again(make_simulato
     second = take_back(env, run_id, force=True)
     assert writes(sim) == sent and history_rows(env) == rows
     assert [i.result for i in second.items] == [Result.ALREADY]
+
+
+def test_a_second_undo_keeps_a_material_on_a_line_of_a_po_the_first_one_canceled(make_simulator, tmp_path):
+    """The first undo cancels the run's POs and leaves a material a tester edited (a conflict); forced, the second
+    makes it inactive, not deleted: it is on a line of a PO of the run, canceled before (read again)."""
+    sim = make_simulator(seed=11, scale=0.25)
+    env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000")
+    sync(env, ("items", "equipment", "jobs", "pos"))
+    run_id = run_of(env, "pos", "created")
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        pos = {i for i, s in crosswalk.mapped("pos").values() if s == "sync"}
+        items = {i: p for p, (i, s) in crosswalk.mapped("items").items() if s == "sync"}
+    lines = {line["skuId"] for r in sim.records("int", "purchase-orders") if r["id"] in pos for line in r["items"]}
+    int_id = min(lines & set(items))
+    sim.advance_clock(60)
+    sim.change("int", "materials", int_id, price=4321.0)  # a tester's
+    first = take_back(env, run_id)
+    assert [i.result for i in first.items if i.int_id == int_id and i.kind == "items"] == [Result.CONFLICT]
+    second = take_back(env, run_id, force=True)
+    (item,) = [i for i in second.items if i.int_id == int_id and i.kind == "items"]
+    assert (item.action, item.result) == ("deactivate", Result.DONE), item.as_dict()
+    held = {r["id"]: r for r in sim.records("int", "materials")}
+    assert int_id in held and held[int_id]["active"] is False
+
+
+def test_an_undo_is_not_taken_back(items_synced, tmp_path):
+    from stsync_dagster_tests.test_cli import run
+
+    sim, env, _, run_id = items_synced
+    report = take_back(env, run_id)
+    for given in (report.undo_run_id, report.undo_run_id[:12]):
+        refused = run(["undo", given], env, tmp_path)
+        assert refused.returncode == 2 and f"is an undo (of run {run_id})" in refused.stderr, refused.stderr

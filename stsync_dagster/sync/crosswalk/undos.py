@@ -23,6 +23,11 @@ class Undos(Database):
         query = select(sync_history).where(sync_history.c.run_id == run_id, sync_history.c.undoes.is_(None))
         return self._run(lambda conn: [_write(r) for r in conn.execute(query.order_by(*_NEWEST_FIRST))], write=False)
 
+    def undone_by(self, run_id: str) -> str | None:
+        """The run that run `run_id` undid, when it is an undo (its rows name the run they take back)."""
+        query = select(sync_history.c.undoes).where(sync_history.c.run_id == run_id, sync_history.c.undoes.is_not(None))
+        return self._run(lambda conn: conn.execute(query.limit(1)).scalar(), write=False)
+
     def runs_like(self, prefix: str, limit: int = 5) -> list[str]:
         """Run ids in the history that start with `prefix` (a run id shortened as the UI shows it)."""
         query = (

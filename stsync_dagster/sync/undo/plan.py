@@ -37,8 +37,15 @@ def resolve_run(crosswalk, run_id: str) -> tuple[str, list[Write]]:
     if writes:
         return run_id, writes
     like = crosswalk.runs_like(run_id) if len(run_id) >= 6 else []
-    if len(like) == 1:
-        return like[0], crosswalk.run_writes_newest_first(like[0])
+    if len(like) == 1 or run_id in like:
+        run_id = run_id if run_id in like else like[0]
+        undid = crosswalk.undone_by(run_id)
+        if undid is not None:
+            raise ConfigError(
+                f"run {run_id} is an undo (of run {undid}): an undo is not taken back; a sync copies the records "
+                "again (knowingly: see docs/commands.md, Undo)"
+            )
+        return run_id, crosswalk.run_writes_newest_first(run_id)
     hint = f": runs starting so: {', '.join(like)}" if like else " (`stsync history KIND ID` shows the runs' ids)"
     raise ConfigError(f"run {run_id!r}: no writes of that run in the crosswalk's history{hint}")
 
@@ -156,22 +163,26 @@ def plan(crosswalk, intc, handlers: dict, run_id: str, writes: list[Write], *, f
             elif item.action == FORGET and entry is None:
                 item.result, item.reason = Result.NOTHING, "not in the crosswalk any more"
         _check(crosswalk, intc, handlers[kind], run_id, kind_items, stories, entries, force)
-    _keep_on_lines(items)
+    _keep_on_lines(items, intc, handlers["pos"])
     ordered = [item for kind in KIND_ORDER for item in items.get(kind, [])]
     return ordered + [item for kind, rest in items.items() if kind not in KIND_ORDER for item in rest]
 
 
-def _keep_on_lines(items: dict[str, list[Item]]) -> None:
+def _keep_on_lines(items: dict[str, list[Item]], intc, handler) -> None:
     """A material on a line of a PO the run created stays (made inactive, not deleted): the PO copy, canceled, is
-    kept, and its line must not name a record that is gone (a later sync would have to move the line)."""
-    lines = {
-        line.get("skuId")
-        for po in items.get("pos", [])
-        for line in (po.record or {}).get("items") or []
-        if line.get("active", True)
-    }
-    for item in items.get("items", []):
-        if item.action == DELETE and item.result is Result.PLANNED and item.int_id in lines:
+    kept, and its line must not name a record that is gone (a later sync would have to move the line). The lines
+    of every PO of the run count, those an earlier undo already canceled too (read here)."""
+    deleting = [i for i in items.get("items", []) if i.action == DELETE and i.result is Result.PLANNED]
+    pos = [po for po in items.get("pos", []) if po.int_id is not None]
+    if not deleting or not pos:
+        return
+    records = [po.record for po in pos if po.record is not None]
+    unread = [po.int_id for po in pos if po.record is None]
+    if unread:
+        records += intc.get_by_ids(handler.cfg.int_list_path, unread, params=handler.index_params())
+    lines = {line.get("skuId") for po in records for line in po.get("items") or [] if line.get("active", True)}
+    for item in deleting:
+        if item.int_id in lines:
             item.action, item.forget = DEACTIVATE, False
             item.left.append("on a line of a PO the run created (canceled, kept): made inactive, not deleted")
 
