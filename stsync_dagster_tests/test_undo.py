@@ -6,6 +6,7 @@ and no duplicate made by a sync afterwards."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -472,3 +473,34 @@ def test_an_undo_is_not_taken_back(items_synced, tmp_path):
     for given in (report.undo_run_id, report.undo_run_id[:12]):
         refused = run(["undo", given], env, tmp_path)
         assert refused.returncode == 2 and f"is an undo (of run {run_id})" in refused.stderr, refused.stderr
+
+
+def test_a_delete_whose_answer_was_lost_is_read_back_at_once(items_synced, monkeypatch):
+    """The answers of the undo's DELETEs are lost (the server answered, the client did not hear it), and one never
+    reached the server: read back at once, those that landed are done and noted deleted; the other fails, and the
+    next undo deletes it."""
+    from stsync_dagster.servicetitan import errors as st
+
+    sim, env, _, run_id = items_synced
+    real, calls, lock = IntegrationClient.delete, [], threading.Lock()
+
+    def unheard(self, path, id):
+        with lock:
+            calls.append(id)
+            first = len(calls) == 1
+        if not first:
+            real(self, path, id)
+        raise st.AmbiguousWriteError("the connection dropped before the answer")
+
+    monkeypatch.setattr(IntegrationClient, "delete", unheard)
+    report = take_back(env, run_id)
+    monkeypatch.undo()
+    failed = [i for i in report.items if i.result is Result.FAILED]
+    assert [i.int_id for i in failed] == calls[:1]
+    deleted = [i for i in report.items if i.action == "delete" and i.result is Result.DONE]
+    assert len(deleted) == len(calls) - 1 and all("landed" in i.reason for i in deleted)
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        assert crosswalk.deleted_int_ids("items", calls) == set(calls[1:])
+    again = take_back(env, run_id)
+    assert [(i.int_id, i.result) for i in again.items if i.result is not Result.ALREADY] == [(calls[0], Result.DONE)]
+    assert not {r["id"] for r in sim.records("int", "materials")} & set(calls)
