@@ -342,11 +342,11 @@ def _crash_on_record(monkeypatch):
     return lambda: monkeypatch.undo()
 
 
-def test_an_undo_whose_notes_were_lost_is_finished_by_a_retry(make_simulator, tmp_path, monkeypatch):
+def test_an_undo_whose_notes_were_lost_is_finished_by_a_retry(make_simulator, tmp_path, monkeypatch, db_url):
     """Restores sent, then a crash before the crosswalk heard of them: the retry finds the fields as before the run,
     takes them as taken back (not as a tester's edit) and notes them; the undo after that writes nothing."""
     sim = make_simulator(seed=11, scale=0.25)
-    env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000")
+    env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000", STSYNC_DB=db_url)
     sync(env, ("items",))
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
         items = sorted((p, i) for p, (i, s) in crosswalk.mapped("items").items() if s == "sync")[:3]
@@ -373,11 +373,13 @@ def test_an_undo_whose_notes_were_lost_is_finished_by_a_retry(make_simulator, tm
     assert all("earlier undo" in i.reason for i in third.items)
 
 
-def test_a_material_deleted_before_a_crash_is_noted_as_deleted_by_the_retry(make_simulator, tmp_path, monkeypatch):
+def test_a_material_deleted_before_a_crash_is_noted_as_deleted_by_the_retry(
+    make_simulator, tmp_path, monkeypatch, db_url
+):
     """Deletes sent, then a crash: the retry finds the materials gone and notes them deleted (never adopted again),
     not merely forgotten; the next sync creates each once."""
     sim = make_simulator(seed=11, scale=0.25)
-    env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000")
+    env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000", STSYNC_DB=db_url)
     first = sync(env, ("items",))
     run_id = run_of(env, "items", "created")
     restore = _crash_on_record(monkeypatch)
