@@ -506,3 +506,26 @@ def test_a_delete_whose_answer_was_lost_is_read_back_at_once(items_synced, monke
     again = take_back(env, run_id)
     assert [(i.int_id, i.result) for i in again.items if i.result is not Result.ALREADY] == [(calls[0], Result.DONE)]
     assert not {r["id"] for r in sim.records("int", "materials")} & set(calls)
+
+
+def test_a_cancel_sent_before_a_crash_is_taken_as_the_undos_own_by_the_retry(make_simulator, tmp_path, monkeypatch):
+    """Jobs canceled, then a crash before the crosswalk heard of it: the claims the undo left say which records it
+    may have written, so the retry takes those canceled jobs as canceled by it (not as a tester's edits), finishes
+    the rest and leaves no claim behind; a job a tester canceled is still a conflict (the test above)."""
+    sim = make_simulator(seed=11, scale=0.25)
+    env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000")
+    sync(env, ("items", "jobs"))
+    run_id = run_of(env, "jobs", "created")
+    sim.advance_clock(10)
+    restore = _crash_on_record(monkeypatch)
+    with pytest.raises(RuntimeError):
+        take_back(env, run_id)
+    restore()
+    canceled = {r["id"] for r in sim.records("int", "jobs") if r["jobStatus"] == "Canceled"}
+    sim.advance_clock(10)
+    again = take_back(env, run_id)
+    assert not again.unfinished(), [i.as_dict() for i in again.items if i.result is Result.CONFLICT][:3]
+    taken = {i.int_id for i in again.items if i.kind == "jobs" and "interrupted undo" in i.reason}
+    assert taken and taken <= canceled
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        assert crosswalk.held_actions("jobs") == {}

@@ -18,7 +18,7 @@ from stsync_dagster.servicetitan import errors as st
 from stsync_dagster.sync.apply.provenance import written_at
 from stsync_dagster.sync.configfile import StatusAction, SyncConfig
 from stsync_dagster.sync.crosswalk import Write
-from stsync_dagster.sync.undo.plan import _CALLS, KIND_ORDER, reached
+from stsync_dagster.sync.undo.plan import _CALLS, CLAIM_STALE, KIND_ORDER, UNDO_CLAIM, reached
 from stsync_dagster.sync.undo.report import CANCEL, DEACTIVATE, DELETE, FORGET, RESTORE, Item, Result
 
 log = logging.getLogger("stsync.undo")
@@ -82,15 +82,38 @@ class Undoer:
             with ThreadPoolExecutor(max(1, min(concurrency, len(todo))), "stsync-undo") as pool:
                 for start in range(0, len(todo), batch):
                     chunk = todo[start : start + batch]
-                    list(pool.map(self._send, [i for i in chunk if i.noop is None]))
+                    sending = self._claim(kind, [i for i in chunk if i.noop is None])
+                    list(pool.map(self._send, sending))
                     for item in chunk:
                         item.result = item.noop or item.result
                     self._record(kind, chunk, self._settle(kind, chunk))
+                    self.crosswalk.release_actions(kind, [i.prod_id for i in sending], self.undo_run_id)
+                    self._take_over(kind, chunk)  # the claims of an interrupted undo on what is noted now
             rest = [i for i in mine if i not in todo]
             for item in rest:
                 if item.result is Result.PLANNED and item.action == FORGET:
                     item.result = Result.DONE
             self._record(kind, rest, {})
+
+    def _claim(self, kind: str, items: list[Item]) -> list[Item]:
+        """Claimed in the crosswalk while sent (as a sync claims a status change): a record another run is writing
+        is left for the next undo, and a retry after a crash knows which records this undo may have written.
+        Claims of interrupted undos are taken over."""
+        if not items:
+            return []
+        self._take_over(kind, items)
+        stale = self.crosswalk.now() - CLAIM_STALE
+        ours = self.crosswalk.claim_actions(kind, {i.prod_id: UNDO_CLAIM for i in items}, self.undo_run_id, stale)
+        for item in items:
+            if item.prod_id not in ours:
+                item.result = Result.FAILED
+                item.reason = "another run is writing it (a claim in the crosswalk): run the undo again later"
+        return [i for i in items if i.prod_id in ours]
+
+    def _take_over(self, kind: str, items: list[Item]) -> None:
+        for prod_id, (action, run_id, _) in self.crosswalk.held_actions(kind, [i.prod_id for i in items]).items():
+            if action == UNDO_CLAIM and run_id != self.undo_run_id:
+                self.crosswalk.release_actions(kind, [prod_id], run_id)
 
     def _send(self, item: Item) -> None:
         handler, record = self.handlers[item.kind], item.record or {}

@@ -7,7 +7,7 @@ before the run). Reads only; apply.py sends."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from stsync_dagster.errors import ConfigError
 from stsync_dagster.sync.apply.before import before_values
@@ -27,6 +27,9 @@ _CANNOT_DELETE = {
 _REVERSE = {"jobs": {"cancel": "remove_cancellation", "remove_cancellation": "cancel"}}
 _CALLS = (DELETE, DEACTIVATE, CANCEL, RESTORE)  # the steps that write to Integration
 # Statuses a cancellation is refused from: not even tried (a second undo would send it again, refused again).
+# An undo claims each record while it writes it (sync_action, as a sync's status change): a claim an interrupted
+# undo left says that it may have written the record, so its state there may be the undo's own doing.
+UNDO_CLAIM, CLAIM_STALE = "undo", timedelta(minutes=5)
 _ALREADY = {CANCEL: "already canceled: nothing sent", DEACTIVATE: "already inactive: nothing sent"}
 _FINAL = {"jobs": ("jobStatus", ("Completed",)), "pos": ("status", ("Received", "Exported"))}
 
@@ -162,7 +165,9 @@ def plan(crosswalk, intc, handlers: dict, run_id: str, writes: list[Write], *, f
                 item.result, item.reason = Result.ALREADY, "taken back by an earlier undo of this run"
             elif item.action == FORGET and entry is None:
                 item.result, item.reason = Result.NOTHING, "not in the crosswalk any more"
-        _check(crosswalk, intc, handlers[kind], run_id, kind_items, stories, entries, force)
+        held = crosswalk.held_actions(kind, ids)
+        claimed = {p for p, (action, *_) in held.items() if action == UNDO_CLAIM}
+        _check(crosswalk, intc, handlers[kind], run_id, kind_items, (stories, entries, claimed), force)
     _keep_on_lines(items, intc, handlers["pos"])
     ordered = [item for kind in KIND_ORDER for item in items.get(kind, [])]
     return ordered + [item for kind, rest in items.items() if kind not in KIND_ORDER for item in rest]
@@ -187,8 +192,9 @@ def _keep_on_lines(items: dict[str, list[Item]], intc, handler) -> None:
             item.left.append("on a line of a PO the run created (canceled, kept): made inactive, not deleted")
 
 
-def _check(crosswalk, intc, handler, run_id, items, stories, entries, force) -> None:
+def _check(crosswalk, intc, handler, run_id, items, known, force) -> None:
     """Read the records to write from Integration (50 a call): gone ones need nothing, edited ones conflict."""
+    stories, entries, claimed = known
     calls = [i for i in items if i.result is Result.PLANNED and i.action in _CALLS and i.int_id is not None]
     if not calls:
         return
@@ -218,6 +224,9 @@ def _check(crosswalk, intc, handler, run_id, items, stories, entries, force) -> 
             # Every field as before the run: set back by an undo of it whose note was lost (a crash), it seems.
             why, item.reason = None, "fields already as before the run (an interrupted undo of it)"
             item.noop = Result.ALREADY if at_target else None
+        elif why and at_target and item.prod_id in claimed and not later:
+            why, item.noop = None, Result.ALREADY  # an interrupted undo claimed it: the state is its doing
+            item.reason = f"{_ALREADY.get(item.action, 'already as before the run')} (an interrupted undo sent it)"
         elif why and not force:  # whatever its state: a person's edit is reported, and never taken as STSync's
             item.result, item.reason = Result.CONFLICT, f"{why}: left alone (--force takes it back all the same)"
             continue
