@@ -331,15 +331,17 @@ def test_a_copy_a_tester_canceled_and_edited_stays_theirs_through_the_undo_and_t
     assert (now["jobStatus"], now["summary"]) == ("Canceled", "tester: keep this one canceled")
 
 
-def _crash_on_record(monkeypatch):
-    """The crosswalk fails when the undo notes what it sent (the process dies there): its API calls landed."""
+def _crashed_undo(env, run_id: str, monkeypatch) -> None:
+    """An undo whose crosswalk fails when it notes what it sent (the process dies there): its API calls landed."""
     from stsync_dagster.sync.crosswalk.undos import Undos
 
     def lost(self, *args, **kwargs):
         raise RuntimeError("crosswalk write failed (connection lost)")
 
-    monkeypatch.setattr(Undos, "took_back", lost)
-    return lambda: monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(Undos, "took_back", lost)
+        with pytest.raises(RuntimeError):
+            take_back(env, run_id)
 
 
 def test_an_undo_whose_notes_were_lost_is_finished_by_a_retry(make_simulator, tmp_path, monkeypatch, db_url):
@@ -357,10 +359,7 @@ def test_an_undo_whose_notes_were_lost_is_finished_by_a_retry(make_simulator, tm
     assert sync(env, ("items",))["items"]["updated"] == 3
     run_id = run_of(env, "items", "updated")
     sim.advance_clock(10)
-    restore = _crash_on_record(monkeypatch)
-    with pytest.raises(RuntimeError):
-        take_back(env, run_id)
-    restore()
+    _crashed_undo(env, run_id, monkeypatch)
     assert {r["id"]: r["price"] for r in sim.records("int", "materials") if r["id"] in old} == old
     sim.advance_clock(10)
     sent = writes(sim)
@@ -382,10 +381,7 @@ def test_a_material_deleted_before_a_crash_is_noted_as_deleted_by_the_retry(
     env = sync_env(sim, tmp_path, ST_PAGE_SIZE="5000", STSYNC_DB=db_url)
     first = sync(env, ("items",))
     run_id = run_of(env, "items", "created")
-    restore = _crash_on_record(monkeypatch)
-    with pytest.raises(RuntimeError):
-        take_back(env, run_id)
-    restore()
+    _crashed_undo(env, run_id, monkeypatch)
     again = take_back(env, run_id)
     gone = [i for i in again.items if i.action == "delete"]
     assert gone and not again.unfinished()
@@ -517,10 +513,7 @@ def test_a_cancel_sent_before_a_crash_is_taken_as_the_undos_own_by_the_retry(mak
     sync(env, ("items", "jobs"))
     run_id = run_of(env, "jobs", "created")
     sim.advance_clock(10)
-    restore = _crash_on_record(monkeypatch)
-    with pytest.raises(RuntimeError):
-        take_back(env, run_id)
-    restore()
+    _crashed_undo(env, run_id, monkeypatch)
     canceled = {r["id"] for r in sim.records("int", "jobs") if r["jobStatus"] == "Canceled"}
     sim.advance_clock(10)
     again = take_back(env, run_id)
