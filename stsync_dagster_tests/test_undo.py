@@ -499,9 +499,12 @@ def test_a_delete_whose_answer_was_lost_is_read_back_at_once(items_synced, monke
     assert len(deleted) == len(calls) - 1 and all("landed" in i.reason for i in deleted)
     with Crosswalk(env["STSYNC_DB"]) as crosswalk:
         assert crosswalk.deleted_int_ids("items", calls) == set(calls[1:])
+        assert set(crosswalk.held_actions("items")) == {failed[0].prod_id}  # kept: it may have been sent
     again = take_back(env, run_id)
     assert [(i.int_id, i.result) for i in again.items if i.result is not Result.ALREADY] == [(calls[0], Result.DONE)]
     assert not {r["id"] for r in sim.records("int", "materials")} & set(calls)
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        assert crosswalk.held_actions("items") == {}
 
 
 def test_a_cancel_sent_before_a_crash_is_taken_as_the_undos_own_by_the_retry(make_simulator, tmp_path, monkeypatch):

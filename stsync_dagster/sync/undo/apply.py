@@ -87,7 +87,9 @@ class Undoer:
                     for item in chunk:
                         item.result = item.noop or item.result
                     self._record(kind, chunk, self._settle(kind, chunk))
-                    self.crosswalk.release_actions(kind, [i.prod_id for i in sending], self.undo_run_id)
+                    unsure = {i.prod_id for i in sending if i.result is Result.FAILED and i.sent}  # kept: evidence
+                    done = [i.prod_id for i in sending if i.prod_id not in unsure]
+                    self.crosswalk.release_actions(kind, done, self.undo_run_id)
                     self._take_over(kind, chunk)  # the claims of an interrupted undo on what is noted now
             rest = [i for i in mine if i not in todo]
             for item in rest:
