@@ -146,6 +146,28 @@ def sim(make_simulator):
     return make_simulator(seed=7, scale=0.25)
 
 
+def _selecting(sim, tmp_path, kind: str, select: dict) -> dict:
+    """The environment of a sync whose config file gives `kind` this `select`."""
+    config = json.loads((REPO / "stsync.config.json").read_text())
+    config["entities"][kind]["select"] = select
+    path = tmp_path / "select.json"
+    path.write_text(json.dumps(config))
+    return {**sync_env(sim, tmp_path), "STSYNC_CONFIG": str(path)}
+
+
+def _copies(env: dict, jobs: list[dict]) -> dict[tuple, set[int]]:
+    """The jobs the crosswalk maps, by (job type, status) as `jobs` has them."""
+    from stsync_dagster.sync.crosswalk import Crosswalk
+
+    with Crosswalk(env["STSYNC_DB"]) as crosswalk:
+        mapped = set(crosswalk.mapped("jobs"))
+    out: dict[tuple, set[int]] = {}
+    for job in jobs:
+        if job["id"] in mapped:
+            out.setdefault((job["jobTypeId"], job["jobStatus"]), set()).add(job["id"])
+    return out
+
+
 def _business_unit_of_most_jobs(sim) -> tuple[int, str]:
     jobs = sim.records("prod", "jobs")
     unit = Counter(j["businessUnitId"] for j in jobs).most_common(1)[0][0]
@@ -241,11 +263,7 @@ def test_copy_keeps_only_the_ids_the_selection_keeps(sim, tmp_path):
 def test_copy_of_given_ids_is_not_narrowed_by_the_config_files_selection(sim, tmp_path):
     from stsync_dagster.defs.materialize import copy_in_process, copy_report
 
-    config = json.loads((REPO / "stsync.config.json").read_text())
-    config["entities"]["jobs"]["select"] = {"where": {"jobStatus": "Completed"}}
-    path = tmp_path / "select.json"
-    path.write_text(json.dumps(config))
-    env = {**sync_env(sim, tmp_path), "STSYNC_CONFIG": str(path)}
+    env = _selecting(sim, tmp_path, "jobs", {"where": {"jobStatus": "Completed"}})
     scheduled = next(j for j in sim.records("prod", "jobs") if j["jobStatus"] == "Scheduled")
     with pointed_at(env):
         metadata = copy_report(copy_in_process("jobs", [scheduled["id"]], dry_run=True))
@@ -279,11 +297,7 @@ def test_a_bad_selection_is_refused_in_the_config_file_the_run_config_and_the_co
 
 
 def test_the_config_files_selection_applies_to_every_run_and_the_run_config_replaces_it(sim, tmp_path):
-    config = json.loads((REPO / "stsync.config.json").read_text())
-    config["entities"]["jobs"]["select"] = {"where": {"jobStatus": "Completed"}}
-    path = tmp_path / "select.json"
-    path.write_text(json.dumps(config))
-    env = {**sync_env(sim, tmp_path), "STSYNC_CONFIG": str(path)}
+    env = _selecting(sim, tmp_path, "jobs", {"where": {"jobStatus": "Completed"}})
     completed = sum(j["jobStatus"] == "Completed" for j in sim.records("prod", "jobs"))
     plan = sync(env, ("jobs",), dry_run=True)["jobs"]
     assert plan["selection_kept"] == completed and plan["selection_api_filters"] == {"jobStatus": "Completed"}
@@ -318,11 +332,7 @@ def test_what_is_sent_to_the_api_is_spelled_as_the_list_takes_it():
 def test_diff_counts_what_the_selection_leaves_out_apart_from_what_is_missing(sim, tmp_path):
     from stsync_dagster_tests.test_diff import _diff
 
-    config = json.loads((REPO / "stsync.config.json").read_text())
-    config["entities"]["items"]["select"] = {"sample": {"share": 0.3}}
-    path = tmp_path / "select.json"
-    path.write_text(json.dumps(config))
-    env = {**sync_env(sim, tmp_path), "STSYNC_CONFIG": str(path)}
+    env = _selecting(sim, tmp_path, "items", {"sample": {"share": 0.3}})
     report = sync(env, ("items",))["items"]
     counts = _diff(env, "items").counts()
     materials = len(sim.records("prod", "materials"))
@@ -335,21 +345,13 @@ def test_diff_counts_what_the_selection_leaves_out_apart_from_what_is_missing(si
 def test_a_sample_counts_the_copies_first_so_a_copy_that_changes_combination_adds_one_record_at_most(sim, tmp_path):
     """Kept jobs whose status changes leave their combination: it gets one new record only where it has fewer
     copies than the count; where it still has them (or gains one), nothing is created."""
-    from stsync_dagster.sync.crosswalk import Crosswalk
-
     env = sync_env(sim, tmp_path)
     select = {"sample_per": ["jobTypeId", "jobStatus"], "sample_count": 1}
     sync(env, ("jobs",), select=select)
     assert sync(env, ("jobs",), select=select)["jobs"]["created"] == 0
 
     def copies() -> dict[tuple, set[int]]:
-        with Crosswalk(env["STSYNC_DB"]) as crosswalk:
-            mapped = set(crosswalk.mapped("jobs"))
-        out: dict[tuple, set[int]] = {}
-        for job in sim.records("prod", "jobs"):
-            if job["id"] in mapped:
-                out.setdefault((job["jobTypeId"], job["jobStatus"]), set()).add(job["id"])
-        return out
+        return _copies(env, sim.records("prod", "jobs"))
 
     moved = sorted({i for ids in copies().values() for i in ids})[:5]
     for prod_id in moved:  # to a status that has copies of that job type already, or not: either way
@@ -403,8 +405,6 @@ def test_names_are_matched_as_natural_keys_are_and_a_search_text_within_the_apis
 def test_when_the_window_grows_a_combination_that_has_its_copies_gets_no_new_record(sim, tmp_path):
     """The later half of the data first, then all of it: the smallest hash of a combination may now be in the
     earlier half, but a combination already holding `count` copies is not given another."""
-    from stsync_dagster.sync.crosswalk import Crosswalk
-
     env = sync_env(sim, tmp_path)
     jobs = sim.records("prod", "jobs")
     middle = sorted(j["modifiedOn"][:10] for j in jobs)[len(jobs) // 2]
@@ -412,13 +412,7 @@ def test_when_the_window_grows_a_combination_that_has_its_copies_gets_no_new_rec
     sync(env, ("jobs",), since=middle, select=select)
 
     def copies() -> dict[tuple, set[int]]:
-        with Crosswalk(env["STSYNC_DB"]) as crosswalk:
-            mapped = set(crosswalk.mapped("jobs"))
-        out: dict[tuple, set[int]] = {}
-        for job in jobs:
-            if job["id"] in mapped:
-                out.setdefault((job["jobTypeId"], job["jobStatus"]), set()).add(job["id"])
-        return out
+        return _copies(env, jobs)
 
     first = copies()
     report = sync(env, ("jobs",), since=env["STSYNC_START_DATE"], select=select)["jobs"]
