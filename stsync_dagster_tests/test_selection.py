@@ -301,7 +301,10 @@ def test_the_config_files_selection_applies_to_every_run_and_the_run_config_repl
     completed = sum(j["jobStatus"] == "Completed" for j in sim.records("prod", "jobs"))
     plan = sync(env, ("jobs",), dry_run=True)["jobs"]
     assert plan["selection_kept"] == completed and plan["selection_api_filters"] == {"jobStatus": "Completed"}
-    plan = sync(env, ("jobs",), dry_run=True, select={"where": {"jobStatus": "Hold"}})["jobs"]
+    assert plan["selection_passed"] == completed
+    plan = sync(env, ("jobs",), dry_run=True, select={"where": {"jobStatus": "Hold"}, "sample_count": 1})["jobs"]
+    assert plan["selection_passed"] == sum(j["jobStatus"] == "Hold" for j in sim.records("prod", "jobs"))
+    assert plan["selection_kept"] == 1 and "passed the filters" in plan["selection"]
     assert plan["selection_api_filters"] == {"jobStatus": "Hold"}
 
 

@@ -127,7 +127,8 @@ def selection_metadata(report: SyncReport, prefix: str = "") -> dict:
     metadata = {
         f"{prefix}selection": dg.MetadataValue.text(chosen.summary()),
         f"{prefix}selection_read": dg.MetadataValue.int(chosen.read),
-        f"{prefix}selection_kept": dg.MetadataValue.int(chosen.kept),
+        f"{prefix}selection_passed": dg.MetadataValue.int(chosen.passed),  # of those read, by the filters
+        f"{prefix}selection_kept": dg.MetadataValue.int(chosen.kept),  # then by the sample
         f"{prefix}selection_api_filters": dg.MetadataValue.json(chosen.api_params),
     }
     if chosen.combinations:

@@ -40,15 +40,13 @@ class SelectionReport:
     # combination (label) → [kept, present in the window], for a sample per fields
     combinations: dict[str, list[int]] = field(default_factory=dict)
 
-    @property
-    def left_out(self) -> int:
-        return self.read - self.kept
-
     def summary(self) -> str:
         parts = [", ".join(self.filters)] if self.filters else []
         if self.sample:
             parts.append(f"sample {self.sample}")
-        return f"selection {'; '.join(parts)}: kept {self.kept} of {self.read} read"
+        passed = f", {self.passed} passed the filters" if self.filters and self.sample else ""
+        by_api = f" ({', '.join(self.only_api)}: applied by the API alone)" if self.only_api else ""
+        return f"selection {'; '.join(parts)}: kept {self.kept} of {self.read} read{passed}{by_api}"
 
 
 def _described(resolved: Resolved) -> str:
